@@ -1,0 +1,62 @@
+//! References and digests for OCI registries: parse, validate, normalise, display.
+//!
+//! # Where this sits
+//!
+//! The bottom of the `oci-*` stack: every other crate names artifacts with [`Reference`] and
+//! [`Digest`]. This crate is pure: no IO, no async, no HTTP types, and it never panics on any
+//! input — every rejection is an [`Error`] naming the offending part and the reason.
+//!
+//! Two input syntaxes are accepted by [`Reference::parse`] (and `str::parse`):
+//!
+//! - docker-style: `ubuntu`, `quay.io/podman/machine-os:5.3`, `localhost:5000/app@sha256:…`,
+//!   `[::1]:5000/app:v1`;
+//! - Ironic-style URLs: `oci://host[:port]/path[:tag][@digest]`.
+//!
+//! Parsing has two separately usable steps: [`grammar`] (what was written) and
+//! [`normalize`] (what it means: Docker Hub, `library/`, `latest`).
+//!
+//! # Examples
+//!
+//! ```
+//! use oci_ref::{Error, Reference};
+//!
+//! let r: Reference = "localhost:5000/disks/cirros:0.6.3".parse()?;
+//! assert_eq!(r.registry(), "localhost:5000");
+//! assert_eq!(r.repository(), "disks/cirros");
+//! assert_eq!(r.tag(), Some("0.6.3"));
+//!
+//! // Bad input is a typed error that says what was wrong, never a panic.
+//! let err = "Quay.io/Podman/Machine-OS".parse::<Reference>().unwrap_err();
+//! assert!(matches!(err, Error::UppercaseRepository { .. }));
+//! assert!(err.to_string().contains("must be lower-case"));
+//! # Ok::<(), oci_ref::Error>(())
+//! ```
+
+mod digest;
+mod error;
+pub mod grammar;
+pub mod normalize;
+mod reference;
+
+pub use digest::{Algorithm, Digest};
+pub use error::{Error, Part};
+pub use reference::{Reference, api_host};
+
+/// The registry name of Docker Hub in references.
+pub const DOCKER_HUB: &str = "docker.io";
+
+/// The host that serves Docker Hub's registry API.
+pub const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
+
+/// The tag implied when a reference names neither tag nor digest.
+pub const DEFAULT_TAG: &str = "latest";
+
+/// Longest repository path accepted, in characters.
+///
+/// distribution/reference `NameTotalLengthMax`; registries reject longer names with
+/// `NAME_INVALID`.
+pub const NAME_TOTAL_LENGTH_MAX: usize = 255;
+
+/// Longest tag accepted: the tag grammar `[\w][\w.-]{0,127}` allows 128 characters
+/// ([distribution-spec v1.1, pulling manifests](https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-manifests)).
+pub const TAG_LENGTH_MAX: usize = 128;

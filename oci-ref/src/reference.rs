@@ -1,0 +1,237 @@
+//! [`Reference`]: a fully qualified `registry/repository[:tag][@digest]`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::digest::Digest;
+use crate::error::{Error, Part};
+use crate::{DOCKER_HUB, DOCKER_HUB_API_HOST, grammar, normalize};
+
+/// A fully qualified, normalised reference to a manifest in a registry.
+///
+/// Invariants held by every constructor: the registry and repository are valid per the
+/// grammar, and at least one of tag and digest is present (normalisation adds `latest`).
+///
+/// `Display` gives the canonical docker-style form, `registry/repository[:tag][@digest]`,
+/// and parsing that form gives back an equal value.
+///
+/// ```
+/// use oci_ref::Reference;
+/// let r: Reference = "ubuntu".parse()?;
+/// assert_eq!(r.to_string(), "docker.io/library/ubuntu:latest");
+/// assert_eq!(r.api_host(), "registry-1.docker.io");
+///
+/// // Ironic-style URLs, including the `container:@sha256:…` form of its documentation:
+/// let r: Reference = "oci://registry.example:5000/project/disk:@sha256:0a175cf13c651f44750d6a5cf0cf2f75d933bd591315d77e19105e5446b73a86".parse()?;
+/// assert_eq!(r.registry(), "registry.example:5000");
+/// assert_eq!(r.tag(), None);
+/// assert!(r.digest().is_some());
+///
+/// // An edge case: with no '/', `test.com:5000` is the Docker Hub repository
+/// // `library/test.com` with tag `5000`, not a registry.
+/// let r: Reference = "test.com:5000".parse()?;
+/// assert_eq!(r.to_string(), "docker.io/library/test.com:5000");
+/// # Ok::<(), oci_ref::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Reference {
+    registry: String,
+    repository: String,
+    tag: Option<String>,
+    digest: Option<Digest>,
+}
+
+impl Reference {
+    /// Parses either form: an `oci://` URL (scheme matched case-insensitively) or a
+    /// docker-style reference. Any other `scheme://` is [`Error::UnsupportedScheme`].
+    pub fn parse(s: &str) -> Result<Reference, Error> {
+        if has_scheme(s) {
+            Reference::parse_oci_url(s)
+        } else {
+            Reference::parse_docker(s)
+        }
+    }
+
+    /// Parses and normalises a docker-style reference.
+    ///
+    /// Grammar (distribution/reference, with the domain rule below):
+    ///
+    /// ```text
+    /// reference        := name [ ":" tag ] [ "@" digest ]
+    /// name             := [domain "/"] path
+    /// domain           := host [":" port]
+    /// host             := domain-name | IPv4address | "[" IPv6address "]"
+    /// domain-name      := domain-component ("." domain-component)*
+    /// domain-component := [a-zA-Z0-9] | [a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]
+    /// port             := [0-9]+
+    /// path             := path-component ("/" path-component)*     ; at most 255 characters
+    /// path-component   := alpha-numeric (separator alpha-numeric)*
+    /// alpha-numeric    := [a-z0-9]+
+    /// separator        := [_.] | "__" | "-"+
+    /// tag              := [\w][\w.-]{0,127}
+    /// digest           := see Digest::parse
+    /// ```
+    ///
+    /// The first `/`-separated component is the domain only if it contains `.` or `:` or is
+    /// `localhost`. Whitespace and control characters are rejected anywhere.
+    ///
+    /// # Deviation
+    ///
+    /// Docker also treats a first component with upper-case letters as a domain. We do not: such
+    /// input is rejected with "repository name must be lower-case", which is what the user almost
+    /// always meant.
+    pub fn parse_docker(s: &str) -> Result<Reference, Error> {
+        normalize::normalize(grammar::parse_docker(s)?)
+    }
+
+    /// Parses and normalises an `oci://host[:port]/path[:tag][@digest]` URL.
+    ///
+    /// The host is always the first component, with or without a dot. `:tag@digest` keeps
+    /// both; the digest is what gets fetched.
+    ///
+    /// # Deviation
+    ///
+    /// Ironic's documentation writes digest references as `oci://host/container:@sha256:…`
+    /// (an empty tag before `@`). The grammar has no empty tags; we accept this form and treat it
+    /// as a digest-only reference. An empty tag *without* a digest is still an error.
+    pub fn parse_oci_url(s: &str) -> Result<Reference, Error> {
+        normalize::normalize(grammar::parse_oci_url(s)?)
+    }
+
+    /// Builds a reference from parts, validating each. `registry` must be given (no Docker Hub
+    /// defaulting happens here) and at least one of `tag` and `digest`.
+    pub fn new(
+        registry: &str,
+        repository: &str,
+        tag: Option<&str>,
+        digest: Option<Digest>,
+    ) -> Result<Reference, Error> {
+        grammar::validate_domain(registry)?;
+        grammar::validate_path(repository)?;
+        grammar::check_path_length(repository)?;
+        if let Some(t) = tag {
+            grammar::validate_tag(t)?;
+        }
+        if tag.is_none() && digest.is_none() {
+            return Err(Error::Empty { part: Part::Tag });
+        }
+        Ok(Reference::from_parts_unchecked(
+            registry.to_owned(),
+            repository.to_owned(),
+            tag.map(str::to_owned),
+            digest,
+        ))
+    }
+
+    pub(crate) fn from_parts_unchecked(
+        registry: String,
+        repository: String,
+        tag: Option<String>,
+        digest: Option<Digest>,
+    ) -> Reference {
+        Reference { registry, repository, tag, digest }
+    }
+
+    /// The registry as named in references: `host[:port]`, `docker.io` for Docker Hub.
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// The host to send HTTP requests to: [`DOCKER_HUB_API_HOST`] for Docker Hub, else the
+    /// registry itself.
+    pub fn api_host(&self) -> &str {
+        api_host(&self.registry)
+    }
+
+    /// The repository path, e.g. `library/ubuntu`.
+    pub fn repository(&self) -> &str {
+        &self.repository
+    }
+
+    /// The tag, if the reference has one.
+    pub fn tag(&self) -> Option<&str> {
+        self.tag.as_deref()
+    }
+
+    /// The digest, if the reference has one.
+    pub fn digest(&self) -> Option<&Digest> {
+        self.digest.as_ref()
+    }
+
+    /// What goes after `/manifests/` in a request: the digest when present (it wins over a
+    /// tag), else the tag.
+    pub fn manifest_reference(&self) -> &str {
+        match (&self.digest, &self.tag) {
+            (Some(d), _) => d.as_str(),
+            (None, Some(t)) => t,
+            // Unreachable by construction: every constructor requires a tag or a digest.
+            (None, None) => crate::DEFAULT_TAG,
+        }
+    }
+
+    /// The same repository pinned to `digest`, without a tag.
+    pub fn pinned(&self, digest: Digest) -> Reference {
+        Reference {
+            registry: self.registry.clone(),
+            repository: self.repository.clone(),
+            tag: None,
+            digest: Some(digest),
+        }
+    }
+
+    /// The same repository with `tag` and no digest.
+    pub fn with_tag(&self, tag: &str) -> Result<Reference, Error> {
+        grammar::validate_tag(tag)?;
+        Ok(Reference {
+            registry: self.registry.clone(),
+            repository: self.repository.clone(),
+            tag: Some(tag.to_owned()),
+            digest: None,
+        })
+    }
+
+    /// Another repository on the same registry, with the same tag and digest.
+    pub fn with_repository(&self, repository: &str) -> Result<Reference, Error> {
+        grammar::validate_path(repository)?;
+        grammar::check_path_length(repository)?;
+        Ok(Reference { repository: repository.to_owned(), ..self.clone() })
+    }
+
+    /// The `oci://registry/repository[:tag][@digest]` URL form.
+    pub fn to_oci_url(&self) -> String {
+        format!("oci://{self}")
+    }
+}
+
+/// The host that serves the HTTP API for `registry` (`registry-1.docker.io` for `docker.io`).
+pub fn api_host(registry: &str) -> &str {
+    if registry == DOCKER_HUB { DOCKER_HUB_API_HOST } else { registry }
+}
+
+fn has_scheme(s: &str) -> bool {
+    match s.find("://") {
+        // A scheme is letters, digits, '+', '-', '.' before "://" with no '/' or '@' before it.
+        Some(i) => !s[..i].contains(['/', '@']),
+        None => false,
+    }
+}
+
+impl FromStr for Reference {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Reference::parse(s)
+    }
+}
+
+impl fmt::Display for Reference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.registry, self.repository)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
+    }
+}
