@@ -125,23 +125,40 @@ pub(crate) fn parse_at(s: &str, offset: usize) -> Result<Digest, Error> {
     if s.is_empty() {
         return Err(Error::Empty { part: Part::Digest });
     }
-    let invalid = |reason| Error::Invalid { part: Part::Digest, value: s.to_owned(), reason };
+    let invalid = |reason| Error::Invalid {
+        part: Part::Digest,
+        value: s.to_owned(),
+        reason,
+    };
     let Some((algorithm, encoded)) = s.split_once(':') else {
-        return Err(invalid("expected algorithm:hex, e.g. sha256:<64 hex characters>"));
+        return Err(invalid(
+            "expected algorithm:hex, e.g. sha256:<64 hex characters>",
+        ));
     };
     if !algorithm_grammar_ok(algorithm) {
-        return Err(invalid("algorithm must be lower-case letters and digits, separated by one of + . _ -"));
+        return Err(invalid(
+            "algorithm must be lower-case letters and digits, separated by one of + . _ -",
+        ));
     }
     if encoded.is_empty() {
         return Err(invalid("the encoded part after ':' is empty"));
     }
-    if !encoded.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-')) {
-        return Err(invalid("the encoded part may only contain letters, digits, '=', '_' and '-'"));
+    if !encoded
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'=' | b'_' | b'-'))
+    {
+        return Err(invalid(
+            "the encoded part may only contain letters, digits, '=', '_' and '-'",
+        ));
     }
     let alg = match algorithm {
         "sha256" => Algorithm::Sha256,
         "sha512" => Algorithm::Sha512,
-        other => return Err(Error::UnsupportedAlgorithm { algorithm: other.to_owned() }),
+        other => {
+            return Err(Error::UnsupportedAlgorithm {
+                algorithm: other.to_owned(),
+            });
+        }
     };
     if encoded.len() != alg.hex_len() {
         return Err(Error::DigestLength {
@@ -150,17 +167,27 @@ pub(crate) fn parse_at(s: &str, offset: usize) -> Result<Digest, Error> {
             actual: encoded.len(),
         });
     }
-    if !encoded.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
-        return Err(invalid("the encoded part must be lower-case hex (0-9, a-f)"));
+    if !encoded
+        .bytes()
+        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
+        return Err(invalid(
+            "the encoded part must be lower-case hex (0-9, a-f)",
+        ));
     }
-    Ok(Digest { algorithm: alg, text: s.to_owned() })
+    Ok(Digest {
+        algorithm: alg,
+        text: s.to_owned(),
+    })
 }
 
 fn algorithm_grammar_ok(alg: &str) -> bool {
     !alg.is_empty()
-        && alg
-            .split(['+', '.', '_', '-'])
-            .all(|c| !c.is_empty() && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && alg.split(['+', '.', '_', '-']).all(|c| {
+            !c.is_empty()
+                && c.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 impl FromStr for Digest {

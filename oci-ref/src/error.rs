@@ -2,6 +2,17 @@
 
 use std::fmt;
 
+/// Describes a forbidden character for an error message.
+fn describe_char(c: char) -> String {
+    match c {
+        '\n' => "a line feed (U+000A)".to_owned(),
+        '\r' => "a carriage return (U+000D)".to_owned(),
+        '\t' => "a tab (U+0009)".to_owned(),
+        ' ' => "a space".to_owned(),
+        c => format!("the character U+{:04X}", u32::from(c)),
+    }
+}
+
 /// Which part of a reference an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -49,12 +60,15 @@ pub enum Error {
     },
     /// A control character, space or other whitespace appeared (these must never reach an HTTP
     /// request line).
-    #[error("{part} contains {what} at byte {index}; references may not contain whitespace or control characters")]
+    #[error(
+        "{part} contains {} at byte {index}; references may not contain whitespace or control characters",
+        describe_char(*.character)
+    )]
     ForbiddenCharacter {
         /// Where it was found.
         part: Part,
-        /// A description such as `a line feed (U+000A)`.
-        what: String,
+        /// The character, e.g. `'\n'`.
+        character: char,
         /// Byte offset in the whole input.
         index: usize,
     },
@@ -108,10 +122,44 @@ pub enum Error {
         /// Number given.
         actual: usize,
     },
+    /// An `oci://` URL carried `user[:password]@` before the host. Neither the user nor the
+    /// password is kept in the error.
+    #[error(
+        "credentials do not belong in a reference: remove everything up to the @ before the host {host:?} and use a credential file"
+    )]
+    CredentialsInUrl {
+        /// The text after the `@` (the host as written).
+        host: String,
+    },
+    /// A URL was expected (e.g. by [`Reference::parse_oci_url`](crate::Reference::parse_oci_url))
+    /// but the input has no `scheme://`.
+    #[error("expected a URL starting with oci://")]
+    MissingScheme,
+    /// A reference was built from parts with neither a tag nor a digest.
+    #[error("a reference needs a tag or a digest")]
+    MissingTagOrDigest,
     /// The URL scheme was not `oci://`.
-    #[error("unsupported scheme {scheme:?}: expected oci:// or a docker-style reference without a scheme")]
+    #[error(
+        "unsupported scheme {scheme:?}: expected oci:// or a docker-style reference without a scheme"
+    )]
     UnsupportedScheme {
         /// The scheme as written.
         scheme: String,
     },
+}
+
+impl Error {
+    /// The part of the reference the error is about.
+    pub fn part(&self) -> Part {
+        match self {
+            Error::Empty { part } | Error::ForbiddenCharacter { part, .. } => *part,
+            Error::Invalid { part, .. } => *part,
+            Error::UppercaseRepository { .. } | Error::NameTooLong { .. } => Part::Repository,
+            Error::TagTooLong { .. } => Part::Tag,
+            Error::UnsupportedAlgorithm { .. } | Error::DigestLength { .. } => Part::Digest,
+            Error::CredentialsInUrl { .. } => Part::Registry,
+            Error::MissingScheme | Error::UnsupportedScheme { .. } => Part::Scheme,
+            Error::MissingTagOrDigest => Part::Tag,
+        }
+    }
 }

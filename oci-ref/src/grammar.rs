@@ -22,26 +22,52 @@ pub struct Parsed<'a> {
 /// Parses a docker-style reference (`[domain/]path[:tag][@digest]`) without normalising it.
 ///
 /// The first path component is taken as a domain only when it contains `.` or `:`, or is
-/// `localhost`; otherwise the whole name is a (Docker Hub) path. So `test.com:5000` is the
-/// repository `test.com` with tag `5000`, while `test.com:5000/app` names registry
-/// `test.com:5000`.
+/// `localhost` (in any case); otherwise the whole name is a (Docker Hub) path. So
+/// `test.com:5000` is the repository `test.com` with tag `5000`, while `test.com:5000/app` names
+/// registry `test.com:5000`.
+///
+/// Like docker, a bare 64-character lower-case hex string is rejected: it is an image ID, not a
+/// repository name.
 pub fn parse_docker(s: &str) -> Result<Parsed<'_>, Error> {
     reject_forbidden(s, Part::Input, 0)?;
     if s.is_empty() {
         return Err(Error::Empty { part: Part::Input });
     }
-    if let Some(idx) = s.find("://") {
-        return Err(Error::UnsupportedScheme { scheme: s[..idx].to_owned() });
+    if let Some(scheme) = url_scheme(s) {
+        return Err(Error::UnsupportedScheme {
+            scheme: scheme.to_owned(),
+        });
+    }
+    if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(Error::Invalid {
+            part: Part::Repository,
+            value: s.to_owned(),
+            reason: "a bare 64-character hex string is an image ID, not a repository name",
+        });
     }
     let (name_and_tag, digest) = split_digest(s)?;
     let (name, tag) = split_tag(name_and_tag);
     let (domain, path) = match name.split_once('/') {
-        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" => {
-            (Some(first), rest)
-        }
+        Some((first, rest)) if is_domain_like(first) => (Some(first), rest),
         _ => (None, name),
     };
     finish(domain, path, tag, digest)
+}
+
+/// Whether docker-style parsing takes `first` (the text before the first `/`) as a domain:
+/// it contains `.` or `:`, or is `localhost` in any case.
+pub(crate) fn is_domain_like(first: &str) -> bool {
+    first.contains(['.', ':']) || first.eq_ignore_ascii_case("localhost")
+}
+
+/// The scheme of `s` if it starts with `scheme://`, the scheme being an RFC 3986 scheme:
+/// `ALPHA *( ALPHA / DIGIT / "+" / "-" / "." )`.
+pub(crate) fn url_scheme(s: &str) -> Option<&str> {
+    let scheme = &s[..s.find("://")?];
+    let mut bytes = scheme.bytes();
+    let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic());
+    let rest_ok = bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
+    (first_ok && rest_ok).then_some(scheme)
 }
 
 /// Parses an `oci://host[:port]/path[:tag][@digest]` URL without normalising it.
@@ -49,45 +75,59 @@ pub fn parse_docker(s: &str) -> Result<Parsed<'_>, Error> {
 /// The host is always present. An empty tag directly before `@` (`container:@sha256:…`, the
 /// form Ironic's documentation uses) is accepted as "no tag".
 ///
-/// The scheme is matched case-insensitively (`OCI://` is accepted).
+/// The scheme is matched case-insensitively (`OCI://` is accepted). User information
+/// (`user:password@host`), queries and fragments are rejected; errors never repeat the
+/// user information.
 pub fn parse_oci_url(s: &str) -> Result<Parsed<'_>, Error> {
     reject_forbidden(s, Part::Input, 0)?;
-    let Some(idx) = s.find("://") else {
-        return Err(Error::Invalid {
-            part: Part::Scheme,
-            value: s.to_owned(),
-            reason: "expected a URL starting with oci://",
-        });
+    let Some(scheme) = url_scheme(s) else {
+        return Err(Error::MissingScheme);
     };
-    if !s[..idx].eq_ignore_ascii_case("oci") {
-        return Err(Error::UnsupportedScheme { scheme: s[..idx].to_owned() });
+    if !scheme.eq_ignore_ascii_case("oci") {
+        return Err(Error::UnsupportedScheme {
+            scheme: scheme.to_owned(),
+        });
     }
-    let rest = &s[idx + 3..];
-    if rest.contains(['?', '#']) {
+    let rest_offset = scheme.len() + 3;
+    let rest = &s[rest_offset..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    let after_authority = &rest[authority_end..];
+    if let Some((_, after_first_at)) = authority.split_once('@') {
+        // `oci://host@sha256:…` is a digest with no repository, not user information.
+        if after_authority.is_empty() && Digest::parse(after_first_at).is_ok() {
+            return Err(Error::Invalid {
+                part: Part::Input,
+                value: after_first_at.to_owned(),
+                reason: "the URL names no repository after the host (oci://host/repository)",
+            });
+        }
+        let host = authority.rsplit_once('@').map_or("", |(_, host)| host);
+        return Err(Error::CredentialsInUrl {
+            host: host.to_owned(),
+        });
+    }
+    if let Some(i) = after_authority.find(['?', '#']) {
         return Err(Error::Invalid {
             part: Part::Input,
-            value: s.to_owned(),
+            value: after_authority[i..].to_owned(),
             reason: "oci:// URLs may not carry a query (?) or fragment (#)",
         });
     }
-    let Some((authority, path_etc)) = rest.split_once('/') else {
+    let Some(path_etc) = after_authority.strip_prefix('/') else {
+        // No '@' in the authority (checked above), so no user information is repeated here.
         return Err(Error::Invalid {
-            part: Part::Repository,
+            part: Part::Input,
             value: s.to_owned(),
             reason: "the URL names no repository after the host (oci://host/repository)",
         });
     };
-    if authority.contains('@') {
-        return Err(Error::Invalid {
+    if authority.is_empty() {
+        return Err(Error::Empty {
             part: Part::Registry,
-            value: authority.to_owned(),
-            reason: "credentials do not belong in a reference (user@host); use a credential file or --registry-config",
         });
     }
-    if authority.is_empty() {
-        return Err(Error::Empty { part: Part::Registry });
-    }
-    let (path_and_tag, digest) = split_digest_at(path_etc, idx + 3 + authority.len() + 1)?;
+    let (path_and_tag, digest) = split_digest_at(path_etc, rest_offset + authority_end + 1)?;
     let (path, mut tag) = split_tag(path_and_tag);
     if tag == Some("") && digest.is_some() {
         tag = None;
@@ -132,14 +172,25 @@ fn finish<'a>(
     if let Some(t) = tag {
         validate_tag(t)?;
     }
-    Ok(Parsed { domain, path, tag, digest })
+    Ok(Parsed {
+        domain,
+        path,
+        tag,
+        digest,
+    })
 }
 
 /// Checks `host[:port]`: a DNS name, an IPv4 address or a bracketed IPv6 address.
 pub(crate) fn validate_domain(d: &str) -> Result<(), Error> {
-    let invalid = |reason| Error::Invalid { part: Part::Registry, value: d.to_owned(), reason };
+    let invalid = |reason| Error::Invalid {
+        part: Part::Registry,
+        value: d.to_owned(),
+        reason,
+    };
     if d.is_empty() {
-        return Err(Error::Empty { part: Part::Registry });
+        return Err(Error::Empty {
+            part: Part::Registry,
+        });
     }
     let (host, port) = if let Some(inner) = d.strip_prefix('[') {
         let Some(end) = inner.find(']') else {
@@ -179,8 +230,9 @@ pub(crate) fn validate_domain(d: &str) -> Result<(), Error> {
         }
     }
     if let Some(port) = port {
-        if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.parse::<u16>().is_err() {
-            return Err(invalid("the port must be a number from 0 to 65535"));
+        let number = port.parse::<u16>().ok().filter(|n| *n != 0);
+        if !port.bytes().all(|b| b.is_ascii_digit()) || number.is_none() {
+            return Err(invalid("the port must be a number from 1 to 65535"));
         }
     }
     Ok(())
@@ -189,23 +241,39 @@ pub(crate) fn validate_domain(d: &str) -> Result<(), Error> {
 /// Checks a repository path: `component ('/' component)*`, each component
 /// `[a-z0-9]+ (separator [a-z0-9]+)*` with separator `.`, `_`, `__` or one or more `-`.
 pub(crate) fn validate_path(path: &str) -> Result<(), Error> {
-    let invalid = |reason| Error::Invalid { part: Part::Repository, value: path.to_owned(), reason };
+    let invalid = |reason| Error::Invalid {
+        part: Part::Repository,
+        value: path.to_owned(),
+        reason,
+    };
     if path.is_empty() {
-        return Err(Error::Empty { part: Part::Repository });
+        return Err(Error::Empty {
+            part: Part::Repository,
+        });
     }
     if path.bytes().any(|b| b.is_ascii_uppercase()) {
-        return Err(Error::UppercaseRepository { value: path.to_owned() });
+        return Err(Error::UppercaseRepository {
+            value: path.to_owned(),
+        });
     }
     for component in path.split('/') {
         if component.is_empty() {
-            return Err(invalid("path components may not be empty (no leading, trailing or double '/')"));
+            return Err(invalid(
+                "path components may not be empty (no leading, trailing or double '/')",
+            ));
         }
         let b = component.as_bytes();
-        if !b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')) {
-            return Err(invalid("only lower-case letters, digits and the separators '.', '_', '__', '-' are allowed"));
+        if !b.iter().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'.' | b'_' | b'-')
+        }) {
+            return Err(invalid(
+                "only lower-case letters, digits and the separators '.', '_', '__', '-' are allowed",
+            ));
         }
         if !b[0].is_ascii_alphanumeric() || !b[b.len() - 1].is_ascii_alphanumeric() {
-            return Err(invalid("each path component must start and end with a letter or digit"));
+            return Err(invalid(
+                "each path component must start and end with a letter or digit",
+            ));
         }
         // Separators between alphanumeric runs: '.', '_', '__', or a run of '-'.
         let mut i = 0;
@@ -221,7 +289,9 @@ pub(crate) fn validate_path(path: &str) -> Result<(), Error> {
             let sep = &component[start..i];
             let ok = sep == "." || sep == "_" || sep == "__" || sep.bytes().all(|c| c == b'-');
             if !ok {
-                return Err(invalid("separators inside a path component are '.', '_', '__' or dashes, one at a time"));
+                return Err(invalid(
+                    "separators inside a path component are '.', '_', '__' or dashes, one at a time",
+                ));
             }
         }
     }
@@ -262,22 +332,25 @@ pub(crate) fn validate_tag(tag: &str) -> Result<(), Error> {
         });
     }
     if tag.len() > TAG_LENGTH_MAX {
-        return Err(Error::TagTooLong { len: tag.len(), max: TAG_LENGTH_MAX });
+        return Err(Error::TagTooLong {
+            len: tag.len(),
+            max: TAG_LENGTH_MAX,
+        });
     }
     Ok(())
 }
 
 /// Rejects whitespace and control characters anywhere, naming the first one found.
 pub(crate) fn reject_forbidden(s: &str, part: Part, offset: usize) -> Result<(), Error> {
-    if let Some((index, ch)) = s.char_indices().find(|(_, c)| c.is_control() || c.is_whitespace()) {
-        let what = match ch {
-            '\n' => "a line feed (U+000A)".to_owned(),
-            '\r' => "a carriage return (U+000D)".to_owned(),
-            '\t' => "a tab (U+0009)".to_owned(),
-            ' ' => "a space".to_owned(),
-            c => format!("the character U+{:04X}", c as u32),
-        };
-        return Err(Error::ForbiddenCharacter { part, what, index: offset + index });
+    if let Some((index, character)) = s
+        .char_indices()
+        .find(|(_, c)| c.is_control() || c.is_whitespace())
+    {
+        return Err(Error::ForbiddenCharacter {
+            part,
+            character,
+            index: offset + index,
+        });
     }
     Ok(())
 }

@@ -13,7 +13,17 @@
 //! - Ironic-style URLs: `oci://host[:port]/path[:tag][@digest]`.
 //!
 //! Parsing has two separately usable steps: [`grammar`] (what was written) and
-//! [`normalize`] (what it means: Docker Hub, `library/`, `latest`).
+//! [`normalize`] (what it means: Docker Hub, `library/`, `latest`, a lower-case registry).
+//!
+//! `Display` gives the canonical form, and parsing it gives back an equal [`Reference`]:
+//! `docker.io/library/ubuntu:latest`, or `oci://myregistry/app:latest` for a registry that a
+//! docker-style name could not express (no `.` or `:`, not `localhost`).
+//!
+//! Errors never repeat user information from an `oci://user:password@host/…` URL.
+//!
+//! # Feature flags
+//!
+//! None. The only dependency is `thiserror`.
 //!
 //! # Examples
 //!
@@ -25,10 +35,16 @@
 //! assert_eq!(r.repository(), "disks/cirros");
 //! assert_eq!(r.tag(), Some("0.6.3"));
 //!
+//! // An edge case: without a '/', `test.com:5000` is Docker Hub's `library/test.com`, tag `5000`.
+//! let r: Reference = "test.com:5000".parse()?;
+//! assert_eq!(r.to_string(), "docker.io/library/test.com:5000");
+//!
 //! // Bad input is a typed error that says what was wrong, never a panic.
 //! let err = "Quay.io/Podman/Machine-OS".parse::<Reference>().unwrap_err();
 //! assert!(matches!(err, Error::UppercaseRepository { .. }));
 //! assert!(err.to_string().contains("must be lower-case"));
+//! let err = "repo:tag\r\nX-Injected: 1".parse::<Reference>().unwrap_err();
+//! assert!(matches!(err, Error::ForbiddenCharacter { character: '\r', .. }));
 //! # Ok::<(), oci_ref::Error>(())
 //! ```
 
@@ -45,16 +61,22 @@ pub use reference::{Reference, api_host};
 /// The registry name of Docker Hub in references.
 pub const DOCKER_HUB: &str = "docker.io";
 
+/// The legacy name of Docker Hub's registry, normalised to [`DOCKER_HUB`].
+pub const DOCKER_HUB_LEGACY: &str = "index.docker.io";
+
 /// The host that serves Docker Hub's registry API.
 pub const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
 
 /// The tag implied when a reference names neither tag nor digest.
 pub const DEFAULT_TAG: &str = "latest";
 
-/// Longest repository path accepted, in characters.
+/// Longest repository path accepted, in characters, counted after normalisation (so with
+/// `library/` on Docker Hub) and without the registry.
 ///
-/// distribution/reference `NameTotalLengthMax`; registries reject longer names with
-/// `NAME_INVALID`.
+/// distribution/reference `NameTotalLengthMax`
+/// ([reference.go](https://github.com/distribution/reference/blob/main/reference.go)); registries
+/// reject longer names with `NAME_INVALID`
+/// ([distribution-spec v1.1, error codes](https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#error-codes)).
 pub const NAME_TOTAL_LENGTH_MAX: usize = 255;
 
 /// Longest tag accepted: the tag grammar `[\w][\w.-]{0,127}` allows 128 characters

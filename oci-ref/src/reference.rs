@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::digest::Digest;
-use crate::error::{Error, Part};
+use crate::error::Error;
 use crate::{DOCKER_HUB, DOCKER_HUB_API_HOST, grammar, normalize};
 
 /// A fully qualified, normalised reference to a manifest in a registry.
@@ -13,7 +13,9 @@ use crate::{DOCKER_HUB, DOCKER_HUB_API_HOST, grammar, normalize};
 /// grammar, and at least one of tag and digest is present (normalisation adds `latest`).
 ///
 /// `Display` gives the canonical docker-style form, `registry/repository[:tag][@digest]`,
-/// and parsing that form gives back an equal value.
+/// and parsing that form gives back an equal value. A registry that docker-style parsing would
+/// not recognise as one (no `.` or `:`, not `localhost`, e.g. from `oci://myregistry/app`) is
+/// displayed in the URL form, `oci://myregistry/app:latest`, so the round trip still holds.
 ///
 /// ```
 /// use oci_ref::Reference;
@@ -45,7 +47,7 @@ impl Reference {
     /// Parses either form: an `oci://` URL (scheme matched case-insensitively) or a
     /// docker-style reference. Any other `scheme://` is [`Error::UnsupportedScheme`].
     pub fn parse(s: &str) -> Result<Reference, Error> {
-        if has_scheme(s) {
+        if grammar::url_scheme(s).is_some() {
             Reference::parse_oci_url(s)
         } else {
             Reference::parse_docker(s)
@@ -63,7 +65,7 @@ impl Reference {
     /// host             := domain-name | IPv4address | "[" IPv6address "]"
     /// domain-name      := domain-component ("." domain-component)*
     /// domain-component := [a-zA-Z0-9] | [a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]
-    /// port             := [0-9]+
+    /// port             := [0-9]+                                  ; 1 to 65535 here
     /// path             := path-component ("/" path-component)*     ; at most 255 characters
     /// path-component   := alpha-numeric (separator alpha-numeric)*
     /// alpha-numeric    := [a-z0-9]+
@@ -73,13 +75,20 @@ impl Reference {
     /// ```
     ///
     /// The first `/`-separated component is the domain only if it contains `.` or `:` or is
-    /// `localhost`. Whitespace and control characters are rejected anywhere.
+    /// `localhost`. Whitespace and control characters are rejected anywhere. The result is
+    /// normalised by [`normalize::normalize`].
     ///
     /// # Deviation
     ///
-    /// Docker also treats a first component with upper-case letters as a domain. We do not: such
-    /// input is rejected with "repository name must be lower-case", which is what the user almost
-    /// always meant.
+    /// - Docker also treats a first component with upper-case letters as a domain. We do not:
+    ///   such input is rejected with "repository name must be lower-case", which is what the user
+    ///   almost always meant. The exception is `localhost`, recognised in any case
+    ///   (`LOCALHOST/app` is registry `localhost`), as host names are case-insensitive.
+    /// - The registry is lower-cased (see [`normalize::normalize`]).
+    /// - A port must be from 1 to 65535; a bracketed IPv6 address must be a valid address (no zone
+    ///   identifier). Distribution accepts any digits and any hex-and-colon text.
+    /// - The 255-character limit applies to the normalised repository path (with `library/`),
+    ///   not to the registry; older distribution versions counted the registry too.
     pub fn parse_docker(s: &str) -> Result<Reference, Error> {
         normalize::normalize(grammar::parse_docker(s)?)
     }
@@ -100,6 +109,10 @@ impl Reference {
 
     /// Builds a reference from parts, validating each. `registry` must be given (no Docker Hub
     /// defaulting happens here) and at least one of `tag` and `digest`.
+    ///
+    /// The registry and repository are normalised as when parsing: the registry is lower-cased,
+    /// `index.docker.io` becomes `docker.io`, and a single-component Docker Hub repository gains
+    /// `library/`.
     pub fn new(
         registry: &str,
         repository: &str,
@@ -108,16 +121,18 @@ impl Reference {
     ) -> Result<Reference, Error> {
         grammar::validate_domain(registry)?;
         grammar::validate_path(repository)?;
-        grammar::check_path_length(repository)?;
         if let Some(t) = tag {
             grammar::validate_tag(t)?;
         }
         if tag.is_none() && digest.is_none() {
-            return Err(Error::Empty { part: Part::Tag });
+            return Err(Error::MissingTagOrDigest);
         }
+        let registry = normalize::normalize_registry(registry);
+        let repository = normalize::normalize_repository(&registry, repository);
+        grammar::check_path_length(&repository)?;
         Ok(Reference::from_parts_unchecked(
-            registry.to_owned(),
-            repository.to_owned(),
+            registry,
+            repository,
             tag.map(str::to_owned),
             digest,
         ))
@@ -129,7 +144,12 @@ impl Reference {
         tag: Option<String>,
         digest: Option<Digest>,
     ) -> Reference {
-        Reference { registry, repository, tag, digest }
+        Reference {
+            registry,
+            repository,
+            tag,
+            digest,
+        }
     }
 
     /// The registry as named in references: `host[:port]`, `docker.io` for Docker Hub.
@@ -190,29 +210,51 @@ impl Reference {
         })
     }
 
-    /// Another repository on the same registry, with the same tag and digest.
+    /// Another repository on the same registry, with the same tag and digest. On Docker Hub a
+    /// single-component repository gains `library/`, as when parsing.
     pub fn with_repository(&self, repository: &str) -> Result<Reference, Error> {
         grammar::validate_path(repository)?;
-        grammar::check_path_length(repository)?;
-        Ok(Reference { repository: repository.to_owned(), ..self.clone() })
+        let repository = normalize::normalize_repository(&self.registry, repository);
+        grammar::check_path_length(&repository)?;
+        Ok(Reference {
+            repository,
+            ..self.clone()
+        })
+    }
+
+    /// The same reference without its tag, if it has a digest (a digest-only reference is what
+    /// gets fetched); `None` when the tag is all it has.
+    pub fn without_tag(&self) -> Option<Reference> {
+        self.digest.as_ref().map(|d| self.pinned(d.clone()))
     }
 
     /// The `oci://registry/repository[:tag][@digest]` URL form.
     pub fn to_oci_url(&self) -> String {
-        format!("oci://{self}")
+        let mut url = String::from("oci://");
+        // Writing to a String cannot fail.
+        let _ = self.write_body(&mut url);
+        url
+    }
+
+    /// Writes `registry/repository[:tag][@digest]`.
+    fn write_body(&self, f: &mut impl fmt::Write) -> fmt::Result {
+        write!(f, "{}/{}", self.registry, self.repository)?;
+        if let Some(t) = &self.tag {
+            write!(f, ":{t}")?;
+        }
+        if let Some(d) = &self.digest {
+            write!(f, "@{d}")?;
+        }
+        Ok(())
     }
 }
 
 /// The host that serves the HTTP API for `registry` (`registry-1.docker.io` for `docker.io`).
 pub fn api_host(registry: &str) -> &str {
-    if registry == DOCKER_HUB { DOCKER_HUB_API_HOST } else { registry }
-}
-
-fn has_scheme(s: &str) -> bool {
-    match s.find("://") {
-        // A scheme is letters, digits, '+', '-', '.' before "://" with no '/' or '@' before it.
-        Some(i) => !s[..i].contains(['/', '@']),
-        None => false,
+    if registry == DOCKER_HUB {
+        DOCKER_HUB_API_HOST
+    } else {
+        registry
     }
 }
 
@@ -225,13 +267,9 @@ impl FromStr for Reference {
 
 impl fmt::Display for Reference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.registry, self.repository)?;
-        if let Some(t) = &self.tag {
-            write!(f, ":{t}")?;
+        if !grammar::is_domain_like(&self.registry) {
+            f.write_str("oci://")?;
         }
-        if let Some(d) = &self.digest {
-            write!(f, "@{d}")?;
-        }
-        Ok(())
+        self.write_body(f)
     }
 }
