@@ -1,0 +1,129 @@
+//! Lenient serde shapes of the three JSON documents candidates are built from, and their error
+//! mapping. Private: the public types live in [`crate::candidate`].
+
+use std::collections::BTreeMap;
+
+use oci_ref::Digest;
+use serde::Deserialize;
+
+use crate::candidate;
+use crate::error::{CandidateError, Document};
+
+/// Parses `bytes` as `T`, mapping serde's error to a structured [`CandidateError::Json`].
+pub(crate) fn parse<'de, T: Deserialize<'de>>(
+    document: Document,
+    bytes: &'de [u8],
+) -> Result<T, CandidateError> {
+    serde_json::from_slice(bytes).map_err(|e| CandidateError::Json {
+        document,
+        line: e.line(),
+        column: e.column(),
+        detail: e.to_string(),
+    })
+}
+
+/// Parses a digest field, naming the field on failure.
+pub(crate) fn digest(
+    document: Document,
+    field: &str,
+    value: &str,
+) -> Result<Digest, CandidateError> {
+    Digest::parse(value).map_err(|source| CandidateError::InvalidDigest {
+        document,
+        field: field.to_owned(),
+        value: value.to_owned(),
+        source,
+    })
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Index {
+    pub(crate) manifests: Option<Vec<IndexEntry>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct IndexEntry {
+    pub(crate) media_type: Option<String>,
+    pub(crate) digest: Option<String>,
+    pub(crate) size: Option<u64>,
+    pub(crate) artifact_type: Option<String>,
+    pub(crate) platform: Option<Platform>,
+    pub(crate) annotations: Option<BTreeMap<String, String>>,
+    pub(crate) config: Option<Descriptor>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Descriptor {
+    pub(crate) media_type: Option<String>,
+    pub(crate) digest: Option<String>,
+    pub(crate) size: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct LayerDescriptor {
+    pub(crate) media_type: Option<String>,
+    pub(crate) digest: String,
+    pub(crate) size: Option<u64>,
+    pub(crate) annotations: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Manifest {
+    pub(crate) media_type: Option<String>,
+    pub(crate) artifact_type: Option<String>,
+    pub(crate) config: Option<Descriptor>,
+    pub(crate) layers: Option<Vec<LayerDescriptor>>,
+    pub(crate) annotations: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Platform {
+    os: Option<String>,
+    architecture: Option<String>,
+    variant: Option<String>,
+    #[serde(rename = "os.version")]
+    os_version: Option<String>,
+    #[serde(rename = "os.features")]
+    os_features: Option<Vec<String>>,
+    features: Option<Vec<String>>,
+}
+
+impl Platform {
+    pub(crate) fn into_platform(self) -> candidate::Platform {
+        candidate::Platform {
+            os: self.os.filter(|s| !s.is_empty()),
+            architecture: self.architecture.filter(|s| !s.is_empty()),
+            variant: self.variant.filter(|s| !s.is_empty()),
+            os_version: self.os_version.filter(|s| !s.is_empty()),
+            os_features: self.os_features.unwrap_or_default(),
+            features: self.features.unwrap_or_default(),
+        }
+    }
+}
+
+/// An image config blob: the platform fields sit at the top level.
+#[derive(Deserialize)]
+pub(crate) struct Config {
+    #[serde(flatten)]
+    platform: Platform,
+}
+
+impl Config {
+    pub(crate) fn into_platform(self) -> candidate::Platform {
+        self.platform.into_platform()
+    }
+}
+
+/// Just enough of a document to tell an index from a manifest.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Shape {
+    pub(crate) media_type: Option<String>,
+    pub(crate) manifests: Option<serde::de::IgnoredAny>,
+    pub(crate) layers: Option<serde::de::IgnoredAny>,
+    pub(crate) config: Option<serde::de::IgnoredAny>,
+}
