@@ -1,8 +1,83 @@
-//! Registry authentication for the `oci-*` workspace.
+//! Registry authentication for the `oci-*` workspace: challenges, scopes, credentials and where
+//! they come from, the token exchange and the token cache.
 //!
 //! # Where this sits
 //!
 //! Depends on `oci-ref`; used by `oci-client` whenever a registry answers `401`. It owns
 //! `WWW-Authenticate` challenge parsing, scopes, credentials and where they come from (docker
 //! `config.json`, containers `auth.json`, credential helpers), the token exchange and the token
-//! cache. It never touches manifests or blobs and never chooses between artifacts.
+//! cache. It never touches manifests or blobs and never chooses between artifacts, and it never
+//! builds an HTTP client: TLS settings belong to the caller's [`reqwest::Client`].
+//!
+//! The pure half ([`challenge`], [`scope`](Scope), [`config`], [`helper_protocol`],
+//! [`token_response`]) does no IO; the IO half ([`Keychain`], [`Authenticator`], [`login()`] and
+//! [`logout()`]) reads files, runs credential helpers and talks to token servers.
+//!
+//! # The caller's retry rule
+//!
+//! On a `401` the caller asks [`Authenticator::challenge`] for a header and retries **once**; on a
+//! second `401` with `error="invalid_token"` it calls [`Authenticator::invalidate`] and
+//! `challenge` once more; after that it fails with [`Authenticator::rejection`]. The caller never
+//! loops.
+//!
+//! # Examples
+//!
+//! ```
+//! use oci_auth::{Credential, Scope, challenge};
+//!
+//! // Challenges: several per header, case-insensitive names, commas inside quotes.
+//! let cs = challenge::parse(
+//!     r#"Basic realm="x", BEARER Realm="https://auth.example/token",service="reg",scope="repository:a/b:pull,push""#,
+//! )?;
+//! assert!(cs[1].is_bearer());
+//! assert_eq!(cs[1].scope(), Some("repository:a/b:pull,push"));
+//!
+//! // Scopes parse from both ends: a port puts ':' in the name.
+//! let s: Scope = "repository:localhost:5000/app:push,pull".parse()?;
+//! assert_eq!(s.name(), "localhost:5000/app");
+//! assert_eq!(s.to_string(), "repository:localhost:5000/app:pull,push");
+//!
+//! // Pull secrets split at the first ':'; secrets never print.
+//! let c = Credential::from_pull_secret("bob:pa:ss");
+//! assert_eq!(format!("{c:?}"), r#"Basic { username: "bob", password: Secret(<redacted>) }"#);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Cancel safety
+//!
+//! Dropping an [`Authenticator`] future abandons its token fetch without caching anything;
+//! dropping a [`Keychain::credential_for`] future kills the credential helper it started.
+
+mod authenticator;
+mod authorization;
+pub mod challenge;
+pub mod config;
+mod credential;
+mod env;
+mod error;
+mod exchange;
+mod helper;
+pub mod helper_protocol;
+mod keychain;
+mod login;
+mod scope;
+mod secret;
+pub mod token_response;
+
+pub use authenticator::{
+    Authenticator, AuthenticatorOptions, REGISTRY_TOKEN_REUSE, TOKEN_CACHE_ENTRIES_MAX,
+    TOKEN_REFRESH_MARGIN,
+};
+pub use authorization::Authorization;
+pub use challenge::{CHALLENGE_LENGTH_MAX, Challenge, ChallengeError};
+pub use config::CONFIG_FILE_MAX_BYTES;
+pub use credential::{Credential, CredentialSource};
+pub use env::Env;
+pub use error::{Error, ErrorKind};
+pub use exchange::{DEFAULT_CLIENT_ID, TOKEN_REQUEST_TIMEOUT, TOKEN_RESPONSE_MAX_BYTES};
+pub use helper::{HELPER_OUTPUT_MAX_BYTES, HELPER_TIMEOUT};
+pub use keychain::Keychain;
+pub use login::{login, logout};
+pub use scope::{Action, SCOPE_LENGTH_MAX, Scope};
+pub use secret::Secret;
+pub use token_response::{DEFAULT_TOKEN_LIFETIME, TOKEN_LENGTH_MAX, TOKEN_LIFETIME_MAX};

@@ -6,3 +6,118 @@
 //! `oci-fetch`. It speaks HTTP to registries: manifests, blobs, tags, referrers, uploads, retries,
 //! redirects and `registries.conf` pull sources. It never chooses between artifacts and never
 //! writes files.
+//!
+//! One [`Client`] owns one connection pool (HTTP/2 where the registry offers it over TLS) and one
+//! token cache; [`Client::repository`] gives cheap per-repository handles whose methods are the
+//! endpoints. Every request goes through the same layers (oras-go's order): retries
+//! ([`RetryPolicy`]) around authentication (401 → challenge → retry once) around redirects
+//! (followed by hand, capped, `Authorization` dropped on any hop to another origin unless that
+//! origin is trusted with [`ClientBuilder::trust_redirect_origin`]).
+//!
+//! Verification: manifests are size-capped while reading ([`MAX_MANIFEST_BYTES`]) and their
+//! digest is checked against the requested digest and `Docker-Content-Digest`; blob streams from
+//! [`Repository::fetch_blob`] are hashed in transit and end with an error when digest or size
+//! are wrong.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use futures_util::StreamExt;
+//! use oci_client::{Client, ManifestRef};
+//! use oci_ref::Reference;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::builder().plain_http("localhost:5000").build()?;
+//! let reference: Reference = "localhost:5000/disks/fedora:42".parse()?;
+//! let repo = client.repository(&reference)?;
+//! let manifest = repo.fetch_manifest(&ManifestRef::from(&reference)).await?;
+//! println!("{} {}", manifest.digest(), manifest.media_type());
+//!
+//! // Edge case: a tag that does not exist is a typed "not found", not a generic failure.
+//! let missing = repo.fetch_manifest(&ManifestRef::tag("no-such-tag")?).await;
+//! assert!(missing.is_err_and(|e| e.is_not_found()));
+//!
+//! let tags = repo.tags(Some(100)).await?;
+//! # let _ = tags;
+//! # Ok(()) }
+//! ```
+//!
+//! # `oci-spec` at the boundary
+//!
+//! Parsed manifests, indexes and referrer descriptors use the types of the `oci-spec` crate,
+//! re-exported as [`spec`]: a deliberate boundary decision, so callers need not depend on
+//! `oci-spec` themselves and see the same version we parse with. Raw bytes are always kept
+//! beside them ([`Manifest::bytes`]), because `oci-spec` types do not re-serialise byte for
+//! byte. Digests and references are `oci-ref` types.
+//!
+//! # Feature flags
+//!
+//! None. TLS is rustls with the `ring` provider, which [`Client::new`] installs as the process
+//! default if no provider is installed yet. Because reqwest is built with `rustls-no-provider`,
+//! any other reqwest client built in the same process must be preceded by
+//! [`install_crypto_provider`] (reqwest panics otherwise).
+//!
+//! # Cancel safety
+//!
+//! Every future may be dropped at any point. What is left behind:
+//!
+//! - reads (`fetch_*`, `head_*`, `tags`, `catalog`, `referrers`): nothing; the connection is
+//!   closed or returned to the pool.
+//! - [`Repository::push_blob`], [`Repository::push_blob_chunked`],
+//!   [`Repository::mount_or_push_blob`]: possibly an open upload session on the registry
+//!   (registries expire them); the blob is never half-committed, because only the closing `PUT`
+//!   with the digest commits it.
+//! - [`Repository::push_manifest`]: the manifest may or may not have been stored; when it has a
+//!   subject and the registry has no referrers API, the fallback index may not have been
+//!   updated yet. Pushing again is safe (idempotent).
+//! - [`Repository::delete_manifest`] / [`Repository::delete_blob`]: may or may not have happened.
+//! - [`BlobStream`]: dropping it mid-way leaves nothing; bytes already yielded are unverified.
+
+mod blob;
+mod client;
+mod config;
+mod digest;
+mod error;
+mod manifest;
+mod pager;
+mod referrers;
+mod repository;
+mod retry;
+mod transport;
+mod upload;
+mod urls;
+
+pub use oci_spec as spec;
+
+pub use blob::{BlobInfo, BlobStream};
+pub use client::{Client, install_crypto_provider};
+pub use config::{
+    ClientBuilder, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, DEFAULT_USER_AGENT,
+    Limits, MAX_MANIFEST_BYTES, MAX_PAGE_BYTES, MAX_PAGES, MAX_REDIRECTS, RegistryOptions,
+};
+pub use digest::{Hasher, digest_of};
+pub use error::{
+    Error, ErrorCode, Limit, MAX_ERROR_BODY_BYTES, MAX_ERROR_ENTRIES, MAX_ERROR_MESSAGE_BYTES,
+    Protocol, RegistryError, TransportKind,
+};
+pub use manifest::{
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, Descriptor,
+    MANIFEST_ACCEPT, Manifest, ManifestHead, ManifestRef, OCI_INDEX, OCI_MANIFEST, ParsedManifest,
+    PushedManifest,
+};
+pub use pager::{next_link, parse_next_link};
+pub use referrers::{Referrers, ReferrersSource, referrers_tag};
+pub use repository::Repository;
+pub use retry::{
+    DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_TOTAL_WAIT,
+    JITTER_FRACTION, RetryPolicy, parse_retry_after,
+};
+pub use upload::{DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES, MAX_STALLED_CHUNK_ATTEMPTS, PushOutcome};
+
+impl Client {
+    /// A builder with the default configuration; see [`ClientConfig::builder`].
+    pub fn builder() -> ClientBuilder {
+        ClientConfig::builder()
+    }
+}
+pub mod registries;

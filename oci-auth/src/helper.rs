@@ -1,0 +1,144 @@
+//! Running a `docker-credential-<name>` program (IO half of [`crate::helper_protocol`]).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use crate::credential::Credential;
+use crate::error::{Error, ErrorKind};
+use crate::helper_protocol;
+
+/// How long a credential helper may take to answer `get`.
+///
+/// Helpers talk to a local keyring or run a cloud CLI (`gcloud`, `aws ecr`), which can take a few
+/// seconds on a cold start; a helper stuck on a password prompt must not hang a pull forever.
+pub const HELPER_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Most bytes read from a helper's stdout or stderr.
+///
+/// A `get` answer is a small JSON object (tokens of a few KiB); a helper printing more is broken.
+pub const HELPER_OUTPUT_MAX_BYTES: u64 = 1024 * 1024;
+
+/// `ETXTBSY`: the program file is still open for writing somewhere (typically a script written
+/// a moment ago while another thread forked). Spawning is retried a few times.
+const ETXTBSY: i32 = 26;
+
+fn find_program(name: &str, search_path: &[PathBuf]) -> Option<PathBuf> {
+    search_path
+        .iter()
+        .map(|d| d.join(name))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Runs `docker-credential-<helper> get` for `registry`. `Ok(None)` means the helper holds no
+/// credentials for it (anonymous access).
+pub(crate) async fn get(
+    helper: &str,
+    registry: &str,
+    search_path: &[PathBuf],
+    timeout: Duration,
+) -> Result<Option<Credential>, Error> {
+    let program = helper_protocol::program_name(helper);
+    let Some(path) = find_program(&program, search_path) else {
+        return Err(ErrorKind::HelperNotFound {
+            helper: program,
+            registry: registry.to_owned(),
+        }
+        .into());
+    };
+    let failed = |message: String| -> Error {
+        ErrorKind::HelperFailed {
+            helper: program.clone(),
+            registry: registry.to_owned(),
+            message,
+        }
+        .into()
+    };
+    let mut attempt = 0;
+    let mut child = loop {
+        let spawned = tokio::process::Command::new(&path)
+            .arg("get")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn();
+        match spawned {
+            Ok(c) => break c,
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+            }
+            Err(e) => return Err(failed(format!("cannot start {}: {e}", path.display()))),
+        }
+    };
+    let request = helper_protocol::get_request(registry);
+    let run = async {
+        if let Some(mut stdin) = child.stdin.take() {
+            // A helper that exits without reading its stdin is not an error by itself.
+            let _ = stdin.write_all(request.as_bytes()).await;
+            drop(stdin);
+        }
+        let mut out = Vec::new();
+        let mut err = Vec::new();
+        let stdout = child.stdout.take();
+        let stderr = child.stderr.take();
+        let read_out = async {
+            if let Some(s) = stdout {
+                let _ = s.take(HELPER_OUTPUT_MAX_BYTES).read_to_end(&mut out).await;
+            }
+        };
+        let read_err = async {
+            if let Some(s) = stderr {
+                let _ = s.take(HELPER_OUTPUT_MAX_BYTES).read_to_end(&mut err).await;
+            }
+        };
+        tokio::join!(read_out, read_err);
+        let status = child.wait().await;
+        (status, out, err)
+    };
+    let (status, out, err) = match tokio::time::timeout(timeout, run).await {
+        Ok(r) => r,
+        Err(_) => {
+            return Err(ErrorKind::HelperTimeout {
+                helper: program,
+                registry: registry.to_owned(),
+                timeout,
+            }
+            .into());
+        }
+    };
+    let status = status.map_err(|e| failed(format!("waiting for it failed: {e}")))?;
+    if !status.success() {
+        if helper_protocol::is_not_found(&out) || helper_protocol::is_not_found(&err) {
+            return Ok(None);
+        }
+        let text = if out.iter().any(|b| !b.is_ascii_whitespace()) {
+            &out
+        } else {
+            &err
+        };
+        let code = status
+            .code()
+            .map_or_else(|| "a signal".to_owned(), |c| format!("status {c}"));
+        return Err(failed(format!(
+            "exited with {code}: {}",
+            helper_protocol::failure_excerpt(text)
+        )));
+    }
+    helper_protocol::parse_get_response(&out).map_err(|reason| {
+        ErrorKind::HelperOutput {
+            helper: program.clone(),
+            registry: registry.to_owned(),
+            reason: reason.to_owned(),
+        }
+        .into()
+    })
+}

@@ -1,0 +1,194 @@
+//! `login` / `logout`: storing and removing `auths[registry].auth` in a docker config file.
+//!
+//! The file is edited as JSON (every other key stays as it was), written to a temporary file
+//! created with mode `0600` in the same directory, synced, and renamed over the original, so a
+//! crash leaves either the old or the new file, never half of one.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use crate::config::{AuthFile, normalize_key, server_key};
+use crate::error::{Error, ErrorKind};
+use crate::keychain::read_capped;
+use crate::secret::Secret;
+
+/// Stores `username`/`password` for `registry` in the docker config file at `path` (created if
+/// missing, with its directory). Docker Hub is stored under `https://index.docker.io/v1/`.
+/// Entries for the same registry under other spellings are replaced.
+pub fn login(path: &Path, registry: &str, username: &str, password: &Secret) -> Result<(), Error> {
+    if username.is_empty() {
+        return Err(ErrorKind::InvalidCredential {
+            reason: "the user name is empty",
+        }
+        .into());
+    }
+    if username.contains(':') {
+        return Err(ErrorKind::InvalidCredential {
+            reason: "the user name contains ':'",
+        }
+        .into());
+    }
+    check_registry(registry)?;
+    let mut doc = read_json(path)?;
+    let auths = auths_mut(path, &mut doc)?;
+    let host = normalize_key(registry);
+    auths.retain(|k, _| normalize_key(k) != host);
+    let mut entry = serde_json::Map::new();
+    entry.insert(
+        "auth".to_owned(),
+        AuthFile::auth_value(username, password).into(),
+    );
+    auths.insert(server_key(registry), entry.into());
+    write_atomic(path, &doc)
+}
+
+/// Removes the stored credentials for `registry` from the file at `path`. Fails with
+/// [`ErrorKind::NotLoggedIn`] (`is_not_found()`) if there were none.
+pub fn logout(path: &Path, registry: &str) -> Result<(), Error> {
+    check_registry(registry)?;
+    let not_logged_in = || {
+        Error::from(ErrorKind::NotLoggedIn {
+            registry: registry.to_owned(),
+            path: path.to_owned(),
+        })
+    };
+    if !path.exists() {
+        return Err(not_logged_in());
+    }
+    let mut doc = read_json(path)?;
+    let auths = auths_mut(path, &mut doc)?;
+    let host = normalize_key(registry);
+    let before = auths.len();
+    auths.retain(|k, _| normalize_key(k) != host);
+    if auths.len() == before {
+        return Err(not_logged_in());
+    }
+    write_atomic(path, &doc)
+}
+
+fn check_registry(registry: &str) -> Result<(), Error> {
+    let bad = |reason| {
+        Error::from(ErrorKind::InvalidRegistry {
+            registry: crate::scope::truncate(registry, 100),
+            reason,
+        })
+    };
+    if registry.is_empty() {
+        return Err(bad("empty"));
+    }
+    if registry
+        .bytes()
+        .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || b == b'@')
+    {
+        return Err(bad("contains whitespace, a control character or '@'"));
+    }
+    Ok(())
+}
+
+fn read_json(path: &Path) -> Result<serde_json::Value, Error> {
+    let bytes = match read_capped(path) {
+        Ok(Some(b)) => b,
+        Ok(None) => {
+            return Err(ErrorKind::ConfigRead {
+                path: path.to_owned(),
+                reason: "file too large".to_owned(),
+            }
+            .into());
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(serde_json::json!({})),
+        Err(e) => {
+            return Err(ErrorKind::ConfigRead {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            }
+            .into());
+        }
+    };
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::json!({}));
+    }
+    // Validate the whole file the way lookups will read it, so login never blesses a broken file.
+    AuthFile::parse(&bytes).map_err(|e| {
+        Error::from(ErrorKind::ConfigParse {
+            path: path.to_owned(),
+            reason: e.0,
+        })
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        ErrorKind::ConfigParse {
+            path: path.to_owned(),
+            reason: format!("invalid JSON at line {} column {}", e.line(), e.column()),
+        }
+        .into()
+    })
+}
+
+fn auths_mut<'a>(
+    path: &Path,
+    doc: &'a mut serde_json::Value,
+) -> Result<&'a mut serde_json::Map<String, serde_json::Value>, Error> {
+    let parse_err = |reason: &str| -> Error {
+        ErrorKind::ConfigParse {
+            path: path.to_owned(),
+            reason: reason.to_owned(),
+        }
+        .into()
+    };
+    let obj = doc
+        .as_object_mut()
+        .ok_or_else(|| parse_err("the top level is not a JSON object"))?;
+    let auths = obj.entry("auths").or_insert_with(|| serde_json::json!({}));
+    if auths.is_null() {
+        *auths = serde_json::json!({});
+    }
+    auths
+        .as_object_mut()
+        .ok_or_else(|| parse_err("\"auths\" is not a JSON object"))
+}
+
+fn write_atomic(path: &Path, doc: &serde_json::Value) -> Result<(), Error> {
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+    // A symlinked config (dotfile managers) is updated where it points, not replaced by a file.
+    let resolved = std::fs::canonicalize(path).ok();
+    let path = resolved.as_deref().unwrap_or(path);
+    let write_err = |e: std::io::Error| {
+        Error::from(ErrorKind::ConfigWrite {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
+        .map_err(write_err)?;
+    let mut text = serde_json::to_vec_pretty(doc)
+        .map_err(|e| write_err(std::io::Error::other(e.to_string())))?;
+    text.push(b'\n');
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{file_name}.tmp-{}-{n}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)?;
+        f.write_all(&text)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(write_err)
+}

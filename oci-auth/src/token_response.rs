@@ -1,0 +1,172 @@
+//! Token-server answers: decoding and lifetime. Pure, no IO.
+//!
+//! [Distribution token docs](https://distribution.github.io/distribution/spec/auth/token/#token-response-fields):
+//! `token` or its OAuth2 alias `access_token` (one must be present; `token` wins when both are),
+//! `expires_in` in seconds (default 60, and never less than 60), `issued_at` in RFC 3339.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Deserialize;
+
+use crate::secret::Secret;
+
+/// Lifetime assumed when the token server sends no `expires_in`, and the minimum honoured
+/// (distribution token spec: "tokens should never last less than 60 seconds").
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Longest token lifetime believed, however long `expires_in` says. Bounds the cache against
+/// absurd values (and `Instant` arithmetic against overflow); a token that really lives longer
+/// is simply fetched again after a day.
+pub const TOKEN_LIFETIME_MAX: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Longest bearer token accepted, in bytes. Real tokens (JWTs with a certificate chain) are a
+/// few KiB; the token goes into every request header, and hyper's default limit for a whole
+/// request head is far below this bound's multiples.
+pub const TOKEN_LENGTH_MAX: usize = 64 * 1024;
+
+/// A decoded token response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenResponse {
+    /// The bearer token.
+    pub token: Secret,
+    /// How long it is valid from `issued_at` (or from receipt).
+    pub expires_in: Duration,
+    /// When the server says it issued the token.
+    pub issued_at: Option<SystemTime>,
+    /// A refresh token, when the server sent one.
+    pub refresh_token: Option<Secret>,
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    #[serde(default)]
+    token: Option<String>,
+    #[serde(default)]
+    access_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<serde_json::Value>,
+    #[serde(default)]
+    issued_at: Option<String>,
+    #[serde(default)]
+    refresh_token: Option<String>,
+}
+
+/// Decodes a token response body. The error never contains the body.
+pub fn parse(body: &[u8]) -> Result<TokenResponse, &'static str> {
+    let raw: Raw = serde_json::from_slice(body).map_err(|_| "body is not a JSON object")?;
+    let token = raw
+        .token
+        .filter(|t| !t.is_empty())
+        .or(raw.access_token.filter(|t| !t.is_empty()))
+        .ok_or("neither \"token\" nor \"access_token\" is present")?;
+    if token.len() > TOKEN_LENGTH_MAX {
+        return Err("token is longer than TOKEN_LENGTH_MAX");
+    }
+    if token.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
+        return Err("token contains characters not allowed in an HTTP header");
+    }
+    let expires_in = match raw.expires_in {
+        None | Some(serde_json::Value::Null) => DEFAULT_TOKEN_LIFETIME,
+        Some(serde_json::Value::Number(n)) => match n.as_u64() {
+            Some(s) => Duration::from_secs(s.min(TOKEN_LIFETIME_MAX.as_secs())),
+            // Negative: nonsense, use the default. Fractional: whole seconds are enough.
+            None if n.as_i64().is_some() => DEFAULT_TOKEN_LIFETIME,
+            None => match n.as_f64() {
+                Some(f) if f.is_finite() && f >= 0.0 => {
+                    Duration::from_secs(f.min(TOKEN_LIFETIME_MAX.as_secs_f64()) as u64)
+                }
+                _ => return Err("\"expires_in\" is not a usable number of seconds"),
+            },
+        },
+        Some(_) => return Err("\"expires_in\" is not a number"),
+    }
+    .clamp(DEFAULT_TOKEN_LIFETIME, TOKEN_LIFETIME_MAX);
+    let issued_at = match raw.issued_at.filter(|s| !s.is_empty()) {
+        None => None,
+        Some(s) => Some(parse_rfc3339(&s).ok_or("\"issued_at\" is not an RFC 3339 time")?),
+    };
+    Ok(TokenResponse {
+        token: Secret::new(token),
+        expires_in,
+        issued_at,
+        refresh_token: raw.refresh_token.filter(|t| !t.is_empty()).map(Secret::new),
+    })
+}
+
+/// How long the token remains valid, seen from `now`: `expires_in` minus the time elapsed since
+/// `issued_at`. An `issued_at` in the future (clock skew) counts as `now`; one so old that the
+/// token is already expired gives zero.
+pub fn remaining_lifetime(resp: &TokenResponse, now: SystemTime) -> Duration {
+    let elapsed = resp
+        .issued_at
+        .and_then(|at| now.duration_since(at).ok())
+        .unwrap_or(Duration::ZERO);
+    resp.expires_in.saturating_sub(elapsed)
+}
+
+/// Parses an RFC 3339 date-time (`2024-01-02T03:04:05.678Z`, `…+02:00`).
+pub fn parse_rfc3339(s: &str) -> Option<SystemTime> {
+    let b = s.as_bytes();
+    if b.len() < 20 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hour, min, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || min > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut nanos: u32 = 0;
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        let frac = &s[start..i.min(start + 9)];
+        nanos = frac.parse::<u32>().ok()? * 10u32.pow(9 - frac.len() as u32);
+    }
+    let offset_secs: i64 = match b.get(i)? {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
+            let h = num(i + 1..i + 3)?;
+            let m = num(i + 4..i + 6)?;
+            let o = h * 3600 + m * 60;
+            if *sign == b'+' { o } else { -o }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month, day);
+    let secs = days * 86_400 + hour * 3600 + min * 60 + sec - offset_secs;
+    let secs = u64::try_from(secs).ok()?;
+    UNIX_EPOCH.checked_add(Duration::new(secs, nanos))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}

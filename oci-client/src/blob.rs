@@ -1,0 +1,281 @@
+//! Blobs: HEAD, streaming GET (verified), GET with `Range`, DELETE.
+//!
+//! Nothing here buffers a blob: [`BlobStream`] yields chunks as they arrive. A full fetch hashes
+//! while streaming and ends with an error item instead of end-of-stream when the digest or size
+//! is wrong, so a consumer that writes chunks somewhere must treat the data as unverified until
+//! the stream has ended cleanly (`oci-fetch` writes to a temporary file and renames afterwards).
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt};
+use oci_ref::Digest;
+use reqwest::header;
+use reqwest::{Method, StatusCode};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+use crate::digest::Hasher;
+use crate::error::{Error, Protocol};
+use crate::manifest::{content_length, docker_content_digest};
+use crate::repository::{Access, Repository, header_value};
+use crate::transport::{Req, transport_error};
+
+/// What a blob `HEAD` told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    /// `Content-Length`, when sent.
+    pub size: Option<u64>,
+}
+
+/// A blob body as a stream of chunks.
+pub struct BlobStream {
+    content_length: Option<u64>,
+    partial: bool,
+    inner: BoxStream<'static, Result<Bytes, Error>>,
+}
+
+impl std::fmt::Debug for BlobStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobStream")
+            .field("content_length", &self.content_length)
+            .field("partial", &self.partial)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BlobStream {
+    /// The length of this response's body (for a range fetch: of the part sent).
+    pub fn content_length(&self) -> Option<u64> {
+        self.content_length
+    }
+
+    /// For [`Repository::fetch_blob_range`]: whether the registry honoured the range
+    /// (`206` with a matching `Content-Range`). When `false` the stream starts at byte 0.
+    pub fn is_partial(&self) -> bool {
+        self.partial
+    }
+}
+
+impl Stream for BlobStream {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.poll_next_unpin(cx)
+    }
+}
+
+/// Hashes and counts chunks; the last item is an error when digest or size are wrong.
+struct Verify {
+    inner: BoxStream<'static, reqwest::Result<Bytes>>,
+    hasher: Option<Hasher>,
+    expected: Digest,
+    expected_size: Option<u64>,
+    seen: u64,
+    url: String,
+}
+
+impl Stream for Verify {
+    type Item = Result<Bytes, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.hasher.is_none() {
+            return Poll::Ready(None);
+        }
+        match self.inner.poll_next_unpin(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(chunk))) => {
+                self.seen += chunk.len() as u64;
+                if let Some(expected) = self.expected_size.filter(|&s| self.seen > s) {
+                    self.hasher = None;
+                    let (url, actual) = (self.url.clone(), self.seen);
+                    return Poll::Ready(Some(Err(Error::SizeMismatch {
+                        url,
+                        expected,
+                        actual,
+                    })));
+                }
+                if let Some(h) = self.hasher.as_mut() {
+                    h.update(&chunk);
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                self.hasher = None;
+                Poll::Ready(Some(Err(transport_error(&Method::GET, &self.url, e))))
+            }
+            Poll::Ready(None) => {
+                let Some(hasher) = self.hasher.take() else {
+                    return Poll::Ready(None);
+                };
+                let url = self.url.clone();
+                if let Some(expected) = self.expected_size.filter(|&s| self.seen != s) {
+                    return Poll::Ready(Some(Err(Error::SizeMismatch {
+                        url,
+                        expected,
+                        actual: self.seen,
+                    })));
+                }
+                let actual = hasher.finish();
+                if actual != self.expected {
+                    return Poll::Ready(Some(Err(Error::DigestMismatch {
+                        url,
+                        expected: self.expected.clone(),
+                        actual,
+                    })));
+                }
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+impl Repository {
+    /// `HEAD` on a blob: `None` when it does not exist.
+    pub async fn head_blob(&self, digest: &Digest) -> Result<Option<BlobInfo>, Error> {
+        let target = self.target(Access::Pull)?;
+        let url = self.url(&format!("blobs/{digest}"))?;
+        let resp = self
+            .client
+            .inner
+            .send(&target, Req::new(Method::HEAD, url))
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(self
+                .client
+                .inner
+                .status_error(&Method::HEAD, &target, resp)
+                .await);
+        }
+        Ok(Some(BlobInfo {
+            size: content_length(resp.headers()),
+        }))
+    }
+
+    /// Streams a whole blob, verified against `digest` (and `expected_size` when given) while
+    /// it arrives. Redirects to storage are followed without credentials unless trusted.
+    pub async fn fetch_blob(
+        &self,
+        digest: &Digest,
+        expected_size: Option<u64>,
+    ) -> Result<BlobStream, Error> {
+        let target = self.target(Access::Pull)?;
+        let url = self.url(&format!("blobs/{digest}"))?;
+        let resp = self.send_ok(&target, Req::new(Method::GET, url)).await?;
+        let redacted = self.client.inner.redact(resp.url(), &target);
+        if let Some(announced) = docker_content_digest(resp.headers(), &redacted)?
+            && announced.algorithm() == digest.algorithm()
+            && &announced != digest
+        {
+            return Err(Error::DigestMismatch {
+                url: redacted,
+                expected: digest.clone(),
+                actual: announced,
+            });
+        }
+        let content_length = resp.content_length();
+        if let (Some(expected), Some(actual)) = (expected_size, content_length)
+            && expected != actual
+        {
+            return Err(Error::SizeMismatch {
+                url: redacted,
+                expected,
+                actual,
+            });
+        }
+        let Some(hasher) = Hasher::new(digest.algorithm()) else {
+            return Err(Error::InvalidInput {
+                what: "digest algorithm",
+                source: None,
+            });
+        };
+        let verify = Verify {
+            inner: resp.bytes_stream().boxed(),
+            hasher: Some(hasher),
+            expected: digest.clone(),
+            expected_size: expected_size.or(content_length),
+            seen: 0,
+            url: redacted,
+        };
+        Ok(BlobStream {
+            content_length,
+            partial: false,
+            inner: verify.boxed(),
+        })
+    }
+
+    /// Streams a blob from byte `offset` (`Range: bytes=<offset>-`). Not verified: the caller
+    /// holds the earlier bytes. Check [`BlobStream::is_partial`]: a registry that ignores the
+    /// range answers `200` with the whole blob.
+    pub async fn fetch_blob_range(
+        &self,
+        digest: &Digest,
+        offset: u64,
+    ) -> Result<BlobStream, Error> {
+        let target = self.target(Access::Pull)?;
+        let url = self.url(&format!("blobs/{digest}"))?;
+        let req = Req::new(Method::GET, url)
+            .header(header::RANGE, header_value(&format!("bytes={offset}-"))?);
+        let resp = self.send_ok(&target, req).await?;
+        let redacted = self.client.inner.redact(resp.url(), &target);
+        let partial = resp.status() == StatusCode::PARTIAL_CONTENT;
+        if partial {
+            let start = resp
+                .headers()
+                .get(header::CONTENT_RANGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(content_range_start);
+            if start != Some(offset) {
+                return Err(Error::protocol(&redacted, Protocol::InvalidContentRange));
+            }
+        }
+        let content_length = resp.content_length();
+        let url = redacted.clone();
+        let inner = resp
+            .bytes_stream()
+            .map(move |r| r.map_err(|e| transport_error(&Method::GET, &url, e)))
+            .boxed();
+        Ok(BlobStream {
+            content_length,
+            partial,
+            inner,
+        })
+    }
+
+    /// Fetches a whole blob into `sink`, verified; returns the number of bytes written. On
+    /// error, whatever was written is unverified and must be discarded by the caller.
+    pub async fn fetch_blob_to<W: AsyncWrite + Unpin>(
+        &self,
+        digest: &Digest,
+        expected_size: Option<u64>,
+        sink: &mut W,
+    ) -> Result<u64, Error> {
+        let mut stream = self.fetch_blob(digest, expected_size).await?;
+        let mut written = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            sink.write_all(&chunk).await.map_err(Error::Sink)?;
+            written += chunk.len() as u64;
+        }
+        sink.flush().await.map_err(Error::Sink)?;
+        Ok(written)
+    }
+
+    /// Deletes a blob. Registries that do not allow deletion answer 400 or 405.
+    pub async fn delete_blob(&self, digest: &Digest) -> Result<(), Error> {
+        let target = self.target(Access::Push)?;
+        let url = self.url(&format!("blobs/{digest}"))?;
+        self.send_ok(&target, Req::new(Method::DELETE, url)).await?;
+        Ok(())
+    }
+}
+
+/// The first byte position of `Content-Range: bytes <start>-<end>/<total>`.
+fn content_range_start(v: &str) -> Option<u64> {
+    let rest = v.trim().strip_prefix("bytes")?.trim_start();
+    rest.split('-').next()?.trim().parse().ok()
+}

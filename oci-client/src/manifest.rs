@@ -1,0 +1,518 @@
+//! Manifests: GET/HEAD/PUT/DELETE `/v2/<name>/manifests/<reference>`, digest-verified and
+//! size-capped, raw bytes kept.
+//!
+//! [distribution-spec v1.1 § Pulling manifests](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pulling-manifests):
+//! the bytes received are hashed and compared with the requested digest (by-digest fetches) and
+//! with `Docker-Content-Digest` when the registry sends one. The body is read through a cap
+//! ([`crate::Limits::max_manifest_bytes`]) and never re-serialised: the bytes you get are the
+//! bytes that hash to the digest.
+
+use bytes::Bytes;
+use oci_ref::{Algorithm, Digest, Reference};
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+
+use crate::digest::digest_of;
+use crate::error::{Error, Limit, Protocol};
+use crate::repository::{Access, Repository, header_value};
+use crate::transport::{CappedError, Req, read_capped};
+
+/// `application/vnd.oci.image.manifest.v1+json`
+pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// `application/vnd.oci.image.index.v1+json`
+pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// `application/vnd.docker.distribution.manifest.v2+json`
+pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+/// `application/vnd.docker.distribution.manifest.list.v2+json`
+pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+/// Docker schema 1 (unsigned); refused with [`Error::UnsupportedManifest`].
+pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
+/// Docker schema 1 (signed); refused with [`Error::UnsupportedManifest`].
+pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+
+/// The `Accept` header sent for manifests: the four types this crate understands.
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
+    application/vnd.oci.image.index.v1+json, \
+    application/vnd.docker.distribution.manifest.v2+json, \
+    application/vnd.docker.distribution.manifest.list.v2+json";
+
+/// What goes after `/manifests/`: a tag or a digest.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ManifestRef {
+    /// A tag (validated against the tag grammar).
+    Tag(String),
+    /// A digest.
+    Digest(Digest),
+}
+
+impl ManifestRef {
+    /// A tag, checked against `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+    pub fn tag(tag: &str) -> Result<ManifestRef, Error> {
+        let ok = !tag.is_empty()
+            && tag.len() <= oci_ref::TAG_LENGTH_MAX
+            && tag.bytes().enumerate().all(|(i, b)| {
+                b.is_ascii_alphanumeric() || b == b'_' || (i > 0 && matches!(b, b'.' | b'-'))
+            });
+        if ok {
+            Ok(ManifestRef::Tag(tag.to_owned()))
+        } else {
+            Err(Error::InvalidInput {
+                what: "tag",
+                source: None,
+            })
+        }
+    }
+
+    /// The path segment.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ManifestRef::Tag(t) => t,
+            ManifestRef::Digest(d) => d.as_str(),
+        }
+    }
+}
+
+impl From<Digest> for ManifestRef {
+    fn from(d: Digest) -> Self {
+        ManifestRef::Digest(d)
+    }
+}
+
+impl From<&Digest> for ManifestRef {
+    fn from(d: &Digest) -> Self {
+        ManifestRef::Digest(d.clone())
+    }
+}
+
+impl From<&Reference> for ManifestRef {
+    /// The digest when the reference has one, else its tag.
+    fn from(r: &Reference) -> Self {
+        match (r.digest(), r.tag()) {
+            (Some(d), _) => ManifestRef::Digest(d.clone()),
+            (None, Some(t)) => ManifestRef::Tag(t.to_owned()),
+            (None, None) => ManifestRef::Tag(oci_ref::DEFAULT_TAG.to_owned()),
+        }
+    }
+}
+
+/// Media type, digest and size of a piece of content.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Descriptor {
+    /// The media type.
+    pub media_type: String,
+    /// The digest.
+    pub digest: Digest,
+    /// The size in bytes.
+    pub size: u64,
+}
+
+/// A manifest as received: the exact bytes and their descriptor.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    bytes: Bytes,
+    descriptor: Descriptor,
+}
+
+/// A manifest parsed with [`crate::spec`]. Docker schema 2 manifests and lists parse as their
+/// OCI counterparts (the shapes are the same; media types are kept as sent).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum ParsedManifest {
+    /// An image manifest (OCI or Docker schema 2).
+    Image(Box<oci_spec::image::ImageManifest>),
+    /// An index (OCI) or manifest list (Docker).
+    Index(Box<oci_spec::image::ImageIndex>),
+}
+
+impl Manifest {
+    /// The bytes exactly as received (they hash to [`Manifest::digest`]).
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// Media type, digest and size.
+    pub fn descriptor(&self) -> &Descriptor {
+        &self.descriptor
+    }
+
+    /// The media type.
+    pub fn media_type(&self) -> &str {
+        &self.descriptor.media_type
+    }
+
+    /// The verified digest.
+    pub fn digest(&self) -> &Digest {
+        &self.descriptor.digest
+    }
+
+    /// Whether this is an index or manifest list.
+    pub fn is_index(&self) -> bool {
+        matches!(self.media_type(), OCI_INDEX | DOCKER_MANIFEST_LIST)
+    }
+
+    /// Parses the bytes.
+    pub fn parse(&self) -> Result<ParsedManifest, Error> {
+        let invalid = |e: serde_json::Error| Error::InvalidInput {
+            what: "manifest JSON",
+            source: Some(Box::new(e)),
+        };
+        if self.is_index() {
+            serde_json::from_slice(&self.bytes)
+                .map(|i| ParsedManifest::Index(Box::new(i)))
+                .map_err(invalid)
+        } else {
+            serde_json::from_slice(&self.bytes)
+                .map(|m| ParsedManifest::Image(Box::new(m)))
+                .map_err(invalid)
+        }
+    }
+}
+
+/// What a manifest `HEAD` told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestHead {
+    /// `Content-Type`, without parameters.
+    pub media_type: Option<String>,
+    /// `Docker-Content-Digest`.
+    pub digest: Option<Digest>,
+    /// `Content-Length`.
+    pub size: Option<u64>,
+}
+
+/// The outcome of [`Repository::push_manifest`].
+#[derive(Debug, Clone)]
+pub struct PushedManifest {
+    /// Descriptor of the bytes pushed.
+    pub descriptor: Descriptor,
+    /// The subject, when the manifest has one.
+    pub subject: Option<Digest>,
+    /// Whether the registry confirmed the subject with `OCI-Subject` (it has a referrers API).
+    /// When it did not, the referrers fallback tag was updated.
+    pub subject_confirmed: bool,
+}
+
+/// The fields of a manifest body this crate looks at.
+#[derive(serde::Deserialize)]
+struct Peek {
+    #[serde(rename = "schemaVersion")]
+    schema_version: Option<u32>,
+    #[serde(rename = "mediaType")]
+    media_type: Option<String>,
+    manifests: Option<serde_json::Value>,
+    subject: Option<PeekDescriptor>,
+}
+
+#[derive(serde::Deserialize)]
+struct PeekDescriptor {
+    digest: String,
+}
+
+impl Repository {
+    /// Fetches a manifest by tag or digest, verified and size-capped.
+    pub async fn fetch_manifest(&self, reference: &ManifestRef) -> Result<Manifest, Error> {
+        let target = self.target(Access::Pull)?;
+        let url = self.url(&format!("manifests/{}", reference.as_str()))?;
+        let redacted = self.client.inner.redact(&url, &target);
+        let req = Req::new(Method::GET, url)
+            .header(header::ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
+        let resp = self.send_ok(&target, req).await?;
+        let headers = resp.headers().clone();
+        let content_type = content_type(&headers);
+        if let Some(ct) = &content_type {
+            refuse_schema1(ct, &redacted)?;
+        }
+        let max = self.client.inner.config.limits.max_manifest_bytes;
+        let bytes = match read_capped(resp, max, &Method::GET, &redacted).await {
+            Ok(b) => b,
+            Err(CappedError::TooLarge(_)) => {
+                return Err(Error::limit(&redacted, Limit::ManifestBytes, max));
+            }
+            Err(CappedError::Other(e)) => return Err(e),
+        };
+        let header_digest = docker_content_digest(&headers, &redacted)?;
+        let algorithm = match (reference, &header_digest) {
+            (ManifestRef::Digest(d), _) => d.algorithm(),
+            (_, Some(d)) => d.algorithm(),
+            _ => Algorithm::Sha256,
+        };
+        let digest = digest_of(algorithm, &bytes);
+        for expected in [reference_digest(reference), header_digest.as_ref()]
+            .into_iter()
+            .flatten()
+        {
+            let actual = if expected.algorithm() == algorithm {
+                digest.clone()
+            } else {
+                digest_of(expected.algorithm(), &bytes)
+            };
+            if &actual != expected {
+                return Err(Error::DigestMismatch {
+                    url: redacted,
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+        }
+        let media_type = manifest_media_type(&bytes, content_type.as_deref(), &redacted)?;
+        let descriptor = Descriptor {
+            media_type,
+            digest,
+            size: bytes.len() as u64,
+        };
+        Ok(Manifest { bytes, descriptor })
+    }
+
+    /// `HEAD` on a manifest: `None` when it does not exist.
+    pub async fn head_manifest(
+        &self,
+        reference: &ManifestRef,
+    ) -> Result<Option<ManifestHead>, Error> {
+        let target = self.target(Access::Pull)?;
+        let url = self.url(&format!("manifests/{}", reference.as_str()))?;
+        let redacted = self.client.inner.redact(&url, &target);
+        let req = Req::new(Method::HEAD, url)
+            .header(header::ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
+        let resp = self.client.inner.send(&target, req).await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(self
+                .client
+                .inner
+                .status_error(&Method::HEAD, &target, resp)
+                .await);
+        }
+        let headers = resp.headers();
+        let media_type = content_type(headers);
+        if let Some(ct) = &media_type {
+            refuse_schema1(ct, &redacted)?;
+        }
+        let digest = docker_content_digest(headers, &redacted)?;
+        if let (Some(expected), Some(actual)) = (reference_digest(reference), &digest)
+            && expected != actual
+        {
+            return Err(Error::DigestMismatch {
+                url: redacted,
+                expected: expected.clone(),
+                actual: actual.clone(),
+            });
+        }
+        Ok(Some(ManifestHead {
+            media_type,
+            digest,
+            size: content_length(headers),
+        }))
+    }
+
+    /// Resolves a tag or digest to a descriptor: a `HEAD` when it tells everything, else a
+    /// verified `GET`.
+    pub async fn resolve(&self, reference: &ManifestRef) -> Result<Descriptor, Error> {
+        if let Some(ManifestHead {
+            media_type: Some(media_type),
+            digest: Some(digest),
+            size: Some(size),
+        }) = self.head_manifest(reference).await?
+            && !is_generic(&media_type)
+        {
+            return Ok(Descriptor {
+                media_type,
+                digest,
+                size,
+            });
+        }
+        Ok(self.fetch_manifest(reference).await?.descriptor)
+    }
+
+    /// Pushes manifest `bytes` (sent as they are) with `Content-Type: media_type` under a tag
+    /// or its digest. When the manifest has a `subject` and the registry does not answer with
+    /// `OCI-Subject`, the referrers fallback index (tag `<alg>-<hex>`) is updated.
+    pub async fn push_manifest(
+        &self,
+        reference: &ManifestRef,
+        bytes: Bytes,
+        media_type: &str,
+    ) -> Result<PushedManifest, Error> {
+        let peek: Peek = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidInput {
+            what: "manifest JSON",
+            source: Some(Box::new(e)),
+        })?;
+        if peek.media_type.as_deref().is_some_and(|m| m != media_type) {
+            return Err(Error::InvalidInput {
+                what: "media type (differs from the manifest's mediaType)",
+                source: None,
+            });
+        }
+        let algorithm = reference_digest(reference).map_or(Algorithm::Sha256, Digest::algorithm);
+        let digest = digest_of(algorithm, &bytes);
+        if let Some(expected) = reference_digest(reference)
+            && *expected != digest
+        {
+            return Err(Error::InvalidInput {
+                what: "manifest (bytes do not hash to the digest pushed to)",
+                source: None,
+            });
+        }
+        let subject = match &peek.subject {
+            Some(s) => Some(Digest::parse(&s.digest).map_err(|e| Error::InvalidInput {
+                what: "manifest subject digest",
+                source: Some(Box::new(e)),
+            })?),
+            None => None,
+        };
+        let target = self.target(Access::Push)?;
+        let url = self.url(&format!("manifests/{}", reference.as_str()))?;
+        let redacted = self.client.inner.redact(&url, &target);
+        let size = bytes.len() as u64;
+        let req = Req::new(Method::PUT, url)
+            .header(header::CONTENT_TYPE, header_value(media_type)?)
+            .body(bytes.clone())
+            .idempotent(true);
+        let resp = self.send_ok(&target, req).await?;
+        if let Some(returned) = docker_content_digest(resp.headers(), &redacted)?
+            && returned.algorithm() == digest.algorithm()
+            && returned != digest
+        {
+            return Err(Error::DigestMismatch {
+                url: redacted,
+                expected: digest,
+                actual: returned,
+            });
+        }
+        let subject_confirmed = resp.headers().contains_key("oci-subject");
+        let descriptor = Descriptor {
+            media_type: media_type.to_owned(),
+            digest,
+            size,
+        };
+        if let (Some(subject), false) = (&subject, subject_confirmed) {
+            self.add_to_referrers_fallback(subject, &descriptor, &bytes)
+                .await?;
+        }
+        Ok(PushedManifest {
+            descriptor,
+            subject,
+            subject_confirmed,
+        })
+    }
+
+    /// Deletes a manifest (by digest) or a tag (`DELETE /v2/<name>/manifests/<reference>`).
+    /// Registries that do not allow deletion answer 400 or 405 ([`Error::Registry`]).
+    ///
+    /// Deleting by digest a manifest that has a `subject` on a registry without referrers API
+    /// also removes it from the subject's fallback index (the manifest is read first to learn
+    /// its subject).
+    pub async fn delete_manifest(&self, reference: &ManifestRef) -> Result<(), Error> {
+        let subject = match reference {
+            ManifestRef::Digest(_) => match self.fetch_manifest(reference).await {
+                Ok(m) => serde_json::from_slice::<Peek>(m.bytes())
+                    .ok()
+                    .and_then(|p| p.subject)
+                    .and_then(|s| Digest::parse(&s.digest).ok()),
+                Err(_) => None,
+            },
+            ManifestRef::Tag(_) => None,
+        };
+        let target = self.target(Access::Push)?;
+        let url = self.url(&format!("manifests/{}", reference.as_str()))?;
+        self.send_ok(&target, Req::new(Method::DELETE, url)).await?;
+        if let (Some(subject), ManifestRef::Digest(deleted)) = (subject, reference) {
+            self.remove_from_referrers_fallback(&subject, deleted)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+fn reference_digest(r: &ManifestRef) -> Option<&Digest> {
+    match r {
+        ManifestRef::Digest(d) => Some(d),
+        ManifestRef::Tag(_) => None,
+    }
+}
+
+fn refuse_schema1(media_type: &str, url: &str) -> Result<(), Error> {
+    if media_type == DOCKER_SCHEMA1 || media_type == DOCKER_SCHEMA1_SIGNED {
+        return Err(Error::UnsupportedManifest {
+            url: url.to_owned(),
+            media_type: media_type.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// `Content-Type` without parameters, lower-cased.
+pub(crate) fn content_type(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    let v = v
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    (!v.is_empty()).then_some(v)
+}
+
+pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Types some registries send for manifests without a `mediaType`; they say nothing.
+fn is_generic(media_type: &str) -> bool {
+    matches!(
+        media_type,
+        "application/json" | "application/octet-stream" | "text/plain"
+    )
+}
+
+/// The `Docker-Content-Digest` header: `None` when absent or of an algorithm we cannot
+/// compute; an error when it is not a digest at all.
+pub(crate) fn docker_content_digest(
+    headers: &HeaderMap,
+    url: &str,
+) -> Result<Option<Digest>, Error> {
+    let Some(v) = headers.get("docker-content-digest") else {
+        return Ok(None);
+    };
+    let s = v
+        .to_str()
+        .map_err(|_| Error::protocol(url, Protocol::InvalidDigestHeader))?;
+    match Digest::parse(s.trim()) {
+        Ok(d) => Ok(Some(d)),
+        Err(oci_ref::Error::UnsupportedAlgorithm { .. }) => Ok(None),
+        Err(_) => Err(Error::protocol(url, Protocol::InvalidDigestHeader)),
+    }
+}
+
+/// The media type of a received manifest: the body's `mediaType` and a specific
+/// `Content-Type` must agree; without either, the shape decides (`manifests` → index).
+fn manifest_media_type(
+    bytes: &[u8],
+    content_type: Option<&str>,
+    url: &str,
+) -> Result<String, Error> {
+    let peek: Peek =
+        serde_json::from_slice(bytes).map_err(|_| Error::protocol(url, Protocol::InvalidJson))?;
+    let content_type = content_type.filter(|ct| !is_generic(ct));
+    if peek.schema_version == Some(1) {
+        return Err(Error::UnsupportedManifest {
+            url: url.to_owned(),
+            media_type: content_type.unwrap_or(DOCKER_SCHEMA1).to_owned(),
+        });
+    }
+    match (peek.media_type, content_type) {
+        (Some(body), Some(ct)) if body != ct => {
+            Err(Error::protocol(url, Protocol::MediaTypeMismatch))
+        }
+        (Some(body), _) => Ok(body),
+        (None, Some(ct)) => Ok(ct.to_owned()),
+        (None, None) if peek.manifests.is_some() => Ok(OCI_INDEX.to_owned()),
+        (None, None) => Ok(OCI_MANIFEST.to_owned()),
+    }
+}

@@ -1,0 +1,277 @@
+//! Referrers: the API (`GET /v2/<name>/referrers/<digest>?artifactType=`) with the tag-schema
+//! fallback, and maintenance of the fallback index when pushing a manifest with a `subject`.
+//!
+//! [distribution-spec v1.1 § Listing Referrers](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#listing-referrers)
+//! and [§ Referrers Tag Schema](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#referrers-tag-schema).
+//!
+//! # Deviation
+//!
+//! The fallback index is updated read-modify-write without a conditional request (`If-Match`):
+//! two clients attaching to the same subject at the same moment may lose one entry, as with
+//! oras-go.
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use oci_ref::Digest;
+use reqwest::Method;
+use reqwest::header::{self, HeaderValue};
+
+use crate::error::{Error, Protocol};
+use crate::manifest::{Descriptor, ManifestRef, OCI_INDEX};
+use crate::pager::Pager;
+use crate::repository::{Access, Repository};
+use crate::transport::Req;
+use crate::urls::encode_query_value;
+
+/// Where a referrers answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReferrersSource {
+    /// The registry's referrers API.
+    Api,
+    /// The `<alg>-<hex>` fallback tag (the registry has no referrers API).
+    TagSchema,
+}
+
+/// The manifests that refer to a subject.
+#[derive(Debug, Clone)]
+pub struct Referrers {
+    /// Their descriptors, filtered by artifact type when one was asked for.
+    pub descriptors: Vec<oci_spec::image::Descriptor>,
+    /// Where they came from.
+    pub source: ReferrersSource,
+}
+
+/// The fallback tag for `subject`: `<alg>-<hex>`, algorithm truncated to 32 and hex to 64
+/// characters, other characters not valid in a tag replaced with `-`.
+pub fn referrers_tag(subject: &Digest) -> String {
+    let alg: String = subject.algorithm().as_str().chars().take(32).collect();
+    let enc: String = subject.encoded().chars().take(64).collect();
+    format!("{alg}-{enc}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+#[derive(serde::Deserialize)]
+struct IndexPage {
+    #[serde(default)]
+    manifests: Vec<oci_spec::image::Descriptor>,
+}
+
+impl Repository {
+    /// The referrers of `subject`, optionally only those of `artifact_type`. Uses the API;
+    /// on `404` falls back to the tag schema (a missing or non-index tag means none).
+    pub async fn referrers(
+        &self,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Referrers, Error> {
+        match self.referrers_api(subject, artifact_type).await {
+            Ok(descriptors) => Ok(Referrers {
+                descriptors,
+                source: ReferrersSource::Api,
+            }),
+            Err(e) if e.status() == Some(404) => {
+                let descriptors = self.referrers_fallback(subject, artifact_type).await?;
+                Ok(Referrers {
+                    descriptors,
+                    source: ReferrersSource::TagSchema,
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn referrers_api(
+        &self,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<oci_spec::image::Descriptor>, Error> {
+        let target = self.target(Access::Pull)?;
+        let mut url = self.url(&format!("referrers/{subject}"))?;
+        if let Some(t) = artifact_type {
+            url.set_query(Some(&format!("artifactType={}", encode_query_value(t))));
+        }
+        let pages = Pager::new(self.client.inner.clone(), target, url)
+            .accept(HeaderValue::from_static(OCI_INDEX))
+            .pages();
+        let pages: Vec<_> = pages.try_collect().await?;
+        let mut out = Vec::new();
+        for page in pages {
+            let parsed: IndexPage = serde_json::from_slice(&page.body)
+                .map_err(|_| Error::protocol(&page.url, Protocol::InvalidJson))?;
+            let applied = page
+                .headers
+                .get_all("oci-filters-applied")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .any(|f| f.trim() == "artifactType");
+            out.extend(
+                parsed
+                    .manifests
+                    .into_iter()
+                    .filter(|d| applied || matches(d, artifact_type)),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn referrers_fallback(
+        &self,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<oci_spec::image::Descriptor>, Error> {
+        let tag = ManifestRef::Tag(referrers_tag(subject));
+        let manifest = match self.fetch_manifest(&tag).await {
+            Ok(m) => m,
+            Err(e) if e.is_not_found() => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        if !manifest.is_index() {
+            return Ok(Vec::new());
+        }
+        let Ok(parsed) = serde_json::from_slice::<IndexPage>(manifest.bytes()) else {
+            return Ok(Vec::new());
+        };
+        Ok(parsed
+            .manifests
+            .into_iter()
+            .filter(|d| matches(d, artifact_type))
+            .collect())
+    }
+
+    /// After deleting manifest `deleted` whose subject is `subject`: when the registry has no
+    /// referrers API, removes it from the fallback index.
+    pub(crate) async fn remove_from_referrers_fallback(
+        &self,
+        subject: &Digest,
+        deleted: &Digest,
+    ) -> Result<(), Error> {
+        match self.referrers_api(subject, None).await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.status() == Some(404) => {}
+            Err(e) => return Err(e),
+        }
+        let tag = ManifestRef::Tag(referrers_tag(subject));
+        let manifest = match self.fetch_manifest(&tag).await {
+            Ok(m) if m.is_index() => m,
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let Ok(mut index) = serde_json::from_slice::<serde_json::Value>(manifest.bytes()) else {
+            return Ok(());
+        };
+        let Some(manifests) = index.get_mut("manifests").and_then(|m| m.as_array_mut()) else {
+            return Ok(());
+        };
+        let before = manifests.len();
+        manifests.retain(|d| d.get("digest").and_then(|v| v.as_str()) != Some(deleted.as_str()));
+        if manifests.len() == before {
+            return Ok(());
+        }
+        self.put_index(&tag, &index).await
+    }
+
+    async fn put_index(&self, tag: &ManifestRef, index: &serde_json::Value) -> Result<(), Error> {
+        let body = serde_json::to_vec(index).map_err(|e| Error::InvalidInput {
+            what: "referrers index",
+            source: Some(Box::new(e)),
+        })?;
+        let target = self.target(Access::Push)?;
+        let url = self.url(&format!("manifests/{}", tag.as_str()))?;
+        let req = Req::new(Method::PUT, url)
+            .header(header::CONTENT_TYPE, HeaderValue::from_static(OCI_INDEX))
+            .body(Bytes::from(body))
+            .idempotent(true);
+        self.send_ok(&target, req).await?;
+        Ok(())
+    }
+
+    /// Adds the manifest `descriptor` (whose body is `bytes`) to the fallback index of
+    /// `subject`, unless it is there already.
+    pub(crate) async fn add_to_referrers_fallback(
+        &self,
+        subject: &Digest,
+        descriptor: &Descriptor,
+        bytes: &[u8],
+    ) -> Result<(), Error> {
+        let tag = ManifestRef::Tag(referrers_tag(subject));
+        let mut index: serde_json::Value = match self.fetch_manifest(&tag).await {
+            Ok(m) if m.is_index() => serde_json::from_slice(m.bytes())
+                .map_err(|_| Error::protocol(self.base.as_str(), Protocol::ReferrersTagNotIndex))?,
+            Ok(_) => {
+                return Err(Error::protocol(
+                    self.base.as_str(),
+                    Protocol::ReferrersTagNotIndex,
+                ));
+            }
+            Err(e) if e.is_not_found() => serde_json::json!({
+                "schemaVersion": 2,
+                "mediaType": OCI_INDEX,
+                "manifests": [],
+            }),
+            Err(e) => return Err(e),
+        };
+        let Some(manifests) = index.get_mut("manifests").and_then(|m| m.as_array_mut()) else {
+            return Err(Error::protocol(
+                self.base.as_str(),
+                Protocol::ReferrersTagNotIndex,
+            ));
+        };
+        if manifests
+            .iter()
+            .any(|d| d.get("digest").and_then(|v| v.as_str()) == Some(descriptor.digest.as_str()))
+        {
+            return Ok(());
+        }
+        manifests.push(referrer_descriptor(descriptor, bytes));
+        self.put_index(&tag, &index).await
+    }
+}
+
+fn matches(d: &oci_spec::image::Descriptor, artifact_type: Option<&str>) -> bool {
+    match artifact_type {
+        None => true,
+        Some(want) => d
+            .artifact_type()
+            .as_ref()
+            .is_some_and(|t| t.to_string() == want),
+    }
+}
+
+/// The descriptor written into a fallback index: `artifactType` is the manifest's, else its
+/// config's media type (none for an index without one); its annotations are copied.
+fn referrer_descriptor(descriptor: &Descriptor, bytes: &[u8]) -> serde_json::Value {
+    let body: serde_json::Value = serde_json::from_slice(bytes).unwrap_or(serde_json::Value::Null);
+    let artifact_type = body
+        .get("artifactType")
+        .and_then(|v| v.as_str())
+        .or_else(|| {
+            body.get("config")
+                .and_then(|c| c.get("mediaType"))
+                .and_then(|v| v.as_str())
+        });
+    let mut d = serde_json::json!({
+        "mediaType": descriptor.media_type,
+        "digest": descriptor.digest.as_str(),
+        "size": descriptor.size,
+    });
+    if let Some(obj) = d.as_object_mut() {
+        if let Some(t) = artifact_type {
+            obj.insert("artifactType".into(), t.into());
+        }
+        if let Some(a) = body.get("annotations").filter(|a| a.is_object()) {
+            obj.insert("annotations".into(), a.clone());
+        }
+    }
+    d
+}

@@ -1,0 +1,126 @@
+//! [`Repository`]: a handle on one repository of one registry; the endpoints live in the
+//! `manifest`, `blob`, `upload`, `referrers` modules, tags here.
+
+use futures_util::Stream;
+use reqwest::Method;
+use reqwest::header::HeaderValue;
+use url::Url;
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::pager::{Listing, Pager};
+use crate::transport::{Req, Target};
+
+/// A repository handle from [`Client::repository`]. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Repository {
+    pub(crate) client: Client,
+    pub(crate) registry: String,
+    pub(crate) name: String,
+    /// `scheme://api-host/v2/<name>/`
+    pub(crate) base: Url,
+}
+
+/// Whether a request reads or writes, which decides the token scope asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Access {
+    Pull,
+    Push,
+}
+
+impl Repository {
+    pub(crate) fn new(client: Client, registry: &str, name: &str) -> Result<Repository, Error> {
+        let root = client.base_url(registry)?;
+        let base = root
+            .join(&format!("{name}/"))
+            .map_err(|_| Error::InvalidInput {
+                what: "repository name",
+                source: None,
+            })?;
+        Ok(Repository {
+            client,
+            registry: registry.to_owned(),
+            name: name.to_owned(),
+            base,
+        })
+    }
+
+    /// The registry, as named in references.
+    pub fn registry(&self) -> &str {
+        &self.registry
+    }
+
+    /// The base URL requests go to, `scheme://api-host/v2/<name>/` (`registry-1.docker.io` for
+    /// `docker.io`).
+    pub fn api_base(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// The repository name, e.g. `library/ubuntu`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn target(&self, access: Access) -> Result<Target, Error> {
+        let scope = match access {
+            Access::Pull => oci_auth::Scope::pull(&self.name),
+            Access::Push => oci_auth::Scope::push_pull(&self.name),
+        };
+        self.client.target(&self.registry, vec![scope])
+    }
+
+    /// `base` + `path` (relative, no leading `/`).
+    pub(crate) fn url(&self, path: &str) -> Result<Url, Error> {
+        self.base.join(path).map_err(|_| Error::InvalidInput {
+            what: "request path",
+            source: None,
+        })
+    }
+
+    /// Sends and returns the response, turning error statuses into errors.
+    pub(crate) async fn send_ok(
+        &self,
+        target: &Target,
+        req: Req,
+    ) -> Result<reqwest::Response, Error> {
+        let method = req.method.clone();
+        let resp = self.client.inner.send(target, req).await?;
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(self.client.inner.status_error(&method, target, resp).await)
+        }
+    }
+
+    /// The tags, page by page (`GET /v2/<name>/tags/list?n=`), following `Link` headers.
+    /// At most [`crate::Limits::max_pages`] pages are read.
+    pub fn tag_pages(
+        &self,
+        page_size: Option<u32>,
+    ) -> Result<impl Stream<Item = Result<Vec<String>, Error>> + Send + 'static, Error> {
+        let target = self.target(Access::Pull)?;
+        let mut url = self.url("tags/list")?;
+        if let Some(n) = page_size {
+            url.set_query(Some(&format!("n={n}")));
+        }
+        Ok(Pager::new(self.client.inner.clone(), target, url).string_pages(Listing::Tags))
+    }
+
+    /// All tags; see [`Repository::tag_pages`].
+    pub async fn tags(&self, page_size: Option<u32>) -> Result<Vec<String>, Error> {
+        crate::pager::collect(self.tag_pages(page_size)?).await
+    }
+
+    /// Cancels an upload session (best effort; errors are ignored as the spec asks).
+    pub(crate) async fn cancel_upload(&self, target: &Target, location: Url) {
+        let req = Req::new(Method::DELETE, location).idempotent(false);
+        let _ = self.client.inner.send(target, req).await;
+    }
+}
+
+pub(crate) fn header_value(s: &str) -> Result<HeaderValue, Error> {
+    HeaderValue::from_str(s).map_err(|e| Error::InvalidInput {
+        what: "header value",
+        source: Some(Box::new(e)),
+    })
+}

@@ -1,0 +1,257 @@
+//! Uploads against a scripted upload session: chunk minimum, short acceptance, 416, mount.
+
+use std::sync::{Arc, Mutex};
+
+use oci_client::{Error, PushOutcome};
+
+use crate::server::{Recorded, Reply, Server, sha256};
+
+#[derive(Default)]
+struct Session {
+    have: Vec<u8>,
+    patches: usize,
+}
+
+/// A registry whose first PATCH stores everything but answers 416, and whose second PATCH
+/// keeps only half of what it gets.
+fn hostile_session(state: &Arc<Mutex<Session>>, req: &Recorded) -> Reply {
+    let mut st = state.lock().expect("state");
+    let range = |n: usize| format!("0-{}", n.saturating_sub(1));
+    match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202)
+            .header("Location", "/v2/app/blobs/uploads/u1?_state=abc")
+            .header("OCI-Chunk-Min-Length", "4"),
+        "PATCH" => {
+            st.patches += 1;
+            let start: usize = req
+                .header("content-range")
+                .and_then(|r| r.split('-').next()?.parse().ok())
+                .unwrap_or(usize::MAX);
+            if start != st.have.len() {
+                return Reply::new(416);
+            }
+            match st.patches {
+                1 => {
+                    st.have.extend_from_slice(&req.body);
+                    Reply::new(416)
+                }
+                2 => {
+                    let half = req.body.len() / 2;
+                    st.have.extend_from_slice(&req.body[..half]);
+                    Reply::new(202)
+                        .header("Location", "/v2/app/blobs/uploads/u2")
+                        .header("Range", &range(st.have.len()))
+                }
+                _ => {
+                    st.have.extend_from_slice(&req.body);
+                    Reply::new(202)
+                        .header("Location", "/v2/app/blobs/uploads/u3")
+                        .header("Range", &range(st.have.len()))
+                }
+            }
+        }
+        "GET" => Reply::new(204)
+            .header("Location", "/v2/app/blobs/uploads/u1b")
+            .header("Range", &range(st.have.len())),
+        "PUT" => {
+            let want = req
+                .target
+                .split("digest=")
+                .nth(1)
+                .unwrap_or("")
+                .replace("%3A", ":");
+            if want == sha256(&st.have).as_str() && req.target.contains("/u3?") {
+                Reply::new(201)
+            } else {
+                Reply::new(400).body(r#"{"errors":[{"code":"DIGEST_INVALID"}]}"#)
+            }
+        }
+        _ => Reply::new(405),
+    }
+}
+
+#[tokio::test]
+async fn chunked_upload_survives_416_and_short_ranges() {
+    let state = Arc::new(Mutex::new(Session::default()));
+    let st = state.clone();
+    let s = Server::start(move |req| hostile_session(&st, req)).await;
+    let data = b"0123456789abcdef".to_vec();
+    // chunk_size 2 is raised to the registry's minimum of 4.
+    let outcome = s
+        .repo("app")
+        .push_blob_chunked(&sha256(&data), data.len() as u64, data.as_slice(), 2)
+        .await
+        .expect("upload completes");
+    assert_eq!(outcome, PushOutcome::Uploaded);
+    assert_eq!(state.lock().expect("state").have, data);
+    let patches: Vec<_> = s
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH")
+        .collect();
+    assert!(patches.iter().all(|p| p.body.len() <= 4));
+    assert_eq!(patches[0].header("content-range"), Some("0-3"));
+}
+
+#[tokio::test]
+async fn chunked_upload_checks_the_digest_before_closing() {
+    let state = Arc::new(Mutex::new(Session {
+        patches: 10,
+        ..Session::default()
+    }));
+    let st = state.clone();
+    let s = Server::start(move |req| hostile_session(&st, req)).await;
+    let e = s
+        .repo("app")
+        .push_blob_chunked(&sha256(b"other"), 4, &b"data"[..], 4)
+        .await
+        .expect_err("wrong digest");
+    assert!(e.is_digest_mismatch());
+    let methods: Vec<_> = s.requests().into_iter().map(|r| r.method).collect();
+    assert!(!methods.contains(&"PUT".to_owned()), "{methods:?}");
+    assert_eq!(
+        methods.last().map(String::as_str),
+        Some("DELETE"),
+        "session cancelled"
+    );
+}
+
+#[tokio::test]
+async fn existing_blob_is_skipped() {
+    let s = Server::start(|req| {
+        if req.method == "HEAD" {
+            Reply::new(200)
+        } else {
+            Reply::new(500)
+        }
+    })
+    .await;
+    let outcome = s
+        .repo("app")
+        .push_blob(&sha256(b"x"), "x".into())
+        .await
+        .expect("skip");
+    assert_eq!(outcome, PushOutcome::AlreadyExists);
+    assert_eq!(s.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn monolithic_upload_posts_then_puts() {
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202)
+            .header("Location", "http://127.0.0.1:1/elsewhere-not-used?x=1")
+            .header("Location-Ignored", "1"),
+        _ => Reply::new(201),
+    })
+    .await;
+    // A Location on another origin is used as given (spec: MAY point at another host); here
+    // that host refuses connections, so the PUT fails with a connect error.
+    let e = s
+        .repo("app")
+        .push_blob(&sha256(b"x"), "x".into())
+        .await
+        .expect_err("unreachable location");
+    assert!(matches!(e, Error::Transport { .. }), "{e}");
+
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u?x=1"),
+        _ => Reply::new(201),
+    })
+    .await;
+    let outcome = s
+        .repo("app")
+        .push_blob(&sha256(b"x"), "x".into())
+        .await
+        .expect("upload");
+    assert_eq!(outcome, PushOutcome::Uploaded);
+    let put = s
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .expect("a PUT");
+    assert!(
+        put.target
+            .starts_with("/v2/app/blobs/uploads/u?x=1&digest=sha256%3A"),
+        "{}",
+        put.target
+    );
+    assert_eq!(put.body, b"x");
+    assert_eq!(put.header("content-type"), Some("application/octet-stream"));
+}
+
+#[tokio::test]
+async fn mount_201_and_202_fallback() {
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" if req.path().starts_with("/v2/yes/") => Reply::new(201),
+        "POST" => Reply::new(202).header("Location", "/v2/no/blobs/uploads/s"),
+        _ => Reply::new(201),
+    })
+    .await;
+    let d = sha256(b"x");
+    assert_eq!(
+        s.repo("yes")
+            .mount_or_push_blob(&d, "src", "x".into())
+            .await
+            .expect("mount"),
+        PushOutcome::Mounted
+    );
+    let post = s
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .expect("POST");
+    assert_eq!(
+        post.target,
+        format!(
+            "/v2/yes/blobs/uploads/?mount={}&from=src",
+            d.as_str().replace(':', "%3A")
+        )
+    );
+    assert_eq!(
+        s.repo("no")
+            .mount_or_push_blob(&d, "src", "x".into())
+            .await
+            .expect("fallback"),
+        PushOutcome::Uploaded
+    );
+    assert!(!s.repo("no").mount_blob(&d, "src").await.expect("declined"));
+    assert_eq!(
+        s.requests().last().map(|r| r.method.clone()).as_deref(),
+        Some("DELETE")
+    );
+}
+
+#[tokio::test]
+async fn absurd_chunk_min_length_is_refused_without_allocating() {
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202)
+            .header("Location", "/v2/app/blobs/uploads/u")
+            .header("OCI-Chunk-Min-Length", "99999999999999"),
+        _ => Reply::new(202),
+    })
+    .await;
+    let e = s
+        .repo("app")
+        .push_blob_chunked(&sha256(b"x"), 1, &b"x"[..], 1024)
+        .await
+        .expect_err("refused");
+    assert!(
+        matches!(
+            e,
+            Error::Protocol {
+                what: oci_client::Protocol::ChunkMinLengthTooLarge,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        s.requests().last().map(|r| r.method.clone()).as_deref(),
+        Some("DELETE")
+    );
+}
