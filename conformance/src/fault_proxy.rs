@@ -127,6 +127,9 @@ pub struct Rule {
     pub fault: Fault,
     /// Matching requests the fault is applied to; later ones pass through.
     pub times: Option<u64>,
+    /// Only requests that carry `Authorization` (skips the anonymous first try that a registry
+    /// with authentication answers with `401`).
+    pub authorized_only: bool,
 }
 
 impl Rule {
@@ -137,6 +140,7 @@ impl Rule {
             path_contains: path_contains.into(),
             fault,
             times: None,
+            authorized_only: false,
         }
     }
 
@@ -152,10 +156,18 @@ impl Rule {
         self
     }
 
-    fn matches(&self, method: &str, target: &str) -> bool {
-        self.method
-            .as_deref()
-            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+    /// Only requests that carry `Authorization`.
+    pub fn authorized(mut self) -> Rule {
+        self.authorized_only = true;
+        self
+    }
+
+    fn matches(&self, method: &str, target: &str, authorized: bool) -> bool {
+        (authorized || !self.authorized_only)
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(method))
             && target.contains(&self.path_contains)
     }
 }
@@ -355,8 +367,11 @@ impl Head {
     }
 
     fn is_chunked(&self) -> bool {
-        self.get("transfer-encoding")
-            .is_some_and(|v| String::from_utf8_lossy(v).to_ascii_lowercase().contains("chunked"))
+        self.get("transfer-encoding").is_some_and(|v| {
+            String::from_utf8_lossy(v)
+                .to_ascii_lowercase()
+                .contains("chunked")
+        })
     }
 }
 
@@ -414,7 +429,10 @@ async fn read_chunked<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> anyhow::
                 }
             }
         }
-        anyhow::ensure!(body.len() + size <= MAX_BODY_BYTES, "chunked body too large");
+        anyhow::ensure!(
+            body.len() + size <= MAX_BODY_BYTES,
+            "chunked body too large"
+        );
         let at = body.len();
         body.resize(at + size, 0);
         r.read_exact(&mut body[at..]).await?;
@@ -462,10 +480,12 @@ fn hop_by_hop(name: &str) -> bool {
     .any(|h| name.eq_ignore_ascii_case(h))
 }
 
-fn pick_fault(shared: &Shared, method: &str, target: &str) -> Option<Fault> {
+fn pick_fault(shared: &Shared, method: &str, target: &str, authorized: bool) -> Option<Fault> {
     let mut rules = lock(&shared.rules);
     let state = rules.iter_mut().find(|r| {
-        r.active && r.rule.matches(method, target) && r.rule.times.is_none_or(|n| r.hits < n)
+        r.active
+            && r.rule.matches(method, target, authorized)
+            && r.rule.times.is_none_or(|n| r.hits < n)
     })?;
     state.hits += 1;
     Some(state.rule.fault.clone())
@@ -489,7 +509,8 @@ async fn serve(stream: TcpStream, shared: &Shared, redirect: bool) -> anyhow::Re
         None
     } else {
         shared.requests.fetch_add(1, Ordering::Relaxed);
-        pick_fault(shared, &method, &target)
+        let authorized = request.get("authorization").is_some();
+        pick_fault(shared, &method, &target, authorized)
     };
 
     let client = client.get_mut();
@@ -562,7 +583,9 @@ async fn serve(stream: TcpStream, shared: &Shared, redirect: bool) -> anyhow::Re
     } else {
         response_body.len()
     };
-    out.extend_from_slice(format!("Content-Length: {length}\r\nConnection: close\r\n\r\n").as_bytes());
+    out.extend_from_slice(
+        format!("Content-Length: {length}\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
     client.write_all(&out).await?;
     if head_request {
         client.flush().await?;
@@ -671,8 +694,10 @@ async fn forward(
     let mut reader = BufReader::new(stream);
     let head = read_head(&mut reader).await?;
     let status = head.start.split_whitespace().nth(1).unwrap_or_default();
-    let bodiless =
-        method.eq_ignore_ascii_case("HEAD") || status.starts_with('1') || status == "204" || status == "304";
+    let bodiless = method.eq_ignore_ascii_case("HEAD")
+        || status.starts_with('1')
+        || status == "204"
+        || status == "304";
     let body = if bodiless {
         Vec::new()
     } else {

@@ -162,12 +162,15 @@ pub(crate) async fn collect(
 }
 
 /// The target of the first `rel="next"` link in the `Link` headers.
+///
+/// A value with bytes outside visible ASCII (obs-text, e.g. a UTF-8 `title`) is read lossily
+/// rather than skipped: skipping it would end a listing early without any error.
 pub fn next_link(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::LINK)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(parse_next_link)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()))
+        .find_map(|v| parse_next_link(&v))
 }
 
 /// Parses one `Link` header value (RFC 8288): `<uri>; param; param, <uri>; …`. Returns the URI of

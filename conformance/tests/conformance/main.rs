@@ -6,6 +6,9 @@
 mod auth;
 mod client;
 mod fixture;
+mod interop;
+mod mirrors;
+mod resolve;
 mod smoke;
 
 use anyhow::Context as _;

@@ -73,7 +73,13 @@ async fn resolve_and_pull(
     let blob = r.blob.clone().ok_or_else(|| anyhow::anyhow!("no blob"))?;
     source.expect_size(&blob.digest, blob.size);
     let dir = tempfile::tempdir()?;
-    let files = pull_files(&source, &[blob.clone()], dir.path(), &PullOptions::default()).await?;
+    let files = pull_files(
+        &source,
+        std::slice::from_ref(&blob),
+        dir.path(),
+        &PullOptions::default(),
+    )
+    .await?;
     let path = files
         .first()
         .map(|f| f.downloaded.path.clone())
@@ -106,7 +112,12 @@ async fn mirror_misses_then_serves_then_is_caught_lying() -> anyhow::Result<()> 
         served.starts_with(primary.host()) && blob_from.starts_with(primary.host()),
         "served by {served} and {blob_from}, expected the primary"
     );
-    record(&mirror, "mirror-fallthrough", Support::Yes, "404 at mirror, primary served");
+    record(
+        &mirror,
+        "mirror-fallthrough",
+        Support::Yes,
+        "404 at mirror, primary served",
+    );
 
     // 2. Also on the mirror: the mirror serves (tags differ so the index is its own).
     let mirror_entries = push_machine_index(&mirror_repo, "machine").await?;
@@ -131,12 +142,20 @@ async fn mirror_misses_then_serves_then_is_caught_lying() -> anyhow::Result<()> 
     }
     std::fs::write(blob_file(&mirror, &chosen.3)?, &tampered)?;
     let (served, blob_from, bytes) = resolve_and_pull(&conf, &reference, &hosts).await?;
-    anyhow::ensure!(bytes == original, "the verified bytes are the original ones");
+    anyhow::ensure!(
+        bytes == original,
+        "the verified bytes are the original ones"
+    );
     anyhow::ensure!(
         served.starts_with(mirror.host()) && blob_from.starts_with(primary.host()),
         "manifest from {served} (mirror), blob from {blob_from} (primary)"
     );
-    record(&mirror, "mirror-integrity", Support::Yes, "wrong blob rejected, primary used");
+    record(
+        &mirror,
+        "mirror-integrity",
+        Support::Yes,
+        "wrong blob rejected, primary used",
+    );
     std::fs::write(blob_file(&mirror, &chosen.3)?, &original)?;
 
     // 4. Stop the primary: everything still comes from the mirror.
@@ -146,7 +165,12 @@ async fn mirror_misses_then_serves_then_is_caught_lying() -> anyhow::Result<()> 
         served.starts_with(mirror.host()) && blob_from.starts_with(mirror.host()),
         "served by {served} and {blob_from}"
     );
-    record(&mirror, "mirror-serves", Support::Yes, "primary stopped, mirror served");
+    record(
+        &mirror,
+        "mirror-serves",
+        Support::Yes,
+        "primary stopped, mirror served",
+    );
     let _ = entries;
     Ok(())
 }

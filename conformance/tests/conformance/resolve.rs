@@ -77,7 +77,10 @@ pub(crate) async fn push_machine_index(
         ("aarch64", "raw"),
         ("aarch64", ""),
     ] {
-        let title = format!("disk-{arch}.{}", if disktype.is_empty() { "img" } else { disktype });
+        let title = format!(
+            "disk-{arch}.{}",
+            if disktype.is_empty() { "img" } else { disktype }
+        );
         let data = format!("{arch} {disktype} {}\n", unique_repo("payload"));
         let (d, size, layer) =
             push_artifact(repo, &title, "application/octet-stream", data.as_bytes()).await?;
@@ -172,14 +175,26 @@ async fn resolve_index_with_policies_and_pull_verified() -> anyhow::Result<()> {
     );
 
     // Pull the chosen blob, verified, named by title.
-    let resolved = check_resolve(&client, &reference, &local, &layer("aarch64", "qcow2"), 2).await?;
+    let resolved =
+        check_resolve(&client, &reference, &local, &layer("aarch64", "qcow2"), 2).await?;
     let dir = tempfile::tempdir()?;
     let source = RegistrySource::direct(&client, &reference)?;
     let blob = resolved.blob.clone().expect("artifact blob");
-    let files = pull_files(&source, &[blob.clone()], dir.path(), &PullOptions::default()).await?;
+    let files = pull_files(
+        &source,
+        std::slice::from_ref(&blob),
+        dir.path(),
+        &PullOptions::default(),
+    )
+    .await?;
     anyhow::ensure!(files.len() == 1, "one file");
     let bytes = std::fs::read(dir.path().join("disk-aarch64.qcow2"))?;
     anyhow::ensure!(digest(&bytes) == blob.digest, "pulled bytes verify");
-    record(&registry, "pull-verified", Support::Yes, "pulled by title, digest checked");
+    record(
+        &registry,
+        "pull-verified",
+        Support::Yes,
+        "pulled by title, digest checked",
+    );
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 mod blob;
 mod error;
+mod fuzzed;
 mod manifest;
 mod pager;
 mod referrers;

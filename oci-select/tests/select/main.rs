@@ -4,6 +4,7 @@ mod candidate;
 mod document;
 mod file;
 mod format;
+mod fuzzed;
 mod ironic;
 mod policy;
 mod properties;

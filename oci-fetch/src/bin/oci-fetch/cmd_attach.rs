@@ -1,0 +1,59 @@
+//! `oci-fetch attach`: files as an artifact whose `subject` is REF, like `oras attach`.
+//!
+//! The manifest is pushed by digest; on registries without the referrers API the subject's
+//! `sha256-<hex>` fallback index is created or updated. Prints the manifest digest.
+
+use std::path::PathBuf;
+
+use oci_client::ManifestRef;
+use oci_fetch::publish::push::{export_manifest, push, resolve_subject};
+
+use crate::Failure;
+use crate::cmd_push::{Common, failure, print_pushed, repository, request, runtime};
+use crate::common::GlobalArgs;
+
+/// Arguments of `oci-fetch attach`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The subject: `host/repo:tag`, `host/repo@digest` or an `oci://` URL.
+    reference: String,
+    /// Files to attach, each `FILE[:MEDIATYPE]`.
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// The referrer's `artifactType` (required, as with `oras attach`).
+    #[arg(long, required = true)]
+    artifact_type: String,
+    /// A manifest annotation, `KEY=VALUE` (repeatable).
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE")]
+    annotations: Vec<String>,
+    /// oras-format annotation file.
+    #[arg(long, value_name = "FILE")]
+    annotation_file: Option<PathBuf>,
+    /// Also write the pushed manifest to this file.
+    #[arg(long, value_name = "FILE")]
+    export_manifest: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
+    let reference = global.reference(&args.reference)?;
+    let mut req = request(
+        &args.files,
+        Some(args.artifact_type),
+        &args.annotations,
+        args.annotation_file.as_ref(),
+    )?;
+    let repo = repository(&reference, global)?;
+    let rt = runtime()?;
+    let pushed = rt
+        .block_on(async {
+            req.subject = Some(resolve_subject(&repo, &ManifestRef::from(&reference)).await?);
+            push(&repo, None, &req).await
+        })
+        .map_err(failure)?;
+    if let Some(path) = &args.export_manifest {
+        export_manifest(path, &pushed.manifest).map_err(failure)?;
+    }
+    print_pushed(&reference, &pushed.descriptor, args.common.json)
+}

@@ -1,0 +1,70 @@
+//! `oci-fetch discover`: the referrers tree of REF, like `oras discover`.
+//!
+//! `-o tree` (default) groups referrers by artifact type; `-o table` lists the direct
+//! referrers; `-o json` prints the contract object: the subject with `digest`, `mediaType`,
+//! `artifactType`, `size`, `annotations` (when any) and `referrers`, the same objects nested.
+
+use oci_client::ManifestRef;
+use oci_fetch::publish::discover::{DiscoverOptions, discover, render_table, render_tree};
+
+use crate::Failure;
+use crate::cmd_push::{Common, failure, repository, runtime};
+use crate::common::GlobalArgs;
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Format {
+    /// A tree grouped by artifact type.
+    Tree,
+    /// The direct referrers as a table.
+    Table,
+    /// The nested JSON contract.
+    Json,
+}
+
+/// Arguments of `oci-fetch discover`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The subject: `host/repo:tag`, `host/repo@digest` or an `oci://` URL.
+    reference: String,
+    /// Only referrers of this artifact type (applied at every level).
+    #[arg(long)]
+    artifact_type: Option<String>,
+    /// Levels below the subject (default: all, up to 32).
+    #[arg(long, value_name = "N")]
+    depth: Option<usize>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value = "tree")]
+    output: Format,
+    #[command(flatten)]
+    common: Common,
+}
+
+pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
+    let reference = global.reference(&args.reference)?;
+    let repo = repository(&reference, global)?;
+    let options = DiscoverOptions {
+        artifact_type: args.artifact_type,
+        depth: args.depth,
+    };
+    let root = runtime()?
+        .block_on(discover(&repo, &ManifestRef::from(&reference), &options))
+        .map_err(failure)?;
+    let format = if args.common.json {
+        Format::Json
+    } else {
+        args.output
+    };
+    match format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&root)?),
+        Format::Table => print!("{}", render_table(&root)),
+        Format::Tree => {
+            let name = reference
+                .without_tag()
+                .unwrap_or_else(|| reference.clone())
+                .pinned(oci_ref::Digest::parse(&root.digest)?);
+            print!("{}", render_tree(&name.to_string(), &root));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,119 @@
+//! `oci-fetch index create`: an OCI image index over manifests already in the repository — the
+//! multi-artifact index Ironic searches (one disk image per architecture and `disktype`).
+//!
+//! Each SRC is one entry, with its options after commas:
+//!
+//! ```text
+//! oci-fetch index create HOST/REPO:disk \
+//!     cirros-x86_64,platform=linux/x86_64,annotation=disktype=qcow2 \
+//!     cirros-arm64-raw,platform=linux/arm64,annotation=disktype=raw
+//! ```
+//!
+//! The part before the first comma is a tag or digest in REF's repository (or a full reference
+//! to that same repository). `platform=OS/ARCH[/VARIANT]` sets the entry's platform (default:
+//! read from the source's `--artifact-platform` config); `annotation=K=V` (repeatable) adds an
+//! entry annotation over those copied from the source manifest. `--annotation K=V` annotates
+//! the index itself. Prints the index digest.
+
+use std::collections::BTreeMap;
+
+use oci_client::ManifestRef;
+use oci_fetch::publish::index::{IndexEntry, IndexRequest, create_index};
+use oci_fetch::publish::model::{Platform, parse_annotation};
+use oci_ref::Reference;
+
+use crate::Failure;
+use crate::cmd_push::{Common, annotations, failure, print_pushed, repository, runtime};
+use crate::common::GlobalArgs;
+
+/// `oci-fetch index` subcommands.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Command {
+    /// Create an image index from manifests in the same repository and push it under REF.
+    Create(CreateArgs),
+}
+
+/// Arguments of `oci-fetch index create`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct CreateArgs {
+    /// Where to push the index: `host/repo[:tag]` or an `oci://` URL (no tag means `latest`).
+    reference: String,
+    /// Entries: `SRC[,platform=OS/ARCH[/VARIANT]][,annotation=KEY=VALUE]...`.
+    #[arg(required = true, value_name = "SRC[,OPTION]...")]
+    sources: Vec<String>,
+    /// The index's `artifactType`.
+    #[arg(long)]
+    artifact_type: Option<String>,
+    /// An annotation of the index itself, `KEY=VALUE` (repeatable).
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE")]
+    annotations: Vec<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Parses one `SRC[,OPTION]...` against the target reference.
+fn parse_entry(global: &GlobalArgs, target: &Reference, s: &str) -> Result<IndexEntry, Failure> {
+    let bad = |why: &str| Failure::Usage(anyhow::anyhow!("invalid index entry {s:?}: {why}"));
+    let mut parts = s.split(',');
+    let src = parts.next().unwrap_or_default();
+    let source = if src.contains('/') {
+        let r = global.reference(src)?;
+        if r.registry() != target.registry() || r.repository() != target.repository() {
+            return Err(bad(
+                "the source must be in the same repository as the index",
+            ));
+        }
+        ManifestRef::from(&r)
+    } else if src.contains(':') {
+        ManifestRef::Digest(oci_ref::Digest::parse(src).map_err(|_| bad("not a digest"))?)
+    } else {
+        ManifestRef::tag(src).map_err(|_| bad("not a tag"))?
+    };
+    let mut platform = None;
+    let mut entry_annotations = BTreeMap::new();
+    for opt in parts {
+        match opt.split_once('=') {
+            Some(("platform", p)) => platform = Some(Platform::parse(p).map_err(failure)?),
+            Some(("annotation", a)) => {
+                let (k, v) = parse_annotation(a).map_err(failure)?;
+                entry_annotations.insert(k, v);
+            }
+            _ => {
+                return Err(bad(
+                    "options are platform=OS/ARCH[/VARIANT] or annotation=K=V",
+                ));
+            }
+        }
+    }
+    Ok(IndexEntry {
+        source,
+        platform,
+        annotations: entry_annotations,
+    })
+}
+
+pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<(), Failure> {
+    let Command::Create(args) = command;
+    let reference = global.reference(&args.reference)?;
+    if reference.digest().is_some() {
+        return Err(Failure::Usage(anyhow::anyhow!(
+            "cannot push to a digest reference {:?}: give a tag",
+            args.reference
+        )));
+    }
+    let entries = args
+        .sources
+        .iter()
+        .map(|s| parse_entry(global, &reference, s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let req = IndexRequest {
+        entries,
+        artifact_type: args.artifact_type,
+        annotations: annotations(&args.annotations)?,
+    };
+    let repo = repository(&reference, global)?;
+    let pushed = runtime()?
+        .block_on(create_index(&repo, reference.tag(), &req))
+        .map_err(failure)?;
+    print_pushed(&reference, &pushed.descriptor, args.common.json)
+}

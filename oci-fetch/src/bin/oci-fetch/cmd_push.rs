@@ -1,0 +1,173 @@
+//! `oci-fetch push`: files as an OCI 1.1 artifact manifest, like `oras push`. Also the helpers
+//! the other publishing commands share (reference parsing, client, error mapping, output).
+//!
+//! Prints the manifest digest on stdout; `--json` prints
+//! `{"reference": "...", "digest": "...", "mediaType": "...", "size": N, "artifactType": "..."}`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use oci_client::Repository;
+use oci_fetch::publish::PublishError;
+use oci_fetch::publish::model::{
+    Descriptor, FileSpec, Platform, parse_annotation, read_annotation_file,
+};
+use oci_fetch::publish::push::{PushRequest, export_manifest, push};
+use oci_ref::Reference;
+
+use crate::Failure;
+use crate::common::GlobalArgs;
+
+/// Arguments of `oci-fetch push`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// Where to push: `host/repo[:tag]` or `oci://host/repo[:tag]` (no tag means `latest`).
+    reference: String,
+    /// Files to push, each `FILE[:MEDIATYPE]` (default media type
+    /// `application/vnd.oci.image.layer.v1.tar`), titled with the file name.
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// The manifest's `artifactType` (default `application/vnd.unknown.artifact.v1` unless
+    /// `--config` is given).
+    #[arg(long)]
+    artifact_type: Option<String>,
+    /// A manifest annotation, `KEY=VALUE` (repeatable).
+    #[arg(short = 'a', long = "annotation", value_name = "KEY=VALUE")]
+    annotations: Vec<String>,
+    /// oras-format annotation file: `{"$manifest": {..}, "$config": {..}, "<file>": {..}}`.
+    #[arg(long, value_name = "FILE")]
+    annotation_file: Option<PathBuf>,
+    /// Write a small image config with this platform, `OS/ARCH[/VARIANT]`.
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    artifact_platform: Option<String>,
+    /// A config blob from disk, `FILE:MEDIATYPE`.
+    #[arg(long, value_name = "FILE:MEDIATYPE")]
+    config: Option<String>,
+    /// Also write the pushed manifest to this file.
+    #[arg(long, value_name = "FILE")]
+    export_manifest: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Flags every publishing command takes (beyond the global ones: `--plain-http`,
+/// `--registry-config`, ...).
+#[derive(Debug, clap::Args)]
+pub(crate) struct Common {
+    /// Print a JSON object instead of the digest.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// A client for `reference`'s registry (global flags applied) and the repository handle.
+pub(crate) fn repository(
+    reference: &Reference,
+    global: &GlobalArgs,
+) -> Result<Repository, Failure> {
+    let client = global.client(&[reference.registry()], &[])?;
+    Ok(client
+        .repository(reference)
+        .with_context(|| format!("repository of {reference}"))?)
+}
+
+/// Maps a library error to the exit-code contract.
+pub(crate) fn failure(e: PublishError) -> Failure {
+    if e.is_usage() {
+        Failure::Usage(e.into())
+    } else {
+        Failure::Operation(e.into())
+    }
+}
+
+/// A single-threaded runtime for one command.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?)
+}
+
+/// Parses repeated `KEY=VALUE` arguments.
+pub(crate) fn annotations(args: &[String]) -> Result<BTreeMap<String, String>, Failure> {
+    args.iter()
+        .map(|a| parse_annotation(a).map_err(failure))
+        .collect()
+}
+
+/// Prints the result of a push: the digest, or the `--json` object.
+pub(crate) fn print_pushed(
+    reference: &Reference,
+    d: &Descriptor,
+    json: bool,
+) -> Result<(), Failure> {
+    if json {
+        let out = serde_json::json!({
+            "reference": reference.pinned(oci_ref::Digest::parse(&d.digest)?).to_string(),
+            "digest": d.digest,
+            "mediaType": d.media_type,
+            "size": d.size,
+            "artifactType": d.artifact_type,
+        });
+        println!("{out}");
+    } else {
+        println!("{}", d.digest);
+    }
+    Ok(())
+}
+
+/// Builds the request shared by `push` and `attach`.
+pub(crate) fn request(
+    files: &[String],
+    artifact_type: Option<String>,
+    annotation_args: &[String],
+    annotation_file: Option<&PathBuf>,
+) -> Result<PushRequest, Failure> {
+    let files = files
+        .iter()
+        .map(|f| FileSpec::parse(f).map_err(failure))
+        .collect::<Result<Vec<_>, _>>()?;
+    let annotation_file = match annotation_file {
+        Some(p) => Some(read_annotation_file(p).map_err(failure)?),
+        None => None,
+    };
+    Ok(PushRequest {
+        files,
+        artifact_type,
+        annotations: annotations(annotation_args)?,
+        annotation_file,
+        ..PushRequest::default()
+    })
+}
+
+pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
+    let reference = global.reference(&args.reference)?;
+    if reference.digest().is_some() {
+        return Err(Failure::Usage(anyhow::anyhow!(
+            "cannot push to a digest reference {:?}: give a tag",
+            args.reference
+        )));
+    }
+    let mut req = request(
+        &args.files,
+        args.artifact_type,
+        &args.annotations,
+        args.annotation_file.as_ref(),
+    )?;
+    req.platform = match &args.artifact_platform {
+        Some(p) => Some(Platform::parse(p).map_err(failure)?),
+        None => None,
+    };
+    req.config = match &args.config {
+        Some(c) => Some(FileSpec::parse(c).map_err(failure)?),
+        None => None,
+    };
+    let repo = repository(&reference, global)?;
+    let pushed = runtime()?
+        .block_on(push(&repo, reference.tag(), &req))
+        .map_err(failure)?;
+    if let Some(path) = &args.export_manifest {
+        export_manifest(path, &pushed.manifest).map_err(failure)?;
+    }
+    print_pushed(&reference, &pushed.descriptor, args.common.json)
+}

@@ -1,0 +1,90 @@
+//! Flags every command shares, and the objects built from them (client, keychain,
+//! registries.conf).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use oci_auth::Keychain;
+use oci_client::Client;
+use oci_client::registries::{LoadOptions, RegistriesConf};
+use oci_ref::Reference;
+
+use crate::Failure;
+
+/// Options accepted by every command (`oci-fetch --plain-http pull …` or `oci-fetch pull … --plain-http`).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub(crate) struct GlobalArgs {
+    /// Talk plain HTTP (no TLS) to the registries named on the command line.
+    #[arg(long, global = true)]
+    pub(crate) plain_http: bool,
+    /// Skip TLS certificate verification for the registries named on the command line.
+    #[arg(long, global = true)]
+    pub(crate) insecure: bool,
+    /// Trust the CA certificates in this PEM file in addition to the system roots.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// Credentials file to use instead of the docker/podman defaults (docker `config.json` or
+    /// containers `auth.json` format).
+    #[arg(long, global = true, value_name = "PATH", visible_alias = "auth-file")]
+    pub(crate) registry_config: Option<PathBuf>,
+    /// containers `registries.conf` (v2) to use for mirrors, rewrites and blocked registries,
+    /// instead of `$CONTAINERS_REGISTRIES_CONF`, `~/.config/containers/registries.conf` or
+    /// `/etc/containers/registries.conf`.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) registries_conf: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    /// Parses a reference given on the command line; a bad one is a usage error.
+    pub(crate) fn reference(&self, text: &str) -> Result<Reference, Failure> {
+        Reference::parse(text).map_err(|e| {
+            Failure::Usage(anyhow::Error::new(e).context(format!("invalid reference {text:?}")))
+        })
+    }
+
+    /// The credentials to use: `--registry-config`, else the docker/podman discovery order.
+    pub(crate) fn keychain(&self) -> Result<Keychain, Failure> {
+        match &self.registry_config {
+            Some(path) => Keychain::from_file(path).map_err(|e| Failure::Usage(e.into())),
+            None => Keychain::from_env().map_err(|e| Failure::Usage(e.into())),
+        }
+    }
+
+    /// The pull-source configuration (`registries.conf`), with the `--registries-conf` override.
+    pub(crate) fn registries_conf(&self) -> Result<RegistriesConf, Failure> {
+        let mut options = LoadOptions::from_env();
+        if let Some(file) = &self.registries_conf {
+            options = options.with_file(file);
+        }
+        RegistriesConf::load(&options).map_err(|e| Failure::Usage(e.into()))
+    }
+
+    /// A client for talking to `registries` (the ones named on the command line get
+    /// `--plain-http`/`--insecure`; `extra_plain` are further hosts that must be plain HTTP,
+    /// e.g. insecure mirrors from registries.conf).
+    pub(crate) fn client(
+        &self,
+        registries: &[&str],
+        extra_plain: &[&str],
+    ) -> Result<Client, Failure> {
+        let mut builder = Client::builder().keychain(self.keychain()?);
+        if let Some(ca) = &self.ca_file {
+            let pem = std::fs::read(ca)
+                .with_context(|| format!("reading --ca-file {}", ca.display()))
+                .map_err(Failure::Usage)?;
+            builder = builder.ca_pem(pem);
+        }
+        for r in registries {
+            if self.plain_http {
+                builder = builder.plain_http(r);
+            }
+            if self.insecure {
+                builder = builder.skip_tls_verify(r);
+            }
+        }
+        for r in extra_plain {
+            builder = builder.plain_http(r);
+        }
+        builder.build().map_err(|e| Failure::Operation(e.into()))
+    }
+}

@@ -1,0 +1,156 @@
+//! `oci-fetch`: resolve, pull and inspect artifacts in OCI registries, from the command line.
+//!
+//! A thin shell over the `oci-*` libraries: argument parsing, output formatting and exit codes
+//! live here; every decision is made by a library.
+//!
+//! Exit codes: 0 success, 1 the operation failed (registry, network, verification), 2 bad input
+//! (reference, flags, configuration files). Errors are one line on stderr; stdout carries only
+//! results.
+
+mod cmd_attach;
+mod cmd_blob;
+mod cmd_copy;
+mod cmd_discover;
+mod cmd_index;
+mod cmd_login;
+mod cmd_manifest;
+mod cmd_pull;
+mod cmd_push;
+mod cmd_ref;
+mod cmd_resolve;
+mod cmd_tag;
+mod cmd_tags;
+mod common;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Resolve, pull and publish artifacts in OCI registries.
+#[derive(Debug, Parser)]
+#[command(name = "oci-fetch", version, about, max_term_width = 100)]
+struct Cli {
+    #[command(flatten)]
+    global: common::GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse and normalise a reference (docker-style or oci:// URL) and print it.
+    Ref(cmd_ref::Args),
+    /// Push files as an OCI 1.1 artifact (like `oras push`).
+    Push(cmd_push::Args),
+    /// Push files as an artifact referring to REF (like `oras attach`).
+    Attach(cmd_attach::Args),
+    /// Show the referrers tree of REF (like `oras discover`).
+    Discover(cmd_discover::Args),
+    /// Image indexes over pushed artifacts.
+    #[command(subcommand)]
+    Index(cmd_index::Command),
+    /// Add tags to a manifest, bytes unchanged.
+    Tag(cmd_tag::Args),
+    /// Copy a manifest graph between registries and OCI layouts (like `oras cp`).
+    Copy(cmd_copy::Args),
+    /// Choose the one artifact a machine should get, pinned by digest, and say why.
+    Resolve(cmd_resolve::Args),
+    /// Resolve, then download the chosen artifact, verified, into a directory.
+    Pull(cmd_pull::Args),
+    /// List a repository's tags.
+    Tags(cmd_tags::Args),
+    /// Fetch or delete a manifest.
+    #[command(subcommand)]
+    Manifest(cmd_manifest::Command),
+    /// Fetch (verified) or delete a blob.
+    #[command(subcommand)]
+    Blob(cmd_blob::Command),
+    /// Check credentials against a registry and store them in the docker config file.
+    Login(cmd_login::LoginArgs),
+    /// Remove a registry's credentials from the docker config file.
+    Logout(cmd_login::LogoutArgs),
+}
+
+/// An error with the exit code it maps to.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// The user's input was wrong (exit 2).
+    Usage(anyhow::Error),
+    /// The operation failed (exit 1).
+    Operation(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Operation(e.into())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version: clap's own output on stdout.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{}", clap_one_line(&e));
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Ref(args) => cmd_ref::run(args, &cli.global),
+        Command::Push(args) => cmd_push::run(args, &cli.global),
+        Command::Attach(args) => cmd_attach::run(args, &cli.global),
+        Command::Discover(args) => cmd_discover::run(args, &cli.global),
+        Command::Index(command) => cmd_index::run(command, &cli.global),
+        Command::Tag(args) => cmd_tag::run(args, &cli.global),
+        Command::Copy(args) => cmd_copy::run(args, &cli.global),
+        Command::Resolve(args) => cmd_resolve::run(args, &cli.global),
+        Command::Pull(args) => cmd_pull::run(args, &cli.global),
+        Command::Tags(args) => cmd_tags::run(args, &cli.global),
+        Command::Manifest(command) => cmd_manifest::run(command, &cli.global),
+        Command::Blob(command) => cmd_blob::run(command, &cli.global),
+        Command::Login(args) => cmd_login::login(args, &cli.global),
+        Command::Logout(args) => cmd_login::logout(args, &cli.global),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(e)) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::from(2)
+        }
+        Err(Failure::Operation(e)) => {
+            eprintln!("error: {}", one_line(&e));
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// A clap usage error on one line: the message and its hints, without the usage block.
+fn clap_one_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let parts: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| {
+            !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information")
+        })
+        .collect();
+    parts.join(" ")
+}
+
+/// The error and its causes on one line, with control characters escaped so that hostile
+/// input cannot forge extra output lines.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for c in format!("{e:#}").chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,217 @@
+//! One attempt: open the source at the right offset and stream into the writer thread.
+
+use std::io;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::descriptor::Descriptor;
+use crate::progress::{PROGRESS_MIN_BYTES, PROGRESS_MIN_INTERVAL, ProgressEvent};
+use crate::source::{BlobSource, SourceError};
+use crate::verify::VerifyError;
+
+use super::*;
+
+/// What one attempt's failure means for the loop.
+pub(super) enum AttemptError {
+    /// Try again (from the verifier position, or from 0 after a reset).
+    Retry(DownloadError),
+    /// Give up.
+    Fatal(DownloadError),
+}
+
+pub(super) struct Ctx<'a> {
+    pub(super) source: &'a dyn BlobSource,
+    pub(super) desc: &'a Descriptor,
+    pub(super) opts: &'a DownloadOptions,
+    pub(super) temp: &'a Path,
+}
+
+impl Ctx<'_> {
+    pub(super) fn emit(&self, event: ProgressEvent) {
+        if let Some(p) = &self.opts.progress {
+            p.emit(event);
+        }
+    }
+
+    pub(super) fn io(&self, op: FileOp) -> impl FnOnce(io::Error) -> DownloadError + '_ {
+        move |source| DownloadError::Io {
+            path: self.temp.to_path_buf(),
+            op,
+            source,
+        }
+    }
+
+    /// One attempt: open at the verifier's position and stream until the body ends.
+    pub(super) async fn attempt(
+        &self,
+        sink: &mut Option<Sink>,
+        force_restart: bool,
+        attempts: u32,
+    ) -> Result<(), AttemptError> {
+        let digest = &self.desc.digest;
+        let size = self.desc.size;
+        let Some(current) = sink.as_ref() else {
+            return Err(AttemptError::Fatal(DownloadError::WriterLost {
+                digest: digest.clone(),
+            }));
+        };
+        let requested = if force_restart {
+            0
+        } else {
+            current.verifier.position()
+        };
+        let stalled = || DownloadError::Stalled {
+            digest: digest.clone(),
+            timeout: self.opts.stall_timeout,
+            attempts,
+        };
+        let source_err = |source: SourceError| {
+            let retry = source.is_retryable();
+            let e = DownloadError::Source {
+                digest: digest.clone(),
+                attempts,
+                source,
+            };
+            if retry {
+                AttemptError::Retry(e)
+            } else {
+                AttemptError::Fatal(e)
+            }
+        };
+        let body = match tokio::time::timeout(
+            self.opts.stall_timeout,
+            self.source.open(digest, requested),
+        )
+        .await
+        {
+            Err(_) => return Err(AttemptError::Retry(stalled())),
+            Ok(Err(e)) => return Err(source_err(e)),
+            Ok(Ok(body)) => body,
+        };
+        let reset = if body.offset_applied == requested {
+            force_restart
+        } else if body.offset_applied == 0 {
+            self.emit(ProgressEvent::Restarted {
+                digest: digest.clone(),
+            });
+            true
+        } else {
+            return Err(AttemptError::Retry(DownloadError::UnexpectedOffset {
+                digest: digest.clone(),
+                requested,
+                applied: body.offset_applied,
+                attempts,
+            }));
+        };
+        let start = body.offset_applied;
+        if let Some(announced) = body.content_length
+            && start.saturating_add(announced) > size
+        {
+            return Err(AttemptError::Fatal(DownloadError::ContentLength {
+                digest: digest.clone(),
+                offset: start,
+                announced,
+                expected: size,
+            }));
+        }
+
+        let Some(owned) = sink.take() else {
+            return Err(AttemptError::Fatal(DownloadError::WriterLost {
+                digest: digest.clone(),
+            }));
+        };
+        let (tx, rx) = mpsc::channel::<Bytes>(WRITE_QUEUE_DEPTH);
+        let writer = tokio::task::spawn_blocking(move || writer_loop(owned, reset, rx));
+
+        let mut stream = body.stream;
+        let mut pos = start;
+        let began = Instant::now();
+        let mut last_emit = (start, began);
+        let read: Result<(), AttemptError> = loop {
+            let next = match tokio::time::timeout(self.opts.stall_timeout, stream.next()).await {
+                // Every byte is in and nothing more came: the body is complete.
+                Err(_) if pos == size => break Ok(()),
+                Err(_) => break Err(AttemptError::Retry(stalled())),
+                Ok(n) => n,
+            };
+            let chunk = match next {
+                None => break Ok(()),
+                Some(Err(e)) => break Err(source_err(e)),
+                Some(Ok(chunk)) => chunk,
+            };
+            let len = chunk.len() as u64;
+            if pos.saturating_add(len) > size {
+                break Err(AttemptError::Fatal(DownloadError::Verify(
+                    VerifyError::TooLong {
+                        digest: digest.clone(),
+                        expected: size,
+                        at_least: pos.saturating_add(len),
+                    },
+                )));
+            }
+            pos += len;
+            if tx.send(chunk).await.is_err() {
+                // The writer stopped; its result below says why.
+                break Ok(());
+            }
+            let now = Instant::now();
+            if pos - last_emit.0 >= PROGRESS_MIN_BYTES
+                || now.duration_since(last_emit.1) >= PROGRESS_MIN_INTERVAL
+                || pos == size
+            {
+                let secs = now.duration_since(began).as_secs_f64();
+                let rate = if secs > 0.0 {
+                    ((pos - start) as f64 / secs) as u64
+                } else {
+                    0
+                };
+                self.emit(ProgressEvent::Advanced {
+                    digest: digest.clone(),
+                    bytes: pos,
+                    total: size,
+                    bytes_per_second: rate,
+                });
+                last_emit = (pos, now);
+            }
+        };
+        drop(tx);
+        drop(stream);
+        let (returned, written) = match writer.await {
+            Ok(r) => r,
+            Err(_) => {
+                return Err(AttemptError::Fatal(DownloadError::WriterLost {
+                    digest: digest.clone(),
+                }));
+            }
+        };
+        *sink = Some(returned);
+        match written {
+            Err(WriteFailure::Verify(e)) => return Err(AttemptError::Fatal(e.into())),
+            Err(WriteFailure::Io(e)) => return Err(AttemptError::Fatal(self.io(FileOp::Write)(e))),
+            Ok(()) => {}
+        }
+        read?;
+        if pos < size {
+            return Err(AttemptError::Retry(DownloadError::Truncated {
+                digest: digest.clone(),
+                received: pos,
+                expected: size,
+                attempts,
+            }));
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn backoff(opts: &DownloadOptions, retry: u32) -> Duration {
+    let factor = 1u32
+        .checked_shl(retry.saturating_sub(1).min(16))
+        .unwrap_or(u32::MAX);
+    opts.backoff_initial
+        .saturating_mul(factor)
+        .min(opts.backoff_max)
+}

@@ -1,0 +1,120 @@
+//! Putting the verified file in place, decompressing it first if asked.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use crate::decompress::{Compression, Decompress, DecompressError};
+use crate::progress::ProgressEvent;
+
+use super::*;
+
+/// Moves the verified temporary file into place, decompressing it first if asked.
+/// Returns the size written and the compression undone.
+pub(super) async fn place(
+    ctx: &Ctx<'_>,
+    file: File,
+    dest: &Path,
+) -> Result<(u64, Option<Compression>), DownloadError> {
+    let digest = &ctx.desc.digest;
+    let compression = match ctx.opts.decompress {
+        Decompress::Auto => Compression::from_media_type(&ctx.desc.media_type),
+        _ => None,
+    };
+    let Some(compression) = compression else {
+        drop(file);
+        std::fs::rename(ctx.temp, dest).map_err(|source| DownloadError::Io {
+            path: dest.to_path_buf(),
+            op: FileOp::Rename,
+            source,
+        })?;
+        sync_dir(&parent_dir(dest));
+        return Ok((ctx.desc.size, None));
+    };
+
+    ctx.emit(ProgressEvent::Decompressing {
+        digest: digest.clone(),
+    });
+    let out_path = partial_path(dest, digest, false);
+    let out_guard = TempGuard::new(out_path.clone(), false);
+    let temp = ctx.temp.to_path_buf();
+    let limits = ctx.opts.decompress_limits;
+    let size = ctx.desc.size;
+    let out_for_task = out_path.clone();
+    let joined =
+        tokio::task::spawn_blocking(move || -> Result<u64, (FileOp, PathBuf, DecompressOrIo)> {
+            let mut input = file;
+            input
+                .seek(SeekFrom::Start(0))
+                .map_err(|e| (FileOp::ReadPartial, temp.clone(), DecompressOrIo::Io(e)))?;
+            let out = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&out_for_task)
+                .map_err(|e| {
+                    (
+                        FileOp::CreateTemp,
+                        out_for_task.clone(),
+                        DecompressOrIo::Io(e),
+                    )
+                })?;
+            let mut writer = BufWriter::with_capacity(WRITE_BUFFER, out);
+            let n = crate::decompress::decompress_blocking(
+                compression,
+                input,
+                size,
+                &mut writer,
+                &limits,
+            )
+            .map_err(|e| {
+                (
+                    FileOp::Write,
+                    out_for_task.clone(),
+                    DecompressOrIo::Decompress(e),
+                )
+            })?;
+            let out = writer.into_inner().map_err(|e| {
+                (
+                    FileOp::Write,
+                    out_for_task.clone(),
+                    DecompressOrIo::Io(e.into_error()),
+                )
+            })?;
+            out.sync_all()
+                .map_err(|e| (FileOp::Sync, out_for_task.clone(), DecompressOrIo::Io(e)))?;
+            Ok(n)
+        })
+        .await;
+    let written = match joined {
+        Err(_) => {
+            return Err(DownloadError::WriterLost {
+                digest: digest.clone(),
+            });
+        }
+        Ok(Err((_, _, DecompressOrIo::Decompress(source)))) => {
+            return Err(DownloadError::Decompress {
+                digest: digest.clone(),
+                source,
+            });
+        }
+        Ok(Err((op, path, DecompressOrIo::Io(source)))) => {
+            return Err(DownloadError::Io { path, op, source });
+        }
+        Ok(Ok(n)) => n,
+    };
+    std::fs::rename(&out_path, dest).map_err(|source| DownloadError::Io {
+        path: dest.to_path_buf(),
+        op: FileOp::Rename,
+        source,
+    })?;
+    drop(out_guard);
+    sync_dir(&parent_dir(dest));
+    // The compressed temporary file is no longer needed, kept or not.
+    let _ = std::fs::remove_file(ctx.temp);
+    Ok((written, Some(compression)))
+}
+
+pub(super) enum DecompressOrIo {
+    Decompress(DecompressError),
+    Io(io::Error),
+}

@@ -1,0 +1,214 @@
+//! Temporary files: naming, the removal guard, the writer thread, re-hashing a kept partial
+//! file, and the final sync + verification.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use oci_ref::Digest;
+use tokio::sync::mpsc;
+
+use crate::verify::{Verifier, VerifyError};
+
+use super::*;
+
+/// Removes a temporary file on drop unless disarmed.
+#[derive(Debug)]
+pub(super) struct TempGuard {
+    path: PathBuf,
+    armed: bool,
+}
+
+impl TempGuard {
+    pub(super) fn new(path: PathBuf, keep: bool) -> TempGuard {
+        TempGuard { path, armed: !keep }
+    }
+
+    pub(super) fn disarm(&mut self) {
+        self.armed = false;
+    }
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The temporary file suffix; everything this engine leaves behind ends with it.
+pub const PARTIAL_SUFFIX: &str = ".oci-fetch-partial";
+
+pub(super) static UNIQUE: AtomicU64 = AtomicU64::new(0);
+
+/// The path of the temporary file for `digest` going to `dest`. `keep` gives the stable name
+/// used for resumable partial files.
+pub fn partial_path(dest: &Path, digest: &Digest, keep: bool) -> PathBuf {
+    let name = dest
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let hex = &digest.encoded()[..12.min(digest.encoded().len())];
+    let file = if keep {
+        format!(".{name}.{hex}{PARTIAL_SUFFIX}")
+    } else {
+        let n = UNIQUE.fetch_add(1, Ordering::Relaxed);
+        format!(".{name}.{hex}.{}-{n}{PARTIAL_SUFFIX}", std::process::id())
+    };
+    dest.with_file_name(file)
+}
+
+/// The file and verifier, owned by the writer thread during an attempt.
+pub(super) struct Sink {
+    pub(super) file: BufWriter<File>,
+    pub(super) verifier: Verifier,
+}
+
+pub(super) enum WriteFailure {
+    Verify(VerifyError),
+    Io(io::Error),
+}
+
+pub(super) fn writer_loop(
+    mut sink: Sink,
+    reset: bool,
+    mut rx: mpsc::Receiver<Bytes>,
+) -> (Sink, Result<(), WriteFailure>) {
+    if reset {
+        sink.verifier.reset();
+        let r = sink
+            .file
+            .flush()
+            .and_then(|()| sink.file.get_mut().set_len(0))
+            .and_then(|()| sink.file.seek(SeekFrom::Start(0)).map(drop));
+        if let Err(e) = r {
+            return (sink, Err(WriteFailure::Io(e)));
+        }
+    }
+    while let Some(chunk) = rx.blocking_recv() {
+        if let Err(e) = sink.verifier.update(&chunk) {
+            return (sink, Err(WriteFailure::Verify(e)));
+        }
+        if let Err(e) = sink.file.write_all(&chunk) {
+            return (sink, Err(WriteFailure::Io(e)));
+        }
+    }
+    let r = sink.file.flush().map_err(WriteFailure::Io);
+    (sink, r)
+}
+
+/// Opens the temporary file: a kept partial file is re-hashed and continued, otherwise a new
+/// file is created (never following a symlink: `create_new` fails on any existing entry).
+pub(super) fn open_temp(
+    path: &Path,
+    mut verifier: Verifier,
+    keep: bool,
+) -> io::Result<(Sink, u64)> {
+    if keep {
+        match OpenOptions::new().read(true).write(true).open(path) {
+            Ok(mut file) => {
+                let meta = file.metadata()?;
+                if !meta.is_file() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidInput,
+                        "not a regular file",
+                    ));
+                }
+                let mut len = meta.len();
+                if len > verifier.size() {
+                    file.set_len(0)?;
+                    len = 0;
+                }
+                let mut buf = vec![0u8; REHASH_BUFFER];
+                let mut reader = (&mut file).take(len);
+                loop {
+                    let n = reader.read(&mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    if verifier.update(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                if verifier.position() != len {
+                    // Shrunk under us; start over.
+                    verifier.reset();
+                    file.set_len(0)?;
+                }
+                let at = verifier.position();
+                file.seek(SeekFrom::Start(at))?;
+                return Ok((
+                    Sink {
+                        file: BufWriter::with_capacity(WRITE_BUFFER, file),
+                        verifier,
+                    },
+                    at,
+                ));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)?;
+    Ok((
+        Sink {
+            file: BufWriter::with_capacity(WRITE_BUFFER, file),
+            verifier,
+        },
+        0,
+    ))
+}
+
+pub(super) fn sync_dir(dir: &Path) {
+    // Durability of the rename; best effort (not every platform can open a directory).
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+pub(super) fn parent_dir(dest: &Path) -> PathBuf {
+    match dest.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+pub(super) enum FinishError {
+    /// Verification failed; the sink comes back for a restart.
+    Verify(VerifyError, Box<Sink>),
+    Io(io::Error),
+    Lost,
+}
+
+/// Syncs the temporary file and verifies size and digest.
+pub(super) async fn finish_temp(sink: Sink) -> Result<File, FinishError> {
+    let joined = tokio::task::spawn_blocking(move || {
+        let Sink { file, verifier } = sink;
+        let file = match file.into_inner() {
+            Ok(f) => f,
+            Err(e) => return Err(FinishError::Io(e.into_error())),
+        };
+        if let Err(e) = file.sync_all() {
+            return Err(FinishError::Io(e));
+        }
+        match verifier.clone().finish() {
+            Ok(()) => Ok(file),
+            Err(e) => Err(FinishError::Verify(
+                e,
+                Box::new(Sink {
+                    file: BufWriter::with_capacity(WRITE_BUFFER, file),
+                    verifier,
+                }),
+            )),
+        }
+    })
+    .await;
+    joined.unwrap_or(Err(FinishError::Lost))
+}

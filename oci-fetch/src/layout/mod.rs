@@ -1,0 +1,584 @@
+//! OCI image layouts on disk (image-spec v1.1 `oci-layout`, `index.json`, `blobs/<alg>/<hex>`):
+//! read as a [`BlobSource`], written as a content-addressed destination.
+//!
+//! See [image-spec v1.1 image-layout](https://github.com/opencontainers/image-spec/blob/v1.1.0/image-layout.md).
+//! Blobs are written through the same verified engine as any download ([`crate::download`]),
+//! so a blob file only ever appears complete and verified. A blob already present is checked
+//! (size, then digest) and not written again. `index.json` is replaced atomically (temporary
+//! file, `fsync`, rename) and edited as generic JSON, so unknown fields survive.
+//!
+//! One writer per layout at a time: two processes tagging the same layout at once can lose one
+//! of the two `index.json` updates (never corrupt the file).
+//!
+//! # Cancel safety
+//!
+//! Dropping a write leaves at most a removed temporary file; `index.json` is either the old or
+//! the new version.
+
+mod address;
+mod copy;
+pub mod example;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+use oci_ref::Digest;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+pub use address::{AddressError, LayoutAddress, LayoutTarget, TAG_MAX_LEN, parse_layout_address};
+pub use copy::{CopyStats, MAX_INDEX_DEPTH, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST};
+
+use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManifest};
+use crate::download::{DownloadError, DownloadOptions, download};
+use crate::source::{BlobBody, BlobSource, BoxFuture, SourceError, SourceErrorKind};
+use crate::verify::{Verifier, VerifyError};
+
+/// The layout marker file.
+pub const OCI_LAYOUT_FILE: &str = "oci-layout";
+/// The layout's index.
+pub const INDEX_FILE: &str = "index.json";
+/// The layout version written, and the major version read.
+pub const LAYOUT_VERSION: &str = "1.0.0";
+/// Media type of an image index.
+pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// Media type of an image manifest.
+pub const MEDIA_TYPE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// Largest `oci-layout` or `index.json` read (16 MiB): far above real indexes, small enough to
+/// hold in memory.
+pub const MAX_INDEX_SIZE: u64 = 16 * 1024 * 1024;
+
+/// Largest manifest read with [`OciLayout::read_blob`] by default (4 MiB), like oras-go's
+/// `MaxMetadataBytes` and the distribution-spec's advice for manifests.
+pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
+
+/// Chunk size of bodies served from a layout (256 KiB).
+pub const LAYOUT_CHUNK_SIZE: usize = 256 * 1024;
+
+/// A JSON error, wrapped so the public API does not expose the parser's type.
+#[derive(Debug)]
+pub struct JsonError(serde_json::Error);
+
+impl std::fmt::Display for JsonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+/// What went wrong with a layout.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LayoutError {
+    /// `oci-layout` is missing: the directory is not a layout.
+    #[error("{root} is not an OCI layout (no `oci-layout` file)")]
+    NotALayout {
+        /// The directory.
+        root: PathBuf,
+    },
+    /// `oci-layout` names a version this crate cannot read.
+    #[error("{path}: unsupported imageLayoutVersion {version:?}")]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// The version found.
+        version: String,
+    },
+    /// A JSON file does not parse.
+    #[error("{path}: invalid JSON: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The parser's error.
+        #[source]
+        source: JsonError,
+    },
+    /// A file is larger than its limit.
+    #[error("{path} is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit.
+        limit: u64,
+    },
+    /// No `index.json` entry has this ref name.
+    #[error("{root}: no entry named {tag:?} in index.json")]
+    TagNotFound {
+        /// The layout.
+        root: PathBuf,
+        /// The name.
+        tag: String,
+    },
+    /// The blob is not in the layout.
+    #[error("{root}: blob {digest} not found")]
+    BlobNotFound {
+        /// The layout.
+        root: PathBuf,
+        /// The blob.
+        digest: Digest,
+    },
+    /// A ref name does not follow the image-spec `ref.name` grammar.
+    #[error("invalid ref name {name:?}")]
+    InvalidRefName {
+        /// The name.
+        name: String,
+    },
+    /// A blob in the layout does not verify.
+    #[error("{path}: {source}")]
+    Verify {
+        /// The blob file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: VerifyError,
+    },
+    /// Indexes nest deeper than the limit (see [`MAX_INDEX_DEPTH`]).
+    #[error("{digest}: indexes nest deeper than {limit} levels")]
+    TooDeep {
+        /// The index at the limit.
+        digest: Digest,
+        /// The limit.
+        limit: usize,
+    },
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing a blob into the layout failed.
+    #[error(transparent)]
+    Download(#[from] DownloadError),
+}
+
+impl LayoutError {
+    /// Whether something asked for is absent (tag or blob).
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            LayoutError::TagNotFound { .. } | LayoutError::BlobNotFound { .. }
+        )
+    }
+}
+
+/// Checks the image-spec `org.opencontainers.image.ref.name` grammar:
+/// `component ("/" component)*`, `component ::= alphanum (separator alphanum)*`,
+/// `alphanum ::= [A-Za-z0-9]+`, `separator ::= [-._:@+] | "--"`.
+pub fn valid_ref_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('/').all(|component| {
+            let b = component.as_bytes();
+            if b.is_empty()
+                || !b[0].is_ascii_alphanumeric()
+                || !b[b.len() - 1].is_ascii_alphanumeric()
+            {
+                return false;
+            }
+            let mut i = 0;
+            while i < b.len() {
+                if b[i].is_ascii_alphanumeric() {
+                    i += 1;
+                } else if b[i] == b'-' && b.get(i + 1) == Some(&b'-') {
+                    i += 2;
+                    if !b.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+                        return false;
+                    }
+                } else if matches!(b[i], b'-' | b'.' | b'_' | b':' | b'@' | b'+') {
+                    i += 1;
+                    if !b.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+                        return false;
+                    }
+                } else {
+                    return false;
+                }
+            }
+            true
+        })
+}
+
+/// An OCI image layout directory.
+#[derive(Debug, Clone)]
+pub struct OciLayout {
+    root: PathBuf,
+}
+
+fn io_at(path: &Path) -> impl FnOnce(io::Error) -> LayoutError + '_ {
+    move |source| LayoutError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+async fn read_capped(path: &Path, limit: u64) -> Result<Vec<u8>, LayoutError> {
+    let file = tokio::fs::File::open(path).await.map_err(io_at(path))?;
+    let mut buf = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut buf)
+        .await
+        .map_err(io_at(path))?;
+    if buf.len() as u64 > limit {
+        return Err(LayoutError::TooLarge {
+            path: path.to_path_buf(),
+            limit,
+        });
+    }
+    Ok(buf)
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Result<T, LayoutError> {
+    serde_json::from_slice(bytes).map_err(|e| LayoutError::Json {
+        path: path.to_path_buf(),
+        source: JsonError(e),
+    })
+}
+
+/// Writes `bytes` to `path` atomically: temporary file beside it, fsync, rename.
+async fn write_atomic(path: &Path, bytes: Vec<u8>) -> Result<(), LayoutError> {
+    let path = path.to_path_buf();
+    let joined = tokio::task::spawn_blocking(move || -> Result<(), LayoutError> {
+        use std::io::Write;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        static UNIQUE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = UNIQUE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let suffix = crate::download::PARTIAL_SUFFIX;
+        let temp = path.with_file_name(format!(".{name}.{}-{n}{suffix}", std::process::id()));
+        let result = (|| {
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&temp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&temp, &path)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        result.map_err(io_at(&path))
+    })
+    .await;
+    joined.unwrap_or_else(|e| {
+        Err(LayoutError::Io {
+            path: PathBuf::new(),
+            source: io::Error::other(e),
+        })
+    })
+}
+
+impl OciLayout {
+    /// Opens an existing layout, checking its `oci-layout` file.
+    pub async fn open(root: impl Into<PathBuf>) -> Result<OciLayout, LayoutError> {
+        let root = root.into();
+        let marker = root.join(OCI_LAYOUT_FILE);
+        let bytes = match read_capped(&marker, MAX_INDEX_SIZE).await {
+            Err(LayoutError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                return Err(LayoutError::NotALayout { root });
+            }
+            other => other?,
+        };
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Marker {
+            image_layout_version: String,
+        }
+        let m: Marker = parse_json(&marker, &bytes)?;
+        if m.image_layout_version.split('.').next() != Some("1") {
+            return Err(LayoutError::UnsupportedVersion {
+                path: marker,
+                version: m.image_layout_version,
+            });
+        }
+        Ok(OciLayout { root })
+    }
+
+    /// Opens the layout at `root`, creating it (directory, `oci-layout`, empty `index.json`,
+    /// `blobs/`) where missing.
+    pub async fn create(root: impl Into<PathBuf>) -> Result<OciLayout, LayoutError> {
+        let root = root.into();
+        let blobs = root.join("blobs");
+        tokio::fs::create_dir_all(&blobs)
+            .await
+            .map_err(io_at(&blobs))?;
+        let marker = root.join(OCI_LAYOUT_FILE);
+        if tokio::fs::symlink_metadata(&marker).await.is_err() {
+            let body = format!("{{\"imageLayoutVersion\":\"{LAYOUT_VERSION}\"}}");
+            write_atomic(&marker, body.into_bytes()).await?;
+        }
+        let index = root.join(INDEX_FILE);
+        if tokio::fs::symlink_metadata(&index).await.is_err() {
+            let body = format!(
+                "{{\"schemaVersion\":2,\"mediaType\":\"{MEDIA_TYPE_INDEX}\",\"manifests\":[]}}"
+            );
+            write_atomic(&index, body.into_bytes()).await?;
+        }
+        OciLayout::open(root).await
+    }
+
+    /// The layout directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the blob `digest` lives: `blobs/<alg>/<hex>` (a validated digest cannot escape).
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root
+            .join("blobs")
+            .join(digest.algorithm().as_str())
+            .join(digest.encoded())
+    }
+
+    /// Reads and parses `index.json`.
+    pub async fn index(&self) -> Result<ImageIndex, LayoutError> {
+        let path = self.root.join(INDEX_FILE);
+        let bytes = read_capped(&path, MAX_INDEX_SIZE).await?;
+        parse_json(&path, &bytes)
+    }
+
+    /// Finds what a target names: a tag by `ref.name` in `index.json`; a digest by its
+    /// `index.json` entry or, failing that, by the blob file (media type then unknown: empty).
+    pub async fn resolve(&self, target: &LayoutTarget) -> Result<Descriptor, LayoutError> {
+        let index = self.index().await?;
+        match target {
+            LayoutTarget::Tag(tag) => index
+                .manifests
+                .into_iter()
+                .rev()
+                .find(|d| d.annotations.get(ANNOTATION_REF_NAME) == Some(tag))
+                .ok_or_else(|| LayoutError::TagNotFound {
+                    root: self.root.clone(),
+                    tag: tag.clone(),
+                }),
+            LayoutTarget::Digest(digest) => {
+                if let Some(d) = index.manifests.into_iter().find(|d| &d.digest == digest) {
+                    return Ok(d);
+                }
+                let path = self.blob_path(digest);
+                match tokio::fs::metadata(&path).await {
+                    Ok(m) if m.is_file() => Ok(Descriptor::new("", digest.clone(), m.len())),
+                    _ => Err(LayoutError::BlobNotFound {
+                        root: self.root.clone(),
+                        digest: digest.clone(),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Reads a small blob (a manifest, a config) into memory, verified, refusing more than `limit`
+    /// bytes (see [`MAX_MANIFEST_SIZE`]).
+    pub async fn read_blob(&self, desc: &Descriptor, limit: u64) -> Result<Vec<u8>, LayoutError> {
+        let path = self.blob_path(&desc.digest);
+        if desc.size > limit {
+            return Err(LayoutError::TooLarge { path, limit });
+        }
+        let bytes = match read_capped(&path, desc.size).await {
+            Err(LayoutError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                return Err(LayoutError::BlobNotFound {
+                    root: self.root.clone(),
+                    digest: desc.digest.clone(),
+                });
+            }
+            Err(LayoutError::TooLarge { path, .. }) => {
+                let e = VerifyError::TooLong {
+                    digest: desc.digest.clone(),
+                    expected: desc.size,
+                    at_least: desc.size + 1,
+                };
+                return Err(LayoutError::Verify { path, source: e });
+            }
+            other => other?,
+        };
+        let verify = || -> Result<(), VerifyError> {
+            let mut v = Verifier::new(desc.digest.clone(), desc.size)?;
+            v.update(&bytes)?;
+            v.finish()
+        };
+        verify().map_err(|source| LayoutError::Verify { path, source })?;
+        Ok(bytes)
+    }
+
+    /// Reads, verifies and parses an image manifest (at most [`MAX_MANIFEST_SIZE`] bytes).
+    pub async fn read_manifest(&self, desc: &Descriptor) -> Result<ImageManifest, LayoutError> {
+        let bytes = self.read_blob(desc, MAX_MANIFEST_SIZE).await?;
+        parse_json(&self.blob_path(&desc.digest), &bytes)
+    }
+
+    /// Reads, verifies and parses an image index (at most [`MAX_MANIFEST_SIZE`] bytes).
+    pub async fn read_index(&self, desc: &Descriptor) -> Result<ImageIndex, LayoutError> {
+        let bytes = self.read_blob(desc, MAX_MANIFEST_SIZE).await?;
+        parse_json(&self.blob_path(&desc.digest), &bytes)
+    }
+
+    /// Whether the blob is present with the right size and digest (re-hashes the file).
+    pub async fn contains(&self, desc: &Descriptor) -> Result<bool, LayoutError> {
+        let path = self.blob_path(&desc.digest);
+        match tokio::fs::symlink_metadata(&path).await {
+            Ok(m) if m.is_file() && m.len() == desc.size => {}
+            Ok(_) => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(source) => return Err(LayoutError::Io { path, source }),
+        }
+        let digest = desc.digest.clone();
+        let size = desc.size;
+        let p = path.clone();
+        let joined = tokio::task::spawn_blocking(move || -> io::Result<bool> {
+            use std::io::Read;
+            let Ok(mut v) = Verifier::new(digest, size) else {
+                return Ok(false);
+            };
+            let mut f = std::fs::File::open(&p)?;
+            let mut buf = vec![0u8; 1024 * 1024];
+            loop {
+                let n = f.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                if v.update(&buf[..n]).is_err() {
+                    return Ok(false);
+                }
+            }
+            Ok(v.finish().is_ok())
+        })
+        .await;
+        match joined {
+            Ok(r) => r.map_err(io_at(&path)),
+            Err(e) => Err(LayoutError::Io {
+                path,
+                source: io::Error::other(e),
+            }),
+        }
+    }
+
+    /// Copies a blob from `source` into the layout through the verified download engine
+    /// (never decompressed). Returns `false` if it was already present and verified.
+    pub async fn write_blob(
+        &self,
+        source: &dyn BlobSource,
+        desc: &Descriptor,
+        opts: &DownloadOptions,
+    ) -> Result<bool, LayoutError> {
+        if self.contains(desc).await? {
+            return Ok(false);
+        }
+        let path = self.blob_path(&desc.digest);
+        if let Some(dir) = path.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(io_at(dir))?;
+        }
+        let mut opts = opts.clone();
+        opts.decompress = crate::decompress::Decompress::Off;
+        download(source, desc, &path, &opts).await?;
+        Ok(true)
+    }
+
+    /// Stores `bytes` as a blob (sha256) and returns its descriptor.
+    pub async fn write_blob_bytes(
+        &self,
+        media_type: &str,
+        bytes: impl Into<Bytes>,
+    ) -> Result<Descriptor, LayoutError> {
+        let bytes = bytes.into();
+        let Some(digest) = crate::verify::digest_of(oci_ref::Algorithm::Sha256, &bytes) else {
+            return Err(LayoutError::Io {
+                path: self.root.clone(),
+                source: io::Error::other("sha256 unavailable"),
+            });
+        };
+        let desc = Descriptor::new(media_type, digest.clone(), bytes.len() as u64);
+        let mut mem = crate::source::MemorySource::new();
+        mem.insert(digest, bytes);
+        self.write_blob(&mem, &desc, &DownloadOptions::default())
+            .await?;
+        Ok(desc)
+    }
+
+    /// Points the ref name `name` at `desc` in `index.json` (replacing an entry with that name),
+    /// atomically. Unknown fields of the index and its entries are kept.
+    pub async fn tag(&self, desc: &Descriptor, name: &str) -> Result<(), LayoutError> {
+        if !valid_ref_name(name) {
+            return Err(LayoutError::InvalidRefName {
+                name: name.to_owned(),
+            });
+        }
+        let path = self.root.join(INDEX_FILE);
+        let bytes = read_capped(&path, MAX_INDEX_SIZE).await?;
+        let mut index: serde_json::Value = parse_json(&path, &bytes)?;
+        let mut entry = desc.clone();
+        entry
+            .annotations
+            .insert(ANNOTATION_REF_NAME.to_owned(), name.to_owned());
+        let entry = serde_json::to_value(&entry).map_err(|e| LayoutError::Json {
+            path: path.clone(),
+            source: JsonError(e),
+        })?;
+        let Some(obj) = index.as_object_mut() else {
+            let e = <serde_json::Error as serde::de::Error>::custom("index.json is not an object");
+            return Err(LayoutError::Json {
+                path,
+                source: JsonError(e),
+            });
+        };
+        let manifests = obj
+            .entry("manifests")
+            .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        let Some(list) = manifests.as_array_mut() else {
+            let e = <serde_json::Error as serde::de::Error>::custom("`manifests` is not an array");
+            return Err(LayoutError::Json {
+                path,
+                source: JsonError(e),
+            });
+        };
+        list.retain(|m| {
+            m.pointer("/annotations")
+                .and_then(|a| a.get(ANNOTATION_REF_NAME))
+                .and_then(|v| v.as_str())
+                != Some(name)
+        });
+        list.push(entry);
+        let out = serde_json::to_vec_pretty(&index).map_err(|e| LayoutError::Json {
+            path: path.clone(),
+            source: JsonError(e),
+        })?;
+        write_atomic(&path, out).await
+    }
+}
+
+impl BlobSource for OciLayout {
+    fn open<'a>(
+        &'a self,
+        digest: &'a Digest,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<BlobBody, SourceError>> {
+        Box::pin(async move {
+            let path = self.blob_path(digest);
+            let mut file = tokio::fs::File::open(&path).await?;
+            let len = file.metadata().await?.len();
+            let start = offset.min(len);
+            file.seek(io::SeekFrom::Start(start)).await?;
+            let stream = futures_util::stream::unfold(Some(file), |state| async move {
+                let mut file = state?;
+                let mut buf = vec![0u8; LAYOUT_CHUNK_SIZE];
+                match file.read(&mut buf).await {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Some((Ok(Bytes::from(buf)), Some(file)))
+                    }
+                    Err(e) => Some((Err(SourceError::new(SourceErrorKind::Io, e)), None)),
+                }
+            });
+            Ok(BlobBody {
+                stream: Box::pin(stream),
+                content_length: Some(len - start),
+                offset_applied: start,
+            })
+        })
+    }
+}

@@ -1,0 +1,100 @@
+//! Progress events for downloads, delivered through a callback.
+//!
+//! The library draws nothing: a CLI turns these events into progress bars, a service into logs
+//! or metrics. Events for one blob arrive in order; events for different blobs interleave.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use oci_ref::Digest;
+
+/// Minimum bytes between two [`ProgressEvent::Advanced`] events of one blob (256 KiB), so a
+/// source that yields tiny chunks does not flood the callback.
+pub const PROGRESS_MIN_BYTES: u64 = 256 * 1024;
+
+/// Minimum time between two [`ProgressEvent::Advanced`] events of one blob, unless
+/// [`PROGRESS_MIN_BYTES`] have arrived.
+pub const PROGRESS_MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Something that happened to one blob download.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ProgressEvent {
+    /// A download started (or resumed from a kept partial file at `bytes`).
+    Started {
+        /// The blob.
+        digest: Digest,
+        /// Bytes already present (from a kept partial file).
+        bytes: u64,
+        /// The blob's size.
+        total: u64,
+    },
+    /// Bytes arrived.
+    Advanced {
+        /// The blob.
+        digest: Digest,
+        /// Bytes of the blob received so far.
+        bytes: u64,
+        /// The blob's size.
+        total: u64,
+        /// Average rate of the current attempt, bytes per second.
+        bytes_per_second: u64,
+    },
+    /// An attempt failed; the next one starts at `from` after `delay`.
+    Retrying {
+        /// The blob.
+        digest: Digest,
+        /// The attempt that comes next (2 for the first retry).
+        attempt: u32,
+        /// The offset the next attempt asks for.
+        from: u64,
+        /// The pause before it.
+        delay: Duration,
+    },
+    /// The source ignored a range request and started over; received bytes were discarded.
+    Restarted {
+        /// The blob.
+        digest: Digest,
+    },
+    /// Digest and size were verified.
+    Verified {
+        /// The blob.
+        digest: Digest,
+    },
+    /// The verified blob is being decompressed.
+    Decompressing {
+        /// The blob.
+        digest: Digest,
+    },
+    /// The verified file is in place.
+    Finished {
+        /// The blob.
+        digest: Digest,
+        /// Where it went.
+        path: PathBuf,
+    },
+}
+
+/// A progress callback, shared between concurrent downloads. It must return quickly.
+#[derive(Clone)]
+pub struct ProgressSink(Arc<dyn Fn(ProgressEvent) + Send + Sync>);
+
+impl ProgressSink {
+    /// Wraps a callback.
+    pub fn new(f: impl Fn(ProgressEvent) + Send + Sync + 'static) -> ProgressSink {
+        ProgressSink(Arc::new(f))
+    }
+
+    /// Delivers one event.
+    pub fn emit(&self, event: ProgressEvent) {
+        (self.0)(event)
+    }
+}
+
+impl fmt::Debug for ProgressSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressSink(..)")
+    }
+}

@@ -1,0 +1,141 @@
+//! Index create: an OCI image index over manifests already pushed to the same repository, with
+//! a platform and annotations per entry — the multi-artifact index Ironic searches (disk images
+//! per architecture and `disktype`).
+//!
+//! Each entry's descriptor carries the source manifest's media type, digest, size and artifact
+//! type. Its platform is the one given, else the one read from the source's image config when
+//! the source was pushed with `--artifact-platform`. Its annotations are the source manifest's
+//! own (without `org.opencontainers.image.created`) overlaid with the ones given.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use oci_client::{ManifestRef, Repository};
+
+use super::model::{
+    ANNOTATION_CREATED, Descriptor, ImageIndex, OCI_IMAGE_CONFIG, OCI_INDEX, Platform,
+};
+use super::push::Pushed;
+use super::{PublishError, to_client_digest};
+
+/// Largest image config read to learn an entry's platform: `--artifact-platform` configs are
+/// tens of bytes; real image configs are a few KiB. Larger ones are not read (no platform).
+pub const MAX_PLATFORM_CONFIG_BYTES: u64 = 64 * 1024;
+
+/// One entry of an index to create.
+#[derive(Debug, Clone)]
+pub struct IndexEntry {
+    /// The source manifest (tag or digest in the same repository).
+    pub source: ManifestRef,
+    /// Its platform; `None` reads it from the source's image config when there is one.
+    pub platform: Option<Platform>,
+    /// Annotations for the entry (win over the source manifest's).
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// What to create.
+#[derive(Debug, Clone, Default)]
+pub struct IndexRequest {
+    /// The entries, in order.
+    pub entries: Vec<IndexEntry>,
+    /// `artifactType` of the index.
+    pub artifact_type: Option<String>,
+    /// Annotations of the index itself.
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Peek {
+    #[serde(rename = "artifactType")]
+    artifact_type: Option<String>,
+    config: Option<Descriptor>,
+    #[serde(default)]
+    annotations: BTreeMap<String, String>,
+}
+
+/// Builds the index from `req` and pushes it under `tag` (by digest when `None`).
+pub async fn create_index(
+    repo: &Repository,
+    tag: Option<&str>,
+    req: &IndexRequest,
+) -> Result<Pushed, PublishError> {
+    let tag = match tag {
+        Some(t) => Some(
+            ManifestRef::tag(t).map_err(|_| PublishError::invalid("tag", t, "not a valid tag"))?,
+        ),
+        None => None,
+    };
+    let mut manifests = Vec::with_capacity(req.entries.len());
+    for entry in &req.entries {
+        let m = repo.fetch_manifest(&entry.source).await?;
+        let d = m.descriptor();
+        let invalid = || PublishError::InvalidManifest {
+            digest: d.digest.as_str().to_owned(),
+            expected: "manifest",
+        };
+        let peek: Peek = serde_json::from_slice(m.bytes()).map_err(|_| invalid())?;
+        let mut desc = Descriptor::new(&d.media_type, d.digest.as_str(), d.size);
+        desc.artifact_type = peek
+            .artifact_type
+            .clone()
+            .or_else(|| peek.config.as_ref().map(|c| c.media_type.clone()));
+        desc.annotations = peek.annotations.clone();
+        desc.annotations.remove(ANNOTATION_CREATED);
+        desc.annotations.extend(entry.annotations.clone());
+        desc.platform = match &entry.platform {
+            Some(p) => Some(p.clone()),
+            None => match &peek.config {
+                Some(c)
+                    if c.media_type == OCI_IMAGE_CONFIG && c.size <= MAX_PLATFORM_CONFIG_BYTES =>
+                {
+                    platform_from_config(repo, c).await?
+                }
+                _ => None,
+            },
+        };
+        manifests.push(desc);
+    }
+    let index = ImageIndex {
+        schema_version: 2,
+        media_type: OCI_INDEX.to_owned(),
+        artifact_type: req.artifact_type.clone(),
+        manifests,
+        annotations: req.annotations.clone(),
+    };
+    let bytes = serde_json::to_vec(&index).map_err(|_| PublishError::InvalidManifest {
+        digest: String::new(),
+        expected: "serialisable index",
+    })?;
+    let digest = oci_client::digest_of(oci_ref::Algorithm::Sha256, &bytes);
+    let reference = tag.unwrap_or(ManifestRef::Digest(digest));
+    let pushed = repo
+        .push_manifest(&reference, Bytes::from(bytes.clone()), OCI_INDEX)
+        .await?;
+    let mut descriptor = Descriptor::new(
+        OCI_INDEX,
+        pushed.descriptor.digest.as_str(),
+        pushed.descriptor.size,
+    );
+    descriptor.artifact_type = index.artifact_type;
+    Ok(Pushed {
+        descriptor,
+        manifest: bytes,
+        blobs: Vec::new(),
+        subject_confirmed: pushed.subject_confirmed,
+    })
+}
+
+/// Reads `os`/`architecture`/`variant` from a small image config blob; `None` when it has no
+/// usable platform.
+async fn platform_from_config(
+    repo: &Repository,
+    config: &Descriptor,
+) -> Result<Option<Platform>, PublishError> {
+    let digest = to_client_digest(&config.digest)?;
+    let mut body = Vec::new();
+    repo.fetch_blob_to(&digest, Some(config.size), &mut body)
+        .await?;
+    Ok(serde_json::from_slice::<Platform>(&body)
+        .ok()
+        .filter(|p| !p.os.is_empty() && !p.architecture.is_empty()))
+}

@@ -1,0 +1,347 @@
+//! Push: files on disk → blobs + an OCI 1.1 artifact manifest, the way `oras push` and
+//! `oras attach` build them.
+//!
+//! Each file is hashed in one streaming pass, then uploaded streaming (monolithic for small
+//! files, chunked above [`MONOLITHIC_MAX_BYTES`]); memory stays bounded by one chunk whatever
+//! the file size. Blobs the registry already has are not uploaded again (the client sends
+//! `HEAD` first).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use bytes::Bytes;
+use oci_client::{ManifestRef, PushOutcome, Repository};
+use sha2::{Digest as _, Sha256};
+use tokio::io::AsyncReadExt;
+
+use super::model::{
+    ANNOTATION_CREATED, ANNOTATION_FILE_CONFIG, ANNOTATION_FILE_MANIFEST, ANNOTATION_TITLE,
+    AnnotationFile, DEFAULT_ARTIFACT_TYPE, DEFAULT_LAYER_MEDIA_TYPE, Descriptor, EMPTY_DIGEST,
+    EMPTY_JSON, FileSpec, ImageManifest, OCI_IMAGE_CONFIG, OCI_MANIFEST, Platform, now_rfc3339,
+};
+use super::{PublishError, to_client_digest};
+
+/// Files up to this size are uploaded in one `PUT` (read into memory); larger ones in chunks of
+/// [`oci_client::DEFAULT_CHUNK_BYTES`], so memory stays bounded.
+pub const MONOLITHIC_MAX_BYTES: u64 = 8 * 1024 * 1024;
+
+/// Size of the read buffer used while hashing a file.
+const HASH_BUFFER_BYTES: usize = 256 * 1024;
+
+/// What to push: the inputs of `oras push` / `oras attach`.
+#[derive(Debug, Clone, Default)]
+pub struct PushRequest {
+    /// The files, each one layer titled with its file name.
+    pub files: Vec<FileSpec>,
+    /// `artifactType`; when `None` and no `--config` is given, [`DEFAULT_ARTIFACT_TYPE`].
+    pub artifact_type: Option<String>,
+    /// Manifest annotations (`-a KEY=VALUE`); they win over the annotation file's `$manifest`.
+    pub annotations: BTreeMap<String, String>,
+    /// An oras annotation file (`$manifest`, `$config`, per-file title keys).
+    pub annotation_file: Option<AnnotationFile>,
+    /// `--artifact-platform`: pushes a small image config carrying the platform.
+    pub platform: Option<Platform>,
+    /// `--config FILE:MEDIATYPE`: a config blob from disk (exclusive with `platform`).
+    pub config: Option<FileSpec>,
+    /// The manifest this one refers to (`attach`).
+    pub subject: Option<Descriptor>,
+    /// `org.opencontainers.image.created`; `None` means now. An annotation given by the user
+    /// always wins.
+    pub created: Option<String>,
+}
+
+/// One blob of a push and what the registry did with it.
+#[derive(Debug, Clone)]
+pub struct PushedBlob {
+    /// Its descriptor as written in the manifest.
+    pub descriptor: Descriptor,
+    /// Uploaded, or already there.
+    pub outcome: PushOutcome,
+}
+
+/// The result of a push.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    /// The manifest's descriptor (with its artifact type).
+    pub descriptor: Descriptor,
+    /// The manifest bytes as pushed.
+    pub manifest: Vec<u8>,
+    /// Config and layers, in manifest order (config first).
+    pub blobs: Vec<PushedBlob>,
+    /// Whether the registry confirmed the subject (`OCI-Subject`); when `false` and there is a
+    /// subject, the fallback index `sha256-<hex>` was updated.
+    pub subject_confirmed: bool,
+}
+
+/// A file hashed on disk, ready to upload.
+struct HashedFile {
+    spec: FileSpec,
+    digest: String,
+    size: u64,
+}
+
+/// Hashes a file in one streaming pass.
+async fn hash_file(spec: &FileSpec) -> Result<HashedFile, PublishError> {
+    let read_err = |source| PublishError::ReadFile {
+        path: spec.path.clone(),
+        source,
+    };
+    let mut file = tokio::fs::File::open(&spec.path).await.map_err(read_err)?;
+    let meta = file.metadata().await.map_err(read_err)?;
+    if !meta.is_file() {
+        return Err(read_err(std::io::Error::other("not a regular file")));
+    }
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; HASH_BUFFER_BYTES];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buf).await.map_err(read_err)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    let hex: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok(HashedFile {
+        spec: spec.clone(),
+        digest: format!("sha256:{hex}"),
+        size,
+    })
+}
+
+/// Uploads a hashed file, streaming from disk when it is large.
+async fn upload_file(repo: &Repository, f: &HashedFile) -> Result<PushOutcome, PublishError> {
+    let digest = to_client_digest(&f.digest)?;
+    let read_err = |source| PublishError::ReadFile {
+        path: f.spec.path.clone(),
+        source,
+    };
+    if f.size <= MONOLITHIC_MAX_BYTES {
+        let bytes = tokio::fs::read(&f.spec.path).await.map_err(read_err)?;
+        return Ok(repo.push_blob(&digest, Bytes::from(bytes)).await?);
+    }
+    let file = tokio::fs::File::open(&f.spec.path)
+        .await
+        .map_err(read_err)?;
+    Ok(repo
+        .push_blob_chunked(&digest, f.size, file, oci_client::DEFAULT_CHUNK_BYTES)
+        .await?)
+}
+
+/// Builds the manifest for `req` from already-hashed layers and config, without IO.
+fn build_manifest(
+    req: &PushRequest,
+    config: Descriptor,
+    layers: Vec<Descriptor>,
+) -> Result<ImageManifest, PublishError> {
+    let mut annotations = BTreeMap::new();
+    if let Some(file) = &req.annotation_file
+        && let Some(m) = file.get(ANNOTATION_FILE_MANIFEST)
+    {
+        annotations.extend(m.clone());
+    }
+    annotations.extend(req.annotations.clone());
+    if !annotations.contains_key(ANNOTATION_CREATED) {
+        let created = req.created.clone().unwrap_or_else(now_rfc3339);
+        annotations.insert(ANNOTATION_CREATED.to_owned(), created);
+    }
+    let artifact_type = match (&req.artifact_type, &req.config) {
+        (Some(t), _) => Some(t.clone()),
+        // With a custom config its media type is the artifact type (image-spec v1.1 § artifacts
+        // guidance); otherwise (empty or platform config) oras writes the unknown type.
+        (None, Some(_)) => None,
+        (None, None) => Some(DEFAULT_ARTIFACT_TYPE.to_owned()),
+    };
+    Ok(ImageManifest {
+        schema_version: 2,
+        media_type: OCI_MANIFEST.to_owned(),
+        artifact_type,
+        config,
+        layers,
+        subject: req.subject.clone(),
+        annotations,
+    })
+}
+
+/// Checks that every key of the annotation file names something being pushed.
+fn check_annotation_file(
+    file: &AnnotationFile,
+    titles: &BTreeSet<String>,
+) -> Result<(), PublishError> {
+    for key in file.keys() {
+        if key != ANNOTATION_FILE_MANIFEST && key != ANNOTATION_FILE_CONFIG && !titles.contains(key)
+        {
+            return Err(PublishError::AnnotationFileKey { key: key.clone() });
+        }
+    }
+    Ok(())
+}
+
+/// Pushes `req` to `repo`, tagging the manifest with `tag` (or by digest only when `None`).
+pub async fn push(
+    repo: &Repository,
+    tag: Option<&str>,
+    req: &PushRequest,
+) -> Result<Pushed, PublishError> {
+    if req.config.is_some() && req.platform.is_some() {
+        return Err(PublishError::invalid(
+            "option",
+            "--config with --artifact-platform",
+            "the platform is written into the config; give one or the other",
+        ));
+    }
+    // Validate everything local before touching the registry.
+    let manifest_ref = match tag {
+        Some(t) => Some(
+            ManifestRef::tag(t).map_err(|_| PublishError::invalid("tag", t, "not a valid tag"))?,
+        ),
+        None => None,
+    };
+    let mut hashed = Vec::with_capacity(req.files.len());
+    let mut titles = BTreeSet::new();
+    for spec in &req.files {
+        let title = spec.title()?;
+        if !titles.insert(title.clone()) {
+            return Err(PublishError::DuplicateTitle { name: title });
+        }
+        hashed.push((title, hash_file(spec).await?));
+    }
+    if let Some(file) = &req.annotation_file {
+        check_annotation_file(file, &titles)?;
+    }
+    let config_file = match &req.config {
+        Some(spec) => Some(hash_file(spec).await?),
+        None => None,
+    };
+
+    let mut blobs = Vec::new();
+    // Config.
+    let mut config = match (&config_file, &req.platform) {
+        (Some(f), _) => {
+            let outcome = upload_file(repo, f).await?;
+            let media_type = f.spec.media_type.as_deref().unwrap_or(OCI_IMAGE_CONFIG);
+            let d = Descriptor::new(media_type, &f.digest, f.size);
+            blobs.push(PushedBlob {
+                descriptor: d.clone(),
+                outcome,
+            });
+            d
+        }
+        (None, Some(platform)) => {
+            let body = platform.config_json();
+            let digest = oci_client::digest_of(oci_ref::Algorithm::Sha256, &body);
+            let d = Descriptor::new(OCI_IMAGE_CONFIG, digest.as_str(), body.len() as u64);
+            let outcome = repo.push_blob(&digest, Bytes::from(body)).await?;
+            blobs.push(PushedBlob {
+                descriptor: d.clone(),
+                outcome,
+            });
+            d
+        }
+        (None, None) => {
+            let digest = to_client_digest(EMPTY_DIGEST)?;
+            let outcome = repo
+                .push_blob(&digest, Bytes::from_static(EMPTY_JSON))
+                .await?;
+            let d = Descriptor::empty();
+            blobs.push(PushedBlob {
+                descriptor: d.clone(),
+                outcome,
+            });
+            d
+        }
+    };
+    if let Some(a) = req
+        .annotation_file
+        .as_ref()
+        .and_then(|f| f.get(ANNOTATION_FILE_CONFIG))
+    {
+        config.annotations.extend(a.clone());
+    }
+
+    // Layers, uploading each distinct digest once.
+    let mut layers = Vec::with_capacity(hashed.len());
+    let mut done: BTreeMap<String, PushOutcome> = BTreeMap::new();
+    for (title, f) in &hashed {
+        let outcome = match done.get(&f.digest) {
+            Some(o) => *o,
+            None => {
+                let o = upload_file(repo, f).await?;
+                done.insert(f.digest.clone(), o);
+                o
+            }
+        };
+        let media_type = f
+            .spec
+            .media_type
+            .as_deref()
+            .unwrap_or(DEFAULT_LAYER_MEDIA_TYPE);
+        let mut d = Descriptor::new(media_type, &f.digest, f.size);
+        if let Some(a) = req.annotation_file.as_ref().and_then(|m| m.get(title)) {
+            d.annotations.extend(a.clone());
+        }
+        d.annotations
+            .insert(ANNOTATION_TITLE.to_owned(), title.clone());
+        blobs.push(PushedBlob {
+            descriptor: d.clone(),
+            outcome,
+        });
+        layers.push(d);
+    }
+
+    let manifest = build_manifest(req, config, layers)?;
+    push_manifest_json(repo, manifest_ref.as_ref(), &manifest, blobs).await
+}
+
+/// Serialises and pushes a manifest (by tag, else by its digest).
+async fn push_manifest_json(
+    repo: &Repository,
+    tag: Option<&ManifestRef>,
+    manifest: &ImageManifest,
+    blobs: Vec<PushedBlob>,
+) -> Result<Pushed, PublishError> {
+    let bytes = serde_json::to_vec(manifest).map_err(|_| PublishError::InvalidManifest {
+        digest: String::new(),
+        expected: "serialisable manifest",
+    })?;
+    let digest = oci_client::digest_of(oci_ref::Algorithm::Sha256, &bytes);
+    let reference = tag.cloned().unwrap_or(ManifestRef::Digest(digest));
+    let pushed = repo
+        .push_manifest(&reference, Bytes::from(bytes.clone()), OCI_MANIFEST)
+        .await?;
+    let mut descriptor = Descriptor::new(
+        OCI_MANIFEST,
+        pushed.descriptor.digest.as_str(),
+        pushed.descriptor.size,
+    );
+    descriptor.artifact_type = manifest.artifact_type.clone();
+    Ok(Pushed {
+        descriptor,
+        manifest: bytes,
+        blobs,
+        subject_confirmed: pushed.subject_confirmed,
+    })
+}
+
+/// Resolves `reference` (tag or digest) in `repo` to the descriptor a `subject` field needs.
+pub async fn resolve_subject(
+    repo: &Repository,
+    reference: &ManifestRef,
+) -> Result<Descriptor, PublishError> {
+    let manifest = repo.fetch_manifest(reference).await?;
+    let d = manifest.descriptor();
+    Ok(Descriptor::new(&d.media_type, d.digest.as_str(), d.size))
+}
+
+/// Writes `bytes` to `path` (the `--export-manifest` file).
+pub fn export_manifest(path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
+    std::fs::write(path, bytes).map_err(|source| PublishError::WriteFile {
+        path: path.to_owned(),
+        source,
+    })
+}

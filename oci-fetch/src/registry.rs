@@ -1,0 +1,543 @@
+//! A registry-backed source: manifests and blobs fetched through `oci-client`, walking the pull
+//! sources of a reference (registries.conf mirrors in file order, then the primary).
+//!
+//! # Pull sources
+//!
+//! [`RegistrySource::new`] takes the sources as [`oci_client::registries::RegistriesConf::pull_sources`]
+//! returns them; [`RegistrySource::direct`] uses the reference itself as its only source. Every
+//! fetch tries the sources in order: a failure that
+//! [`oci_client::registries::falls_through`] (not found, connection refused or
+//! timed out, content failing digest or size verification) moves on to the next source; any
+//! other failure (refused credentials, a protocol violation, a server error) stops at once, so
+//! the error the user sees is the one to fix. Each source is its own registry: `oci-client`
+//! authenticates per registry by itself. Which source served each manifest and blob is recorded
+//! ([`RegistrySource::manifest_served_by`], [`RegistrySource::blob_served_by`]).
+//!
+//! # Blobs and dishonest mirrors
+//!
+//! As a [`BlobSource`], a whole-blob fetch uses `oci-client`'s verified stream. The last chunk of
+//! every body is held back until the stream has ended cleanly, so when a source serves bytes
+//! that do not hash to the digest the download engine has not yet received the whole blob: the
+//! source is marked bad for that digest, the body ends with a transient error, and the engine's
+//! resume request is answered from the next source, from byte 0 (a restart the engine accepts,
+//! like an HTTP `200` to a range request). Sizes registered with [`RegistrySource::expect_size`]
+//! let a wrong `Content-Length` fall through before any byte is read.
+//!
+//! # Request count
+//!
+//! [`RegistrySource::requests`] counts registry operations (one manifest GET, one blob GET),
+//! including those at sources that fell through. A token exchange or an automatic retry inside
+//! `oci-client` is part of the operation it serves and is not counted separately.
+//!
+//! # Cancel safety
+//!
+//! Dropping any future leaves nothing behind; a source marked bad for a digest stays marked for
+//! the life of the [`RegistrySource`].
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use futures_util::StreamExt;
+use oci_client::registries::{PullSource, SourceFailure, falls_through};
+use oci_client::{BlobStream, Client, Manifest, ManifestRef, Repository, TransportKind};
+use oci_ref::{Digest, Reference};
+
+use crate::source::{BlobBody, BlobSource, BoxFuture, SourceError, SourceErrorKind};
+
+/// Largest config blob read into memory to learn a single manifest's platform (1 MiB). Image
+/// configs are a few KiB; the cap keeps a hostile registry from making us buffer a disk image.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// How one `oci-client` failure counts for the source walk.
+pub fn classify(error: &oci_client::Error) -> SourceFailure {
+    match error {
+        _ if error.is_not_found() => SourceFailure::NotFound,
+        oci_client::Error::Transport {
+            kind: TransportKind::Connect | TransportKind::Timeout,
+            ..
+        } => SourceFailure::Connection,
+        oci_client::Error::DigestMismatch { .. } | oci_client::Error::SizeMismatch { .. } => {
+            SourceFailure::Integrity
+        }
+        _ => SourceFailure::Other,
+    }
+}
+
+/// The [`SourceErrorKind`] of an `oci-client` failure, for the download engine.
+fn source_kind(error: &oci_client::Error) -> SourceErrorKind {
+    if error.is_not_found() {
+        SourceErrorKind::NotFound
+    } else if error.is_unauthorized() {
+        SourceErrorKind::Unauthorized
+    } else if error.is_retryable() {
+        SourceErrorKind::Transient
+    } else {
+        SourceErrorKind::Permanent
+    }
+}
+
+/// One source that was tried and failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct SourceAttempt {
+    /// The reference requested there (docker-style canonical form).
+    pub reference: String,
+    /// Whether it is a mirror.
+    pub mirror: bool,
+    /// How it failed.
+    pub error: oci_client::Error,
+}
+
+/// Every source was tried, listed with its failure.
+#[derive(Debug)]
+pub struct Attempts(pub Vec<SourceAttempt>);
+
+impl fmt::Display for Attempts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, a) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            let kind = if a.mirror { "mirror" } else { "primary" };
+            write!(f, "{kind} {}: {}", a.reference, a.error)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a registry fetch failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// No source was given.
+    #[error("no pull source to fetch {what} from")]
+    NoSources {
+        /// What was asked for: `manifest <tag>` or `blob <digest>`.
+        what: String,
+    },
+    /// A source failed in a way that does not fall through (authentication, protocol, server
+    /// error); later sources were not tried.
+    #[error("{what} from {reference}: {source}")]
+    Stopped {
+        /// What was asked for.
+        what: String,
+        /// The reference requested at the failing source.
+        reference: String,
+        /// The failure.
+        #[source]
+        source: Box<oci_client::Error>,
+    },
+    /// Every source failed with a failure that falls through (not found, unreachable, wrong
+    /// content).
+    #[error("{what}: every source failed: {attempts}")]
+    Exhausted {
+        /// What was asked for.
+        what: String,
+        /// Each source, in order, with its failure.
+        attempts: Attempts,
+    },
+    /// A repository handle could not be made for a source (an invalid registry host).
+    #[error("{reference}: {source}")]
+    Repository {
+        /// The source reference.
+        reference: String,
+        /// Why.
+        #[source]
+        source: Box<oci_client::Error>,
+    },
+    /// A config blob is larger than [`MAX_CONFIG_BYTES`].
+    #[error("config blob {digest} is {size} bytes, above the limit of {limit}")]
+    ConfigTooLarge {
+        /// The blob.
+        digest: Digest,
+        /// Its declared size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+}
+
+impl RegistryError {
+    /// Whether every source said the content does not exist.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            RegistryError::Exhausted { attempts, .. } => {
+                attempts.0.iter().all(|a| a.error.is_not_found())
+            }
+            RegistryError::Stopped { source, .. } => source.is_not_found(),
+            _ => false,
+        }
+    }
+
+    /// Whether a source refused the credentials.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, RegistryError::Stopped { source, .. } if source.is_unauthorized())
+    }
+
+    /// Whether trying again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            RegistryError::Stopped { source, .. } => source.is_retryable(),
+            RegistryError::Exhausted { attempts, .. } => {
+                attempts.0.iter().any(|a| a.error.is_retryable())
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A source with its repository handle.
+#[derive(Debug)]
+struct Endpoint {
+    source: PullSource,
+    repo: Repository,
+}
+
+/// Per-blob state: which source serves it, which sources served wrong bytes.
+#[derive(Debug, Default)]
+struct BlobState {
+    serving: Option<usize>,
+    bad: HashSet<usize>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    endpoints: Vec<Endpoint>,
+    requests: AtomicU64,
+    blobs: Mutex<HashMap<Digest, BlobState>>,
+    manifests: Mutex<HashMap<Digest, usize>>,
+    sizes: Mutex<HashMap<Digest, u64>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Manifests and blobs of one reference, from its pull sources in order. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct RegistrySource {
+    reference: Reference,
+    plain_http: bool,
+    shared: Arc<Shared>,
+}
+
+impl RegistrySource {
+    /// A source over `sources` (mirrors then primary, as registries.conf orders them) for
+    /// `reference` (the user's reference, used for URLs in results).
+    pub fn new(
+        client: &Client,
+        reference: &Reference,
+        sources: Vec<PullSource>,
+    ) -> Result<RegistrySource, RegistryError> {
+        let endpoints = sources
+            .into_iter()
+            .map(|source| {
+                let repo = client.repository(&source.reference).map_err(|e| {
+                    RegistryError::Repository {
+                        reference: source.reference.to_string(),
+                        source: Box::new(e),
+                    }
+                })?;
+                Ok(Endpoint { source, repo })
+            })
+            .collect::<Result<Vec<_>, RegistryError>>()?;
+        let plain_http = client
+            .config()
+            .registry_options(reference.registry())
+            .plain_http;
+        Ok(RegistrySource {
+            reference: reference.clone(),
+            plain_http,
+            shared: Arc::new(Shared {
+                endpoints,
+                requests: AtomicU64::new(0),
+                blobs: Mutex::new(HashMap::new()),
+                manifests: Mutex::new(HashMap::new()),
+                sizes: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// A source with the reference itself as the only pull source (no registries.conf).
+    pub fn direct(client: &Client, reference: &Reference) -> Result<RegistrySource, RegistryError> {
+        RegistrySource::new(client, reference, direct_sources(reference))
+    }
+
+    /// The user's reference.
+    pub fn reference(&self) -> &Reference {
+        &self.reference
+    }
+
+    /// The pull sources, in the order they are tried.
+    pub fn sources(&self) -> Vec<&PullSource> {
+        self.shared.endpoints.iter().map(|e| &e.source).collect()
+    }
+
+    /// Registry operations made so far (see the module docs).
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// `https://host/v2/<repo>/blobs/<digest>` for the user's reference (`http` when the client
+    /// talks plain HTTP to that registry).
+    pub fn blob_url(&self, digest: &Digest) -> String {
+        let scheme = if self.plain_http { "http" } else { "https" };
+        format!(
+            "{scheme}://{}/v2/{}/blobs/{digest}",
+            self.reference.api_host(),
+            self.reference.repository()
+        )
+    }
+
+    /// Registers the size a blob must have, so a source announcing another `Content-Length`
+    /// falls through before any byte is read.
+    pub fn expect_size(&self, digest: &Digest, size: u64) {
+        lock(&self.shared.sizes).insert(digest.clone(), size);
+    }
+
+    /// The source that served the manifest `digest`, if it was fetched.
+    pub fn manifest_served_by(&self, digest: &Digest) -> Option<&PullSource> {
+        let i = *lock(&self.shared.manifests).get(digest)?;
+        self.shared.endpoints.get(i).map(|e| &e.source)
+    }
+
+    /// The source that served (or is serving) the blob `digest`.
+    pub fn blob_served_by(&self, digest: &Digest) -> Option<&PullSource> {
+        let i = lock(&self.shared.blobs).get(digest)?.serving?;
+        self.shared.endpoints.get(i).map(|e| &e.source)
+    }
+
+    /// Fetches a manifest or index by tag or digest (digest-verified by `oci-client`), walking
+    /// the sources.
+    pub async fn fetch_manifest(&self, target: &ManifestRef) -> Result<Manifest, RegistryError> {
+        let what = format!("manifest {}", target.as_str());
+        let (i, manifest) = self
+            .walk(&what, |repo| {
+                let target = target.clone();
+                async move { repo.fetch_manifest(&target).await }
+            })
+            .await?;
+        lock(&self.shared.manifests).insert(manifest.digest().clone(), i);
+        Ok(manifest)
+    }
+
+    /// Reads a small blob (a config) into memory, verified, walking the sources.
+    pub async fn fetch_small_blob(
+        &self,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<Bytes, RegistryError> {
+        if size > MAX_CONFIG_BYTES {
+            return Err(RegistryError::ConfigTooLarge {
+                digest: digest.clone(),
+                size,
+                limit: MAX_CONFIG_BYTES,
+            });
+        }
+        let what = format!("blob {digest}");
+        let (_, bytes) = self
+            .walk(&what, |repo| {
+                let digest = digest.clone();
+                async move {
+                    let mut out = Vec::new();
+                    repo.fetch_blob_to(&digest, Some(size), &mut out).await?;
+                    Ok(Bytes::from(out))
+                }
+            })
+            .await?;
+        Ok(bytes)
+    }
+
+    /// Tries `op` at each source in order until one succeeds or a failure does not fall
+    /// through.
+    async fn walk<T, F, Fut>(&self, what: &str, op: F) -> Result<(usize, T), RegistryError>
+    where
+        F: Fn(Repository) -> Fut,
+        Fut: std::future::Future<Output = Result<T, oci_client::Error>>,
+    {
+        let mut attempts = Vec::new();
+        for (i, endpoint) in self.shared.endpoints.iter().enumerate() {
+            self.shared.requests.fetch_add(1, Ordering::Relaxed);
+            match op(endpoint.repo.clone()).await {
+                Ok(v) => return Ok((i, v)),
+                Err(e) if falls_through(classify(&e)) => attempts.push(SourceAttempt {
+                    reference: endpoint.source.reference.to_string(),
+                    mirror: endpoint.source.mirror,
+                    error: e,
+                }),
+                Err(e) => {
+                    return Err(RegistryError::Stopped {
+                        what: what.to_owned(),
+                        reference: endpoint.source.reference.to_string(),
+                        source: Box::new(e),
+                    });
+                }
+            }
+        }
+        if attempts.is_empty() {
+            return Err(RegistryError::NoSources {
+                what: what.to_owned(),
+            });
+        }
+        Err(RegistryError::Exhausted {
+            what: what.to_owned(),
+            attempts: Attempts(attempts),
+        })
+    }
+
+    async fn open_blob(&self, digest: &Digest, offset: u64) -> Result<BlobBody, SourceError> {
+        let size = lock(&self.shared.sizes).get(digest).copied();
+        // Where to start: the source already serving this blob, unless it turned out bad; a
+        // switch of source after bad bytes restarts from 0, since the bytes held are suspect.
+        let (first, offset) = {
+            let blobs = lock(&self.shared.blobs);
+            match blobs.get(digest) {
+                Some(state) => match state.serving {
+                    Some(i) if !state.bad.contains(&i) => (i, offset),
+                    Some(_) => (0, 0),
+                    None => (0, offset),
+                },
+                None => (0, offset),
+            }
+        };
+        let mut last: Option<oci_client::Error> = None;
+        for (i, endpoint) in self.shared.endpoints.iter().enumerate().skip(first) {
+            if lock(&self.shared.blobs)
+                .get(digest)
+                .is_some_and(|s| s.bad.contains(&i))
+            {
+                continue;
+            }
+            self.shared.requests.fetch_add(1, Ordering::Relaxed);
+            let opened = if offset == 0 {
+                endpoint.repo.fetch_blob(digest, size).await
+            } else {
+                endpoint.repo.fetch_blob_range(digest, offset).await
+            };
+            match opened {
+                Ok(stream) => {
+                    lock(&self.shared.blobs)
+                        .entry(digest.clone())
+                        .or_default()
+                        .serving = Some(i);
+                    let applied = if offset > 0 && stream.is_partial() {
+                        offset
+                    } else {
+                        0
+                    };
+                    return Ok(self.body(digest, i, stream, applied));
+                }
+                Err(e) => {
+                    let failure = classify(&e);
+                    if failure == SourceFailure::Integrity {
+                        lock(&self.shared.blobs)
+                            .entry(digest.clone())
+                            .or_default()
+                            .bad
+                            .insert(i);
+                    }
+                    if !falls_through(failure) {
+                        return Err(SourceError::new(source_kind(&e), e));
+                    }
+                    last = Some(e);
+                }
+            }
+        }
+        Err(match last {
+            Some(e) => SourceError::new(source_kind(&e), e),
+            None => SourceError::from_kind(SourceErrorKind::NotFound),
+        })
+    }
+
+    /// Wraps a body: holds back the last chunk until the stream ended cleanly, and turns a
+    /// verification failure into "this source is bad" plus a transient error.
+    fn body(&self, digest: &Digest, index: usize, stream: BlobStream, applied: u64) -> BlobBody {
+        let content_length = stream.content_length();
+        let shared = Arc::clone(&self.shared);
+        let digest = digest.clone();
+        let state = Lookahead {
+            inner: Some(stream),
+            pending: None,
+        };
+        let out = futures_util::stream::unfold(state, move |mut st| {
+            let shared = Arc::clone(&shared);
+            let digest = digest.clone();
+            async move {
+                loop {
+                    let inner = st.inner.as_mut()?;
+                    match inner.next().await {
+                        Some(Ok(chunk)) => {
+                            if let Some(prev) = st.pending.replace(chunk) {
+                                return Some((Ok(prev), st));
+                            }
+                        }
+                        None => {
+                            st.inner = None;
+                            let prev = st.pending.take()?;
+                            return Some((Ok(prev), st));
+                        }
+                        Some(Err(e)) => {
+                            st.inner = None;
+                            st.pending = None;
+                            let kind = if classify(&e) == SourceFailure::Integrity {
+                                lock(&shared.blobs)
+                                    .entry(digest.clone())
+                                    .or_default()
+                                    .bad
+                                    .insert(index);
+                                // Another source may serve the right bytes: let the engine
+                                // ask again.
+                                SourceErrorKind::Transient
+                            } else {
+                                source_kind(&e)
+                            };
+                            return Some((Err(SourceError::new(kind, e)), st));
+                        }
+                    }
+                }
+            }
+        });
+        BlobBody {
+            stream: Box::pin(out),
+            content_length,
+            offset_applied: applied,
+        }
+    }
+}
+
+struct Lookahead {
+    inner: Option<BlobStream>,
+    pending: Option<Bytes>,
+}
+
+/// The reference itself as its only, secure, primary pull source: what an empty
+/// registries.conf gives.
+pub fn direct_sources(reference: &Reference) -> Vec<PullSource> {
+    oci_client::registries::RegistriesConf::default()
+        .pull_sources(reference)
+        .unwrap_or_default()
+}
+
+/// The hosts among `sources` that registries.conf marks insecure (plain HTTP allowed).
+pub fn insecure_hosts(sources: &[PullSource]) -> Vec<String> {
+    let mut out: Vec<String> = sources
+        .iter()
+        .filter(|s| s.insecure)
+        .map(|s| s.reference.registry().to_owned())
+        .collect();
+    out.dedup();
+    out
+}
+
+impl BlobSource for RegistrySource {
+    fn open<'a>(
+        &'a self,
+        digest: &'a Digest,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<BlobBody, SourceError>> {
+        Box::pin(self.open_blob(digest, offset))
+    }
+}

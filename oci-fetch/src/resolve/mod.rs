@@ -1,0 +1,376 @@
+//! Resolve: a tag or digest → the one artifact a machine should get, pinned by digest, with the
+//! reason for the choice.
+//!
+//! [`resolve`] reads the document a tag (or digest) names from a [`ManifestSource`] (a registry
+//! walking its pull sources, or an OCI layout on disk), builds `oci-select` candidates from it,
+//! fetches **only** the manifests the policy's [fetch plan](oci_select::Policy::fetch_plan) asks
+//! for (concurrently, round after round until the plan is complete), selects, and returns a
+//! [`Resolved`]: the pinned manifest URL, the chosen layer, disk format, compression, file
+//! name, size, which source served, the number of requests made, and the explanation.
+//!
+//! # Digest references
+//!
+//! A digest naming an image manifest skips selection, as Ironic's `identify_specific_image`
+//! does for a "specific" URL: the manifest is fetched (and verified against the digest); an OCI
+//! artifact gives its first layer and disk format `unknown`; a container image gives disk
+//! format `bootc` and no blob. A digest naming an index goes through selection like a tag.
+//!
+//! # Deviation
+//!
+//! Ironic returns an empty result when nothing matches; here it is
+//! [`ResolveError::NoMatch`], which lists every candidate and the rule that rejected it.
+//!
+//! # Cancel safety
+//!
+//! Dropping the future leaves nothing behind: resolution only reads.
+
+mod source;
+
+use std::collections::BTreeSet;
+
+use futures_util::future::join_all;
+use oci_ref::{Digest, Reference};
+use oci_select::{
+    Candidate, CandidateError, Compression, DiskFormat, Document, Explanation, ManifestFacts,
+    Policy, SelectError, classify,
+};
+
+pub use source::{FetchedManifest, LayoutSource, ManifestSource, ManifestTarget};
+
+use crate::descriptor::Descriptor;
+use crate::layout::LayoutError;
+use crate::registry::RegistryError;
+
+/// Most rounds of manifest fetching before giving up (each round fetches at least one manifest,
+/// so this bounds the work a hostile index with many entries can cause, together with
+/// [`MAX_CANDIDATES`]).
+pub const MAX_FETCH_ROUNDS: usize = 1024;
+
+/// Most entries an index may list (1024). Real machine-image indexes list a handful; the
+/// manifest size cap (4 MiB) would allow tens of thousands.
+pub const MAX_CANDIDATES: usize = 1024;
+
+/// Why resolution failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ResolveError {
+    /// A registry fetch failed.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// Reading the layout failed.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    /// A document could not be read into candidates.
+    #[error(transparent)]
+    Document(#[from] CandidateError),
+    /// The tag is not a valid tag.
+    #[error("invalid tag {tag:?}")]
+    InvalidTag {
+        /// The tag.
+        tag: String,
+    },
+    /// The index lists no manifests (Ironic: `InvalidImageRef`).
+    #[error("{reference}: the index lists no manifests")]
+    EmptyIndex {
+        /// What was resolved.
+        reference: String,
+    },
+    /// The index lists more entries than [`MAX_CANDIDATES`].
+    #[error("{reference}: the index lists {count} manifests, above the limit of {limit}")]
+    TooManyCandidates {
+        /// What was resolved.
+        reference: String,
+        /// Entries listed.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Every candidate was rejected; the explanation names the rule and reason for each.
+    #[error(
+        "{reference}: no artifact matches the policy: {}",
+        summary(explanation)
+    )]
+    NoMatch {
+        /// What was resolved.
+        reference: String,
+        /// Every candidate's fate.
+        explanation: Box<Explanation>,
+    },
+    /// The policy's fetch plan did not complete within [`MAX_FETCH_ROUNDS`] rounds.
+    #[error("{reference}: selection still needs manifests after {rounds} rounds")]
+    Undecided {
+        /// What was resolved.
+        reference: String,
+        /// Rounds made.
+        rounds: usize,
+    },
+}
+
+fn summary(explanation: &Explanation) -> String {
+    explanation
+        .candidates
+        .iter()
+        .map(|c| format!("entry {} ({}) {}", c.position, c.platform, c.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl ResolveError {
+    /// Whether the reference does not exist.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            ResolveError::Registry(e) => e.is_not_found(),
+            ResolveError::Layout(e) => e.is_not_found(),
+            _ => false,
+        }
+    }
+}
+
+/// The result of [`resolve`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Resolved {
+    /// The chosen manifest, pinned: `oci://host/repo@sha256:…` (or `DIR@sha256:…` for a layout).
+    pub manifest_url: String,
+    /// The chosen manifest's digest.
+    pub manifest_digest: Digest,
+    /// The chosen layer: the single layer of the chosen artifact (the first layer for a
+    /// digest reference to a multi-layer artifact, as Ironic); `None` for a container image.
+    pub blob: Option<Descriptor>,
+    /// `https://host/v2/<repo>/blobs/<digest>` of [`Resolved::blob`].
+    pub blob_url: Option<String>,
+    /// Every layer of the chosen manifest, in order.
+    pub layers: Vec<Descriptor>,
+    /// Ironic's disk format: `qcow2`, `raw`, `bootc`, `unknown` (digest reference), or `None`.
+    pub disk_format: Option<DiskFormat>,
+    /// Compression from the blob's media type (the download checks magic bytes as well).
+    pub compression: Option<Compression>,
+    /// The blob's `org.opencontainers.image.title`.
+    pub filename: Option<String>,
+    /// The blob's size; for a container image, config plus layers (Ironic's `image_size`).
+    pub size: u64,
+    /// Which source served the chosen manifest.
+    pub source: String,
+    /// Requests made (see [`ManifestSource::requests`]).
+    pub requests: u64,
+    /// Every candidate's fate; `None` for a digest reference (no selection).
+    pub explanation: Option<Explanation>,
+}
+
+impl ManifestTarget {
+    /// The target of a reference: its digest if it has one, else its tag.
+    pub fn of(reference: &Reference) -> ManifestTarget {
+        match (reference.digest(), reference.tag()) {
+            (Some(d), _) => ManifestTarget::Digest(d.clone()),
+            (None, Some(t)) => ManifestTarget::Tag(t.to_owned()),
+            (None, None) => ManifestTarget::Tag(oci_ref::DEFAULT_TAG.to_owned()),
+        }
+    }
+}
+
+/// Counts the resolver's own calls, for sources that do not count.
+struct Counter<'a> {
+    source: &'a dyn ManifestSource,
+    calls: std::sync::atomic::AtomicU64,
+    start: Option<u64>,
+}
+
+impl Counter<'_> {
+    fn bump(&self) {
+        self.calls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn total(&self) -> u64 {
+        match (self.source.requests(), self.start) {
+            (Some(now), Some(start)) => now.saturating_sub(start),
+            _ => self.calls.load(std::sync::atomic::Ordering::Relaxed),
+        }
+    }
+
+    async fn manifest(&self, target: &ManifestTarget) -> Result<FetchedManifest, ResolveError> {
+        self.bump();
+        self.source.fetch_manifest(target).await
+    }
+}
+
+fn layer_descriptor(layer: &oci_select::Layer) -> Descriptor {
+    let mut d = Descriptor::new(layer.media_type(), layer.digest().clone(), layer.size());
+    d.annotations = layer.annotations().clone();
+    d
+}
+
+/// Resolves `target` (named `reference` in messages) from `source` under `policy`.
+pub async fn resolve(
+    source: &dyn ManifestSource,
+    reference: &str,
+    target: &ManifestTarget,
+    policy: &Policy,
+) -> Result<Resolved, ResolveError> {
+    let counter = Counter {
+        source,
+        calls: 0.into(),
+        start: source.requests(),
+    };
+    let top = counter.manifest(target).await?;
+    let kind = classify(top.media_type.as_deref(), &top.bytes)?;
+    let by_digest = matches!(target, ManifestTarget::Digest(_));
+    if by_digest && kind == Document::Manifest {
+        return pinned_manifest(&counter, top);
+    }
+    let mut candidates = match kind {
+        Document::Index => Candidate::from_index(&top.bytes)?,
+        _ => {
+            let facts = ManifestFacts::from_json(&top.bytes)?;
+            let config = match (facts.has_image_config(), facts.config_digest()) {
+                (true, Some(d)) => {
+                    counter.bump();
+                    Some(
+                        source
+                            .fetch_config(d, facts.config_size().unwrap_or(0))
+                            .await?,
+                    )
+                }
+                _ => None,
+            };
+            let size = top.bytes.len() as u64;
+            vec![Candidate::from_manifest(
+                top.digest.clone(),
+                facts,
+                Some(size),
+                config.as_deref(),
+            )?]
+        }
+    };
+    if candidates.is_empty() {
+        return Err(ResolveError::EmptyIndex {
+            reference: reference.to_owned(),
+        });
+    }
+    if candidates.len() > MAX_CANDIDATES {
+        return Err(ResolveError::TooManyCandidates {
+            reference: reference.to_owned(),
+            count: candidates.len(),
+            limit: MAX_CANDIDATES,
+        });
+    }
+    let mut rounds = 0;
+    loop {
+        let plan = policy.fetch_plan(&candidates);
+        if plan.is_complete() {
+            break;
+        }
+        rounds += 1;
+        if rounds > MAX_FETCH_ROUNDS {
+            return Err(ResolveError::Undecided {
+                reference: reference.to_owned(),
+                rounds: MAX_FETCH_ROUNDS,
+            });
+        }
+        let wanted: BTreeSet<usize> = plan.required.into_iter().collect();
+        let counter = &counter;
+        let fetches = wanted.iter().filter_map(|&i| {
+            let c = candidates.get(i)?;
+            let t = ManifestTarget::Digest(c.digest().clone());
+            Some(async move { (i, counter.manifest(&t).await) })
+        });
+        for (i, fetched) in join_all(fetches).await {
+            let facts = ManifestFacts::from_json(&fetched?.bytes)?;
+            if let Some(c) = candidates.get_mut(i) {
+                c.attach_manifest(facts);
+            }
+        }
+    }
+    let selection = match policy.select(&candidates) {
+        Ok(s) => s,
+        Err(SelectError::NoMatch { explanation }) => {
+            return Err(ResolveError::NoMatch {
+                reference: reference.to_owned(),
+                explanation,
+            });
+        }
+        Err(SelectError::NoCandidates) => {
+            return Err(ResolveError::EmptyIndex {
+                reference: reference.to_owned(),
+            });
+        }
+        Err(_) => {
+            return Err(ResolveError::Undecided {
+                reference: reference.to_owned(),
+                rounds,
+            });
+        }
+    };
+    let chosen = selection.candidate.clone();
+    let explanation = selection.explanation;
+    let facts = match chosen.manifest() {
+        Some(f) => f.clone(),
+        // A container image passes Ironic's rules without its manifest; its layers are still
+        // needed for the size (Ironic fetches it too).
+        None => {
+            let t = ManifestTarget::Digest(chosen.digest().clone());
+            ManifestFacts::from_json(&counter.manifest(&t).await?.bytes)?
+        }
+    };
+    let layers: Vec<Descriptor> = facts.layers().iter().map(layer_descriptor).collect();
+    let disk_format = DiskFormat::of(&chosen);
+    let blob = if chosen.is_container_image() {
+        None
+    } else if layers.len() == 1 {
+        layers.first().cloned()
+    } else {
+        None
+    };
+    let size = match &blob {
+        Some(b) => b.size,
+        None => facts.total_size(),
+    };
+    Ok(Resolved {
+        manifest_url: source.pinned_url(chosen.digest()),
+        manifest_digest: chosen.digest().clone(),
+        blob_url: blob.as_ref().map(|b| source.blob_url(&b.digest)),
+        compression: blob
+            .as_ref()
+            .and_then(|b| Compression::from_media_type(&b.media_type)),
+        filename: blob.as_ref().and_then(|b| b.title().map(str::to_owned)),
+        blob,
+        layers,
+        disk_format,
+        size,
+        source: source.served_by(chosen.digest()),
+        requests: counter.total(),
+        explanation: Some(explanation),
+    })
+}
+
+/// A digest reference to a manifest: no selection, verified by the fetch.
+fn pinned_manifest(counter: &Counter<'_>, top: FetchedManifest) -> Result<Resolved, ResolveError> {
+    let source = counter.source;
+    let facts = ManifestFacts::from_json(&top.bytes)?;
+    let layers: Vec<Descriptor> = facts.layers().iter().map(layer_descriptor).collect();
+    let (blob, disk_format) = if facts.is_oci_artifact() {
+        (layers.first().cloned(), Some(DiskFormat::Unknown))
+    } else {
+        (None, Some(DiskFormat::Bootc))
+    };
+    let size = match &blob {
+        Some(b) => b.size,
+        None => facts.total_size(),
+    };
+    Ok(Resolved {
+        manifest_url: source.pinned_url(&top.digest),
+        blob_url: blob.as_ref().map(|b| source.blob_url(&b.digest)),
+        compression: blob
+            .as_ref()
+            .and_then(|b| Compression::from_media_type(&b.media_type)),
+        filename: blob.as_ref().and_then(|b| b.title().map(str::to_owned)),
+        blob,
+        layers,
+        disk_format,
+        size,
+        source: source.served_by(&top.digest),
+        requests: counter.total(),
+        manifest_digest: top.digest,
+        explanation: None,
+    })
+}

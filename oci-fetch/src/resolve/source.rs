@@ -1,0 +1,264 @@
+//! The manifest seam of [`resolve`](super::resolve): [`ManifestSource`], implemented by a
+//! registry ([`RegistrySource`]) and by an on-disk layout ([`OciLayout`]).
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::Bytes;
+use oci_client::ManifestRef;
+use oci_ref::Digest;
+
+use super::ResolveError;
+use crate::descriptor::Descriptor;
+use crate::layout::{LayoutTarget, MAX_MANIFEST_SIZE, OciLayout};
+use crate::registry::{MAX_CONFIG_BYTES, RegistrySource};
+use crate::source::BoxFuture;
+
+/// What a manifest is asked for by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ManifestTarget {
+    /// A tag.
+    Tag(String),
+    /// A digest.
+    Digest(Digest),
+}
+
+impl fmt::Display for ManifestTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ManifestTarget::Tag(t) => write!(f, ":{t}"),
+            ManifestTarget::Digest(d) => write!(f, "@{d}"),
+        }
+    }
+}
+
+/// A manifest or index as received: bytes verified against [`FetchedManifest::digest`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FetchedManifest {
+    /// The exact bytes.
+    pub bytes: Bytes,
+    /// The media type the source declared (`Content-Type`, or the layout descriptor's).
+    pub media_type: Option<String>,
+    /// The digest the bytes hash to (checked against the requested digest).
+    pub digest: Digest,
+}
+
+impl FetchedManifest {
+    /// A fetched manifest.
+    pub fn new(bytes: Bytes, media_type: Option<String>, digest: Digest) -> FetchedManifest {
+        FetchedManifest {
+            bytes,
+            media_type,
+            digest,
+        }
+    }
+}
+
+/// Where [`resolve`](super::resolve) reads manifests from.
+///
+/// Implementations must verify what they return: a manifest fetched by digest hashes to that
+/// digest; a manifest fetched by tag reports the digest of its bytes.
+pub trait ManifestSource: Send + Sync {
+    /// Fetches a manifest or index.
+    fn fetch_manifest<'a>(
+        &'a self,
+        target: &'a ManifestTarget,
+    ) -> BoxFuture<'a, Result<FetchedManifest, ResolveError>>;
+
+    /// Reads a small blob (an image config), verified.
+    fn fetch_config<'a>(
+        &'a self,
+        digest: &'a Digest,
+        size: u64,
+    ) -> BoxFuture<'a, Result<Bytes, ResolveError>>;
+
+    /// Requests made so far, counted by the source (a registry counts each request at each pull
+    /// source). `None` when the source does not count; the resolver then counts its own calls.
+    fn requests(&self) -> Option<u64> {
+        None
+    }
+
+    /// The pinned URL of the manifest `digest` (`oci://host/repo@sha256:…` for a registry,
+    /// `DIR@sha256:…` for a layout).
+    fn pinned_url(&self, digest: &Digest) -> String;
+
+    /// Where the blob `digest` can be fetched from directly.
+    fn blob_url(&self, digest: &Digest) -> String;
+
+    /// Which source served the manifest `digest` (a pull source reference, a layout path).
+    fn served_by(&self, digest: &Digest) -> String;
+}
+
+impl ManifestSource for RegistrySource {
+    fn fetch_manifest<'a>(
+        &'a self,
+        target: &'a ManifestTarget,
+    ) -> BoxFuture<'a, Result<FetchedManifest, ResolveError>> {
+        Box::pin(async move {
+            let r = match target {
+                ManifestTarget::Tag(t) => {
+                    ManifestRef::tag(t).map_err(|_| ResolveError::InvalidTag { tag: t.clone() })?
+                }
+                ManifestTarget::Digest(d) => ManifestRef::Digest(d.clone()),
+            };
+            let m = RegistrySource::fetch_manifest(self, &r).await?;
+            Ok(FetchedManifest {
+                bytes: m.bytes().clone(),
+                media_type: Some(m.media_type().to_owned()),
+                digest: m.digest().clone(),
+            })
+        })
+    }
+
+    fn fetch_config<'a>(
+        &'a self,
+        digest: &'a Digest,
+        size: u64,
+    ) -> BoxFuture<'a, Result<Bytes, ResolveError>> {
+        Box::pin(async move { Ok(self.fetch_small_blob(digest, size).await?) })
+    }
+
+    fn requests(&self) -> Option<u64> {
+        Some(RegistrySource::requests(self))
+    }
+
+    fn pinned_url(&self, digest: &Digest) -> String {
+        self.reference().pinned(digest.clone()).to_oci_url()
+    }
+
+    fn blob_url(&self, digest: &Digest) -> String {
+        RegistrySource::blob_url(self, digest)
+    }
+
+    fn served_by(&self, digest: &Digest) -> String {
+        self.manifest_served_by(digest)
+            .map(|s| s.reference.to_string())
+            .unwrap_or_else(|| self.reference().to_string())
+    }
+}
+
+/// An [`OciLayout`] as a [`ManifestSource`] that counts its reads (`index.json` and blobs).
+#[derive(Debug)]
+pub struct LayoutSource {
+    layout: OciLayout,
+    reads: AtomicU64,
+}
+
+impl LayoutSource {
+    /// Wraps a layout.
+    pub fn new(layout: OciLayout) -> LayoutSource {
+        LayoutSource {
+            layout,
+            reads: AtomicU64::new(0),
+        }
+    }
+
+    /// The layout.
+    pub fn layout(&self) -> &OciLayout {
+        &self.layout
+    }
+}
+
+impl ManifestSource for LayoutSource {
+    fn fetch_manifest<'a>(
+        &'a self,
+        target: &'a ManifestTarget,
+    ) -> BoxFuture<'a, Result<FetchedManifest, ResolveError>> {
+        Box::pin(async move {
+            let t = match target {
+                ManifestTarget::Tag(t) => LayoutTarget::Tag(t.clone()),
+                ManifestTarget::Digest(d) => LayoutTarget::Digest(d.clone()),
+            };
+            // Reading index.json (resolve) and the manifest blob: two reads.
+            self.reads.fetch_add(2, Ordering::Relaxed);
+            let desc = self.layout.resolve(&t).await?;
+            let bytes = self.layout.read_blob(&desc, MAX_MANIFEST_SIZE).await?;
+            let media_type = Some(desc.media_type.clone()).filter(|m| !m.is_empty());
+            Ok(FetchedManifest {
+                bytes: Bytes::from(bytes),
+                media_type,
+                digest: desc.digest,
+            })
+        })
+    }
+
+    fn fetch_config<'a>(
+        &'a self,
+        digest: &'a Digest,
+        size: u64,
+    ) -> BoxFuture<'a, Result<Bytes, ResolveError>> {
+        Box::pin(async move {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            let desc = Descriptor::new("", digest.clone(), size);
+            Ok(Bytes::from(
+                self.layout.read_blob(&desc, MAX_CONFIG_BYTES).await?,
+            ))
+        })
+    }
+
+    fn requests(&self) -> Option<u64> {
+        Some(self.reads.load(Ordering::Relaxed))
+    }
+
+    fn pinned_url(&self, digest: &Digest) -> String {
+        format!("{}@{digest}", self.layout.root().display())
+    }
+
+    fn blob_url(&self, digest: &Digest) -> String {
+        let path = self.layout.blob_path(digest);
+        let abs = std::path::absolute(&path).unwrap_or(path);
+        format!("file://{}", abs.display())
+    }
+
+    fn served_by(&self, _digest: &Digest) -> String {
+        self.layout.root().display().to_string()
+    }
+}
+
+impl ManifestSource for OciLayout {
+    fn fetch_manifest<'a>(
+        &'a self,
+        target: &'a ManifestTarget,
+    ) -> BoxFuture<'a, Result<FetchedManifest, ResolveError>> {
+        Box::pin(async move {
+            let t = match target {
+                ManifestTarget::Tag(t) => LayoutTarget::Tag(t.clone()),
+                ManifestTarget::Digest(d) => LayoutTarget::Digest(d.clone()),
+            };
+            let desc = self.resolve(&t).await?;
+            let bytes = self.read_blob(&desc, MAX_MANIFEST_SIZE).await?;
+            let media_type = Some(desc.media_type.clone()).filter(|m| !m.is_empty());
+            Ok(FetchedManifest {
+                bytes: Bytes::from(bytes),
+                media_type,
+                digest: desc.digest,
+            })
+        })
+    }
+
+    fn fetch_config<'a>(
+        &'a self,
+        digest: &'a Digest,
+        size: u64,
+    ) -> BoxFuture<'a, Result<Bytes, ResolveError>> {
+        Box::pin(async move {
+            let desc = Descriptor::new("", digest.clone(), size);
+            Ok(Bytes::from(self.read_blob(&desc, MAX_CONFIG_BYTES).await?))
+        })
+    }
+
+    fn pinned_url(&self, digest: &Digest) -> String {
+        format!("{}@{digest}", self.root().display())
+    }
+
+    fn blob_url(&self, digest: &Digest) -> String {
+        let path = self.blob_path(digest);
+        let abs = std::path::absolute(&path).unwrap_or(path);
+        format!("file://{}", abs.display())
+    }
+
+    fn served_by(&self, _digest: &Digest) -> String {
+        self.root().display().to_string()
+    }
+}

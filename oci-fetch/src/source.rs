@@ -1,0 +1,203 @@
+//! The blob source seam: where blob bytes come from (a registry, an OCI layout, memory).
+//!
+//! [`BlobSource::open`] returns a [`BlobBody`]: a stream of byte chunks starting at
+//! [`BlobBody::offset_applied`], which is either the requested offset (the range was honoured,
+//! like an HTTP `206` whose `Content-Range` starts there) or `0` (the source restarted from the
+//! beginning, like an HTTP `200`). Any other value is a misbehaving source; the download engine
+//! refuses it. Sources only deliver bytes: the download engine verifies digest and size.
+//!
+//! The trait is object safe (boxed futures), so engines take `&dyn BlobSource`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use oci_ref::Digest;
+
+/// A boxed, `Send` future, as returned by [`BlobSource::open`].
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A boxed stream of body chunks.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes, SourceError>> + Send>>;
+
+/// What kind of failure a [`SourceError`] is; decides retrying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SourceErrorKind {
+    /// The source has no blob with this digest.
+    NotFound,
+    /// The source refused access.
+    Unauthorized,
+    /// A transient failure (dropped connection, reset, 5xx, 429): worth retrying.
+    Transient,
+    /// A permanent failure of the source (protocol violation, bad request).
+    Permanent,
+    /// A local IO failure while reading the source (for example an OCI layout on disk).
+    Io,
+}
+
+impl fmt::Display for SourceErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SourceErrorKind::NotFound => "blob not found",
+            SourceErrorKind::Unauthorized => "access refused",
+            SourceErrorKind::Transient => "transient failure",
+            SourceErrorKind::Permanent => "source failure",
+            SourceErrorKind::Io => "IO error",
+        })
+    }
+}
+
+/// A failure of a blob source: a kind plus the underlying cause.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}{}", detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
+pub struct SourceError {
+    kind: SourceErrorKind,
+    detail: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl SourceError {
+    /// An error of `kind` caused by `source`.
+    pub fn new(
+        kind: SourceErrorKind,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> SourceError {
+        SourceError {
+            kind,
+            detail: Some(source.into()),
+        }
+    }
+
+    /// An error of `kind` with no further cause.
+    pub fn from_kind(kind: SourceErrorKind) -> SourceError {
+        SourceError { kind, detail: None }
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> SourceErrorKind {
+        self.kind
+    }
+
+    /// Whether trying again (resuming) may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind, SourceErrorKind::Transient)
+    }
+
+    /// Whether the blob does not exist in the source.
+    pub fn is_not_found(&self) -> bool {
+        self.kind == SourceErrorKind::NotFound
+    }
+
+    /// Whether the source refused access.
+    pub fn is_unauthorized(&self) -> bool {
+        self.kind == SourceErrorKind::Unauthorized
+    }
+}
+
+impl From<std::io::Error> for SourceError {
+    fn from(e: std::io::Error) -> SourceError {
+        let kind = if e.kind() == std::io::ErrorKind::NotFound {
+            SourceErrorKind::NotFound
+        } else {
+            SourceErrorKind::Io
+        };
+        SourceError::new(kind, e)
+    }
+}
+
+/// An opened blob body.
+pub struct BlobBody {
+    /// The chunks, starting at byte [`offset_applied`](Self::offset_applied) of the blob.
+    pub stream: ByteStream,
+    /// How many bytes the body announces (HTTP `Content-Length`), if known. Counted from
+    /// `offset_applied`, not from the start of the blob.
+    pub content_length: Option<u64>,
+    /// The blob offset the first chunk starts at: the requested offset if the range was
+    /// honoured, `0` if the source restarted from the beginning.
+    pub offset_applied: u64,
+}
+
+impl fmt::Debug for BlobBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlobBody")
+            .field("content_length", &self.content_length)
+            .field("offset_applied", &self.offset_applied)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where blob bytes come from.
+///
+/// Implementations deliver bytes and report what they know about the range; they need not
+/// verify anything (the download engine checks digest, size and offsets). A registry
+/// implementation maps `offset > 0` to `Range: bytes=offset-` and reports `offset_applied` from
+/// the `206` `Content-Range` (or `0` for a `200`).
+pub trait BlobSource: Send + Sync {
+    /// Opens the blob `digest`, asking for its bytes from `offset` on.
+    fn open<'a>(
+        &'a self,
+        digest: &'a Digest,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<BlobBody, SourceError>>;
+}
+
+/// The default chunk size of [`MemorySource`] bodies: 64 KiB, about what an HTTP body yields.
+pub const MEMORY_CHUNK_SIZE: usize = 64 * 1024;
+
+/// Blobs held in memory; honours ranges. For tests, examples and small embedded content.
+#[derive(Debug, Clone, Default)]
+pub struct MemorySource {
+    blobs: HashMap<Digest, Bytes>,
+    chunk_size: Option<usize>,
+}
+
+impl MemorySource {
+    /// An empty source.
+    pub fn new() -> MemorySource {
+        MemorySource::default()
+    }
+
+    /// Serves bodies in chunks of `chunk_size` bytes (at least 1).
+    pub fn with_chunk_size(mut self, chunk_size: usize) -> MemorySource {
+        self.chunk_size = Some(chunk_size.max(1));
+        self
+    }
+
+    /// Stores `bytes` under `digest`. Nothing is checked, so a test can model a lying source;
+    /// compute honest digests with [`crate::verify::digest_of`].
+    pub fn insert(&mut self, digest: Digest, bytes: impl Into<Bytes>) {
+        self.blobs.insert(digest, bytes.into());
+    }
+}
+
+impl BlobSource for MemorySource {
+    fn open<'a>(
+        &'a self,
+        digest: &'a Digest,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<BlobBody, SourceError>> {
+        Box::pin(async move {
+            let Some(bytes) = self.blobs.get(digest) else {
+                return Err(SourceError::from_kind(SourceErrorKind::NotFound));
+            };
+            let start = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            let rest = bytes.slice(start..);
+            let chunk = self.chunk_size.unwrap_or(MEMORY_CHUNK_SIZE);
+            let len = rest.len() as u64;
+            let chunks: Vec<Result<Bytes, SourceError>> = (0..rest.len())
+                .step_by(chunk)
+                .map(|i| Ok(rest.slice(i..(i + chunk).min(rest.len()))))
+                .collect();
+            Ok(BlobBody {
+                stream: Box::pin(futures_util::stream::iter(chunks)),
+                content_length: Some(len),
+                offset_applied: start as u64,
+            })
+        })
+    }
+}

@@ -1,0 +1,252 @@
+//! Sans-IO verification of a blob's bytes against its descriptor: digest and size in one pass.
+//!
+//! A [`Verifier`] is fed byte slices in order. It hashes them with the descriptor digest's
+//! algorithm and enforces the descriptor size: the first byte beyond the size is an error at once
+//! (the excess is never hashed), and [`Verifier::finish`] rejects a short stream before comparing
+//! digests — the order the
+//! [image-spec v1.1 descriptor rules](https://github.com/opencontainers/image-spec/blob/v1.1.0/descriptor.md#digests)
+//! ask for ("check the size first, then the hash").
+//!
+//! No IO and no async types: the download engine, the OCI layout store and tests all drive the
+//! same code. Resuming is supported in two ways: [`Verifier::checkpoint`] / [`Verifier::restore`]
+//! keep the hasher state in memory (a dropped connection within one process), and a fresh
+//! verifier fed the bytes of a kept partial file re-hashes the prefix (after a process restart).
+
+use oci_ref::{Algorithm, Digest};
+use sha2::{Digest as _, Sha256, Sha512};
+
+/// Why bytes did not verify.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The digest algorithm cannot be verified by this build.
+    #[error("cannot verify {digest}: unsupported digest algorithm")]
+    UnsupportedAlgorithm {
+        /// The digest whose algorithm is unsupported.
+        digest: Digest,
+    },
+    /// More bytes arrived than the descriptor's size.
+    #[error("{digest}: more than the expected {expected} bytes arrived (at least {at_least})")]
+    TooLong {
+        /// The expected digest.
+        digest: Digest,
+        /// The descriptor's size.
+        expected: u64,
+        /// How many bytes had arrived when the excess was seen.
+        at_least: u64,
+    },
+    /// The stream ended before the descriptor's size.
+    #[error("{digest}: stream ended after {actual} of the expected {expected} bytes")]
+    TooShort {
+        /// The expected digest.
+        digest: Digest,
+        /// The descriptor's size.
+        expected: u64,
+        /// How many bytes arrived.
+        actual: u64,
+    },
+    /// The size matched but the content hashes to another digest.
+    #[error("digest mismatch: expected {expected}, content hashes to {actual}")]
+    DigestMismatch {
+        /// The expected digest.
+        expected: Digest,
+        /// The digest of the bytes that arrived (`algorithm:hex`).
+        actual: String,
+    },
+}
+
+#[derive(Clone)]
+enum Hasher {
+    Sha256(Sha256),
+    Sha512(Sha512),
+}
+
+impl Hasher {
+    fn new(algorithm: Algorithm) -> Option<Hasher> {
+        match algorithm {
+            Algorithm::Sha256 => Some(Hasher::Sha256(Sha256::new())),
+            Algorithm::Sha512 => Some(Hasher::Sha512(Sha512::new())),
+            _ => None,
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hasher::Sha256(h) => h.update(bytes),
+            Hasher::Sha512(h) => h.update(bytes),
+        }
+    }
+
+    fn finish_hex(self) -> String {
+        match self {
+            Hasher::Sha256(h) => hex(&h.finalize()),
+            Hasher::Sha512(h) => hex(&h.finalize()),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 0xf)] as char);
+    }
+    s
+}
+
+/// Computes the digest of `bytes` with `algorithm` (`None` if the algorithm is unsupported).
+pub fn digest_of(algorithm: Algorithm, bytes: &[u8]) -> Option<Digest> {
+    let mut h = Hasher::new(algorithm)?;
+    h.update(bytes);
+    Digest::parse(&format!("{algorithm}:{}", h.finish_hex())).ok()
+}
+
+/// Checks bytes against an expected digest and size as they arrive.
+///
+/// ```
+/// use oci_fetch::verify::{Verifier, VerifyError};
+/// let digest = oci_fetch::verify::digest_of(oci_ref::Algorithm::Sha256, b"hello").expect("sha256");
+/// let mut v = Verifier::new(digest.clone(), 5)?;
+/// v.update(b"hel")?;
+/// v.update(b"lo")?;
+/// v.finish()?;
+///
+/// // One byte too many is refused at once, before it is hashed.
+/// let mut v = Verifier::new(digest, 5)?;
+/// assert!(matches!(v.update(b"hello!"), Err(VerifyError::TooLong { .. })));
+/// # Ok::<(), VerifyError>(())
+/// ```
+#[derive(Clone)]
+pub struct Verifier {
+    expected: Digest,
+    size: u64,
+    hasher: Hasher,
+    seen: u64,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("expected", &self.expected)
+            .field("size", &self.size)
+            .field("seen", &self.seen)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A saved verifier state (hasher and position), to continue after a resumed transfer.
+#[derive(Clone)]
+pub struct Checkpoint {
+    hasher: Hasher,
+    seen: u64,
+}
+
+impl std::fmt::Debug for Checkpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checkpoint")
+            .field("position", &self.seen)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Checkpoint {
+    /// How many bytes the saved state has hashed.
+    pub fn position(&self) -> u64 {
+        self.seen
+    }
+}
+
+impl Verifier {
+    /// A verifier expecting exactly `size` bytes hashing to `expected`.
+    pub fn new(expected: Digest, size: u64) -> Result<Verifier, VerifyError> {
+        let Some(hasher) = Hasher::new(expected.algorithm()) else {
+            return Err(VerifyError::UnsupportedAlgorithm { digest: expected });
+        };
+        Ok(Verifier {
+            expected,
+            size,
+            hasher,
+            seen: 0,
+        })
+    }
+
+    /// The expected digest.
+    pub fn expected(&self) -> &Digest {
+        &self.expected
+    }
+
+    /// The expected size.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// How many bytes have been accepted so far.
+    pub fn position(&self) -> u64 {
+        self.seen
+    }
+
+    /// How many bytes are still expected.
+    pub fn remaining(&self) -> u64 {
+        self.size - self.seen
+    }
+
+    /// Feeds the next bytes. A chunk that would go past the expected size is refused whole and
+    /// nothing of it is hashed; the verifier is left as it was.
+    pub fn update(&mut self, chunk: &[u8]) -> Result<(), VerifyError> {
+        let len = chunk.len() as u64;
+        if len > self.remaining() {
+            return Err(VerifyError::TooLong {
+                digest: self.expected.clone(),
+                expected: self.size,
+                at_least: self.seen.saturating_add(len),
+            });
+        }
+        self.hasher.update(chunk);
+        self.seen += len;
+        Ok(())
+    }
+
+    /// Saves the current state.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            hasher: self.hasher.clone(),
+            seen: self.seen,
+        }
+    }
+
+    /// Returns to a saved state (taken from this verifier or a clone of it).
+    pub fn restore(&mut self, checkpoint: Checkpoint) {
+        self.hasher = checkpoint.hasher;
+        self.seen = checkpoint.seen;
+    }
+
+    /// Forgets every byte seen: for a source that restarted from offset 0.
+    pub fn reset(&mut self) {
+        if let Some(h) = Hasher::new(self.expected.algorithm()) {
+            self.hasher = h;
+        }
+        self.seen = 0;
+    }
+
+    /// Checks the size, then the digest.
+    pub fn finish(self) -> Result<(), VerifyError> {
+        if self.seen != self.size {
+            return Err(VerifyError::TooShort {
+                digest: self.expected,
+                expected: self.size,
+                actual: self.seen,
+            });
+        }
+        let algorithm = self.expected.algorithm();
+        let actual = self.hasher.finish_hex();
+        if actual == self.expected.encoded() {
+            Ok(())
+        } else {
+            Err(VerifyError::DigestMismatch {
+                expected: self.expected,
+                actual: format!("{algorithm}:{actual}"),
+            })
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! Tests of the `oci-fetch` command as a user runs it: arguments in, stdout/stderr/exit code out.
+
+mod bad_input;
+mod cmd_ref;
+mod copy;
+mod publish;
+mod pull;
+mod registry;
+mod resolve;
+
+use std::process::{Command, Output};
+
+/// Runs the built `oci-fetch` binary with `args`.
+pub(crate) fn oci_fetch(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_oci-fetch"))
+        .args(args)
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .output()
+        .expect("the oci-fetch binary runs")
+}
+
+/// Asserts the bad-input contract: exit code 2, nothing on stdout, exactly one line on stderr
+/// that contains `needle`. Returns that line.
+pub(crate) fn check_usage_error(args: &[&str], needle: &str) -> String {
+    let out = oci_fetch(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "exit code for {args:?}; stderr: {stderr}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "stdout must be empty for {args:?}: {:?}",
+        out.stdout
+    );
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "one line on stderr for {args:?}: {stderr:?}"
+    );
+    assert!(
+        stderr.contains(needle),
+        "stderr for {args:?} should mention {needle:?}: {stderr}"
+    );
+    stderr
+}
+
+/// A real CNCF distribution registry from the conformance harness, for commands that talk to
+/// a registry. Stopped (and its storage removed) on drop.
+pub(crate) struct TestRegistry {
+    /// `127.0.0.1:PORT`, what goes into references.
+    pub(crate) host: String,
+    registry: Option<conformance::Registry>,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl TestRegistry {
+    /// Starts a registry with the harness's backend selection (`OCI_CONFORMANCE_BACKEND`).
+    pub(crate) fn start() -> TestRegistry {
+        TestRegistry::start_with(&conformance::RegistryOptions::default())
+    }
+
+    /// Starts a registry with options (e.g. htpasswd auth).
+    pub(crate) fn start_with(options: &conformance::RegistryOptions) -> TestRegistry {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for the registry fixture");
+        let registry = runtime
+            .block_on(conformance::Registry::start_with(options))
+            .expect("a real registry for the CLI tests (see the conformance crate docs)");
+        TestRegistry {
+            host: registry.host().to_owned(),
+            registry: Some(registry),
+            runtime,
+        }
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _guard = self.runtime.enter();
+        drop(self.registry.take());
+    }
+}

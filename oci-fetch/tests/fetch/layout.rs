@@ -1,0 +1,400 @@
+//! OCI image layouts: address parsing, reading, writing, round trips, the example layout.
+
+use bytes::Bytes;
+use oci_fetch::descriptor::{ANNOTATION_REF_NAME, ImageIndex, ImageManifest};
+use oci_fetch::download::DownloadOptions;
+use oci_fetch::layout::example::{EXAMPLE_BOOT_TAG, EXAMPLE_DISK_TAG, write_example_layout};
+use oci_fetch::layout::{
+    AddressError, LayoutAddress, LayoutError, LayoutTarget, MAX_MANIFEST_SIZE, OciLayout,
+    parse_layout_address, valid_ref_name,
+};
+use oci_fetch::pull::{PullOptions, pull_files};
+use oci_fetch::source::MemorySource;
+
+use crate::common::{descriptor, entries, payload, sha256};
+
+#[test]
+fn address_grammar() {
+    let check = |input: &str, dir: &str, target: Option<LayoutTarget>| {
+        assert_eq!(
+            parse_layout_address(input).expect(input),
+            LayoutAddress {
+                dir: dir.into(),
+                target
+            },
+            "{input}"
+        );
+    };
+    let d = sha256(b"x");
+    check("out", "out", None);
+    check("./out:v1", "./out", Some(LayoutTarget::Tag("v1".into())));
+    check("/tmp/a:b/c", "/tmp/a:b/c", None);
+    check(
+        &format!("dir@{d}"),
+        "dir",
+        Some(LayoutTarget::Digest(d.clone())),
+    );
+    check(
+        &format!("a:b@{d}"),
+        "a:b",
+        Some(LayoutTarget::Digest(d.clone())),
+    );
+    check("user@host/dir", "user@host/dir", None);
+    assert_eq!(
+        parse_layout_address("dir:v1").expect("v1").to_string(),
+        "dir:v1"
+    );
+
+    assert!(matches!(
+        parse_layout_address(""),
+        Err(AddressError::EmptyDir { .. })
+    ));
+    assert!(matches!(
+        parse_layout_address(":v1"),
+        Err(AddressError::EmptyDir { .. })
+    ));
+    assert!(matches!(
+        parse_layout_address("dir:"),
+        Err(AddressError::InvalidTag { .. })
+    ));
+    assert!(matches!(
+        parse_layout_address("dir:-x"),
+        Err(AddressError::InvalidTag { .. })
+    ));
+    assert!(matches!(
+        parse_layout_address(&format!("dir:{}", "a".repeat(129))),
+        Err(AddressError::InvalidTag { .. })
+    ));
+    assert!(matches!(
+        parse_layout_address("dir@sha256:abc"),
+        Err(AddressError::InvalidDigest { .. })
+    ));
+}
+
+#[test]
+fn ref_name_grammar() {
+    for ok in [
+        "v1", "1.0", "a-b", "a--b", "a/b", "latest", "disk:1.0", "a+b@c",
+    ] {
+        assert!(valid_ref_name(ok), "{ok}");
+    }
+    for bad in ["", "-a", "a-", "a//b", "a..b", "a---b", "a b", "/a"] {
+        assert!(!valid_ref_name(bad), "{bad}");
+    }
+}
+
+#[tokio::test]
+async fn open_refuses_a_plain_directory() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = OciLayout::open(dir.path()).await.expect_err("not a layout");
+    assert!(matches!(err, LayoutError::NotALayout { .. }), "{err:?}");
+    std::fs::write(
+        dir.path().join("oci-layout"),
+        br#"{"imageLayoutVersion":"2.0.0"}"#,
+    )
+    .expect("marker");
+    let err = OciLayout::open(dir.path()).await.expect_err("version");
+    assert!(
+        matches!(err, LayoutError::UnsupportedVersion { .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn round_trip_write_tag_read_pull() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layout = OciLayout::create(dir.path().join("l"))
+        .await
+        .expect("create");
+    let data = payload(300_000);
+    let mut mem = MemorySource::new();
+    mem.insert(sha256(&data), Bytes::from(data.clone()));
+    let desc = descriptor("application/octet-stream", &data);
+    assert!(
+        layout
+            .write_blob(&mem, &desc, &DownloadOptions::default())
+            .await
+            .expect("write")
+    );
+    assert!(
+        !layout
+            .write_blob(&mem, &desc, &DownloadOptions::default())
+            .await
+            .expect("again"),
+        "present blob is not rewritten"
+    );
+    assert!(layout.contains(&desc).await.expect("contains"));
+    let titled = desc
+        .clone()
+        .with_annotation(oci_fetch::descriptor::ANNOTATION_TITLE, "data.bin");
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.example",
+        "config": { "mediaType": "application/vnd.oci.empty.v1+json", "digest": sha256(b"{}").as_str(), "size": 2 },
+        "layers": [titled],
+    });
+    let m = layout
+        .write_blob_bytes(
+            "application/vnd.oci.image.manifest.v1+json",
+            serde_json::to_vec(&manifest).expect("json"),
+        )
+        .await
+        .expect("manifest");
+    layout.tag(&m, "v1").await.expect("tag");
+    layout.tag(&m, "v1").await.expect("retag replaces");
+
+    // Read back through a fresh handle, by tag and by digest.
+    let reopened = OciLayout::open(dir.path().join("l")).await.expect("open");
+    let index = reopened.index().await.expect("index");
+    assert_eq!(index.manifests.len(), 1, "re-tagging replaces the entry");
+    let by_tag = reopened
+        .resolve(&LayoutTarget::Tag("v1".into()))
+        .await
+        .expect("tag");
+    assert_eq!(by_tag.digest, m.digest);
+    assert_eq!(
+        by_tag
+            .annotations
+            .get(ANNOTATION_REF_NAME)
+            .map(String::as_str),
+        Some("v1")
+    );
+    let by_digest = reopened
+        .resolve(&LayoutTarget::Digest(m.digest.clone()))
+        .await
+        .expect("digest");
+    assert_eq!(by_digest.size, m.size);
+    let bytes = reopened
+        .read_blob(&by_tag, MAX_MANIFEST_SIZE)
+        .await
+        .expect("manifest bytes");
+    let parsed: ImageManifest = serde_json::from_slice(&bytes).expect("manifest parses");
+
+    // Pull through the layout as a blob source.
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).expect("out");
+    pull_files(&reopened, &parsed.layers, &out, &PullOptions::default())
+        .await
+        .expect("pull");
+    assert_eq!(std::fs::read(out.join("data.bin")).expect("pulled"), data);
+
+    // Copy layout -> layout.
+    let copy = OciLayout::create(dir.path().join("copy"))
+        .await
+        .expect("copy");
+    copy.write_blob(&reopened, &desc, &DownloadOptions::default())
+        .await
+        .expect("copy blob");
+    assert!(copy.contains(&desc).await.expect("contains"));
+
+    let err = reopened
+        .resolve(&LayoutTarget::Tag("nope".into()))
+        .await
+        .expect_err("no tag");
+    assert!(err.is_not_found());
+    let err = reopened.tag(&m, "bad name").await.expect_err("bad name");
+    assert!(matches!(err, LayoutError::InvalidRefName { .. }));
+}
+
+#[tokio::test]
+async fn tampered_blob_is_detected_and_rewritten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layout = OciLayout::create(dir.path()).await.expect("create");
+    let desc = layout
+        .write_blob_bytes("x", &b"hello world"[..])
+        .await
+        .expect("write");
+    std::fs::write(layout.blob_path(&desc.digest), b"hellO world").expect("tamper");
+    assert!(!layout.contains(&desc).await.expect("contains"));
+    let err = layout.read_blob(&desc, 1024).await.expect_err("tampered");
+    assert!(matches!(err, LayoutError::Verify { .. }), "{err:?}");
+    layout
+        .write_blob_bytes("x", &b"hello world"[..])
+        .await
+        .expect("rewrite");
+    assert!(layout.contains(&desc).await.expect("contains"));
+}
+
+#[tokio::test]
+async fn oversized_manifest_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layout = OciLayout::create(dir.path()).await.expect("create");
+    let desc = layout
+        .write_blob_bytes("x", payload(2000))
+        .await
+        .expect("write");
+    let err = layout.read_blob(&desc, 1000).await.expect_err("too large");
+    assert!(
+        matches!(err, LayoutError::TooLarge { limit: 1000, .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn tag_keeps_unknown_fields() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layout = OciLayout::create(dir.path()).await.expect("create");
+    std::fs::write(
+        dir.path().join("index.json"),
+        br#"{"schemaVersion":2,"x-custom":1,"manifests":[{"mediaType":"application/xml","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2,"x-entry":true}]}"#,
+    )
+    .expect("seed");
+    let d = layout
+        .write_blob_bytes("x", &b"{}"[..])
+        .await
+        .expect("blob");
+    layout.tag(&d, "t").await.expect("tag");
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("index.json")).expect("read"))
+            .expect("json");
+    assert_eq!(v["x-custom"], 1);
+    assert_eq!(v["manifests"][0]["x-entry"], true);
+    assert_eq!(v["manifests"].as_array().map(Vec::len), Some(2));
+    assert!(
+        !entries(dir.path())
+            .iter()
+            .any(|e| e.ends_with(oci_fetch::download::PARTIAL_SUFFIX))
+    );
+}
+
+#[tokio::test]
+async fn example_layout_resolves_and_pulls() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ex = write_example_layout(dir.path().join("example"))
+        .await
+        .expect("example");
+    let layout = OciLayout::open(&ex.root).await.expect("open");
+    let disk = layout
+        .resolve(&LayoutTarget::Tag(EXAMPLE_DISK_TAG.into()))
+        .await
+        .expect("disk tag");
+    let index: ImageIndex = serde_json::from_slice(
+        &layout
+            .read_blob(&disk, MAX_MANIFEST_SIZE)
+            .await
+            .expect("index"),
+    )
+    .expect("index json");
+    assert_eq!(index.manifests.len(), 4);
+    for entry in &index.manifests {
+        let m: ImageManifest =
+            serde_json::from_slice(&layout.read_blob(entry, MAX_MANIFEST_SIZE).await.expect("m"))
+                .expect("m json");
+        assert_eq!(m.layers.len(), 1);
+        assert!(layout.contains(&m.layers[0]).await.expect("layer present"));
+    }
+    let boot = layout
+        .resolve(&LayoutTarget::Tag(EXAMPLE_BOOT_TAG.into()))
+        .await
+        .expect("boot tag");
+    let m: ImageManifest = serde_json::from_slice(
+        &layout
+            .read_blob(&boot, MAX_MANIFEST_SIZE)
+            .await
+            .expect("boot"),
+    )
+    .expect("json");
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).expect("out");
+    pull_files(&layout, &m.layers, &out, &PullOptions::default())
+        .await
+        .expect("pull");
+    assert_eq!(
+        entries(&out),
+        vec!["initramfs.img".to_owned(), "vmlinuz".to_owned()]
+    );
+
+    // The zstd raw disk decompresses.
+    let (_, _, raw) = ex
+        .disk_layers
+        .iter()
+        .find(|(a, t, _)| a == "amd64" && t == "raw")
+        .expect("raw layer");
+    let mut opts = oci_fetch::download::DownloadOptions::default();
+    opts.decompress = oci_fetch::decompress::Decompress::Auto;
+    let d = oci_fetch::download::download(&layout, raw, &out.join("disk.raw"), &opts)
+        .await
+        .expect("decompress");
+    assert!(d.decompressed.is_some());
+    assert!(
+        std::fs::read_to_string(out.join("disk.raw"))
+            .expect("raw")
+            .starts_with("example amd64 raw disk image")
+    );
+}
+
+proptest::proptest! {
+    /// Any input parses or is refused without panicking, and what parses prints back to a string
+    /// that parses to the same address.
+    #[test]
+    fn address_parse_round_trips(input in "[a-z/.@:_-]{0,24}(@sha256:[0-9a-f]{64})?") {
+        if let Ok(addr) = parse_layout_address(&input) {
+            proptest::prop_assert_eq!(parse_layout_address(&addr.to_string()).expect("reparse"), addr);
+        }
+    }
+}
+
+#[tokio::test]
+async fn copy_graph_copies_everything_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ex = write_example_layout(dir.path().join("src"))
+        .await
+        .expect("example");
+    let src = OciLayout::open(&ex.root).await.expect("open");
+    let dst = OciLayout::create(dir.path().join("dst"))
+        .await
+        .expect("create");
+    let opts = DownloadOptions::default();
+    let stats = dst
+        .copy_graph(&src, &ex.disk_index, &opts)
+        .await
+        .expect("copy disk index");
+    // index + 4 manifests + 4 layers + the shared empty config (written once, then skipped 3x).
+    assert_eq!((stats.written, stats.skipped), (10, 3));
+    dst.tag(&ex.disk_index, EXAMPLE_DISK_TAG)
+        .await
+        .expect("tag");
+    let again = dst
+        .copy_graph(&src, &ex.disk_index, &opts)
+        .await
+        .expect("again");
+    assert_eq!((again.written, again.skipped), (0, 13));
+    for (_, _, layer) in &ex.disk_layers {
+        assert!(dst.contains(layer).await.expect("contains"));
+    }
+    let m = dst
+        .resolve(&LayoutTarget::Tag(EXAMPLE_DISK_TAG.into()))
+        .await
+        .expect("tag");
+    assert_eq!(m.digest, ex.disk_index.digest);
+}
+
+#[tokio::test]
+async fn copy_graph_stops_at_the_depth_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layout = OciLayout::create(dir.path()).await.expect("create");
+    let leaf = layout
+        .write_blob_bytes("application/octet-stream", &b"leaf"[..])
+        .await
+        .expect("leaf");
+    let mut top = leaf;
+    for _ in 0..=oci_fetch::layout::MAX_INDEX_DEPTH {
+        let body = serde_json::json!({ "schemaVersion": 2, "manifests": [top] });
+        top = layout
+            .write_blob_bytes(
+                oci_fetch::layout::MEDIA_TYPE_INDEX,
+                serde_json::to_vec(&body).expect("json"),
+            )
+            .await
+            .expect("index");
+    }
+    let dst = OciLayout::create(dir.path().join("dst"))
+        .await
+        .expect("dst");
+    let err = dst
+        .copy_graph(&layout, &top, &DownloadOptions::default())
+        .await
+        .expect_err("too deep");
+    assert!(matches!(err, LayoutError::TooDeep { .. }), "{err:?}");
+}

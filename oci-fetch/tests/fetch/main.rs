@@ -1,0 +1,11 @@
+//! Integration tests of `oci-fetch`'s library; modules mirror `src`.
+
+mod common;
+mod decompress;
+mod download;
+mod fuzzed;
+mod layout;
+mod many;
+mod pull;
+mod source;
+mod verify;

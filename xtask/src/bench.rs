@@ -1,0 +1,1001 @@
+//! `cargo xtask bench`: benchmarks against the transport limit and the peers, side by side.
+//!
+//! A benchmark, never a test: nothing here asserts a time. It builds our bench programs in
+//! release mode, starts a local distribution registry (`docker-registry serve`, filesystem
+//! storage in a temporary directory, a free loopback port), pushes random content once with
+//! `curl`, then runs every case as child processes under `/usr/bin/time` (GNU time, Debian
+//! package `time`), alternating each client with its references in every round, so that load
+//! from the rest of the machine hits all of them alike. Per client it reports the median, min and
+//! max wall time, the throughput at the median, the median CPU time (user + sys of the child and
+//! its descendants) and the peak RSS (the largest of any process in the child's tree), and the
+//! ratio of each median to the case's reference within the same run.
+//!
+//! Programs: `bench/oci-fetch-bench` (our library), the `oci-fetch` CLI, `bench/oci-client-peer`
+//! (the crates.io `oci-client` crate), `curl`, `openssl`, `zstd`, `skopeo` and Python `oras`.
+//! The two bench crates are separate workspaces, so neither enters our libraries' trees.
+//!
+//! Results: a table per case on stdout and JSON in `target/bench/results.json`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use crate::tidy::workspace_root;
+
+const MIB: u64 = 1024 * 1024;
+const GIB: u64 = 1024 * MIB;
+
+/// Runs per client unless `--runs` says otherwise (the issue asks for at least 5).
+const DEFAULT_RUNS: usize = 5;
+/// Runs per client with `--quick`.
+const QUICK_RUNS: usize = 2;
+/// How long the registry may take to answer `/v2/` after it starts.
+const REGISTRY_START_TIMEOUT: Duration = Duration::from_secs(20);
+/// Iterations of the reference-parsing loop.
+const REFPARSE_ITERATIONS: u64 = 2_000_000;
+/// The distribution binary (Debian package `docker-registry`).
+const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
+/// GNU time, for CPU time and peak RSS of each child.
+const TIME_BIN: &str = "/usr/bin/time";
+
+const ALL_CASES: &[&str] = &["pull", "scaling", "many", "zstd", "push", "refparse"];
+
+const USAGE: &str = "usage: cargo xtask bench [--quick] [--case NAME]... [--runs N] \
+                     [--sizes 64M,256M,1G] [--big] [--no-build] [--out FILE]\n\
+                     cases: pull scaling many zstd push refparse (default: all)";
+
+#[derive(Debug)]
+struct Options {
+    runs: usize,
+    quick: bool,
+    cases: Vec<String>,
+    sizes: Vec<u64>,
+    out: PathBuf,
+    /// Use the release binaries already built (when another build holds the cargo lock).
+    no_build: bool,
+}
+
+fn parse_size(s: &str) -> anyhow::Result<u64> {
+    let (num, mult) = match s.chars().last() {
+        Some('G' | 'g') => (&s[..s.len() - 1], GIB),
+        Some('M' | 'm') => (&s[..s.len() - 1], MIB),
+        Some('K' | 'k') => (&s[..s.len() - 1], 1024),
+        _ => (s, 1),
+    };
+    Ok(num
+        .parse::<u64>()
+        .with_context(|| format!("bad size {s:?}"))?
+        * mult)
+}
+
+fn parse_options(args: &[String]) -> anyhow::Result<Options> {
+    let root = workspace_root();
+    let mut o = Options {
+        runs: DEFAULT_RUNS,
+        quick: false,
+        cases: Vec::new(),
+        sizes: Vec::new(),
+        out: root.join("target/bench/results.json"),
+        no_build: false,
+    };
+    let mut runs = None;
+    let mut big = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = || {
+            it.next()
+                .with_context(|| format!("{a} needs a value\n{USAGE}"))
+        };
+        match a.as_str() {
+            "--quick" => o.quick = true,
+            "--big" => big = true,
+            "--no-build" => o.no_build = true,
+            "--runs" => runs = Some(value()?.parse().context("--runs")?),
+            "--case" => {
+                let c = value()?.clone();
+                if !ALL_CASES.contains(&c.as_str()) {
+                    bail!("unknown case {c:?}\n{USAGE}");
+                }
+                o.cases.push(c);
+            }
+            "--sizes" => {
+                o.sizes = value()?
+                    .split(',')
+                    .map(parse_size)
+                    .collect::<Result<_, _>>()?;
+            }
+            "--out" => o.out = PathBuf::from(value()?),
+            _ => bail!("unknown argument {a:?}\n{USAGE}"),
+        }
+    }
+    o.runs = runs
+        .unwrap_or(if o.quick { QUICK_RUNS } else { DEFAULT_RUNS })
+        .max(1);
+    if o.cases.is_empty() {
+        o.cases = ALL_CASES.iter().map(|s| (*s).to_owned()).collect();
+    }
+    if o.sizes.is_empty() {
+        o.sizes = if o.quick {
+            vec![64 * MIB, 256 * MIB]
+        } else {
+            vec![64 * MIB, 256 * MIB, GIB]
+        };
+        if big {
+            o.sizes.push(4 * GIB);
+        }
+    }
+    Ok(o)
+}
+
+/// `cargo xtask bench`.
+pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
+    let opts = parse_options(args)?;
+    for tool in [TIME_BIN, REGISTRY_BIN] {
+        if !Path::new(tool).exists() {
+            bail!("{tool} is missing (Debian: apt-get install time docker-registry)");
+        }
+    }
+    let bins = build(opts.no_build)?;
+    let work = WorkDir::new()?;
+    let registry = Registry::start(&work.0)?;
+    let mut bench = Bench {
+        bins,
+        work: work.0.clone(),
+        host: registry.host.clone(),
+        runs: opts.runs,
+        results: Vec::new(),
+    };
+    let facts = machine_facts();
+    eprintln!(
+        "bench: registry at {}, {} run(s) per client",
+        bench.host, bench.runs
+    );
+    let pull_size = if opts.quick { 256 * MIB } else { GIB };
+    for case in &opts.cases {
+        match case.as_str() {
+            "pull" => bench.case_pull(pull_size)?,
+            "scaling" => bench.case_scaling(&opts.sizes)?,
+            "many" => bench.case_many(opts.quick)?,
+            "zstd" => bench.case_zstd(pull_size)?,
+            "push" => bench.case_push(pull_size)?,
+            "refparse" => bench.case_refparse()?,
+            _ => {}
+        }
+    }
+    let doc = json!({
+        "command": format!("cargo xtask bench {}", args.join(" ")),
+        "machine": facts,
+        "runs": opts.runs,
+        "cases": bench.results,
+    });
+    if let Some(dir) = opts.out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&opts.out, serde_json::to_string_pretty(&doc)?)?;
+    eprintln!("bench: results in {}", opts.out.display());
+    drop(registry);
+    Ok(())
+}
+
+/// Paths of the programs under test.
+#[derive(Debug)]
+struct Bins {
+    ours: PathBuf,
+    cli: PathBuf,
+    peer: PathBuf,
+}
+
+fn build(skip: bool) -> anyhow::Result<Bins> {
+    let root = workspace_root();
+    let target = root.join("target");
+    if skip {
+        return Ok(bins(&target));
+    }
+    crate::run(
+        crate::cargo()
+            .current_dir(&root)
+            .args(["build", "--release", "-p", "oci-fetch"]),
+    )?;
+    // Our bench program shares the workspace's target directory (same dependency builds); the
+    // peer gets its own, since its dependency versions differ.
+    for (krate, dir) in [
+        ("oci-fetch-bench", target.clone()),
+        ("oci-client-peer", target.join("bench-peers")),
+    ] {
+        let manifest = root.join("bench").join(krate).join("Cargo.toml");
+        crate::run(
+            crate::cargo()
+                .current_dir(&root)
+                .env("CARGO_TARGET_DIR", dir)
+                .args(["build", "--release", "--locked", "--manifest-path"])
+                .arg(&manifest),
+        )?;
+    }
+    Ok(bins(&target))
+}
+
+fn bins(target: &Path) -> Bins {
+    let peers = target.join("bench-peers/release");
+    Bins {
+        ours: target.join("release/oci-fetch-bench"),
+        cli: target.join("release/oci-fetch"),
+        peer: peers.join("oci-client-peer"),
+    }
+}
+
+/// A temporary directory for registry storage, content and outputs; removed on drop.
+#[derive(Debug)]
+struct WorkDir(PathBuf);
+
+impl WorkDir {
+    fn new() -> anyhow::Result<WorkDir> {
+        let dir = std::env::temp_dir().join(format!("oci-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        Ok(WorkDir(dir))
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The registry child; killed on drop.
+#[derive(Debug)]
+struct Registry {
+    child: Child,
+    host: String,
+}
+
+impl Registry {
+    fn start(work: &Path) -> anyhow::Result<Registry> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let host = format!("127.0.0.1:{port}");
+        let storage = work.join("registry");
+        std::fs::create_dir_all(&storage)?;
+        let config = work.join("registry.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n\
+                 storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
+                 http:\n  addr: {host}\n",
+                storage.display()
+            ),
+        )?;
+        let log = std::fs::File::create(work.join("registry.log"))?;
+        let child = Command::new(REGISTRY_BIN)
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting docker-registry")?;
+        let registry = Registry { child, host };
+        let deadline = Instant::now() + REGISTRY_START_TIMEOUT;
+        while Instant::now() < deadline {
+            let ok = Command::new("curl")
+                .args(["-sf", "-o", "/dev/null"])
+                .arg(format!("http://{}/v2/", registry.host))
+                .status()
+                .is_ok_and(|s| s.success());
+            if ok {
+                return Ok(registry);
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        bail!("registry did not answer within {REGISTRY_START_TIMEOUT:?}")
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One measured run of one client.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    wall: f64,
+    cpu: f64,
+    rss_kib: u64,
+}
+
+/// A client under test: a command line (argv, or `sh -c` text) and what to clean before a run.
+#[derive(Debug, Clone)]
+struct Client {
+    name: String,
+    mode: String,
+    verifies: &'static str,
+    argv: Vec<String>,
+    /// Paths removed (files or directories) before each run, outside the timing.
+    clean: Vec<PathBuf>,
+}
+
+impl Client {
+    fn new(name: &str, mode: &str, verifies: &'static str, argv: Vec<String>) -> Client {
+        Client {
+            name: name.to_owned(),
+            mode: mode.to_owned(),
+            verifies,
+            argv,
+            clean: Vec::new(),
+        }
+    }
+
+    fn shell(name: &str, mode: &str, verifies: &'static str, script: String) -> Client {
+        Client::new(name, mode, verifies, vec!["sh".into(), "-c".into(), script])
+    }
+
+    fn cleaning(mut self, p: &Path) -> Client {
+        self.clean.push(p.to_path_buf());
+        self
+    }
+}
+
+fn args(list: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<String> {
+    list.iter()
+        .map(|a| a.as_ref().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn remove(p: &Path) {
+    if p.is_dir() {
+        let _ = std::fs::remove_dir_all(p);
+    } else {
+        let _ = std::fs::remove_file(p);
+    }
+}
+
+/// Runs `client` once under GNU time.
+fn measure(client: &Client, work: &Path) -> anyhow::Result<Sample> {
+    for p in &client.clean {
+        remove(p);
+    }
+    // Flush the previous run's dirty pages outside the timing, so that one client's writeback
+    // is not billed to the next.
+    let _ = Command::new("sync").status();
+    let stats = work.join("time.out");
+    let log = work.join("client.log");
+    let start = Instant::now();
+    let status = Command::new(TIME_BIN)
+        .args(["-f", "%U %S %M", "-o"])
+        .arg(&stats)
+        .arg("--")
+        .args(&client.argv)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log)?)
+        .status()
+        .with_context(|| format!("running {}", client.name))?;
+    let wall = start.elapsed().as_secs_f64();
+    if !status.success() {
+        let err = std::fs::read_to_string(&log).unwrap_or_default();
+        bail!(
+            "{} {} failed ({status}): {}",
+            client.name,
+            client.mode,
+            err.trim()
+        );
+    }
+    let text = std::fs::read_to_string(&stats)?;
+    let last = text.lines().last().unwrap_or_default();
+    let f: Vec<&str> = last.split_whitespace().collect();
+    let [user, sys, rss] = f.as_slice() else {
+        bail!("unexpected /usr/bin/time output {text:?}");
+    };
+    Ok(Sample {
+        wall,
+        cpu: user.parse::<f64>()? + sys.parse::<f64>()?,
+        rss_kib: rss.parse()?,
+    })
+}
+
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        s[n / 2]
+    } else {
+        (s[n / 2 - 1] + s[n / 2]) / 2.0
+    }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn output_of(cmd: &mut Command) -> String {
+    cmd.output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn machine_facts() -> Value {
+    let sha = output_of(Command::new("sh").args(["-c", "lscpu | grep -io 'sha_ni' | head -1"]));
+    json!({
+        "nproc": output_of(&mut Command::new("nproc")),
+        "model": output_of(Command::new("sh").args(["-c", "lscpu | sed -n 's/^Model name: *//p'"])),
+        "sha_ni": !sha.is_empty(),
+        "kernel": output_of(Command::new("uname").arg("-r")),
+        "registry": output_of(Command::new(REGISTRY_BIN).arg("--version")),
+        "curl": output_of(Command::new("sh").args(["-c", "curl --version | head -1"])),
+        "skopeo": output_of(Command::new("skopeo").arg("--version")),
+        "load_average_start": load_average(),
+    })
+}
+
+/// Content pushed to the registry.
+#[derive(Debug, Clone)]
+struct Blob {
+    path: PathBuf,
+    digest: String,
+    size: u64,
+}
+
+struct Bench {
+    bins: Bins,
+    work: PathBuf,
+    host: String,
+    runs: usize,
+    results: Vec<Value>,
+}
+
+impl Bench {
+    fn url(&self, repo: &str, kind: &str, what: &str) -> String {
+        format!("http://{}/v2/{repo}/{kind}/{what}", self.host)
+    }
+
+    /// Writes `size` random bytes (or base64 text when `text`) to a file and hashes it.
+    fn make_content(&self, name: &str, size: u64, text: bool) -> anyhow::Result<Blob> {
+        let path = self.work.join(name);
+        let script = if text {
+            format!(
+                "head -c {size} /dev/urandom | base64 -w 76 | head -c {size} > '{}'",
+                path.display()
+            )
+        } else {
+            format!("head -c {size} /dev/urandom > '{}'", path.display())
+        };
+        crate::run(Command::new("sh").args(["-c", &script]))?;
+        Ok(Blob {
+            digest: sha256_of(&path)?,
+            path,
+            size,
+        })
+    }
+
+    /// Pushes a blob with curl (POST, then one streaming PUT).
+    fn push_blob(&self, repo: &str, blob: &Blob) -> anyhow::Result<()> {
+        let location = self.start_upload(repo)?;
+        let sep = if location.contains('?') { '&' } else { '?' };
+        crate::run(
+            Command::new("curl")
+                .args([
+                    "-sf",
+                    "-o",
+                    "/dev/null",
+                    "-X",
+                    "PUT",
+                    "-H",
+                    "Content-Type: application/octet-stream",
+                    "-T",
+                ])
+                .arg(&blob.path)
+                .arg(format!("{location}{sep}digest={}", blob.digest)),
+        )
+    }
+
+    fn start_upload(&self, repo: &str) -> anyhow::Result<String> {
+        let out = Command::new("curl")
+            .args(["-sf", "-X", "POST", "-D", "-", "-o", "/dev/null"])
+            .arg(self.url(repo, "blobs", "uploads/"))
+            .output()?;
+        let headers = String::from_utf8_lossy(&out.stdout);
+        let loc = headers
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("Location: ")
+                    .or_else(|| l.strip_prefix("location: "))
+            })
+            .context("no Location in upload answer")?
+            .trim()
+            .to_owned();
+        Ok(if loc.starts_with('/') {
+            format!("http://{}{loc}", self.host)
+        } else {
+            loc
+        })
+    }
+
+    /// Pushes an image manifest with the given layers (and a minimal image config) under `tag`;
+    /// returns the manifest digest.
+    fn push_manifest(
+        &self,
+        repo: &str,
+        tag: &str,
+        layers: &[(&Blob, &str, &str)],
+    ) -> anyhow::Result<String> {
+        let config = self
+            .work
+            .join(format!("config-{}.json", repo.replace('/', "-")));
+        std::fs::write(
+            &config,
+            br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#,
+        )?;
+        let config = Blob {
+            digest: sha256_of(&config)?,
+            size: std::fs::metadata(&config)?.len(),
+            path: config,
+        };
+        self.push_blob(repo, &config)?;
+        let layers: Vec<Value> = layers
+            .iter()
+            .map(|(b, media, title)| {
+                json!({"mediaType": media, "digest": b.digest, "size": b.size,
+                       "annotations": {"org.opencontainers.image.title": title}})
+            })
+            .collect();
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": config.digest, "size": config.size},
+            "layers": layers,
+        });
+        let path = self
+            .work
+            .join(format!("manifest-{}-{tag}.json", repo.replace('/', "-")));
+        std::fs::write(&path, serde_json::to_vec(&manifest)?)?;
+        crate::run(
+            Command::new("curl")
+                .args([
+                    "-sf",
+                    "-o",
+                    "/dev/null",
+                    "-X",
+                    "PUT",
+                    "-H",
+                    "Content-Type: application/vnd.oci.image.manifest.v1+json",
+                    "--data-binary",
+                ])
+                .arg(format!("@{}", path.display()))
+                .arg(self.url(repo, "manifests", tag)),
+        )?;
+        sha256_of(&path)
+    }
+
+    /// Runs `clients` in alternation for `self.runs` rounds; records and prints the table.
+    /// Ratios are against the client named `reference`.
+    fn compare(
+        &mut self,
+        case: &str,
+        bytes: u64,
+        reference: &str,
+        clients: &[Client],
+    ) -> anyhow::Result<Vec<Value>> {
+        let load_before = load_average();
+        let mut samples: Vec<Vec<Sample>> = vec![Vec::new(); clients.len()];
+        let mut failures: BTreeMap<usize, String> = BTreeMap::new();
+        for round in 0..self.runs {
+            for (i, c) in clients.iter().enumerate() {
+                if failures.contains_key(&i) {
+                    continue;
+                }
+                match measure(c, &self.work) {
+                    Ok(s) => {
+                        eprintln!(
+                            "bench: {case} round {round}: {} {}: {:.2} s, {:.2} CPU-s, {} MiB",
+                            c.name,
+                            c.mode,
+                            s.wall,
+                            s.cpu,
+                            s.rss_kib / 1024
+                        );
+                        samples[i].push(s);
+                    }
+                    Err(e) => {
+                        eprintln!("bench: {case}: {e:#}");
+                        failures.insert(i, format!("{e:#}"));
+                    }
+                }
+                for p in &c.clean {
+                    remove(p);
+                }
+            }
+        }
+        let load_after = load_average();
+        let ref_median = clients
+            .iter()
+            .position(|c| c.name == reference || format!("{} {}", c.name, c.mode) == reference)
+            .map(|i| median(&samples[i].iter().map(|s| s.wall).collect::<Vec<_>>()))
+            .unwrap_or(0.0);
+        let mut rows = Vec::new();
+        let mut table = format!(
+            "\n### {case} ({} MiB, {} run(s), load {load_before} → {load_after})\n\n\
+             | client | mode | median wall | min–max | throughput | CPU (user+sys) | peak RSS | vs {reference} | verifies |\n\
+             |---|---|---|---|---|---|---|---|---|\n",
+            bytes / MIB,
+            self.runs
+        );
+        for (i, c) in clients.iter().enumerate() {
+            let walls: Vec<f64> = samples[i].iter().map(|s| s.wall).collect();
+            let cpus: Vec<f64> = samples[i].iter().map(|s| s.cpu).collect();
+            if let Some(err) = failures.get(&i).filter(|_| walls.is_empty()) {
+                let _ = writeln!(
+                    table,
+                    "| {} | {} | failed | | | | | | {} |",
+                    c.name, c.mode, c.verifies
+                );
+                rows.push(json!({"client": c.name, "mode": c.mode, "error": err}));
+                continue;
+            }
+            let med = median(&walls);
+            let min = walls.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = walls.iter().copied().fold(0.0, f64::max);
+            let rss = samples[i].iter().map(|s| s.rss_kib).max().unwrap_or(0);
+            let mibps = bytes as f64 / MIB as f64 / med;
+            let ratio = if ref_median > 0.0 {
+                med / ref_median
+            } else {
+                0.0
+            };
+            let _ = writeln!(
+                table,
+                "| {} | {} | {med:.2} s | {min:.2}–{max:.2} s | {mibps:.0} MiB/s | {:.2} s | {} MiB | {ratio:.2}× | {} |",
+                c.name,
+                c.mode,
+                median(&cpus),
+                rss / 1024,
+                c.verifies
+            );
+            rows.push(json!({
+                "client": c.name, "mode": c.mode, "verifies": c.verifies,
+                "wall_s": walls, "cpu_s": cpus,
+                "median_wall_s": med, "min_wall_s": min, "max_wall_s": max,
+                "median_cpu_s": median(&cpus), "peak_rss_kib": rss,
+                "throughput_mib_s": mibps, "ratio_to_reference": ratio,
+                "error": failures.get(&i),
+            }));
+        }
+        println!("{table}");
+        self.results.push(json!({
+            "case": case, "bytes": bytes, "reference": reference,
+            "load_before": load_before, "load_after": load_after, "clients": rows,
+        }));
+        Ok(rows.clone())
+    }
+
+    fn pull_clients(
+        &self,
+        repo: &str,
+        tag: &str,
+        manifest: &str,
+        blob: &Blob,
+        all: bool,
+    ) -> Vec<Client> {
+        let out = self.work.join("out.bin");
+        let dir = self.work.join("outdir");
+        let url = self.url(repo, "blobs", &blob.digest);
+        let repo_ref = format!("{}/{repo}", self.host);
+        let size = blob.size.to_string();
+        let hex = blob.digest.trim_start_matches("sha256:");
+        let ours = &self.bins.ours;
+        let mut v = vec![
+            Client::new(
+                "curl",
+                "→ /dev/null (transport limit)",
+                "no",
+                args(&[&"curl", &"-sf", &"-o", &"/dev/null", &url]),
+            ),
+            Client::new(
+                "oci-fetch (library)",
+                "download → file",
+                "yes",
+                args(&[
+                    ours,
+                    &"pull",
+                    &repo_ref,
+                    &blob.digest,
+                    &size,
+                    &"application/octet-stream",
+                    &out,
+                ]),
+            )
+            .cleaning(&out),
+        ];
+        if !all {
+            return v;
+        }
+        let peer = &self.bins.peer;
+        let tagged = format!("{repo_ref}:{tag}");
+        v.extend([
+            Client::new("oci-fetch (CLI)", "pull (resolve + download) → dir", "yes", args(&[&self.bins.cli, &"--plain-http", &"pull", &format!("{repo_ref}@{manifest}"), &"-o", &dir])).cleaning(&dir),
+            Client::new("curl", "→ file", "no", args(&[&"curl", &"-sf", &"-o", &out, &url])).cleaning(&out),
+            Client::shell("curl + openssl dgst", "piped: streamed verify, no file", "yes",
+                format!("curl -sf '{url}' | openssl dgst -sha256 | grep -q {hex}")),
+            Client::new("oci-client 0.18", "pull_blob_stream → file", "yes, once", args(&[peer, &"pull-stream", &tagged, &blob.digest, &size, &out])).cleaning(&out),
+            Client::new("oci-client 0.18", "pull_blob → file", "yes, twice", args(&[peer, &"pull-blob", &tagged, &blob.digest, &size, &out])).cleaning(&out),
+            Client::new("oci-client 0.18", "Client::pull (in memory) → file", "yes, twice", args(&[peer, &"pull", &tagged, &blob.digest, &size, &out])).cleaning(&out),
+            Client::new("oras (Python)", "pull → dir", "no", vec![
+                "python3".into(), "-c".into(),
+                "import sys, oras.client; oras.client.OrasClient(insecure=True).pull(target=sys.argv[1], outdir=sys.argv[2])".into(),
+                tagged.clone(), dir.display().to_string(),
+            ]).cleaning(&dir),
+            Client::new("skopeo", "copy → dir:", "yes", args(&[&"skopeo", &"copy", &"--quiet", &"--insecure-policy", &"--src-tls-verify=false", &format!("docker://{tagged}"), &format!("dir:{}", dir.display())])).cleaning(&dir),
+        ]);
+        v
+    }
+
+    /// Case 1: verified pull of one blob to a file, against every peer.
+    fn case_pull(&mut self, size: u64) -> anyhow::Result<()> {
+        let repo = "bench/pull";
+        let blob = self.make_content("pull.bin", size, false)?;
+        self.push_blob(repo, &blob)?;
+        let manifest = self.push_manifest(
+            repo,
+            "v1",
+            &[(&blob, "application/octet-stream", "pull.bin")],
+        )?;
+        let clients = self.pull_clients(repo, "v1", &manifest, &blob, true);
+        self.compare("pull", size, "curl", &clients)?;
+        remove(&blob.path);
+        Ok(())
+    }
+
+    /// Case 7: time and RSS against size.
+    fn case_scaling(&mut self, sizes: &[u64]) -> anyhow::Result<()> {
+        for &size in sizes {
+            let repo = format!("bench/scale{}m", size / MIB);
+            let blob = self.make_content("scale.bin", size, false)?;
+            self.push_blob(&repo, &blob)?;
+            let clients = self.pull_clients(&repo, "v1", "", &blob, false);
+            self.compare(
+                &format!("scaling {} MiB", size / MIB),
+                size,
+                "curl",
+                &clients,
+            )?;
+            remove(&blob.path);
+        }
+        Ok(())
+    }
+
+    /// Case 2: three blobs with concurrency 3 against 1, and the largest alone.
+    fn case_many(&mut self, quick: bool) -> anyhow::Result<()> {
+        let repo = "bench/many";
+        let sizes = if quick {
+            [4 * MIB, 40 * MIB, 256 * MIB]
+        } else {
+            [10 * MIB, 100 * MIB, GIB]
+        };
+        let mut blobs = Vec::new();
+        for (i, s) in sizes.iter().enumerate() {
+            let b = self.make_content(&format!("many{i}.bin"), *s, false)?;
+            self.push_blob(repo, &b)?;
+            blobs.push(b);
+        }
+        let dir = self.work.join("manydir");
+        let list: Vec<String> = blobs
+            .iter()
+            .map(|b| format!("{}:{}", b.digest, b.size))
+            .collect();
+        let repo_ref = format!("{}/{repo}", self.host);
+        let many = |conc: &str| {
+            let mut a = vec![
+                self.bins.ours.display().to_string(),
+                "many".into(),
+                repo_ref.clone(),
+                conc.into(),
+                dir.display().to_string(),
+            ];
+            a.extend(list.iter().cloned());
+            let mut shell = format!("mkdir -p '{}' && exec", dir.display());
+            for x in &a {
+                let _ = write!(shell, " '{x}'");
+            }
+            Client::shell(
+                "oci-fetch (library)",
+                &format!("download_many, concurrency {conc}"),
+                "yes",
+                shell,
+            )
+            .cleaning(&dir)
+        };
+        let largest = blobs.last().context("no blob")?;
+        let mut clients = self.pull_clients(repo, "", "", largest, false);
+        clients.retain(|c| c.name != "curl");
+        clients[0].mode = "largest blob alone".into();
+        clients.push(many("3"));
+        clients.push(many("1"));
+        let total: u64 = sizes.iter().sum();
+        self.compare(
+            "many",
+            total,
+            "oci-fetch (library) largest blob alone",
+            &clients,
+        )?;
+        for b in &blobs {
+            remove(&b.path);
+        }
+        Ok(())
+    }
+
+    /// Case 3: zstd download + verify + decompress against `curl | zstd -d`.
+    fn case_zstd(&mut self, size: u64) -> anyhow::Result<()> {
+        let repo = "bench/zstd";
+        let plain = self.make_content("plain.txt", size, true)?;
+        let zst = self.work.join("plain.txt.zst");
+        crate::run(
+            Command::new("zstd")
+                .args(["-q", "-f", "-3", "-T0", "-o"])
+                .arg(&zst)
+                .arg(&plain.path),
+        )?;
+        remove(&plain.path);
+        let blob = Blob {
+            digest: sha256_of(&zst)?,
+            size: std::fs::metadata(&zst)?.len(),
+            path: zst,
+        };
+        self.push_blob(repo, &blob)?;
+        let out = self.work.join("out.txt");
+        let url = self.url(repo, "blobs", &blob.digest);
+        let hex = blob.digest.trim_start_matches("sha256:");
+        let media = "application/vnd.oci.image.layer.v1.tar+zstd";
+        let clients = vec![
+            Client::shell("curl + zstd -d", "piped → file, no verify", "no", format!("curl -sf '{url}' | zstd -d -q -o '{}'", out.display())).cleaning(&out),
+            Client::shell("curl + tee + openssl + zstd -d", "piped → file, verified", "yes",
+                format!("curl -sf '{url}' | tee >(openssl dgst -sha256 > '{0}.sum') | zstd -d -q -o '{0}' && wait $! && grep -q {hex} '{0}.sum'", out.display())).cleaning(&out),
+            Client::new("oci-fetch (library)", "download + verify + decompress", "yes", args(&[&self.bins.ours, &"pull", &format!("{}/{repo}", self.host), &blob.digest, &blob.size.to_string(), &media, &out, &"decompress"])).cleaning(&out),
+        ];
+        // `>(…)` needs bash.
+        let clients: Vec<Client> = clients
+            .into_iter()
+            .map(|mut c| {
+                if c.argv.first().is_some_and(|a| a == "sh") {
+                    c.argv[0] = "bash".into();
+                }
+                c
+            })
+            .collect();
+        eprintln!(
+            "bench: zstd blob is {} MiB compressed from {} MiB",
+            blob.size / MIB,
+            size / MIB
+        );
+        self.compare("zstd", size, "curl + zstd -d", &clients)?;
+        remove(&blob.path);
+        Ok(())
+    }
+
+    /// Case 4: push of one blob. Every run pushes to a fresh repository, so no client finds the
+    /// blob already there (distribution stores the bytes once, but receives them every time).
+    fn case_push(&mut self, size: u64) -> anyhow::Result<()> {
+        let blob = self.make_content("push.bin", size, false)?;
+        let size_s = size.to_string();
+        let counter = self.work.join("push-counter");
+        std::fs::write(&counter, "0")?;
+        // Each client is a shell line that takes a fresh repository name from the counter.
+        let next = format!(
+            "n=$(( $(cat '{0}') + 1 )); echo $n > '{0}'; R=bench/push$n",
+            counter.display()
+        );
+        let host = &self.host;
+        let file = blob.path.display().to_string();
+        let d = &blob.digest;
+        let ours = self.bins.ours.display();
+        let peer = self.bins.peer.display();
+        let cli = self.bins.cli.display();
+        let clients = vec![
+            Client::shell(
+                "curl",
+                "POST + monolithic PUT -T",
+                "no",
+                format!(
+                    "{next}; L=$(curl -sf -X POST -D - -o /dev/null http://{host}/v2/$R/blobs/uploads/ | tr -d '\\r' | sed -n 's/^[Ll]ocation: //p'); \
+                 case $L in /*) L=http://{host}$L;; esac; case $L in *\\?*) S='&';; *) S='?';; esac; \
+                 curl -sf -o /dev/null -X PUT -H 'Content-Type: application/octet-stream' -T '{file}' \"$L${{S}}digest={d}\""
+                ),
+            ),
+            Client::shell(
+                "oci-fetch (library)",
+                "push_blob_chunked, 8 MiB chunks, from disk",
+                "yes",
+                format!("{next}; exec '{ours}' push {host}/$R {d} {size_s} '{file}'"),
+            ),
+            Client::shell(
+                "oci-fetch (CLI)",
+                "push (hash pass + chunked upload + manifest)",
+                "yes",
+                format!("{next}; exec '{cli}' --plain-http push {host}/$R:v1 '{file}'"),
+            ),
+            Client::shell(
+                "oci-client 0.18",
+                "push_blob_stream, monolithic, from disk",
+                "no",
+                format!("{next}; exec '{peer}' push-stream {host}/$R:v1 {d} {size_s} '{file}'"),
+            ),
+            Client::shell(
+                "oci-client 0.18",
+                "push_blob (file read into memory)",
+                "no",
+                format!("{next}; exec '{peer}' push {host}/$R:v1 {d} {size_s} '{file}'"),
+            ),
+            Client::shell(
+                "oras (Python)",
+                "push",
+                "no",
+                format!(
+                    "{next}; cd '{}' && exec python3 -c 'import sys, oras.client; oras.client.OrasClient(insecure=True).push(target=sys.argv[1], files=[sys.argv[2]])' {host}/$R:v1 push.bin",
+                    self.work.display()
+                ),
+            ),
+        ];
+        self.compare("push", size, "curl", &clients)?;
+        remove(&blob.path);
+        Ok(())
+    }
+
+    /// Case 6: reference parsing, ours against `oci-spec`'s parser.
+    fn case_refparse(&mut self) -> anyhow::Result<()> {
+        let mut rows = Vec::new();
+        for round in 0..self.runs {
+            for which in ["ours", "oci-spec"] {
+                let out = Command::new(&self.bins.ours)
+                    .args(["refparse", which, &REFPARSE_ITERATIONS.to_string()])
+                    .output()?;
+                if !out.status.success() {
+                    bail!("refparse {which}: {}", String::from_utf8_lossy(&out.stderr));
+                }
+                let v: Value = serde_json::from_slice(&out.stdout)?;
+                eprintln!(
+                    "bench: refparse round {round}: {which}: {:.0} parses/s",
+                    v["per_second"].as_f64().unwrap_or(0.0)
+                );
+                rows.push(v);
+            }
+        }
+        let med = |w: &str| {
+            median(
+                &rows
+                    .iter()
+                    .filter(|r| r["parser"] == w)
+                    .filter_map(|r| r["per_second"].as_f64())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let (ours, spec) = (med("ours"), med("oci-spec"));
+        println!(
+            "\n### refparse ({REFPARSE_ITERATIONS} parses, {} run(s))\n\n| parser | median parses/s |\n|---|---|\n\
+             | oci_ref::Reference::parse | {ours:.0} |\n| oci_spec::distribution::Reference::from_str | {spec:.0} |\n\nratio: {:.2}×\n",
+            self.runs,
+            ours / spec
+        );
+        self.results.push(json!({"case": "refparse", "runs": rows, "median_ours": ours, "median_oci_spec": spec, "ratio": ours / spec}));
+        Ok(())
+    }
+}
+
+fn sha256_of(path: &Path) -> anyhow::Result<String> {
+    let out = Command::new("sha256sum").arg(path).output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let hex = text
+        .split_whitespace()
+        .next()
+        .context("sha256sum printed nothing")?;
+    Ok(format!("sha256:{hex}"))
+}

@@ -1,0 +1,214 @@
+//! `cargo xtask tidy`: structural rules of the workspace, checked mechanically.
+//!
+//! Also runs as an ordinary test (`cargo test -p xtask`), so plain `cargo test` enforces it.
+//!
+//! 1. Dependency direction: each crate may depend only on the workspace crates below it
+//!    (see `ARCHITECTURE.md`); nothing depends upward.
+//! 2. `oci-ref` and `oci-select` are pure: no path to tokio, reqwest, hyper or mio.
+//! 3. Every Rust source file opens with a `//!` module doc.
+//! 4. No ignored or should-panic tests, and no todo/unimplemented macros.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+/// Which workspace crates each crate may depend on (normal and build dependencies).
+const ALLOWED: &[(&str, &[&str])] = &[
+    ("oci-ref", &[]),
+    ("oci-auth", &["oci-ref"]),
+    ("oci-client", &["oci-ref", "oci-auth"]),
+    ("oci-select", &["oci-ref"]),
+    (
+        "oci-fetch",
+        &["oci-ref", "oci-auth", "oci-client", "oci-select"],
+    ),
+    (
+        "conformance",
+        &[
+            "oci-ref",
+            "oci-auth",
+            "oci-client",
+            "oci-select",
+            "oci-fetch",
+        ],
+    ),
+    ("xtask", &[]),
+];
+
+/// Crates that must have no path to an async runtime or HTTP stack.
+const PURE: &[&str] = &["oci-ref", "oci-select"];
+const IO_CRATES: &[&str] = &["tokio", "reqwest", "hyper", "mio"];
+
+/// Files above this many lines get a warning: split them.
+const LONG_FILE_LINES: usize = 1000;
+
+pub(crate) fn run() -> anyhow::Result<()> {
+    let root = workspace_root();
+    let mut problems = Vec::new();
+    problems.extend(check_dependency_direction(&root)?);
+    for krate in PURE {
+        problems.extend(check_pure(&root, krate)?);
+    }
+    problems.extend(check_sources(&root)?);
+    if problems.is_empty() {
+        eprintln!("tidy: ok");
+        Ok(())
+    } else {
+        for p in &problems {
+            eprintln!("tidy: {p}");
+        }
+        bail!("tidy found {} problem(s)", problems.len())
+    }
+}
+
+pub(crate) fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+fn check_dependency_direction(root: &Path) -> anyhow::Result<Vec<String>> {
+    let out = crate::cargo()
+        .current_dir(root)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .output()
+        .context("running cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let allowed: BTreeMap<&str, BTreeSet<&str>> = ALLOWED
+        .iter()
+        .map(|(k, v)| (*k, v.iter().copied().collect()))
+        .collect();
+    let members: BTreeSet<&str> = ALLOWED.iter().map(|(k, _)| *k).collect();
+    let mut problems = Vec::new();
+    for pkg in meta["packages"].as_array().into_iter().flatten() {
+        let name = pkg["name"].as_str().unwrap_or_default();
+        let Some(ok) = allowed.get(name) else {
+            problems.push(format!(
+                "workspace member {name} is not in tidy's dependency map"
+            ));
+            continue;
+        };
+        for dep in pkg["dependencies"].as_array().into_iter().flatten() {
+            let dep_name = dep["name"].as_str().unwrap_or_default();
+            let kind = dep["kind"].as_str();
+            if kind == Some("dev") || !members.contains(dep_name) {
+                continue;
+            }
+            if !ok.contains(dep_name) {
+                problems.push(format!("{name} must not depend on {dep_name} (layering)"));
+            }
+        }
+    }
+    Ok(problems)
+}
+
+fn check_pure(root: &Path, krate: &str) -> anyhow::Result<Vec<String>> {
+    let out = crate::cargo()
+        .current_dir(root)
+        .args([
+            "tree",
+            "--offline",
+            "-p",
+            krate,
+            "-e",
+            "normal,build",
+            "--prefix",
+            "none",
+        ])
+        .args(["--format", "{lib}"])
+        .output()
+        .context("running cargo tree")?;
+    if !out.status.success() {
+        bail!(
+            "cargo tree -p {krate} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let found: BTreeSet<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| IO_CRATES.contains(l))
+        .collect();
+    Ok(found
+        .into_iter()
+        .map(|c| format!("{krate} must stay pure but depends on {c}"))
+        .collect())
+}
+
+fn check_sources(root: &Path) -> anyhow::Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let mut files = Vec::new();
+    collect_rs(root, &mut files)?;
+    let banned = [
+        ["#[", "ignore"].concat(),
+        ["#[", "should_panic"].concat(),
+        ["todo", "!("].concat(),
+        ["unimplemented", "!("].concat(),
+    ];
+    for file in files {
+        let text = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading {}", file.display()))?;
+        let rel = file
+            .strip_prefix(root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        if !text.trim_start().starts_with("//!") {
+            problems.push(format!("{rel}: does not start with a //! module doc"));
+        }
+        for b in &banned {
+            if text.contains(b.as_str()) {
+                problems.push(format!("{rel}: contains {b}"));
+            }
+        }
+        let lines = text.lines().count();
+        if lines > LONG_FILE_LINES {
+            eprintln!("tidy: warning: {rel} has {lines} lines; consider splitting it");
+        }
+    }
+    Ok(problems)
+}
+
+fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if entry.file_type()?.is_dir() {
+            if name.starts_with('.') || name == "target" || name == "corpus" || name == "artifacts"
+            {
+                continue;
+            }
+            collect_rs(&path, out)?;
+        } else if name.ends_with(".rs") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Tidy as an ordinary test, so `cargo test` enforces it.
+
+    #[test]
+    fn tidy() {
+        super::run().expect("tidy rules hold");
+    }
+}
