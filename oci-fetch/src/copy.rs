@@ -181,7 +181,7 @@ impl Src {
 /// Where bytes go.
 enum Dst {
     Registry {
-        repo: Repository,
+        repo: Box<Repository>,
         reference: Reference,
     },
     Layout(OciLayout),
@@ -323,7 +323,7 @@ impl Copier<'_> {
                 self.count(written, desc.size);
                 return Ok(());
             }
-            Dst::Registry { repo, reference } => (repo.clone(), reference.clone()),
+            Dst::Registry { repo, reference } => ((**repo).clone(), reference.clone()),
         };
         let head = repo
             .head_blob(&desc.digest)
@@ -492,6 +492,7 @@ pub async fn copy(
                 _ => None,
             };
             let reference = reference.clone();
+            let repo = Box::new(repo);
             (Dst::Registry { repo, reference }, mount_from)
         }
         Location::Layout(address) => (Dst::Layout(OciLayout::create(&address.dir).await?), None),

@@ -85,7 +85,11 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         bail!("demo takes no arguments, got {a:?}");
     }
     let root = workspace_root();
-    crate::run(crate::cargo().current_dir(&root).args(["build", "-p", "oci-fetch"]))?;
+    crate::run(
+        crate::cargo()
+            .current_dir(&root)
+            .args(["build", "-p", "oci-fetch"]),
+    )?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root.join("target"));

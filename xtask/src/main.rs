@@ -76,7 +76,8 @@ fn print_help() {
 fn test(args: &[String]) -> anyhow::Result<()> {
     let env = provision::provision()?;
     let mut cmd = cargo();
-    cmd.args(["test", "--workspace", "--no-fail-fast"]).args(args);
+    cmd.args(["test", "--workspace", "--no-fail-fast"])
+        .args(args);
     for (k, v) in &env {
         cmd.env(k, v);
     }

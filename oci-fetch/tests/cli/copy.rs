@@ -66,10 +66,17 @@ fn check_round_trip(host: &str) {
 
     let printed = ok(&["copy", "--plain-http", "--from-oci-layout", &src_addr, &a]);
     assert_eq!(printed.trim(), want);
-    let printed = ok(&["copy", "--plain-http", &a, &b]);
-    assert_eq!(printed.trim(), want);
+    let json = ok(&["copy", "--plain-http", "--json", &a, &b]);
+    let json: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(json["digest"], want.as_str());
+    assert!(
+        json["mounted"].as_u64() > Some(0),
+        "cross-repo mounts: {json}"
+    );
 
-    let root_blob = src.join("blobs/sha256").join(want.trim_start_matches("sha256:"));
+    let root_blob = src
+        .join("blobs/sha256")
+        .join(want.trim_start_matches("sha256:"));
     let original = std::fs::read(root_blob).expect("root manifest in the example");
     let fetched = ok(&["manifest", "fetch", "--plain-http", &b]);
     assert_eq!(fetched.trim_end().as_bytes(), original.trim_ascii_end());
@@ -86,10 +93,21 @@ fn check_round_trip(host: &str) {
         .filter(|(name, _)| copied.iter().any(|(n, _)| n == name))
         .collect();
     assert_eq!(copied, originals, "blobs byte-exact");
-    assert!(copied.len() > 5, "the whole graph came along: {}", copied.len());
+    assert!(
+        copied.len() > 5,
+        "the whole graph came along: {}",
+        copied.len()
+    );
 
     // A second copy into the same layout transfers nothing new.
-    let json = ok(&["copy", "--plain-http", "--to-oci-layout", "--json", &b, &dst_addr]);
+    let json = ok(&[
+        "copy",
+        "--plain-http",
+        "--to-oci-layout",
+        "--json",
+        &b,
+        &dst_addr,
+    ]);
     let json: serde_json::Value = serde_json::from_str(&json).expect("JSON");
     assert_eq!(json["copied"], 0, "{json}");
 }
@@ -98,6 +116,31 @@ fn check_round_trip(host: &str) {
 fn layout_to_registry_to_registry_to_layout() {
     let registry = TestRegistry::start();
     check_round_trip(&registry.host);
+}
+
+#[test]
+fn registry_to_another_registry_streams_through_staging() {
+    let first = TestRegistry::start();
+    let second = TestRegistry::start();
+    let src = format!("{}:fedora-42-kernel", example_layout().display());
+    let a = format!("{}/copy/k:v1", first.host);
+    let b = format!("{}/copy/k:v1", second.host);
+    ok(&["copy", "--plain-http", "--from-oci-layout", &src, &a]);
+    let json = ok(&["copy", "--plain-http", "--json", &a, &b]);
+    let json: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(json["mounted"], 0, "{json}");
+    assert!(
+        json["copied"].as_u64() >= Some(3),
+        "config, layer, manifest: {json}"
+    );
+    let original = ok(&["manifest", "fetch", "--plain-http", &a]);
+    assert_eq!(ok(&["manifest", "fetch", "--plain-http", &b]), original);
+    let again = ok(&["copy", "--plain-http", "--json", &a, &b]);
+    let again: serde_json::Value = serde_json::from_str(&again).expect("JSON");
+    assert_eq!(
+        again["skipped"], 2,
+        "blobs already there are skipped: {again}"
+    );
 }
 
 #[test]
@@ -113,7 +156,10 @@ fn layout_to_layout_copies_the_graph() {
         assert_eq!(layout_digest(&out, tag), layout_digest(&src, tag));
     }
     for (name, bytes) in blobs(&out) {
-        assert_eq!(std::fs::read(src.join(&name)).expect("same blob in source"), bytes);
+        assert_eq!(
+            std::fs::read(src.join(&name)).expect("same blob in source"),
+            bytes
+        );
     }
 }
 
@@ -127,20 +173,31 @@ fn bad_input_is_refused_and_writes_nothing() {
         &["copy", "--from-oci-layout", "--to-oci-layout", &src, &to],
         "tag or digest",
     );
-    check_usage_error(&["copy", "--to-oci-layout", "not a ref!", &to], "invalid reference");
+    check_usage_error(
+        &["copy", "--to-oci-layout", "not a ref!", &to],
+        "invalid reference",
+    );
     let bad_digest = format!("{}@sha256:zz", example_layout().display());
     check_usage_error(
-        &["copy", "--from-oci-layout", "--to-oci-layout", &bad_digest, &to],
+        &[
+            "copy",
+            "--from-oci-layout",
+            "--to-oci-layout",
+            &bad_digest,
+            &to,
+        ],
         "layout address",
     );
-    let mismatch = format!(
-        "{}@sha256:{}",
-        out.display(),
-        "0".repeat(64)
-    );
+    let mismatch = format!("{}@sha256:{}", out.display(), "0".repeat(64));
     let from = format!("{}:fedora-42", example_layout().display());
     check_usage_error(
-        &["copy", "--from-oci-layout", "--to-oci-layout", &from, &mismatch],
+        &[
+            "copy",
+            "--from-oci-layout",
+            "--to-oci-layout",
+            &from,
+            &mismatch,
+        ],
         "differs",
     );
     assert!(!out.exists(), "nothing written on bad input");

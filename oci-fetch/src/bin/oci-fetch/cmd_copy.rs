@@ -32,7 +32,9 @@ pub(crate) struct Args {
 fn location(text: &str, layout: bool, global: &GlobalArgs) -> Result<Location, Failure> {
     if layout {
         let address = parse_layout_address(text).map_err(|e| {
-            Failure::Usage(anyhow::Error::new(e).context(format!("invalid layout address {text:?}")))
+            Failure::Usage(
+                anyhow::Error::new(e).context(format!("invalid layout address {text:?}")),
+            )
         })?;
         Ok(Location::Layout(address))
     } else {
