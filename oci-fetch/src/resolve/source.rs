@@ -165,22 +165,9 @@ impl ManifestSource for LayoutSource {
         &'a self,
         target: &'a ManifestTarget,
     ) -> BoxFuture<'a, Result<FetchedManifest, ResolveError>> {
-        Box::pin(async move {
-            let t = match target {
-                ManifestTarget::Tag(t) => LayoutTarget::Tag(t.clone()),
-                ManifestTarget::Digest(d) => LayoutTarget::Digest(d.clone()),
-            };
-            // Reading index.json (resolve) and the manifest blob: two reads.
-            self.reads.fetch_add(2, Ordering::Relaxed);
-            let desc = self.layout.resolve(&t).await?;
-            let bytes = self.layout.read_blob(&desc, MAX_MANIFEST_SIZE).await?;
-            let media_type = Some(desc.media_type.clone()).filter(|m| !m.is_empty());
-            Ok(FetchedManifest {
-                bytes: Bytes::from(bytes),
-                media_type,
-                digest: desc.digest,
-            })
-        })
+        // Reading index.json (resolve) and the manifest blob: two reads.
+        self.reads.fetch_add(2, Ordering::Relaxed);
+        self.layout.fetch_manifest(target)
     }
 
     fn fetch_config<'a>(
@@ -188,13 +175,8 @@ impl ManifestSource for LayoutSource {
         digest: &'a Digest,
         size: u64,
     ) -> BoxFuture<'a, Result<Bytes, ResolveError>> {
-        Box::pin(async move {
-            self.reads.fetch_add(1, Ordering::Relaxed);
-            let desc = Descriptor::new("", digest.clone(), size);
-            Ok(Bytes::from(
-                self.layout.read_blob(&desc, MAX_CONFIG_BYTES).await?,
-            ))
-        })
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        self.layout.fetch_config(digest, size)
     }
 
     fn requests(&self) -> Option<u64> {
@@ -202,17 +184,15 @@ impl ManifestSource for LayoutSource {
     }
 
     fn pinned_url(&self, digest: &Digest) -> String {
-        format!("{}@{digest}", self.layout.root().display())
+        self.layout.pinned_url(digest)
     }
 
     fn blob_url(&self, digest: &Digest) -> String {
-        let path = self.layout.blob_path(digest);
-        let abs = std::path::absolute(&path).unwrap_or(path);
-        format!("file://{}", abs.display())
+        self.layout.blob_url(digest)
     }
 
-    fn served_by(&self, _digest: &Digest) -> String {
-        self.layout.root().display().to_string()
+    fn served_by(&self, digest: &Digest) -> String {
+        self.layout.served_by(digest)
     }
 }
 
