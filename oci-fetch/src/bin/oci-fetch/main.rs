@@ -99,6 +99,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A `--registries-conf` named on the command line is loaded before any command runs, so a
+    // missing or broken file is an error for every command, never silently ignored.
+    if cli.global.registries_conf.is_some()
+        && let Err(failure) = cli.global.registries_conf()
+    {
+        return report(failure);
+    }
     let result = match cli.command {
         Command::Ref(args) => cmd_ref::run(args, &cli.global),
         Command::Push(args) => cmd_push::run(args, &cli.global),
@@ -117,11 +124,18 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(e)) => {
+        Err(failure) => report(failure),
+    }
+}
+
+/// Prints a failure as one line on stderr and returns its exit code.
+fn report(failure: Failure) -> ExitCode {
+    match failure {
+        Failure::Usage(e) => {
             eprintln!("error: {}", one_line(&e));
             ExitCode::from(2)
         }
-        Err(Failure::Operation(e)) => {
+        Failure::Operation(e) => {
             eprintln!("error: {}", one_line(&e));
             ExitCode::from(1)
         }
