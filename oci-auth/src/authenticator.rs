@@ -144,7 +144,15 @@ fn first_repository(scopes: &[Scope]) -> Option<&str> {
 
 impl Authenticator {
     /// An authenticator using `http` for token requests (its TLS settings, proxies and
-    /// redirect policy apply) and `keychain` for credentials.
+    /// timeouts apply) and `keychain` for credentials.
+    ///
+    /// Build `http` with automatic redirects off (`reqwest::redirect::Policy::none()`), as
+    /// `oci-client` does: the token exchange then follows the realm's redirects itself, under
+    /// its own rules (Basic only to the realm's origin, no credential form to another origin,
+    /// no downgrade to plain HTTP, at most [`crate::TOKEN_MAX_REDIRECTS`] hops). A client that
+    /// follows redirects itself still never gets to re-send the credential form, and a
+    /// downgrade it followed is refused; but for `GET`s its own hop limit applies, and reqwest
+    /// decides where `Authorization` goes.
     pub fn new(http: reqwest::Client, keychain: Keychain) -> Authenticator {
         Authenticator::with_options(http, keychain, AuthenticatorOptions::default())
     }
@@ -363,6 +371,7 @@ impl Authenticator {
                     source: &source,
                     client_id: &self.inner.options.client_id,
                     timeout: self.inner.options.token_timeout,
+                    plain_http: info.plain_http,
                 }
                 .run()
                 .await?;

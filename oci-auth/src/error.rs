@@ -1,7 +1,28 @@
 //! The crate's [`Error`]: an opaque struct with a structured [`ErrorKind`].
 //!
 //! No variant carries secret text: messages name the registry, the realm URL (which never holds
-//! credentials), the file or the helper, and what failed.
+//! credentials), the file or the helper, and what failed. A redirect target is named by its
+//! origin only (`scheme://host:port`), never with its path or query.
+//!
+//! # Classification
+//!
+//! Callers decide what to do from three questions, never from the message:
+//!
+//! - [`Error::is_retryable`]: trying the same operation again later may succeed. True for a
+//!   token server that cannot be reached ([`ErrorKind::TokenRequest`]: connection refused or
+//!   reset, an answer that broke off while it was read), that did not answer in time
+//!   ([`ErrorKind::TokenTimeout`]), or that answered `408`, `429` or `5xx`
+//!   ([`ErrorKind::TokenStatus`]), and for a credential helper that timed out. False for
+//!   everything else: rejected credentials, an invalid or oversized token response, a refused
+//!   or broken redirect.
+//! - [`Error::retry_after`]: how long the token server asked the caller to wait (its
+//!   `Retry-After`, [RFC 9110 § 10.2.3](https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3)).
+//!   `oci-auth` never waits or retries itself; the caller's retry loop does.
+//! - [`Error::is_unauthorized`]: the credentials were missing or rejected (`401`/`403` from the
+//!   token server, no credentials for a `Basic` challenge, a credential of the wrong kind). A
+//!   token server that answers `200` with a body that is not a token is broken, not a judge of
+//!   the credentials: [`ErrorKind::InvalidTokenResponse`] and
+//!   [`ErrorKind::TokenResponseTooLarge`] are not "unauthorized".
 
 use std::fmt;
 use std::path::PathBuf;
@@ -87,7 +108,8 @@ pub enum ErrorKind {
         registry: String,
         /// The realm URL (without query).
         realm: String,
-        /// What failed (connection refused, reset…).
+        /// What failed: cannot connect, the connection closed or was reset before the answer,
+        /// the answer broke off while it was read. All of these are retryable.
         reason: String,
     },
     /// The token server did not answer in time.
@@ -100,8 +122,12 @@ pub enum ErrorKind {
         /// The limit that was hit.
         timeout: Duration,
     },
-    /// The token server answered a non-success status other than 401/403.
-    #[error("token server {realm} for registry {registry} answered HTTP {status}")]
+    /// The token server answered a non-success status other than 401/403 (and other than a
+    /// redirect that was followed).
+    #[error(
+        "token server {realm} for registry {registry} answered HTTP {status}{}",
+        retry_after_note(retry_after)
+    )]
     TokenStatus {
         /// The registry.
         registry: String,
@@ -109,6 +135,52 @@ pub enum ErrorKind {
         realm: String,
         /// The HTTP status.
         status: u16,
+        /// The answer's `Retry-After` (delay-seconds, or an HTTP-date counted from the time the
+        /// answer arrived; a date in the past is zero), `None` when absent or unreadable. Not
+        /// capped: bounding the wait is the caller's retry policy. See [`Error::retry_after`].
+        retry_after: Option<Duration>,
+    },
+    /// The token realm redirected, and the redirect was not followed because following it would
+    /// break a rule of the exchange (see [`RedirectRefusal`]). Nothing secret was sent to
+    /// `location`.
+    #[error(
+        "token server {realm} for registry {registry} redirected to {location}, which was not followed: {reason}"
+    )]
+    TokenRedirectRefused {
+        /// The registry.
+        registry: String,
+        /// The realm URL.
+        realm: String,
+        /// The origin (`scheme://host:port`) of the refused location; never its path or query.
+        location: String,
+        /// Which rule refused it.
+        reason: RedirectRefusal,
+    },
+    /// The token realm answered a redirect status without a usable `Location`.
+    #[error(
+        "token server {realm} for registry {registry} answered HTTP {status} without a usable Location: {reason}"
+    )]
+    TokenRedirectInvalid {
+        /// The registry.
+        registry: String,
+        /// The realm URL.
+        realm: String,
+        /// The redirect status (301, 302, 303, 307 or 308).
+        status: u16,
+        /// What was wrong: missing, not a URL, not `http(s)`, with user information.
+        reason: &'static str,
+    },
+    /// The token realm kept redirecting past [`crate::TOKEN_MAX_REDIRECTS`] hops.
+    #[error(
+        "token server {realm} for registry {registry} redirected more than {limit} times (TOKEN_MAX_REDIRECTS)"
+    )]
+    TokenRedirectLimit {
+        /// The registry.
+        registry: String,
+        /// The realm URL.
+        realm: String,
+        /// The limit that was hit ([`crate::TOKEN_MAX_REDIRECTS`]).
+        limit: u32,
     },
     /// The token response body exceeded [`crate::TOKEN_RESPONSE_MAX_BYTES`].
     #[error(
@@ -238,6 +310,47 @@ pub enum ErrorKind {
     },
 }
 
+/// Why a redirect from the token realm was not followed ([`ErrorKind::TokenRedirectRefused`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RedirectRefusal {
+    /// The request is the OAuth2 POST whose form carries a password or refresh token, and the
+    /// location is on another origin than the realm: the form is never re-sent there.
+    CredentialFormToOtherOrigin,
+    /// A `301`, `302` or `303` answered the credential form: following it would turn the form
+    /// into a `GET` (RFC 9110 § 15.4), which is not the token request the realm asked for.
+    CredentialFormMethodChange,
+    /// The location is plain `http://` and the registry is not marked plain-HTTP/insecure.
+    Downgrade,
+    /// The HTTP client follows redirects itself (its redirect policy is not
+    /// `reqwest::redirect::Policy::none()`) and that policy stopped following, e.g. after too
+    /// many hops.
+    ClientPolicy,
+}
+
+impl fmt::Display for RedirectRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RedirectRefusal::CredentialFormToOtherOrigin => {
+                "the request carries credentials in its form, which are never sent to another origin"
+            }
+            RedirectRefusal::CredentialFormMethodChange => {
+                "a 301/302/303 would turn the credential form into a GET"
+            }
+            RedirectRefusal::Downgrade => {
+                "it is plain HTTP; mark the registry as plain-http/insecure to allow it"
+            }
+            RedirectRefusal::ClientPolicy => "the HTTP client's own redirect policy stopped it",
+        })
+    }
+}
+
+fn retry_after_note(retry_after: &Option<Duration>) -> String {
+    retry_after
+        .map(|d| format!(" (Retry-After: {}s)", d.as_secs()))
+        .unwrap_or_default()
+}
+
 fn in_parens(detail: &Option<String>) -> String {
     detail
         .as_deref()
@@ -265,7 +378,10 @@ impl Error {
         &self.kind
     }
 
-    /// Whether this means "the credentials were missing or rejected".
+    /// Whether this means "the credentials were missing or rejected": a `401`/`403` from the
+    /// token server, no credentials for a `Basic` challenge, or a credential of the wrong kind.
+    /// False for an invalid or oversized token response (a broken server, not a verdict on the
+    /// credentials).
     pub fn is_unauthorized(&self) -> bool {
         matches!(
             *self.kind,
@@ -275,15 +391,29 @@ impl Error {
         )
     }
 
-    /// Whether retrying the same operation later may succeed (network trouble, timeouts, 5xx or
-    /// 429 from the token server, a helper timeout).
+    /// Whether retrying the same operation later may succeed: the token server could not be
+    /// reached or its answer broke off ([`ErrorKind::TokenRequest`]), it did not answer in time,
+    /// it answered `408`, `429` or `5xx`, or a credential helper timed out.
+    ///
+    /// `oci-auth` never retries by itself; the caller does, waiting [`Error::retry_after`] when
+    /// that is `Some`.
     pub fn is_retryable(&self) -> bool {
         match &*self.kind {
             ErrorKind::TokenRequest { .. }
             | ErrorKind::TokenTimeout { .. }
             | ErrorKind::HelperTimeout { .. } => true,
-            ErrorKind::TokenStatus { status, .. } => *status == 429 || *status >= 500,
+            ErrorKind::TokenStatus { status, .. } => matches!(status, 408 | 429 | 500..=599),
             _ => false,
+        }
+    }
+
+    /// How long the token server asked the caller to wait before trying again: the parsed
+    /// `Retry-After` of an [`ErrorKind::TokenStatus`] answer (e.g. `429` or `503`). `None` for
+    /// every other kind, and when the header was absent or unreadable. Not capped here.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match &*self.kind {
+            ErrorKind::TokenStatus { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 

@@ -18,7 +18,21 @@
 //! On a `401` the caller asks [`Authenticator::challenge`] for a header and retries **once**; on a
 //! second `401` with `error="invalid_token"` it calls [`Authenticator::invalidate`] and
 //! `challenge` once more; after that it fails with [`Authenticator::rejection`]. The caller never
-//! loops.
+//! loops on `401`s.
+//!
+//! A token exchange that failed for a transient reason (the token server unreachable, an answer
+//! that broke off, a timeout, `408`/`429`/`5xx`) is [`Error::is_retryable`]; the caller may try
+//! again after [`Error::retry_after`] (the token server's `Retry-After`) when that is `Some`.
+//! `oci-auth` itself never retries and never sleeps.
+//!
+//! # Token realm redirects
+//!
+//! The exchange follows a realm's `301`/`302`/`303`/`307`/`308` itself, at most
+//! [`TOKEN_MAX_REDIRECTS`] hops: Basic credentials go only to the realm's own origin, the OAuth2
+//! form with a password or refresh token is never re-sent to another origin nor turned into a
+//! `GET`, and an `https` realm is never followed to plain `http` unless the registry was marked
+//! plain-HTTP/insecure. Hand the [`Authenticator`] a client with automatic redirects off
+//! (`reqwest::redirect::Policy::none()`), as `oci-client` does; see [`Authenticator::new`].
 //!
 //! # Examples
 //!
@@ -73,8 +87,10 @@ pub use challenge::{CHALLENGE_LENGTH_MAX, Challenge, ChallengeError};
 pub use config::CONFIG_FILE_MAX_BYTES;
 pub use credential::{Credential, CredentialSource};
 pub use env::Env;
-pub use error::{Error, ErrorKind};
-pub use exchange::{DEFAULT_CLIENT_ID, TOKEN_REQUEST_TIMEOUT, TOKEN_RESPONSE_MAX_BYTES};
+pub use error::{Error, ErrorKind, RedirectRefusal};
+pub use exchange::{
+    DEFAULT_CLIENT_ID, TOKEN_MAX_REDIRECTS, TOKEN_REQUEST_TIMEOUT, TOKEN_RESPONSE_MAX_BYTES,
+};
 pub use helper::{HELPER_OUTPUT_MAX_BYTES, HELPER_TIMEOUT};
 pub use keychain::Keychain;
 pub use login::{login, logout};

@@ -3,6 +3,8 @@
 //! [Distribution token docs](https://distribution.github.io/distribution/spec/auth/token/#token-response-fields):
 //! `token` or its OAuth2 alias `access_token` (one must be present; `token` wins when both are),
 //! `expires_in` in seconds (default 60, and never less than 60), `issued_at` in RFC 3339.
+//!
+//! An error answer's `Retry-After` header is read by [`parse_retry_after`].
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -102,6 +104,20 @@ pub fn remaining_lifetime(resp: &TokenResponse, now: SystemTime) -> Duration {
         .and_then(|at| now.duration_since(at).ok())
         .unwrap_or(Duration::ZERO);
     resp.expires_in.saturating_sub(elapsed)
+}
+
+/// Parses a `Retry-After` value ([RFC 9110 § 10.2.3](https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3)):
+/// delay-seconds (`120`) or an HTTP-date (`Wed, 21 Oct 2015 07:28:00 GMT`, and the obsolete
+/// RFC 850 and asctime forms), counted from `now`. A date in the past gives zero;
+/// anything else (empty, signed, fractional, garbage) gives `None`. Nothing is capped here
+/// (delay-seconds beyond `u64` saturate): bounding the wait is the caller's retry policy.
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim_matches([' ', '\t']);
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let date = httpdate::parse_http_date(value).ok()?;
+    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 /// Parses an RFC 3339 date-time (`2024-01-02T03:04:05.678Z`, `…+02:00`).

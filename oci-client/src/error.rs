@@ -393,6 +393,7 @@ impl Error {
                 matches!(status, 408 | 429 | 500..=599)
                     || self.has_code(|c| *c == ErrorCode::TooManyRequests)
             }
+            Error::Auth { source, .. } => source.is_retryable(),
             _ => false,
         }
     }
@@ -412,9 +413,10 @@ impl Error {
     }
 
     /// Whether credentials were missing, wrong or insufficient (401, 403, `UNAUTHORIZED`,
-    /// `DENIED`, or a failed token exchange).
+    /// `DENIED`, or a token exchange that refused them). A token server that is down or answers
+    /// garbage is not "unauthorized": see [`Error::is_retryable`].
     pub fn is_unauthorized(&self) -> bool {
-        matches!(self, Error::Auth { .. })
+        matches!(self, Error::Auth { source, .. } if source.is_unauthorized())
             || matches!(self.status(), Some(401 | 403))
             || self.has_code(|c| matches!(c, ErrorCode::Unauthorized | ErrorCode::Denied))
     }

@@ -15,7 +15,7 @@ use reqwest::{Method, StatusCode};
 use crate::digest::digest_of;
 use crate::error::{Error, Limit, Protocol};
 use crate::repository::{Access, Repository, header_value};
-use crate::transport::{CappedError, Req, read_capped};
+use crate::transport::{BodyError, Req};
 
 /// `application/vnd.oci.image.manifest.v1+json`
 pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -215,20 +215,20 @@ impl Repository {
         let redacted = self.client.inner.redact(&url, &target);
         let req = Req::new(Method::GET, url)
             .header(header::ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
-        let resp = self.send_ok(&target, req).await?;
-        let headers = resp.headers().clone();
+        let max = self.client.inner.config.limits.max_manifest_bytes;
+        let body = match self.client.inner.get_body(&target, req, max).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => {
+                return Err(Error::limit(&redacted, Limit::ManifestBytes, max));
+            }
+            Err(BodyError::Other(e)) => return Err(e),
+        };
+        let headers = body.headers;
+        let bytes = body.bytes;
         let content_type = content_type(&headers);
         if let Some(ct) = &content_type {
             refuse_schema1(ct, &redacted)?;
         }
-        let max = self.client.inner.config.limits.max_manifest_bytes;
-        let bytes = match read_capped(resp, max, &Method::GET, &redacted).await {
-            Ok(b) => b,
-            Err(CappedError::TooLarge(_)) => {
-                return Err(Error::limit(&redacted, Limit::ManifestBytes, max));
-            }
-            Err(CappedError::Other(e)) => return Err(e),
-        };
         let header_digest = docker_content_digest(&headers, &redacted)?;
         let algorithm = match (reference, &header_digest) {
             (ManifestRef::Digest(d), _) => d.algorithm(),

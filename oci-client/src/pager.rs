@@ -17,7 +17,7 @@ use url::Url;
 
 use crate::client::Inner;
 use crate::error::{Error, Limit, Protocol};
-use crate::transport::{CappedError, Req, Target, read_capped};
+use crate::transport::{Body, BodyError, Req, Target};
 use crate::urls;
 
 /// Which string listing a page holds.
@@ -89,21 +89,17 @@ impl Pager {
         if let Some(a) = &self.accept {
             req = req.header(header::ACCEPT, a.clone());
         }
-        let resp = self.inner.send(&self.target, req).await?;
-        if !resp.status().is_success() {
-            return Err(self
-                .inner
-                .status_error(&Method::GET, &self.target, resp)
-                .await);
-        }
-        let headers = resp.headers().clone();
         let max = self.inner.config.limits.max_page_bytes;
-        let body = match read_capped(resp, max, &Method::GET, &redacted).await {
+        let Body {
+            headers,
+            bytes: body,
+            ..
+        } = match self.inner.get_body(&self.target, req, max).await {
             Ok(b) => b,
-            Err(CappedError::TooLarge(_)) => {
+            Err(BodyError::TooLarge) => {
                 return Err(Error::limit(&redacted, Limit::PageBytes, max));
             }
-            Err(CappedError::Other(e)) => return Err(e),
+            Err(BodyError::Other(e)) => return Err(e),
         };
         if let Some(next) = next_link(&headers) {
             let next = url

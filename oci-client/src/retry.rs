@@ -3,8 +3,13 @@
 //! Retried: connection failures and timeouts (any request: nothing reached the registry, or for
 //! idempotent ones it does not matter), `429 Too Many Requests` (any request: the registry did
 //! not process it), and `408` and `5xx` for idempotent requests only (GET, HEAD, DELETE,
-//! manifest PUT). Upload session requests (POST, PATCH, the closing PUT) are not retried on
-//! `5xx`: the session state on the registry is unknown afterwards.
+//! manifest PUT, and the POST that starts an upload session, whose repeat at worst leaves an
+//! empty session for the registry to expire). Requests that carry data into a session (PATCH,
+//! the closing PUT) are not retried on `5xx`: the session state on the registry is unknown
+//! afterwards. A body that breaks off or stalls while a manifest, tag page or referrers page is
+//! read repeats the whole request under the same policy. A failed token exchange is retried
+//! when `oci-auth` calls it retryable (token server 429/5xx, connection trouble), honouring the
+//! token server's `Retry-After`.
 
 use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, SystemTime};

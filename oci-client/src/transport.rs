@@ -106,12 +106,19 @@ impl Inner {
                             kind: TransportKind::Timeout,
                             ..
                         } => req.idempotent,
+                        // The token exchange failed for a reason that may pass (the token
+                        // server's 429/5xx, a cut or stalled answer): nothing reached the
+                        // registry yet, so any request may be repeated.
+                        Error::Auth { source, .. } => source.is_retryable(),
                         _ => false,
                     };
                     if !retry {
                         return result;
                     }
-                    None
+                    match e {
+                        Error::Auth { source, .. } => source.retry_after(),
+                        _ => None,
+                    }
                 }
             };
             let Some(delay) = policy.delay(attempt, waited, retry_after) else {
@@ -119,6 +126,49 @@ impl Inner {
             };
             tracing::debug!(attempt, ?delay, url = %self.redact(&req.url, target), "retrying");
             drop(result);
+            tokio::time::sleep(delay).await;
+            waited += delay;
+        }
+    }
+
+    /// Sends an idempotent `req` that must succeed and reads its body, capped at `max` bytes.
+    ///
+    /// [`Inner::send`] retries what happens before the status line; this also retries when the
+    /// body breaks off or stalls (a cut connection, a read timeout), repeating the whole request
+    /// under the same [`crate::RetryPolicy`]. Non-idempotent requests are read once.
+    pub(crate) async fn get_body(
+        &self,
+        target: &Target,
+        req: Req,
+        max: u64,
+    ) -> Result<Body, BodyError> {
+        let policy = &self.config.retry;
+        let mut attempt = 0u32;
+        let mut waited = Duration::ZERO;
+        loop {
+            attempt += 1;
+            let resp = self.send(target, req.clone()).await?;
+            if !resp.status().is_success() {
+                return Err(self.status_error(&req.method, target, resp).await.into());
+            }
+            let url = self.redact(resp.url(), target);
+            let headers = resp.headers().clone();
+            let error = match read_capped(resp, max, &req.method, &url).await {
+                Ok(bytes) => {
+                    return Ok(Body { headers, bytes });
+                }
+                Err(CappedError::TooLarge(_)) => return Err(BodyError::TooLarge),
+                Err(CappedError::Other(e)) => e,
+            };
+            let delay = if req.idempotent && error.is_retryable() {
+                policy.delay(attempt, waited, None)
+            } else {
+                None
+            };
+            let Some(delay) = delay else {
+                return Err(error.into());
+            };
+            tracing::debug!(attempt, ?delay, %url, "body broke off, retrying");
             tokio::time::sleep(delay).await;
             waited += delay;
         }
@@ -363,6 +413,26 @@ fn www_authenticate(headers: &HeaderMap) -> Vec<String> {
         .filter_map(|v| v.to_str().ok())
         .map(str::to_owned)
         .collect()
+}
+
+/// A successful answer read whole by [`Inner::get_body`].
+pub(crate) struct Body {
+    pub(crate) headers: HeaderMap,
+    pub(crate) bytes: Bytes,
+}
+
+/// Why [`Inner::get_body`] failed.
+pub(crate) enum BodyError {
+    /// The body exceeded the cap; the caller names the limit.
+    TooLarge,
+    /// Anything else.
+    Other(Error),
+}
+
+impl From<Error> for BodyError {
+    fn from(e: Error) -> BodyError {
+        BodyError::Other(e)
+    }
 }
 
 /// Why [`read_capped`] stopped.

@@ -166,8 +166,11 @@ impl Repository {
                 encode_query_value(from)
             )));
         }
+        // Starting a session changes nothing a repeat could harm: after a 5xx the worst case is
+        // an orphaned, empty session that the registry expires. So the POST is retried like a
+        // GET, unlike the requests that carry data into a session.
         let resp = self
-            .send_ok(target, Req::new(Method::POST, url).idempotent(false))
+            .send_ok(target, Req::new(Method::POST, url).idempotent(true))
             .await?;
         if mount.is_some() && resp.status() == StatusCode::CREATED {
             return Err(MountOr::Mounted);

@@ -79,6 +79,9 @@ pub struct ImageManifest {
     /// The artifact type, if set.
     #[serde(default)]
     pub artifact_type: Option<String>,
+    /// The manifest this one refers to, if any.
+    #[serde(default)]
+    pub subject: Option<Descriptor>,
 }
 
 /// An image index, as far as finding manifests needs.

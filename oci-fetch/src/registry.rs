@@ -18,10 +18,15 @@
 //! As a [`BlobSource`], a whole-blob fetch uses `oci-client`'s verified stream. The last chunk of
 //! every body is held back until the stream has ended cleanly, so when a source serves bytes
 //! that do not hash to the digest the download engine has not yet received the whole blob: the
-//! source is marked bad for that digest, the body ends with a transient error, and the engine's
-//! resume request is answered from the next source, from byte 0 (a restart the engine accepts,
-//! like an HTTP `200` to a range request). Sizes registered with [`RegistrySource::expect_size`]
-//! let a wrong `Content-Length` fall through before any byte is read.
+//! source gets a strike for that digest, the body ends with a transient error, and the engine's
+//! resume request is answered from byte 0 (a restart the engine accepts, like an HTTP `200` to a
+//! range request), by the same source while it has fewer than [`MAX_BAD_BODIES_PER_SOURCE`]
+//! strikes (a byte flipped in transit once), otherwise by the next source. When no source is
+//! left that could serve the blob and one of them was left for bad bytes, the fetch fails with
+//! [`SourceErrorKind::Integrity`] carrying the last verification failure (rather than the
+//! "not found" or connection failure of the others), and the strikes for that digest are
+//! forgotten, so a later fetch starts afresh. Sizes registered with [`RegistrySource::expect_size`] let a wrong `Content-Length`
+//! fall through before any byte is read.
 //!
 //! # Request count
 //!
@@ -31,10 +36,10 @@
 //!
 //! # Cancel safety
 //!
-//! Dropping any future leaves nothing behind; a source marked bad for a digest stays marked for
-//! the life of the [`RegistrySource`].
+//! Dropping any future leaves nothing behind; strikes against a source for a digest last until
+//! that digest's fetch fails with [`SourceErrorKind::Integrity`].
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -50,6 +55,12 @@ use crate::source::{BlobBody, BlobSource, BoxFuture, SourceError, SourceErrorKin
 /// Largest config blob read into memory to learn a single manifest's platform (1 MiB). Image
 /// configs are a few KiB; the cap keeps a hostile registry from making us buffer a disk image.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// How many bodies failing verification one source may serve for one digest before the walk
+/// moves past it. Two: a byte corrupted in transit once is retried at the same source (over
+/// plain HTTP nothing else catches it), while a source that keeps serving wrong bytes is left
+/// after its second.
+pub const MAX_BAD_BODIES_PER_SOURCE: u32 = 2;
 
 /// How one `oci-client` failure counts for the source walk.
 pub fn classify(error: &oci_client::Error) -> SourceFailure {
@@ -196,11 +207,28 @@ struct Endpoint {
     repo: Repository,
 }
 
-/// Per-blob state: which source serves it, which sources served wrong bytes.
+/// Per-blob state: which source serves it, how often each source served wrong bytes.
 #[derive(Debug, Default)]
 struct BlobState {
     serving: Option<usize>,
-    bad: HashSet<usize>,
+    /// Bodies failing verification, per source index.
+    strikes: HashMap<usize, u32>,
+    /// The bytes held by the engine came from a body that failed verification: restart from 0.
+    suspect: bool,
+    /// The last verification failure, reported when every source is out of strikes.
+    last_bad: Option<oci_client::Error>,
+}
+
+impl BlobState {
+    fn usable(&self, index: usize) -> bool {
+        self.strikes.get(&index).copied().unwrap_or(0) < MAX_BAD_BODIES_PER_SOURCE
+    }
+
+    fn strike(&mut self, index: usize, error: oci_client::Error) {
+        *self.strikes.entry(index).or_default() += 1;
+        self.suspect = true;
+        self.last_bad = Some(error);
+    }
 }
 
 #[derive(Debug)]
@@ -390,13 +418,14 @@ impl RegistrySource {
 
     async fn open_blob(&self, digest: &Digest, offset: u64) -> Result<BlobBody, SourceError> {
         let size = lock(&self.shared.sizes).get(digest).copied();
-        // Where to start: the source already serving this blob, unless it turned out bad; a
-        // switch of source after bad bytes restarts from 0, since the bytes held are suspect.
+        // Where to start: the source already serving this blob while it is usable; after bad
+        // bytes the bytes held are suspect, so the fetch restarts from 0.
         let (first, offset) = {
             let blobs = lock(&self.shared.blobs);
             match blobs.get(digest) {
+                Some(state) if state.suspect => (0, 0),
                 Some(state) => match state.serving {
-                    Some(i) if !state.bad.contains(&i) => (i, offset),
+                    Some(i) if state.usable(i) => (i, offset),
                     Some(_) => (0, 0),
                     None => (0, offset),
                 },
@@ -407,7 +436,7 @@ impl RegistrySource {
         for (i, endpoint) in self.shared.endpoints.iter().enumerate().skip(first) {
             if lock(&self.shared.blobs)
                 .get(digest)
-                .is_some_and(|s| s.bad.contains(&i))
+                .is_some_and(|s| !s.usable(i))
             {
                 continue;
             }
@@ -419,10 +448,12 @@ impl RegistrySource {
             };
             match opened {
                 Ok(stream) => {
-                    lock(&self.shared.blobs)
-                        .entry(digest.clone())
-                        .or_default()
-                        .serving = Some(i);
+                    {
+                        let mut blobs = lock(&self.shared.blobs);
+                        let state = blobs.entry(digest.clone()).or_default();
+                        state.serving = Some(i);
+                        state.suspect = false;
+                    }
                     let applied = if offset > 0 && stream.is_partial() {
                         offset
                     } else {
@@ -436,8 +467,8 @@ impl RegistrySource {
                         lock(&self.shared.blobs)
                             .entry(digest.clone())
                             .or_default()
-                            .bad
-                            .insert(i);
+                            .strike(i, e);
+                        continue;
                     }
                     if !falls_through(failure) {
                         return Err(SourceError::new(source_kind(&e), e));
@@ -446,9 +477,22 @@ impl RegistrySource {
                 }
             }
         }
-        Err(match last {
-            Some(e) => SourceError::new(source_kind(&e), e),
-            None => SourceError::from_kind(SourceErrorKind::NotFound),
+        // Every usable source fell through. If some source was left for serving bad bytes, that
+        // is the failure to report (the only copy reachable is corrupt); the strikes are
+        // forgotten so that a later fetch of this digest starts afresh.
+        let last_bad = {
+            let mut blobs = lock(&self.shared.blobs);
+            match blobs.get(digest) {
+                Some(state) if state.last_bad.is_some() => {
+                    blobs.remove(digest).and_then(|state| state.last_bad)
+                }
+                _ => None,
+            }
+        };
+        Err(match (last_bad, last) {
+            (Some(e), _) => SourceError::new(SourceErrorKind::Integrity, e),
+            (None, Some(e)) => SourceError::new(source_kind(&e), e),
+            (None, None) => SourceError::from_kind(SourceErrorKind::NotFound),
         })
     }
 
@@ -482,19 +526,18 @@ impl RegistrySource {
                         Some(Err(e)) => {
                             st.inner = None;
                             st.pending = None;
-                            let kind = if classify(&e) == SourceFailure::Integrity {
+                            if classify(&e) == SourceFailure::Integrity {
                                 lock(&shared.blobs)
                                     .entry(digest.clone())
                                     .or_default()
-                                    .bad
-                                    .insert(index);
-                                // Another source may serve the right bytes: let the engine
-                                // ask again.
-                                SourceErrorKind::Transient
-                            } else {
-                                source_kind(&e)
-                            };
-                            return Some((Err(SourceError::new(kind, e)), st));
+                                    .strike(index, e);
+                                // The same source (once more) or another may serve the right
+                                // bytes: let the engine ask again.
+                                let error = SourceError::from_kind(SourceErrorKind::Transient);
+                                return Some((Err(error), st));
+                            }
+                            let error = SourceError::new(source_kind(&e), e);
+                            return Some((Err(error), st));
                         }
                     }
                 }

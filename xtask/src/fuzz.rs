@@ -21,10 +21,13 @@ use crate::{run, tidy::workspace_root};
 const DEFAULT_MINUTES: u64 = 2;
 
 /// Every target in `fuzz/Cargo.toml`, in the order they run.
-pub(crate) const TARGETS: [&str; 8] = [
+pub(crate) const TARGETS: [&str; 11] = [
     "reference",
     "www_authenticate",
     "auth_config",
+    "token_response",
+    "helper_protocol",
+    "scope",
     "registries_conf",
     "select",
     "link_header",

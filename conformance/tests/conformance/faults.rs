@@ -375,44 +375,11 @@ fn faults() -> Vec<(&'static str, Fault, Option<u64>)> {
 
 /// Cells where the stack does not yet do what [`expected`] asks, with the typed outcome it
 /// gives today. Each is reported; a cell listed here passes only with exactly that outcome, so
-/// a fix makes the test fail until its entry is removed.
-///
-/// - oci-client retries requests but not the reading of a small body (manifest, index): a
-///   connection cut or stalled mid-body ends with a retryable `Transport { kind: Body }`.
-/// - oci-client does not retry the `POST` that opens an upload on `503`.
-/// - oci-auth neither retries a token request nor follows a redirect from the realm; every
-///   token-endpoint failure (429, 5xx, cut body, stall) surfaces as `Error::Auth`, so
-///   `is_unauthorized()` is true and `is_retryable()` false.
-/// - oci-fetch's `RegistrySource` reports a blob whose only source served bad bytes as "not
-///   found" (the source is marked bad, and no source remains), not as a verification failure.
-const KNOWN_GAPS: &[(&str, Op, Outcome)] = &[
-    ("close-after-64 x1", Op::ResolveTag, Outcome::Retryable),
-    (
-        "close-after-64 x1",
-        Op::ManifestByDigest,
-        Outcome::Retryable,
-    ),
-    ("close-after-64 x1", Op::Discover, Outcome::Retryable),
-    ("stall-3s x1", Op::ResolveTag, Outcome::Retryable),
-    ("stall-3s x1", Op::ManifestByDigest, Outcome::Retryable),
-    ("stall-3s x1", Op::Discover, Outcome::Retryable),
-    ("503 burst x2", Op::PushBlob, Outcome::Retryable),
-    ("close-after-64 x1", Op::TokenFetch, Outcome::Unauthorized),
-    (
-        "close-after-64 always",
-        Op::TokenFetch,
-        Outcome::Unauthorized,
-    ),
-    ("stall-3s x1", Op::TokenFetch, Outcome::Unauthorized),
-    ("append always", Op::TokenFetch, Outcome::Unauthorized),
-    ("429 retry-after x2", Op::TokenFetch, Outcome::Unauthorized),
-    ("503 burst x2", Op::TokenFetch, Outcome::Unauthorized),
-    ("500 always", Op::TokenFetch, Outcome::Unauthorized),
-    ("redirect always", Op::TokenFetch, Outcome::Unauthorized),
-    ("flip-byte x1", Op::PullBlob, Outcome::NotFound),
-    ("flip-byte always", Op::PullBlob, Outcome::NotFound),
-    ("malformed-json always", Op::PullBlob, Outcome::NotFound),
-];
+/// a fix makes the test fail until its entry is removed. Empty: the last entries (body reads and
+/// upload starts not retried, token-endpoint faults reported as "unauthorized", a single
+/// corrupting source reported as "not found") were fixed and each has a regression test in its
+/// crate.
+const KNOWN_GAPS: &[(&str, Op, Outcome)] = &[];
 
 fn known_gap(fault: &str, op: Op) -> Option<Outcome> {
     KNOWN_GAPS

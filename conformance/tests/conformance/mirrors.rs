@@ -1,7 +1,8 @@
 //! registries.conf mirrors against two real registries (a mirror and a primary): content only on
 //! the primary is served after the mirror misses; content on the mirror is served from the
 //! mirror (proved by stopping the primary); a mirror serving wrong bytes for a digest is
-//! rejected by verification and the primary used.
+//! rejected by verification and the primary used; when that mirror is the only source left, the
+//! pull fails as a verification failure.
 //!
 //! The wrong-bytes case rewrites a blob file in the mirror's storage, so the mirror is always a
 //! `process` backend registry (its storage directory is found through its configuration file).
@@ -171,6 +172,20 @@ async fn mirror_misses_then_serves_then_is_caught_lying() -> anyhow::Result<()> 
         Support::Yes,
         "primary stopped, mirror served",
     );
+
+    // 5. Now the only source lies: a verification failure naming the bad bytes, not "not found",
+    //    and nothing written where the file was asked for.
+    std::fs::write(blob_file(&mirror, &chosen.3)?, &tampered)?;
+    let e = resolve_and_pull(&conf, &reference, &hosts)
+        .await
+        .err()
+        .ok_or_else(|| anyhow::anyhow!("a lying only source must fail the pull"))?;
+    let verification = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<oci_fetch::download::DownloadError>())
+        .is_some_and(|d| d.is_verification());
+    anyhow::ensure!(verification, "expected a verification failure, got: {e:#}");
+    std::fs::write(blob_file(&mirror, &chosen.3)?, &original)?;
     let _ = entries;
     Ok(())
 }

@@ -42,7 +42,27 @@ async fn no_error_path_shows_a_secret() {
         Credential::IdentityToken(Secret::new(SECRET)),
         Credential::RegistryToken(Secret::new(SECRET)),
     ];
+    // Where redirects lead: another origin over plain HTTP.
+    let other = Server::start(|_| Reply::status(500).body(SECRET.as_bytes().to_vec())).await;
+    let elsewhere = format!("{}/{SECRET}?p={SECRET}", other.url(""));
+    let with_userinfo = format!(
+        "http://u:{SECRET}@{}/t",
+        other.url("").trim_start_matches("http://")
+    );
     let replies: Vec<Reply> = vec![
+        Reply::status(429)
+            .header("retry-after", "5")
+            .body(SECRET.as_bytes().to_vec()),
+        Reply::status(503).header("retry-after", SECRET),
+        Reply::json(&format!(r#"{{"token":"{SECRET}"}}"#)).cut_short(4096),
+        // Redirects: to another origin (refused for forms, followed without Basic for GETs,
+        // and a downgrade from the https realm), to itself (the hop limit, and a form turned
+        // into a GET), without or with an unusable Location.
+        Reply::redirect(307, &elsewhere),
+        Reply::redirect(302, "/t"),
+        Reply::status(301),
+        Reply::redirect(308, &with_userinfo),
+        Reply::redirect(303, &format!("ftp://{SECRET}/")),
         Reply::status(401).body(SECRET.as_bytes().to_vec()),
         Reply::status(403),
         Reply::status(404),
@@ -59,8 +79,16 @@ async fn no_error_path_shows_a_secret() {
         Reply::json(r#"{"token":"late"}"#).delay(Duration::from_secs(30)),
     ];
     let mut checked = 0;
-    for reply in replies {
-        let server = Server::start(move |_| reply.clone()).await;
+    let mut seen = std::collections::BTreeSet::new();
+    for (reply, tls) in replies
+        .iter()
+        .flat_map(|r| [(r.clone(), false), (r.clone(), true)])
+    {
+        let server = if tls {
+            Server::start_tls(move |_| reply.clone()).await
+        } else {
+            Server::start(move |_| reply.clone()).await
+        };
         let challenge = vec![format!(
             r#"Bearer realm="{}",service="s""#,
             server.url("/t")
@@ -80,6 +108,7 @@ async fn no_error_path_shows_a_secret() {
                     Ok(h) => assert_clean("header debug", &format!("{h:?}")),
                     Err(e) => {
                         clean_err("challenge", &e);
+                        seen.insert(kind_name(&e));
                         checked += 1;
                     }
                 }
@@ -100,6 +129,34 @@ async fn no_error_path_shows_a_secret() {
         }
     }
     assert!(checked > 40, "only {checked} error paths were exercised");
+    let want = [
+        "InsecureTransport",
+        "InvalidTokenResponse",
+        "TokenRedirectInvalid",
+        "TokenRedirectLimit",
+        "TokenRedirectRefused",
+        "TokenRequest",
+        "TokenResponseTooLarge",
+        "TokenStatus",
+        "TokenTimeout",
+        "Unauthorized",
+    ];
+    for kind in want {
+        assert!(
+            seen.contains(kind),
+            "no {kind} error was checked; saw {seen:?}"
+        );
+    }
+}
+
+/// The variant name of an error, from its `Debug` form.
+fn kind_name(e: &oci_auth::Error) -> String {
+    let debug = format!("{e:?}");
+    debug
+        .split(|c: char| !c.is_alphanumeric())
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 #[tokio::test]

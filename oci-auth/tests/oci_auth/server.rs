@@ -1,5 +1,10 @@
 //! A tiny in-process HTTP/1.1 server for hostile token-server behaviour no real registry
-//! produces (oversized bodies, stalls, missing tokens). One request per connection.
+//! produces (oversized bodies, stalls, missing tokens, bodies cut short, redirects). One request
+//! per connection; plain HTTP, or HTTPS with the test certificate in `tls/` ([`Server::start_tls`]).
+//!
+//! `tls/ca.pem` is a test CA; `tls/leaf.pem` and `tls/leaf.key` are the server certificate it
+//! signed for `127.0.0.1` and `localhost` (valid 2000–2126). They guard nothing: they exist so an
+//! `https` realm can be tested without a certificate generator.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -57,6 +62,8 @@ pub(crate) struct Reply {
     pub(crate) delay: Duration,
     /// No `Content-Length`: the body ends when the connection closes.
     pub(crate) close_delimited: bool,
+    /// A `Content-Length` larger than the body: the answer breaks off.
+    pub(crate) declared_length: Option<usize>,
 }
 
 impl Reply {
@@ -67,7 +74,13 @@ impl Reply {
             body: Vec::new(),
             delay: Duration::ZERO,
             close_delimited: false,
+            declared_length: None,
         }
+    }
+
+    /// A redirect to `location`.
+    pub(crate) fn redirect(status: u16, location: &str) -> Reply {
+        Reply::status(status).header("location", location)
     }
 
     pub(crate) fn json(body: &str) -> Reply {
@@ -95,6 +108,12 @@ impl Reply {
         self.close_delimited = true;
         self
     }
+
+    /// Announces `length` bytes but sends only the body, then closes.
+    pub(crate) fn cut_short(mut self, length: usize) -> Reply {
+        self.declared_length = Some(length);
+        self
+    }
 }
 
 type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
@@ -102,6 +121,7 @@ type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
 /// A running server; stops when dropped.
 pub(crate) struct Server {
     addr: SocketAddr,
+    scheme: &'static str,
     requests: Arc<Mutex<Vec<Request>>>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -116,6 +136,21 @@ impl Server {
     pub(crate) async fn start(
         handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
     ) -> Server {
+        Server::start_with(handler, None).await
+    }
+
+    /// Like [`Server::start`], over TLS with the certificate in `tls/`; trust it with
+    /// [`crate::client`].
+    pub(crate) async fn start_tls(
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> Server {
+        Server::start_with(handler, Some(tls_acceptor())).await
+    }
+
+    async fn start_with(
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind loopback");
@@ -123,6 +158,7 @@ impl Server {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let handler: Arc<Handler> = Arc::new(handler);
         let reqs = requests.clone();
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
@@ -130,20 +166,31 @@ impl Server {
                 };
                 let handler = handler.clone();
                 let reqs = reqs.clone();
+                let tls = tls.clone();
                 tokio::spawn(async move {
-                    let _ = serve(stream, handler, reqs).await;
+                    match tls {
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                let _ = serve(stream, handler, reqs).await;
+                            }
+                        }
+                        None => {
+                            let _ = serve(stream, handler, reqs).await;
+                        }
+                    }
                 });
             }
         });
         Server {
             addr,
+            scheme,
             requests,
             task,
         }
     }
 
     pub(crate) fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        format!("{}://{}{path}", self.scheme, self.addr)
     }
 
     pub(crate) fn requests(&self) -> Vec<Request> {
@@ -151,8 +198,24 @@ impl Server {
     }
 }
 
-async fn serve(
-    mut stream: tokio::net::TcpStream,
+fn tls_acceptor() -> tokio_rustls::TlsAcceptor {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    crate::install_crypto_provider();
+    let chain = vec![
+        CertificateDer::from_pem_slice(include_bytes!("tls/leaf.pem")).expect("leaf.pem"),
+        CertificateDer::from_pem_slice(include_bytes!("tls/ca.pem")).expect("ca.pem"),
+    ];
+    let key = PrivateKeyDer::from_pem_slice(include_bytes!("tls/leaf.key")).expect("leaf.key");
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("server certificate");
+    tokio_rustls::TlsAcceptor::from(Arc::new(config))
+}
+
+async fn serve<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut stream: S,
     handler: Arc<Handler>,
     reqs: Arc<Mutex<Vec<Request>>>,
 ) -> std::io::Result<()> {
@@ -208,7 +271,8 @@ async fn serve(
         out.push_str(&format!("{k}: {v}\r\n"));
     }
     if !reply.close_delimited {
-        out.push_str(&format!("content-length: {}\r\n", reply.body.len()));
+        let length = reply.declared_length.unwrap_or(reply.body.len());
+        out.push_str(&format!("content-length: {length}\r\n"));
     }
     out.push_str("\r\n");
     stream.write_all(out.as_bytes()).await?;

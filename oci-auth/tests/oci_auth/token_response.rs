@@ -1,8 +1,8 @@
-//! Token responses: `token`/`access_token`, `expires_in`, `issued_at`.
+//! Token responses: `token`/`access_token`, `expires_in`, `issued_at`; `Retry-After` values.
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use oci_auth::token_response::{self, parse_rfc3339, remaining_lifetime};
+use oci_auth::token_response::{self, parse_retry_after, parse_rfc3339, remaining_lifetime};
 
 #[test]
 fn responses() {
@@ -92,7 +92,48 @@ fn remaining_lifetime_counts_from_issued_at() {
     assert_eq!(remaining_lifetime(&r, now), Duration::ZERO);
 }
 
+#[test]
+fn retry_after_values() {
+    // 1994-11-06T08:49:37Z, the RFC 9110 example date.
+    let date = UNIX_EPOCH + Duration::from_secs(784_111_777);
+    let check = |value: &str, now: SystemTime| parse_retry_after(value, now).map(|d| d.as_secs());
+    let before = date - Duration::from_secs(90);
+    let cases = [
+        ("120", Some(120)),
+        ("0", Some(0)),
+        (" 7\t", Some(7)),
+        ("007", Some(7)),
+        ("99999999999999999999999999", Some(u64::MAX)),
+        ("Sun, 06 Nov 1994 08:49:37 GMT", Some(90)),
+        ("Sunday, 06-Nov-94 08:49:37 GMT", Some(90)),
+        ("Sun Nov  6 08:49:37 1994", Some(90)),
+        ("", None),
+        ("-5", None),
+        ("+5", None),
+        ("1.5", None),
+        ("5 s", None),
+        ("soon", None),
+        ("Sun, 06 Nov 1994 08:49:37 PST", None),
+    ];
+    for (value, want) in cases {
+        assert_eq!(check(value, before), want, "{value:?}");
+    }
+    // A date already past is no wait at all.
+    assert_eq!(
+        check(
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            date + Duration::from_secs(5)
+        ),
+        Some(0)
+    );
+}
+
 proptest::proptest! {
+    #[test]
+    fn retry_after_never_panics(s in "[0-9A-Za-z ,:-]{0,40}") {
+        let _ = parse_retry_after(&s, SystemTime::now());
+    }
+
     #[test]
     fn rfc3339_never_panics(s in "[0-9TZ:.+-]{0,40}") {
         let _ = parse_rfc3339(&s);

@@ -199,3 +199,50 @@ async fn push_sends_content_type_and_updates_referrers_fallback() {
     assert_eq!(entry["artifactType"], "application/x-sig");
     assert_eq!(entry["annotations"]["a"], "b");
 }
+
+/// A server whose first `cut` answers to GETs announce more bytes than they send (the
+/// connection closes mid-body); later answers are `reply`.
+async fn cut_then(cut: usize, reply: Reply) -> Server {
+    let seen = std::sync::atomic::AtomicUsize::new(0);
+    Server::start(move |_| {
+        if seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < cut {
+            let len = reply_len(&reply) + 100;
+            reply.clone().header("Content-Length", &len.to_string())
+        } else {
+            reply.clone()
+        }
+    })
+    .await
+}
+
+fn reply_len(reply: &Reply) -> usize {
+    match &reply.body {
+        crate::server::Body::Bytes(b) => b.len(),
+        crate::server::Body::Endless { total } => *total as usize,
+    }
+}
+
+#[tokio::test]
+async fn body_cut_short_is_retried_regression_fault_matrix() {
+    let digest = sha256(BODY);
+    let s = cut_then(2, ok_reply(BODY)).await;
+    let m = s
+        .repo("app")
+        .fetch_manifest(&ManifestRef::Digest(digest.clone()))
+        .await
+        .expect("the third attempt reads the whole body");
+    assert_eq!(m.bytes().as_ref(), BODY);
+    assert_eq!(s.requests().len(), 3, "two cut bodies, then a whole one");
+}
+
+#[tokio::test]
+async fn body_always_cut_short_ends_retryable_after_the_policy() {
+    let s = cut_then(usize::MAX, ok_reply(BODY)).await;
+    let e = s
+        .repo("app")
+        .fetch_manifest(&ManifestRef::Digest(sha256(BODY)))
+        .await
+        .expect_err("never a whole body");
+    assert!(e.is_retryable(), "{e:?}");
+    assert_eq!(s.requests().len(), 5, "fast_retries allows 5 attempts");
+}

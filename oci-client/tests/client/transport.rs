@@ -103,8 +103,10 @@ fn backoff_is_capped_and_budgeted() {
     );
 }
 
+/// The POST opening an upload session is retried on 503 like a GET (a repeat at worst leaves
+/// an empty session), up to the policy, and then reported with the registry's status.
 #[tokio::test]
-async fn post_is_not_retried_on_503() {
+async fn upload_start_post_is_retried_on_503_up_to_the_policy() {
     let server = Server::start(|req| {
         if req.method == "HEAD" {
             Reply::new(404)
@@ -124,7 +126,8 @@ async fn post_is_not_retried_on_503() {
             .iter()
             .filter(|r| r.method == "POST")
             .count(),
-        1
+        5,
+        "fast_retries allows 5 attempts"
     );
 }
 
@@ -441,4 +444,72 @@ async fn invalid_token_twice_fails_typed_without_loop() {
             .count(),
         3
     );
+}
+
+/// A Bearer registry whose token endpoint answers `token_replies` in turn (then a token), and
+/// which accepts any bearer token.
+async fn token_server(token_replies: Vec<Reply>) -> (Server, Arc<AtomicUsize>) {
+    let asked = Arc::new(AtomicUsize::new(0));
+    let origin = Arc::new(std::sync::OnceLock::<String>::new());
+    let (asked2, origin2) = (asked.clone(), origin.clone());
+    let server = Server::start(move |req| {
+        if req.path() == "/token" {
+            let n = asked2.fetch_add(1, Ordering::SeqCst);
+            return match token_replies.get(n) {
+                Some(r) => r.clone(),
+                None => Reply::new(200).body(r#"{"token":"t"}"#),
+            };
+        }
+        match req.header("authorization") {
+            Some("Bearer t") => Reply::new(200)
+                .header("Content-Type", OCI_MANIFEST)
+                .body(BODY.to_vec()),
+            _ => {
+                let realm = format!("{}/token", origin2.get().cloned().unwrap_or_default());
+                Reply::new(401).header(
+                    "WWW-Authenticate",
+                    &format!(r#"Bearer realm="{realm}",service="s""#),
+                )
+            }
+        }
+    })
+    .await;
+    origin.set(server.origin()).expect("set once");
+    (server, asked)
+}
+
+#[tokio::test]
+async fn token_server_503_and_429_are_retried_regression_fault_matrix() {
+    let (server, asked) = token_server(vec![
+        Reply::new(503),
+        Reply::new(429).header("Retry-After", "0"),
+    ])
+    .await;
+    fetch(&server)
+        .await
+        .expect("the third token request succeeds");
+    assert_eq!(asked.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn token_server_always_failing_is_retryable_not_unauthorized() {
+    let (server, asked) = token_server(vec![Reply::new(500); 10]).await;
+    let e = fetch(&server).await.expect_err("no token");
+    assert!(e.is_retryable() && !e.is_unauthorized(), "{e:?}");
+    assert_eq!(asked.load(Ordering::SeqCst), 5, "fast_retries allows 5");
+}
+
+#[tokio::test]
+async fn token_server_garbage_is_terminal_not_unauthorized() {
+    let (server, asked) = token_server(vec![Reply::new(200).body("{not json"); 10]).await;
+    let e = fetch(&server).await.expect_err("no token");
+    assert!(!e.is_retryable() && !e.is_unauthorized(), "{e:?}");
+    assert_eq!(asked.load(Ordering::SeqCst), 1, "garbage is not retried");
+}
+
+#[tokio::test]
+async fn token_server_refusing_is_unauthorized() {
+    let (server, _) = token_server(vec![Reply::new(401); 10]).await;
+    let e = fetch(&server).await.expect_err("refused");
+    assert!(e.is_unauthorized() && !e.is_retryable(), "{e:?}");
 }

@@ -255,3 +255,41 @@ async fn absurd_chunk_min_length_is_refused_without_allocating() {
         Some("DELETE")
     );
 }
+
+#[tokio::test]
+async fn upload_start_is_retried_after_503_regression_fault_matrix() {
+    let posts = std::sync::atomic::AtomicUsize::new(0);
+    let s = Server::start(move |req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" if posts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 => Reply::new(503),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
+        _ => Reply::new(201),
+    })
+    .await;
+    let outcome = s
+        .repo("app")
+        .push_blob(&sha256(b"x"), "x".into())
+        .await
+        .expect("the third POST opens a session");
+    assert_eq!(outcome, PushOutcome::Uploaded);
+    let methods: Vec<String> = s.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["HEAD", "POST", "POST", "POST", "PUT"]);
+}
+
+#[tokio::test]
+async fn data_carrying_put_is_not_retried_after_503() {
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
+        _ => Reply::new(503),
+    })
+    .await;
+    let e = s
+        .repo("app")
+        .push_blob(&sha256(b"x"), "x".into())
+        .await
+        .expect_err("the closing PUT failed");
+    assert_eq!(e.status(), Some(503), "{e}");
+    let puts = s.requests().iter().filter(|r| r.method == "PUT").count();
+    assert_eq!(puts, 1, "a PUT carrying data is sent once");
+}

@@ -162,6 +162,6 @@ impl DownloadError {
         matches!(
             self,
             DownloadError::Verify(_) | DownloadError::ContentLength { .. }
-        )
+        ) || matches!(self, DownloadError::Source { source, .. } if source.is_integrity())
     }
 }

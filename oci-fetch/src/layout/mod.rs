@@ -18,20 +18,22 @@
 mod address;
 mod copy;
 pub mod example;
+mod referrers;
 
 use std::io;
 use std::path::{Path, PathBuf};
 
+use tokio::io::AsyncReadExt;
+
 use bytes::Bytes;
 use oci_ref::Digest;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 pub use address::{AddressError, LayoutAddress, LayoutTarget, TAG_MAX_LEN, parse_layout_address};
 pub use copy::{CopyStats, MAX_INDEX_DEPTH, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST};
 
 use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManifest};
 use crate::download::{DownloadError, DownloadOptions, download};
-use crate::source::{BlobBody, BlobSource, BoxFuture, SourceError, SourceErrorKind};
+use crate::source::{BlobBody, BlobSource, BoxFuture, SourceError, file_body};
 use crate::verify::{Verifier, VerifyError};
 
 /// The layout marker file.
@@ -54,7 +56,7 @@ pub const MAX_INDEX_SIZE: u64 = 16 * 1024 * 1024;
 pub const MAX_MANIFEST_SIZE: u64 = 4 * 1024 * 1024;
 
 /// Chunk size of bodies served from a layout (256 KiB).
-pub const LAYOUT_CHUNK_SIZE: usize = 256 * 1024;
+pub const LAYOUT_CHUNK_SIZE: usize = crate::source::FILE_CHUNK_SIZE;
 
 /// A JSON error, wrapped so the public API does not expose the parser's type.
 #[derive(Debug)]
@@ -507,47 +509,76 @@ impl OciLayout {
                 name: name.to_owned(),
             });
         }
-        let path = self.root.join(INDEX_FILE);
-        let bytes = read_capped(&path, MAX_INDEX_SIZE).await?;
-        let mut index: serde_json::Value = parse_json(&path, &bytes)?;
         let mut entry = desc.clone();
         entry
             .annotations
             .insert(ANNOTATION_REF_NAME.to_owned(), name.to_owned());
-        let entry = serde_json::to_value(&entry).map_err(|e| LayoutError::Json {
-            path: path.clone(),
+        self.edit_index(
+            |list, entry| {
+                list.retain(|m| ref_name(m) != Some(name));
+                list.push(entry);
+            },
+            &entry,
+        )
+        .await
+    }
+
+    /// Lists `desc` in `index.json` without a ref name (how `oras attach --oci-layout` records
+    /// a referrer, and a push without a tag), unless an entry with its digest is already there.
+    pub async fn add_manifest(&self, desc: &Descriptor) -> Result<(), LayoutError> {
+        let digest = desc.digest.as_str().to_owned();
+        self.edit_index(
+            |list, entry| {
+                let listed = list
+                    .iter()
+                    .any(|m| m.get("digest").and_then(|d| d.as_str()) == Some(digest.as_str()));
+                if !listed {
+                    list.push(entry);
+                }
+            },
+            desc,
+        )
+        .await
+    }
+
+    /// Reads `index.json`, lets `edit` change its `manifests` list (given `entry` serialised),
+    /// and writes it back atomically, keeping unknown fields.
+    async fn edit_index(
+        &self,
+        edit: impl FnOnce(&mut Vec<serde_json::Value>, serde_json::Value),
+        entry: &Descriptor,
+    ) -> Result<(), LayoutError> {
+        let path = self.root.join(INDEX_FILE);
+        let json_error = |path: &Path, e: serde_json::Error| LayoutError::Json {
+            path: path.to_owned(),
             source: JsonError(e),
-        })?;
+        };
+        let bytes = read_capped(&path, MAX_INDEX_SIZE).await?;
+        let mut index: serde_json::Value = parse_json(&path, &bytes)?;
+        let entry = serde_json::to_value(entry).map_err(|e| json_error(&path, e))?;
         let Some(obj) = index.as_object_mut() else {
             let e = <serde_json::Error as serde::de::Error>::custom("index.json is not an object");
-            return Err(LayoutError::Json {
-                path,
-                source: JsonError(e),
-            });
+            return Err(json_error(&path, e));
         };
         let manifests = obj
             .entry("manifests")
             .or_insert_with(|| serde_json::Value::Array(Vec::new()));
         let Some(list) = manifests.as_array_mut() else {
             let e = <serde_json::Error as serde::de::Error>::custom("`manifests` is not an array");
-            return Err(LayoutError::Json {
-                path,
-                source: JsonError(e),
-            });
+            return Err(json_error(&path, e));
         };
-        list.retain(|m| {
-            m.pointer("/annotations")
-                .and_then(|a| a.get(ANNOTATION_REF_NAME))
-                .and_then(|v| v.as_str())
-                != Some(name)
-        });
-        list.push(entry);
-        let out = serde_json::to_vec_pretty(&index).map_err(|e| LayoutError::Json {
-            path: path.clone(),
-            source: JsonError(e),
-        })?;
+        edit(list, entry);
+        let out = serde_json::to_vec_pretty(&index).map_err(|e| json_error(&path, e))?;
         write_atomic(&path, out).await
     }
+}
+
+/// The `org.opencontainers.image.ref.name` of an `index.json` entry.
+fn ref_name(entry: &serde_json::Value) -> Option<&str> {
+    entry
+        .pointer("/annotations")
+        .and_then(|a| a.get(ANNOTATION_REF_NAME))
+        .and_then(|v| v.as_str())
 }
 
 impl BlobSource for OciLayout {
@@ -556,29 +587,6 @@ impl BlobSource for OciLayout {
         digest: &'a Digest,
         offset: u64,
     ) -> BoxFuture<'a, Result<BlobBody, SourceError>> {
-        Box::pin(async move {
-            let path = self.blob_path(digest);
-            let mut file = tokio::fs::File::open(&path).await?;
-            let len = file.metadata().await?.len();
-            let start = offset.min(len);
-            file.seek(io::SeekFrom::Start(start)).await?;
-            let stream = futures_util::stream::unfold(Some(file), |state| async move {
-                let mut file = state?;
-                let mut buf = vec![0u8; LAYOUT_CHUNK_SIZE];
-                match file.read(&mut buf).await {
-                    Ok(0) => None,
-                    Ok(n) => {
-                        buf.truncate(n);
-                        Some((Ok(Bytes::from(buf)), Some(file)))
-                    }
-                    Err(e) => Some((Err(SourceError::new(SourceErrorKind::Io, e)), None)),
-                }
-            });
-            Ok(BlobBody {
-                stream: Box::pin(stream),
-                content_length: Some(len - start),
-                offset_applied: start,
-            })
-        })
+        Box::pin(async move { file_body(&self.blob_path(digest), offset).await })
     }
 }

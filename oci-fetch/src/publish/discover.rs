@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use oci_client::{ManifestRef, Repository};
+use oci_client::ManifestRef;
 use serde::Serialize;
 
+use super::store::Store;
 use super::{PublishError, to_client_digest};
 
 /// Deepest level walked when no `--depth` is given: referrer chains in practice are 2-3 deep
@@ -53,7 +54,7 @@ pub struct ReferrerNode {
 }
 
 /// The artifact type of a manifest body: `artifactType`, else `config.mediaType`.
-fn artifact_type_of(bytes: &[u8]) -> Option<String> {
+pub(crate) fn artifact_type_of(bytes: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     v.get("artifactType")
         .and_then(|t| t.as_str())
@@ -65,18 +66,19 @@ fn artifact_type_of(bytes: &[u8]) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Walks the referrers tree of `subject` in `repo`.
-pub async fn discover(
-    repo: &Repository,
+/// Walks the referrers tree of `subject` in `store` (a `&Repository` or a `&OciLayout`).
+pub async fn discover<'a>(
+    store: impl Into<Store<'a>>,
     subject: &ManifestRef,
     options: &DiscoverOptions,
 ) -> Result<ReferrerNode, PublishError> {
-    let manifest = repo.fetch_manifest(subject).await?;
-    let d = manifest.descriptor();
+    let store = store.into();
+    let manifest = store.fetch_manifest(subject).await?;
+    let d = manifest.descriptor;
     let mut root = ReferrerNode {
-        digest: d.digest.as_str().to_owned(),
-        media_type: d.media_type.clone(),
-        artifact_type: artifact_type_of(manifest.bytes()),
+        digest: d.digest,
+        media_type: d.media_type,
+        artifact_type: artifact_type_of(&manifest.bytes),
         size: d.size,
         annotations: BTreeMap::new(),
         referrers: Vec::new(),
@@ -87,13 +89,13 @@ pub async fn discover(
         .min(MAX_DISCOVER_DEPTH);
     let mut seen = BTreeSet::from([root.digest.clone()]);
     let mut count = 0usize;
-    walk(repo, &mut root, options, depth, &mut seen, &mut count).await?;
+    walk(store, &mut root, options, depth, &mut seen, &mut count).await?;
     Ok(root)
 }
 
 /// Fills `node.referrers` down to `depth` levels, iteratively level by level.
 async fn walk(
-    repo: &Repository,
+    store: Store<'_>,
     root: &mut ReferrerNode,
     options: &DiscoverOptions,
     depth: usize,
@@ -108,11 +110,11 @@ async fn walk(
         for path in frontier {
             let node = node_at(root, &path);
             let digest = to_client_digest(&node.digest)?;
-            let found = repo
+            let found = store
                 .referrers(&digest, options.artifact_type.as_deref())
                 .await?;
-            for r in found.descriptors {
-                let digest = r.digest().to_string();
+            for r in found {
+                let digest = r.digest.clone();
                 // A hostile fallback index may list a manifest under its own descendants.
                 if !seen.insert(digest.clone()) {
                     continue;
@@ -125,14 +127,10 @@ async fn walk(
                 }
                 let child = ReferrerNode {
                     digest,
-                    media_type: r.media_type().to_string(),
-                    artifact_type: r.artifact_type().as_ref().map(|t| t.to_string()),
-                    size: r.size(),
-                    annotations: r
-                        .annotations()
-                        .as_ref()
-                        .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                        .unwrap_or_default(),
+                    media_type: r.media_type,
+                    artifact_type: r.artifact_type,
+                    size: r.size,
+                    annotations: r.annotations,
                     referrers: Vec::new(),
                 };
                 let parent = node_at(root, &path);

@@ -81,6 +81,9 @@ pub enum PublishError {
     /// The registry or the network failed.
     #[error(transparent)]
     Registry(Box<dyn std::error::Error + Send + Sync>),
+    /// Reading or writing the OCI layout failed.
+    #[error(transparent)]
+    Layout(Box<crate::layout::LayoutError>),
 }
 
 impl PublishError {
@@ -103,6 +106,12 @@ impl PublishError {
             input: input.to_owned(),
             reason,
         }
+    }
+}
+
+impl From<crate::layout::LayoutError> for PublishError {
+    fn from(e: crate::layout::LayoutError) -> Self {
+        PublishError::Layout(Box::new(e))
     }
 }
 

@@ -10,12 +10,13 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use oci_client::{ManifestRef, Repository};
+use oci_client::ManifestRef;
 
 use super::model::{
     ANNOTATION_CREATED, Descriptor, ImageIndex, OCI_IMAGE_CONFIG, OCI_INDEX, Platform,
 };
 use super::push::Pushed;
+use super::store::Store;
 use super::{PublishError, to_client_digest};
 
 /// Largest image config read to learn an entry's platform: `--artifact-platform` configs are
@@ -54,11 +55,12 @@ struct Peek {
 }
 
 /// Builds the index from `req` and pushes it under `tag` (by digest when `None`).
-pub async fn create_index(
-    repo: &Repository,
+pub async fn create_index<'a>(
+    store: impl Into<Store<'a>>,
     tag: Option<&str>,
     req: &IndexRequest,
 ) -> Result<Pushed, PublishError> {
+    let store = store.into();
     let tag = match tag {
         Some(t) => Some(
             ManifestRef::tag(t).map_err(|_| PublishError::invalid("tag", t, "not a valid tag"))?,
@@ -67,14 +69,14 @@ pub async fn create_index(
     };
     let mut manifests = Vec::with_capacity(req.entries.len());
     for entry in &req.entries {
-        let m = repo.fetch_manifest(&entry.source).await?;
-        let d = m.descriptor();
+        let m = store.fetch_manifest(&entry.source).await?;
+        let d = m.descriptor;
         let invalid = || PublishError::InvalidManifest {
-            digest: d.digest.as_str().to_owned(),
+            digest: d.digest.clone(),
             expected: "manifest",
         };
-        let peek: Peek = serde_json::from_slice(m.bytes()).map_err(|_| invalid())?;
-        let mut desc = Descriptor::new(&d.media_type, d.digest.as_str(), d.size);
+        let peek: Peek = serde_json::from_slice(&m.bytes).map_err(|_| invalid())?;
+        let mut desc = Descriptor::new(&d.media_type, &d.digest, d.size);
         desc.artifact_type = peek
             .artifact_type
             .clone()
@@ -88,7 +90,7 @@ pub async fn create_index(
                 Some(c)
                     if c.media_type == OCI_IMAGE_CONFIG && c.size <= MAX_PLATFORM_CONFIG_BYTES =>
                 {
-                    platform_from_config(repo, c).await?
+                    platform_from_config(store, c).await?
                 }
                 _ => None,
             },
@@ -106,16 +108,15 @@ pub async fn create_index(
         digest: String::new(),
         expected: "serialisable index",
     })?;
-    let digest = oci_client::digest_of(oci_ref::Algorithm::Sha256, &bytes);
-    let reference = tag.unwrap_or(ManifestRef::Digest(digest));
-    let pushed = repo
-        .push_manifest(&reference, Bytes::from(bytes.clone()), OCI_INDEX)
+    let pushed = store
+        .push_manifest(
+            tag.as_ref(),
+            Bytes::from(bytes.clone()),
+            OCI_INDEX,
+            index.artifact_type.as_deref(),
+        )
         .await?;
-    let mut descriptor = Descriptor::new(
-        OCI_INDEX,
-        pushed.descriptor.digest.as_str(),
-        pushed.descriptor.size,
-    );
+    let mut descriptor = Descriptor::new(OCI_INDEX, pushed.digest.as_str(), pushed.size);
     descriptor.artifact_type = index.artifact_type;
     Ok(Pushed {
         descriptor,
@@ -128,12 +129,12 @@ pub async fn create_index(
 /// Reads `os`/`architecture`/`variant` from a small image config blob; `None` when it has no
 /// usable platform.
 async fn platform_from_config(
-    repo: &Repository,
+    store: Store<'_>,
     config: &Descriptor,
 ) -> Result<Option<Platform>, PublishError> {
     let digest = to_client_digest(&config.digest)?;
-    let mut body = Vec::new();
-    repo.fetch_blob_to(&digest, Some(config.size), &mut body)
+    let body = store
+        .fetch_small_blob(&digest, config.size, MAX_PLATFORM_CONFIG_BYTES)
         .await?;
     Ok(serde_json::from_slice::<Platform>(&body)
         .ok()

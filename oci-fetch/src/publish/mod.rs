@@ -41,9 +41,11 @@ mod error;
 pub mod index;
 pub mod model;
 pub mod push;
+mod store;
 pub mod tag;
 
 pub use error::PublishError;
+pub use store::Store;
 
 /// Parses a digest this module wrote or read into `oci-ref`'s type.
 pub(crate) fn to_client_digest(d: &str) -> Result<oci_ref::Digest, PublishError> {

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use bytes::Bytes;
-use oci_client::{ManifestRef, PushOutcome, Repository};
+use oci_client::{ManifestRef, PushOutcome};
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncReadExt;
 
@@ -19,6 +19,7 @@ use super::model::{
     AnnotationFile, DEFAULT_ARTIFACT_TYPE, DEFAULT_LAYER_MEDIA_TYPE, Descriptor, EMPTY_DIGEST,
     EMPTY_JSON, FileSpec, ImageManifest, OCI_IMAGE_CONFIG, OCI_MANIFEST, Platform, now_rfc3339,
 };
+use super::store::Store;
 use super::{PublishError, to_client_digest};
 
 /// Files up to this size are uploaded in one `PUT` (read into memory); larger ones in chunks of
@@ -114,23 +115,10 @@ async fn hash_file(spec: &FileSpec) -> Result<HashedFile, PublishError> {
     })
 }
 
-/// Uploads a hashed file, streaming from disk when it is large.
-async fn upload_file(repo: &Repository, f: &HashedFile) -> Result<PushOutcome, PublishError> {
+/// Stores a hashed file in `store`.
+async fn upload_file(store: Store<'_>, f: &HashedFile) -> Result<PushOutcome, PublishError> {
     let digest = to_client_digest(&f.digest)?;
-    let read_err = |source| PublishError::ReadFile {
-        path: f.spec.path.clone(),
-        source,
-    };
-    if f.size <= MONOLITHIC_MAX_BYTES {
-        let bytes = tokio::fs::read(&f.spec.path).await.map_err(read_err)?;
-        return Ok(repo.push_blob(&digest, Bytes::from(bytes)).await?);
-    }
-    let file = tokio::fs::File::open(&f.spec.path)
-        .await
-        .map_err(read_err)?;
-    Ok(repo
-        .push_blob_chunked(&digest, f.size, file, oci_client::DEFAULT_CHUNK_BYTES)
-        .await?)
+    store.push_file(&digest, f.size, &f.spec.path).await
 }
 
 /// Builds the manifest for `req` from already-hashed layers and config, without IO.
@@ -182,12 +170,14 @@ fn check_annotation_file(
     Ok(())
 }
 
-/// Pushes `req` to `repo`, tagging the manifest with `tag` (or by digest only when `None`).
-pub async fn push(
-    repo: &Repository,
+/// Pushes `req` to `store` (a `&Repository` or a `&OciLayout`), tagging the manifest with `tag`
+/// (or by digest only when `None`).
+pub async fn push<'a>(
+    store: impl Into<Store<'a>>,
     tag: Option<&str>,
     req: &PushRequest,
 ) -> Result<Pushed, PublishError> {
+    let store = store.into();
     if req.config.is_some() && req.platform.is_some() {
         return Err(PublishError::invalid(
             "option",
@@ -223,7 +213,7 @@ pub async fn push(
     // Config.
     let mut config = match (&config_file, &req.platform) {
         (Some(f), _) => {
-            let outcome = upload_file(repo, f).await?;
+            let outcome = upload_file(store, f).await?;
             let media_type = f.spec.media_type.as_deref().unwrap_or(OCI_IMAGE_CONFIG);
             let d = Descriptor::new(media_type, &f.digest, f.size);
             blobs.push(PushedBlob {
@@ -236,7 +226,7 @@ pub async fn push(
             let body = platform.config_json();
             let digest = oci_client::digest_of(oci_ref::Algorithm::Sha256, &body);
             let d = Descriptor::new(OCI_IMAGE_CONFIG, digest.as_str(), body.len() as u64);
-            let outcome = repo.push_blob(&digest, Bytes::from(body)).await?;
+            let outcome = store.push_bytes(&digest, Bytes::from(body)).await?;
             blobs.push(PushedBlob {
                 descriptor: d.clone(),
                 outcome,
@@ -245,8 +235,8 @@ pub async fn push(
         }
         (None, None) => {
             let digest = to_client_digest(EMPTY_DIGEST)?;
-            let outcome = repo
-                .push_blob(&digest, Bytes::from_static(EMPTY_JSON))
+            let outcome = store
+                .push_bytes(&digest, Bytes::from_static(EMPTY_JSON))
                 .await?;
             let d = Descriptor::empty();
             blobs.push(PushedBlob {
@@ -271,7 +261,7 @@ pub async fn push(
         let outcome = match done.get(&f.digest) {
             Some(o) => *o,
             None => {
-                let o = upload_file(repo, f).await?;
+                let o = upload_file(store, f).await?;
                 done.insert(f.digest.clone(), o);
                 o
             }
@@ -295,12 +285,12 @@ pub async fn push(
     }
 
     let manifest = build_manifest(req, config, layers)?;
-    push_manifest_json(repo, manifest_ref.as_ref(), &manifest, blobs).await
+    push_manifest_json(store, manifest_ref.as_ref(), &manifest, blobs).await
 }
 
 /// Serialises and pushes a manifest (by tag, else by its digest).
 async fn push_manifest_json(
-    repo: &Repository,
+    store: Store<'_>,
     tag: Option<&ManifestRef>,
     manifest: &ImageManifest,
     blobs: Vec<PushedBlob>,
@@ -309,16 +299,15 @@ async fn push_manifest_json(
         digest: String::new(),
         expected: "serialisable manifest",
     })?;
-    let digest = oci_client::digest_of(oci_ref::Algorithm::Sha256, &bytes);
-    let reference = tag.cloned().unwrap_or(ManifestRef::Digest(digest));
-    let pushed = repo
-        .push_manifest(&reference, Bytes::from(bytes.clone()), OCI_MANIFEST)
+    let pushed = store
+        .push_manifest(
+            tag,
+            Bytes::from(bytes.clone()),
+            OCI_MANIFEST,
+            manifest.artifact_type.as_deref(),
+        )
         .await?;
-    let mut descriptor = Descriptor::new(
-        OCI_MANIFEST,
-        pushed.descriptor.digest.as_str(),
-        pushed.descriptor.size,
-    );
+    let mut descriptor = Descriptor::new(OCI_MANIFEST, pushed.digest.as_str(), pushed.size);
     descriptor.artifact_type = manifest.artifact_type.clone();
     Ok(Pushed {
         descriptor,
@@ -328,14 +317,12 @@ async fn push_manifest_json(
     })
 }
 
-/// Resolves `reference` (tag or digest) in `repo` to the descriptor a `subject` field needs.
-pub async fn resolve_subject(
-    repo: &Repository,
+/// Resolves `reference` (tag or digest) in `store` to the descriptor a `subject` field needs.
+pub async fn resolve_subject<'a>(
+    store: impl Into<Store<'a>>,
     reference: &ManifestRef,
 ) -> Result<Descriptor, PublishError> {
-    let manifest = repo.fetch_manifest(reference).await?;
-    let d = manifest.descriptor();
-    Ok(Descriptor::new(&d.media_type, d.digest.as_str(), d.size))
+    Ok(store.into().fetch_manifest(reference).await?.descriptor)
 }
 
 /// Writes `bytes` to `path` (the `--export-manifest` file).

@@ -1,28 +1,38 @@
 //! Tag: the manifest bytes of a reference, unchanged, under more tags.
 
-use oci_client::{ManifestRef, Repository};
+use oci_client::ManifestRef;
 
 use super::PublishError;
 use super::model::Descriptor;
+use super::store::Store;
 
-/// Fetches `source` and pushes its exact bytes under each of `tags`. Returns its descriptor.
-/// All tags are validated before anything is pushed.
-pub async fn tag(
-    repo: &Repository,
+/// Fetches `source` from `store` (a `&Repository` or a `&OciLayout`) and stores its exact
+/// bytes under each of `tags`. Returns its descriptor. All tags are validated before anything
+/// is written.
+pub async fn tag<'a>(
+    store: impl Into<Store<'a>>,
     source: &ManifestRef,
     tags: &[String],
 ) -> Result<Descriptor, PublishError> {
+    let store = store.into();
     let refs = tags
         .iter()
         .map(|t| {
             ManifestRef::tag(t).map_err(|_| PublishError::invalid("tag", t, "not a valid tag"))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let manifest = repo.fetch_manifest(source).await?;
-    let d = manifest.descriptor().clone();
+    let manifest = store.fetch_manifest(source).await?;
+    let d = manifest.descriptor;
+    let artifact_type = super::discover::artifact_type_of(&manifest.bytes);
     for r in &refs {
-        repo.push_manifest(r, manifest.bytes().clone(), &d.media_type)
+        store
+            .push_manifest(
+                Some(r),
+                manifest.bytes.clone(),
+                &d.media_type,
+                artifact_type.as_deref(),
+            )
             .await?;
     }
-    Ok(Descriptor::new(&d.media_type, d.digest.as_str(), d.size))
+    Ok(d)
 }

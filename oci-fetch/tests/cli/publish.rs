@@ -66,9 +66,13 @@ fn manifest_json(host: &str, repo: &str, reference: &str) -> serde_json::Value {
 
 /// Runs `oci-fetch ARGS --plain-http` in `dir`, expects success, returns stdout trimmed.
 fn check_ok(dir: &Path, args: &[&str]) -> String {
+    run_ok(dir, args, true)
+}
+
+fn run_ok(dir: &Path, args: &[&str], plain_http: bool) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_oci-fetch"))
         .args(args)
-        .arg("--plain-http")
+        .args(plain_http.then_some("--plain-http"))
         .current_dir(dir)
         .env_remove("DOCKER_CONFIG")
         .env_remove("REGISTRY_AUTH_FILE")
@@ -688,5 +692,226 @@ mod parsers {
             let parsed = parse_annotation(&format!("{k}={v}")).expect("valid annotation");
             prop_assert_eq!(parsed, (k, v));
         }
+    }
+}
+
+/// Runs `oci-fetch ARGS` in `dir` without `--plain-http` (no registry involved); expects
+/// success, returns stdout trimmed.
+fn check_ok_offline(dir: &Path, args: &[&str]) -> String {
+    run_ok(dir, args, false)
+}
+
+/// The seed walkthrough with `--oci-layout` (like `oras push/attach/discover --oci-layout`):
+/// the same manifests as in a registry, referrers listed untagged in `index.json`, and `tag`,
+/// `index create` and `pull` working on the layout too.
+#[test]
+fn oras_walkthrough_in_an_oci_layout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    write(d, "namespace.yaml", NAMESPACE_YAML.as_bytes());
+    write(d, "signature.json", b"{\"signature\":\"yaml\"}\n");
+    write(d, "sbom.json", b"{\"components\":[]}\n");
+    let yaml = check_ok_offline(
+        d,
+        &[
+            "push",
+            "--oci-layout",
+            "layout:v1",
+            "--artifact-type",
+            "application/vnd.example.manifests.v1",
+            "namespace.yaml:application/yaml",
+            "-a",
+            CREATED,
+        ],
+    );
+    let blob = |digest: &str| {
+        std::fs::read(d.join("layout/blobs/sha256").join(&digest[7..])).expect("blob in layout")
+    };
+    // Byte for byte the manifest the registry walkthrough pushes (572 bytes).
+    let manifest: serde_json::Value = serde_json::from_slice(&blob(&yaml)).expect("JSON");
+    assert_eq!(blob(&yaml).len(), 572);
+    assert_eq!(
+        manifest["layers"][0]["digest"],
+        "sha256:d6f2a1f4c15637d087a577dbbb85bc2c6809b70326308ebdb3abe601640e4f41"
+    );
+    assert_eq!(
+        blob(manifest["layers"][0]["digest"].as_str().expect("digest")),
+        NAMESPACE_YAML.as_bytes()
+    );
+
+    let attach = |subject: &str, file: &str, artifact_type: &str| {
+        check_ok_offline(
+            d,
+            &[
+                "attach",
+                "--oci-layout",
+                subject,
+                "--artifact-type",
+                artifact_type,
+                file,
+                "-a",
+                CREATED,
+            ],
+        )
+    };
+    let signature = attach(
+        "layout:v1",
+        "signature.json:application/json",
+        "application/vnd.example.signature.v1+json",
+    );
+    let sbom = attach(
+        &format!("layout@{yaml}"),
+        "sbom.json:application/json",
+        "application/vnd.example.sbom.v1+json",
+    );
+    let sbom_signature = attach(
+        &format!("layout@{sbom}"),
+        "signature.json:application/json",
+        "application/vnd.example.signature.v1+json",
+    );
+    let referrer: serde_json::Value = serde_json::from_slice(&blob(&signature)).expect("JSON");
+    assert_eq!(referrer["subject"]["digest"], yaml.as_str());
+
+    // index.json: the tagged push, then each referrer untagged, once.
+    let index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("layout/index.json")).expect("index.json"))
+            .expect("JSON");
+    let entries: Vec<(&str, Option<&str>)> = index["manifests"]
+        .as_array()
+        .expect("manifests")
+        .iter()
+        .map(|m| {
+            (
+                m["digest"].as_str().expect("digest"),
+                m["annotations"]["org.opencontainers.image.ref.name"].as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            (yaml.as_str(), Some("v1")),
+            (signature.as_str(), None),
+            (sbom.as_str(), None),
+            (sbom_signature.as_str(), None),
+        ]
+    );
+
+    let tree = check_ok_offline(d, &["discover", "--oci-layout", "layout:v1"]);
+    let expected = [
+        format!("layout@{yaml}"),
+        "├── application/vnd.example.signature.v1+json".to_owned(),
+        format!("│   └── {signature}"),
+        "└── application/vnd.example.sbom.v1+json".to_owned(),
+        format!("    └── {sbom}"),
+        "        └── application/vnd.example.signature.v1+json".to_owned(),
+        format!("            └── {sbom_signature}"),
+    ];
+    assert_eq!(tree, expected.join("\n"));
+    let filtered: serde_json::Value = serde_json::from_str(&check_ok_offline(
+        d,
+        &[
+            "discover",
+            "--oci-layout",
+            "layout:v1",
+            "-o",
+            "json",
+            "--artifact-type",
+            "application/vnd.example.sbom.v1+json",
+        ],
+    ))
+    .expect("JSON");
+    assert_eq!(filtered["referrers"].as_array().map(Vec::len), Some(1));
+    assert_eq!(filtered["referrers"][0]["digest"], sbom.as_str());
+
+    // tag, index create and pull on the same layout.
+    assert_eq!(
+        check_ok_offline(d, &["tag", "--oci-layout", "layout:v1", "stable"]),
+        yaml
+    );
+    let indexed = check_ok_offline(
+        d,
+        &[
+            "index",
+            "create",
+            "--oci-layout",
+            "layout:all",
+            "stable,platform=linux/x86_64,annotation=disktype=qcow2",
+        ],
+    );
+    let built: serde_json::Value = serde_json::from_slice(&blob(&indexed)).expect("JSON");
+    assert_eq!(built["manifests"][0]["digest"], yaml.as_str());
+    assert_eq!(built["manifests"][0]["platform"]["architecture"], "x86_64");
+    assert_eq!(built["manifests"][0]["annotations"]["disktype"], "qcow2");
+    check_ok_offline(d, &["pull", "--oci-layout", "layout:stable", "-o", "out"]);
+    assert_eq!(
+        std::fs::read(d.join("out/namespace.yaml")).expect("pulled file"),
+        NAMESPACE_YAML.as_bytes()
+    );
+}
+
+/// `--oci-layout` bad input: nothing is created or written.
+#[test]
+fn oci_layout_bad_input_writes_nothing() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    write(d, "a.txt", b"a");
+    let missing = d.join("missing");
+    let missing = missing.to_str().expect("UTF-8 path");
+    let digest = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+    for (args, needle) in [
+        (
+            vec![
+                "push",
+                "--oci-layout",
+                &format!("{missing}@{digest}"),
+                "a.txt",
+            ],
+            "give DIR or DIR:TAG",
+        ),
+        (
+            vec![
+                "attach",
+                "--oci-layout",
+                &format!("{missing}:v1"),
+                "a.txt",
+                "--artifact-type",
+                "x/y",
+            ],
+            "is not an OCI layout",
+        ),
+        (
+            vec![
+                "attach",
+                "--oci-layout",
+                missing,
+                "a.txt",
+                "--artifact-type",
+                "x/y",
+            ],
+            "names no tag or digest",
+        ),
+        (
+            vec!["discover", "--oci-layout", &format!("{missing}:v1")],
+            "is not an OCI layout",
+        ),
+        (
+            vec!["tag", "--oci-layout", &format!("{missing}:v1"), "v2"],
+            "is not an OCI layout",
+        ),
+        (
+            vec![
+                "index",
+                "create",
+                "--oci-layout",
+                &format!("{missing}:i"),
+                "host/repo:v1",
+            ],
+            "name a tag or digest in the layout",
+        ),
+    ] {
+        let args: Vec<&str> = args.iter().map(|s| s.as_ref()).collect();
+        check_usage_error(&args, needle);
+        assert!(!Path::new(missing).exists(), "{args:?} created the layout");
     }
 }

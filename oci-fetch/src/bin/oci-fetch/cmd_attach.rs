@@ -5,17 +5,18 @@
 
 use std::path::PathBuf;
 
-use oci_client::ManifestRef;
 use oci_fetch::publish::push::{export_manifest, push, resolve_subject};
 
 use crate::Failure;
-use crate::cmd_push::{Common, failure, print_pushed, repository, request, runtime};
+use crate::cmd_push::{Common, failure, print_pushed, request, runtime};
 use crate::common::GlobalArgs;
+use crate::place::{Mode, Place};
 
 /// Arguments of `oci-fetch attach`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The subject: `host/repo:tag`, `host/repo@digest` or an `oci://` URL.
+    /// The subject: `host/repo:tag`, `host/repo@digest` or an `oci://` URL; with `--oci-layout`
+    /// `DIR:TAG` or `DIR@DIGEST` (the referrer is listed in `index.json` without a tag).
     reference: String,
     /// Files to attach, each `FILE[:MEDIATYPE]`.
     #[arg(required = true)]
@@ -37,23 +38,27 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
-    let reference = global.reference(&args.reference)?;
     let mut req = request(
         &args.files,
         Some(args.artifact_type),
         &args.annotations,
         args.annotation_file.as_ref(),
     )?;
-    let repo = repository(&reference, global)?;
     let rt = runtime()?;
+    let place = rt.block_on(Place::open(
+        &args.reference,
+        args.common.oci_layout,
+        Mode::Read,
+        global,
+    ))?;
     let pushed = rt
         .block_on(async {
-            req.subject = Some(resolve_subject(&repo, &ManifestRef::from(&reference)).await?);
-            push(&repo, None, &req).await
+            req.subject = Some(resolve_subject(place.store(), &place.manifest()).await?);
+            push(place.store(), None, &req).await
         })
         .map_err(failure)?;
     if let Some(path) = &args.export_manifest {
         export_manifest(path, &pushed.manifest).map_err(failure)?;
     }
-    print_pushed(&reference, &pushed.descriptor, args.common.json)
+    print_pushed(&place, &pushed.descriptor, args.common.json)
 }

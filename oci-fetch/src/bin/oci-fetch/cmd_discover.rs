@@ -4,12 +4,12 @@
 //! referrers; `-o json` prints the contract object: the subject with `digest`, `mediaType`,
 //! `artifactType`, `size`, `annotations` (when any) and `referrers`, the same objects nested.
 
-use oci_client::ManifestRef;
 use oci_fetch::publish::discover::{DiscoverOptions, discover, render_table, render_tree};
 
 use crate::Failure;
-use crate::cmd_push::{Common, failure, repository, runtime};
+use crate::cmd_push::{Common, failure, runtime};
 use crate::common::GlobalArgs;
+use crate::place::{Mode, Place};
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -25,7 +25,8 @@ enum Format {
 /// Arguments of `oci-fetch discover`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The subject: `host/repo:tag`, `host/repo@digest` or an `oci://` URL.
+    /// The subject: `host/repo:tag`, `host/repo@digest` or an `oci://` URL; with `--oci-layout`
+    /// `DIR:TAG` or `DIR@DIGEST`.
     reference: String,
     /// Only referrers of this artifact type (applied at every level).
     #[arg(long)]
@@ -41,14 +42,19 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
-    let reference = global.reference(&args.reference)?;
-    let repo = repository(&reference, global)?;
     let options = DiscoverOptions {
         artifact_type: args.artifact_type,
         depth: args.depth,
     };
-    let root = runtime()?
-        .block_on(discover(&repo, &ManifestRef::from(&reference), &options))
+    let rt = runtime()?;
+    let place = rt.block_on(Place::open(
+        &args.reference,
+        args.common.oci_layout,
+        Mode::Read,
+        global,
+    ))?;
+    let root = rt
+        .block_on(discover(place.store(), &place.manifest(), &options))
         .map_err(failure)?;
     let format = if args.common.json {
         Format::Json
@@ -58,13 +64,7 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&root)?),
         Format::Table => print!("{}", render_table(&root)),
-        Format::Tree => {
-            let name = reference
-                .without_tag()
-                .unwrap_or_else(|| reference.clone())
-                .pinned(oci_ref::Digest::parse(&root.digest)?);
-            print!("{}", render_tree(&name.to_string(), &root));
-        }
+        Format::Tree => print!("{}", render_tree(&place.subject_name(&root.digest)?, &root)),
     }
     Ok(())
 }

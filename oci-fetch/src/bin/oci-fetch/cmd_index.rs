@@ -23,8 +23,9 @@ use oci_fetch::publish::model::{Platform, parse_annotation};
 use oci_ref::Reference;
 
 use crate::Failure;
-use crate::cmd_push::{Common, annotations, failure, print_pushed, repository, runtime};
+use crate::cmd_push::{Common, annotations, failure, print_pushed, runtime};
 use crate::common::GlobalArgs;
+use crate::place::{Mode, Place};
 
 /// `oci-fetch index` subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -36,7 +37,8 @@ pub(crate) enum Command {
 /// Arguments of `oci-fetch index create`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct CreateArgs {
-    /// Where to push the index: `host/repo[:tag]` or an `oci://` URL (no tag means `latest`).
+    /// Where to push the index: `host/repo[:tag]` or an `oci://` URL (no tag means `latest`),
+    /// or with `--oci-layout` `DIR[:TAG]` (SRCs are then tags or digests in the layout).
     reference: String,
     /// Entries: `SRC[,platform=OS/ARCH[/VARIANT]][,annotation=KEY=VALUE]...`.
     #[arg(required = true, value_name = "SRC[,OPTION]...")]
@@ -51,12 +53,20 @@ pub(crate) struct CreateArgs {
     common: Common,
 }
 
-/// Parses one `SRC[,OPTION]...` against the target reference.
-fn parse_entry(global: &GlobalArgs, target: &Reference, s: &str) -> Result<IndexEntry, Failure> {
+/// Parses one `SRC[,OPTION]...` against the target reference (`None` for an OCI layout, where
+/// SRC is a tag or digest in the layout).
+fn parse_entry(
+    global: &GlobalArgs,
+    target: Option<&Reference>,
+    s: &str,
+) -> Result<IndexEntry, Failure> {
     let bad = |why: &str| Failure::Usage(anyhow::anyhow!("invalid index entry {s:?}: {why}"));
     let mut parts = s.split(',');
     let src = parts.next().unwrap_or_default();
     let source = if src.contains('/') {
+        let Some(target) = target else {
+            return Err(bad("with --oci-layout, name a tag or digest in the layout"));
+        };
         let r = global.reference(src)?;
         if r.registry() != target.registry() || r.repository() != target.repository() {
             return Err(bad(
@@ -94,26 +104,27 @@ fn parse_entry(global: &GlobalArgs, target: &Reference, s: &str) -> Result<Index
 
 pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<(), Failure> {
     let Command::Create(args) = command;
-    let reference = global.reference(&args.reference)?;
-    if reference.digest().is_some() {
-        return Err(Failure::Usage(anyhow::anyhow!(
-            "cannot push to a digest reference {:?}: give a tag",
-            args.reference
-        )));
-    }
+    let layout = args.common.oci_layout;
+    // Check every argument before anything is opened or created.
+    let target = if layout {
+        None
+    } else {
+        Some(global.reference(&args.reference)?)
+    };
     let entries = args
         .sources
         .iter()
-        .map(|s| parse_entry(global, &reference, s))
+        .map(|s| parse_entry(global, target.as_ref(), s))
         .collect::<Result<Vec<_>, _>>()?;
     let req = IndexRequest {
         entries,
         artifact_type: args.artifact_type,
         annotations: annotations(&args.annotations)?,
     };
-    let repo = repository(&reference, global)?;
-    let pushed = runtime()?
-        .block_on(create_index(&repo, reference.tag(), &req))
+    let rt = runtime()?;
+    let place = rt.block_on(Place::open(&args.reference, layout, Mode::Write, global))?;
+    let pushed = rt
+        .block_on(create_index(place.store(), place.tag(), &req))
         .map_err(failure)?;
-    print_pushed(&reference, &pushed.descriptor, args.common.json)
+    print_pushed(&place, &pushed.descriptor, args.common.json)
 }

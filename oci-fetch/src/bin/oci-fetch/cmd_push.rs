@@ -18,11 +18,13 @@ use oci_ref::Reference;
 
 use crate::Failure;
 use crate::common::GlobalArgs;
+use crate::place::{Mode, Place};
 
 /// Arguments of `oci-fetch push`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Where to push: `host/repo[:tag]` or `oci://host/repo[:tag]` (no tag means `latest`).
+    /// Where to push: `host/repo[:tag]` or `oci://host/repo[:tag]` (no tag means `latest`), or
+    /// with `--oci-layout` `DIR[:TAG]` (no tag: listed in `index.json` by digest only).
     reference: String,
     /// Files to push, each `FILE[:MEDIATYPE]` (default media type
     /// `application/vnd.oci.image.layer.v1.tar`), titled with the file name.
@@ -58,6 +60,9 @@ pub(crate) struct Common {
     /// Print a JSON object instead of the digest.
     #[arg(long)]
     pub(crate) json: bool,
+    /// REF is an OCI image layout: `DIR[:TAG]` or `DIR@DIGEST` (push creates DIR if missing).
+    #[arg(long)]
+    pub(crate) oci_layout: bool,
 }
 
 /// A client for `reference`'s registry (global flags applied) and the repository handle.
@@ -96,14 +101,10 @@ pub(crate) fn annotations(args: &[String]) -> Result<BTreeMap<String, String>, F
 }
 
 /// Prints the result of a push: the digest, or the `--json` object.
-pub(crate) fn print_pushed(
-    reference: &Reference,
-    d: &Descriptor,
-    json: bool,
-) -> Result<(), Failure> {
+pub(crate) fn print_pushed(place: &Place, d: &Descriptor, json: bool) -> Result<(), Failure> {
     if json {
         let out = serde_json::json!({
-            "reference": reference.pinned(oci_ref::Digest::parse(&d.digest)?).to_string(),
+            "reference": place.pinned(&d.digest)?,
             "digest": d.digest,
             "mediaType": d.media_type,
             "size": d.size,
@@ -141,13 +142,6 @@ pub(crate) fn request(
 }
 
 pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
-    let reference = global.reference(&args.reference)?;
-    if reference.digest().is_some() {
-        return Err(Failure::Usage(anyhow::anyhow!(
-            "cannot push to a digest reference {:?}: give a tag",
-            args.reference
-        )));
-    }
     let mut req = request(
         &args.files,
         args.artifact_type,
@@ -162,12 +156,18 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         Some(c) => Some(FileSpec::parse(c).map_err(failure)?),
         None => None,
     };
-    let repo = repository(&reference, global)?;
-    let pushed = runtime()?
-        .block_on(push(&repo, reference.tag(), &req))
+    let rt = runtime()?;
+    let place = rt.block_on(Place::open(
+        &args.reference,
+        args.common.oci_layout,
+        Mode::Write,
+        global,
+    ))?;
+    let pushed = rt
+        .block_on(push(place.store(), place.tag(), &req))
         .map_err(failure)?;
     if let Some(path) = &args.export_manifest {
         export_manifest(path, &pushed.manifest).map_err(failure)?;
     }
-    print_pushed(&reference, &pushed.descriptor, args.common.json)
+    print_pushed(&place, &pushed.descriptor, args.common.json)
 }

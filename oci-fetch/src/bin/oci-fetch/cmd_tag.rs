@@ -4,13 +4,15 @@ use oci_client::ManifestRef;
 use oci_fetch::publish::tag::tag;
 
 use crate::Failure;
-use crate::cmd_push::{Common, failure, print_pushed, repository, runtime};
+use crate::cmd_push::{Common, failure, print_pushed, runtime};
 use crate::common::GlobalArgs;
+use crate::place::{Mode, Place};
 
 /// Arguments of `oci-fetch tag`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The manifest to tag: `host/repo:tag`, `host/repo@digest` or an `oci://` URL.
+    /// The manifest to tag: `host/repo:tag`, `host/repo@digest` or an `oci://` URL; with
+    /// `--oci-layout` `DIR:TAG` or `DIR@DIGEST`.
     reference: String,
     /// New tags in the same repository.
     #[arg(required = true)]
@@ -20,15 +22,20 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
-    let reference = global.reference(&args.reference)?;
     for t in &args.tags {
         if ManifestRef::tag(t).is_err() {
             return Err(Failure::Usage(anyhow::anyhow!("invalid tag {t:?}")));
         }
     }
-    let repo = repository(&reference, global)?;
-    let d = runtime()?
-        .block_on(tag(&repo, &ManifestRef::from(&reference), &args.tags))
+    let rt = runtime()?;
+    let place = rt.block_on(Place::open(
+        &args.reference,
+        args.common.oci_layout,
+        Mode::Read,
+        global,
+    ))?;
+    let d = rt
+        .block_on(tag(place.store(), &place.manifest(), &args.tags))
         .map_err(failure)?;
-    print_pushed(&reference, &d, args.common.json)
+    print_pushed(&place, &d, args.common.json)
 }

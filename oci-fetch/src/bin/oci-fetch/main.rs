@@ -21,6 +21,7 @@ mod cmd_resolve;
 mod cmd_tag;
 mod cmd_tags;
 mod common;
+mod place;
 
 use std::process::ExitCode;
 

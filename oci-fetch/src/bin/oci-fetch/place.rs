@@ -1,0 +1,153 @@
+//! Where a publishing command works: a repository in a registry, or with `--oci-layout` an OCI
+//! image layout on disk addressed `DIR[:TAG]` or `DIR@DIGEST` (like `oras ... --oci-layout`).
+
+use anyhow::anyhow;
+use oci_client::ManifestRef;
+use oci_fetch::layout::{LayoutAddress, LayoutTarget, OciLayout, parse_layout_address};
+use oci_fetch::publish::Store;
+use oci_ref::Reference;
+
+use crate::Failure;
+use crate::cmd_push::repository;
+use crate::common::GlobalArgs;
+
+/// A registry repository or an OCI layout, opened.
+pub(crate) enum Place {
+    Registry {
+        reference: Reference,
+        repo: oci_client::Repository,
+    },
+    Layout {
+        address: LayoutAddress,
+        layout: OciLayout,
+    },
+}
+
+/// How a command uses the place.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Writes a new manifest under REF's tag: a digest is refused; a missing layout is created.
+    Write,
+    /// Reads the manifest REF names: a layout must exist and REF must name a tag or digest.
+    Read,
+}
+
+impl Place {
+    /// Parses REF (a reference, or a layout address with `oci_layout`) and opens it. Nothing is
+    /// created until the arguments are known to be valid, so bad input writes nothing.
+    pub(crate) async fn open(
+        text: &str,
+        oci_layout: bool,
+        mode: Mode,
+        global: &GlobalArgs,
+    ) -> Result<Place, Failure> {
+        let place = Place::parse(text, oci_layout, mode, global)?;
+        match place {
+            Parsed::Registry(reference) => {
+                let repo = repository(&reference, global)?;
+                Ok(Place::Registry { reference, repo })
+            }
+            Parsed::Layout(address) => {
+                let opened = match mode {
+                    Mode::Write => OciLayout::create(&address.dir).await,
+                    Mode::Read => OciLayout::open(&address.dir).await,
+                };
+                let layout = opened.map_err(|e| {
+                    Failure::Usage(anyhow::Error::new(e).context(format!("OCI layout {text:?}")))
+                })?;
+                Ok(Place::Layout { address, layout })
+            }
+        }
+    }
+
+    fn parse(
+        text: &str,
+        oci_layout: bool,
+        mode: Mode,
+        global: &GlobalArgs,
+    ) -> Result<Parsed, Failure> {
+        if !oci_layout {
+            let reference = global.reference(text)?;
+            if mode == Mode::Write && reference.digest().is_some() {
+                return Err(Failure::Usage(anyhow!(
+                    "cannot push to a digest reference {text:?}: give a tag"
+                )));
+            }
+            return Ok(Parsed::Registry(reference));
+        }
+        let address = parse_layout_address(text).map_err(|e| {
+            Failure::Usage(
+                anyhow::Error::new(e).context(format!("invalid layout address {text:?}")),
+            )
+        })?;
+        match (&address.target, mode) {
+            (Some(LayoutTarget::Digest(_)), Mode::Write) => Err(Failure::Usage(anyhow!(
+                "cannot push to a digest in layout address {text:?}: give DIR or DIR:TAG"
+            ))),
+            (None, Mode::Read) => Err(Failure::Usage(anyhow!(
+                "layout address {text:?} names no tag or digest; use DIR:TAG or DIR@DIGEST"
+            ))),
+            _ => Ok(Parsed::Layout(address)),
+        }
+    }
+
+    /// The store to publish into.
+    pub(crate) fn store(&self) -> Store<'_> {
+        match self {
+            Place::Registry { repo, .. } => Store::Registry(repo),
+            Place::Layout { layout, .. } => Store::Layout(layout),
+        }
+    }
+
+    /// The tag REF names, if any (a registry reference without one means `latest`).
+    pub(crate) fn tag(&self) -> Option<&str> {
+        match self {
+            Place::Registry { reference, .. } => reference.tag(),
+            Place::Layout { address, .. } => match &address.target {
+                Some(LayoutTarget::Tag(t)) => Some(t),
+                _ => None,
+            },
+        }
+    }
+
+    /// The manifest REF names (for a layout, `Mode::Read` guaranteed there is one).
+    pub(crate) fn manifest(&self) -> ManifestRef {
+        match self {
+            Place::Registry { reference, .. } => ManifestRef::from(reference),
+            Place::Layout { address, .. } => match &address.target {
+                Some(LayoutTarget::Digest(d)) => ManifestRef::Digest(d.clone()),
+                Some(LayoutTarget::Tag(t)) => ManifestRef::Tag(t.clone()),
+                None => ManifestRef::Tag(oci_ref::DEFAULT_TAG.to_owned()),
+            },
+        }
+    }
+
+    /// REF's repository or layout pinned to `digest`: `host/repo@sha256:…` or `DIR@sha256:…`.
+    pub(crate) fn pinned(&self, digest: &str) -> Result<String, Failure> {
+        let digest = oci_ref::Digest::parse(digest)?;
+        Ok(match self {
+            Place::Registry { reference, .. } => reference.pinned(digest).to_string(),
+            Place::Layout { address, .. } => format!("{}@{digest}", address.dir.display()),
+        })
+    }
+
+    /// The name a tree is rooted at: the repository or layout, pinned.
+    pub(crate) fn subject_name(&self, digest: &str) -> Result<String, Failure> {
+        match self {
+            Place::Registry { reference, .. } => {
+                let digest = oci_ref::Digest::parse(digest)?;
+                Ok(reference
+                    .without_tag()
+                    .unwrap_or_else(|| reference.clone())
+                    .pinned(digest)
+                    .to_string())
+            }
+            Place::Layout { .. } => self.pinned(digest),
+        }
+    }
+}
+
+enum Parsed {
+    Registry(Reference),
+    Layout(LayoutAddress),
+}

@@ -1,0 +1,275 @@
+//! [`Store`]: where publishing reads and writes — a registry repository or an OCI image layout
+//! on disk (`--oci-layout`, like `oras push/attach/discover/tag --oci-layout`).
+//!
+//! In a layout, blobs go in through the verified download engine (a file changed since it was
+//! hashed fails instead of landing under a wrong digest), a tagged manifest gets an `index.json`
+//! entry with its ref name, and an untagged one (a referrer, a push without a tag) an entry
+//! without one. Referrers are found by reading the manifests `index.json` lists
+//! ([`OciLayout::referrers`]).
+
+use std::path::Path;
+
+use bytes::Bytes;
+use oci_client::{ManifestRef, PushOutcome, Repository};
+use oci_ref::Digest;
+
+use super::PublishError;
+use super::model::Descriptor;
+use super::push::MONOLITHIC_MAX_BYTES;
+use crate::download::DownloadOptions;
+use crate::layout::{LayoutTarget, MAX_MANIFEST_SIZE, OciLayout};
+use crate::source::{FileSource, MemorySource};
+
+/// A registry repository or an OCI layout. Functions of [`crate::publish`] take
+/// `impl Into<Store>`, so a `&Repository` or a `&OciLayout` can be passed directly.
+#[derive(Debug, Clone, Copy)]
+pub enum Store<'a> {
+    /// A repository in a registry.
+    Registry(&'a Repository),
+    /// An OCI image layout.
+    Layout(&'a OciLayout),
+}
+
+impl<'a> From<&'a Repository> for Store<'a> {
+    fn from(r: &'a Repository) -> Store<'a> {
+        Store::Registry(r)
+    }
+}
+
+impl<'a> From<&'a OciLayout> for Store<'a> {
+    fn from(l: &'a OciLayout) -> Store<'a> {
+        Store::Layout(l)
+    }
+}
+
+/// A manifest read from a store: its descriptor and exact bytes.
+pub(crate) struct StoredManifest {
+    pub(crate) descriptor: Descriptor,
+    pub(crate) bytes: Bytes,
+}
+
+/// What a manifest push reported.
+pub(crate) struct ManifestPushed {
+    pub(crate) digest: Digest,
+    pub(crate) size: u64,
+    /// The registry confirmed the subject with `OCI-Subject`.
+    pub(crate) subject_confirmed: bool,
+}
+
+fn layout_target(reference: &ManifestRef) -> LayoutTarget {
+    match reference {
+        ManifestRef::Tag(t) => LayoutTarget::Tag(t.clone()),
+        ManifestRef::Digest(d) => LayoutTarget::Digest(d.clone()),
+    }
+}
+
+fn layout_outcome(written: bool) -> PushOutcome {
+    if written {
+        PushOutcome::Uploaded
+    } else {
+        PushOutcome::AlreadyExists
+    }
+}
+
+impl Store<'_> {
+    /// Stores the file at `path`, whose digest and size were computed before. To a registry,
+    /// files up to [`MONOLITHIC_MAX_BYTES`] go in one `PUT`, larger ones stream in chunks of
+    /// [`oci_client::DEFAULT_CHUNK_BYTES`].
+    pub(crate) async fn push_file(
+        &self,
+        digest: &Digest,
+        size: u64,
+        path: &Path,
+    ) -> Result<PushOutcome, PublishError> {
+        let read_err = |source| PublishError::ReadFile {
+            path: path.to_owned(),
+            source,
+        };
+        match self {
+            Store::Registry(repo) if size <= MONOLITHIC_MAX_BYTES => {
+                let bytes = tokio::fs::read(path).await.map_err(read_err)?;
+                Ok(repo.push_blob(digest, Bytes::from(bytes)).await?)
+            }
+            Store::Registry(repo) => {
+                let file = tokio::fs::File::open(path).await.map_err(read_err)?;
+                Ok(repo
+                    .push_blob_chunked(digest, size, file, oci_client::DEFAULT_CHUNK_BYTES)
+                    .await?)
+            }
+            Store::Layout(layout) => {
+                let mut files = FileSource::new();
+                files.insert(digest.clone(), path);
+                let desc = crate::descriptor::Descriptor::new("", digest.clone(), size);
+                let written = layout
+                    .write_blob(&files, &desc, &DownloadOptions::default())
+                    .await?;
+                Ok(layout_outcome(written))
+            }
+        }
+    }
+
+    /// Stores a small blob held in memory.
+    pub(crate) async fn push_bytes(
+        &self,
+        digest: &Digest,
+        bytes: Bytes,
+    ) -> Result<PushOutcome, PublishError> {
+        match self {
+            Store::Registry(repo) => Ok(repo.push_blob(digest, bytes).await?),
+            Store::Layout(layout) => {
+                let desc =
+                    crate::descriptor::Descriptor::new("", digest.clone(), bytes.len() as u64);
+                let mut mem = MemorySource::new();
+                mem.insert(digest.clone(), bytes);
+                let written = layout
+                    .write_blob(&mem, &desc, &DownloadOptions::default())
+                    .await?;
+                Ok(layout_outcome(written))
+            }
+        }
+    }
+
+    /// Stores manifest `bytes` under `tag`, or by digest only when `None`.
+    pub(crate) async fn push_manifest(
+        &self,
+        tag: Option<&ManifestRef>,
+        bytes: Bytes,
+        media_type: &str,
+        artifact_type: Option<&str>,
+    ) -> Result<ManifestPushed, PublishError> {
+        let digest = oci_client::digest_of(oci_ref::Algorithm::Sha256, &bytes);
+        let size = bytes.len() as u64;
+        match self {
+            Store::Registry(repo) => {
+                let reference = tag.cloned().unwrap_or(ManifestRef::Digest(digest));
+                let pushed = repo.push_manifest(&reference, bytes, media_type).await?;
+                Ok(ManifestPushed {
+                    digest: pushed.descriptor.digest,
+                    size: pushed.descriptor.size,
+                    subject_confirmed: pushed.subject_confirmed,
+                })
+            }
+            Store::Layout(layout) => {
+                self.push_bytes(&digest, bytes).await?;
+                let mut desc = crate::descriptor::Descriptor::new(media_type, digest.clone(), size);
+                desc.artifact_type = artifact_type.map(str::to_owned);
+                match tag {
+                    Some(ManifestRef::Tag(t)) => layout.tag(&desc, t).await?,
+                    _ => layout.add_manifest(&desc).await?,
+                }
+                Ok(ManifestPushed {
+                    digest,
+                    size,
+                    subject_confirmed: false,
+                })
+            }
+        }
+    }
+
+    /// Reads a manifest (or index) by tag or digest, verified and size-capped.
+    pub(crate) async fn fetch_manifest(
+        &self,
+        reference: &ManifestRef,
+    ) -> Result<StoredManifest, PublishError> {
+        match self {
+            Store::Registry(repo) => {
+                let m = repo.fetch_manifest(reference).await?;
+                let d = m.descriptor();
+                Ok(StoredManifest {
+                    descriptor: Descriptor::new(&d.media_type, d.digest.as_str(), d.size),
+                    bytes: m.bytes().clone(),
+                })
+            }
+            Store::Layout(layout) => {
+                let entry = layout.resolve(&layout_target(reference)).await?;
+                let bytes = Bytes::from(layout.read_blob(&entry, MAX_MANIFEST_SIZE).await?);
+                // A digest found only as a blob file has no media type in `index.json`: the
+                // manifest names its own.
+                let media_type = if entry.media_type.is_empty() {
+                    media_type_of(&bytes).ok_or_else(|| PublishError::InvalidManifest {
+                        digest: entry.digest.to_string(),
+                        expected: "manifest with a mediaType",
+                    })?
+                } else {
+                    entry.media_type.clone()
+                };
+                Ok(StoredManifest {
+                    descriptor: Descriptor::new(&media_type, entry.digest.as_str(), entry.size),
+                    bytes,
+                })
+            }
+        }
+    }
+
+    /// Reads a small blob (a config) of at most `max` bytes, verified.
+    pub(crate) async fn fetch_small_blob(
+        &self,
+        digest: &Digest,
+        size: u64,
+        max: u64,
+    ) -> Result<Vec<u8>, PublishError> {
+        if size > max {
+            return Err(PublishError::InvalidManifest {
+                digest: digest.to_string(),
+                expected: "small config blob",
+            });
+        }
+        match self {
+            Store::Registry(repo) => {
+                let mut body = Vec::new();
+                repo.fetch_blob_to(digest, Some(size), &mut body).await?;
+                Ok(body)
+            }
+            Store::Layout(layout) => {
+                let desc = crate::descriptor::Descriptor::new("", digest.clone(), size);
+                Ok(layout.read_blob(&desc, max).await?)
+            }
+        }
+    }
+
+    /// The referrers of `subject`, filtered by artifact type where given.
+    pub(crate) async fn referrers(
+        &self,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+    ) -> Result<Vec<Descriptor>, PublishError> {
+        match self {
+            Store::Registry(repo) => {
+                let found = repo.referrers(subject, artifact_type).await?;
+                Ok(found
+                    .descriptors
+                    .into_iter()
+                    .map(|r| {
+                        let media_type = r.media_type().to_string();
+                        let digest = r.digest().to_string();
+                        let mut d = Descriptor::new(&media_type, &digest, r.size());
+                        d.artifact_type = r.artifact_type().as_ref().map(|t| t.to_string());
+                        d.annotations = r
+                            .annotations()
+                            .as_ref()
+                            .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                            .unwrap_or_default();
+                        d
+                    })
+                    .collect())
+            }
+            Store::Layout(layout) => Ok(layout
+                .referrers(subject, artifact_type)
+                .await?
+                .into_iter()
+                .map(|r| {
+                    let mut d = Descriptor::new(&r.media_type, r.digest.as_str(), r.size);
+                    d.artifact_type = r.artifact_type;
+                    d.annotations = r.annotations;
+                    d
+                })
+                .collect()),
+        }
+    }
+}
+
+/// The `mediaType` a manifest body declares.
+fn media_type_of(bytes: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    v.get("mediaType")?.as_str().map(str::to_owned)
+}
