@@ -1,4 +1,5 @@
-//! Blobs: HEAD, streaming GET (verified), GET with `Range`, DELETE.
+//! Blobs: HEAD, streaming GET (verified, or unverified for callers that hash themselves), GET
+//! with `Range`, DELETE.
 //!
 //! Nothing here buffers a blob: [`BlobStream`] yields chunks as they arrive. A full fetch hashes
 //! while streaming and ends with an error item instead of end-of-stream when the digest or size
@@ -163,6 +164,58 @@ impl Repository {
         digest: &Digest,
         expected_size: Option<u64>,
     ) -> Result<BlobStream, Error> {
+        let Some(hasher) = Hasher::new(digest.algorithm()) else {
+            return Err(Error::InvalidInput {
+                what: "digest algorithm",
+                source: None,
+            });
+        };
+        let (resp, redacted) = self.open_blob(digest, expected_size).await?;
+        let content_length = resp.content_length();
+        let verify = Verify {
+            inner: resp.bytes_stream().boxed(),
+            hasher: Some(hasher),
+            expected: digest.clone(),
+            expected_size: expected_size.or(content_length),
+            seen: 0,
+            url: redacted,
+        };
+        Ok(BlobStream {
+            content_length,
+            partial: false,
+            inner: verify.boxed(),
+        })
+    }
+
+    /// Streams a whole blob **without hashing it**, for callers that verify the bytes
+    /// themselves (`oci-fetch`'s download engine hashes while it writes, so hashing here too
+    /// would cost a second pass over every byte). Only what the answer's headers show is
+    /// checked: a `Docker-Content-Digest` naming another digest, and a `Content-Length` other
+    /// than `expected_size`.
+    pub async fn fetch_blob_unverified(
+        &self,
+        digest: &Digest,
+        expected_size: Option<u64>,
+    ) -> Result<BlobStream, Error> {
+        let (resp, url) = self.open_blob(digest, expected_size).await?;
+        let content_length = resp.content_length();
+        let inner = resp
+            .bytes_stream()
+            .map(move |r| r.map_err(|e| transport_error(&Method::GET, &url, e)))
+            .boxed();
+        Ok(BlobStream {
+            content_length,
+            partial: false,
+            inner,
+        })
+    }
+
+    /// `GET` a whole blob and check its headers against `digest` and `expected_size`.
+    async fn open_blob(
+        &self,
+        digest: &Digest,
+        expected_size: Option<u64>,
+    ) -> Result<(reqwest::Response, String), Error> {
         let target = self.target(Access::Pull)?;
         let url = self.url(&format!("blobs/{digest}"))?;
         let resp = self.send_ok(&target, Req::new(Method::GET, url)).await?;
@@ -177,8 +230,7 @@ impl Repository {
                 actual: announced,
             });
         }
-        let content_length = resp.content_length();
-        if let (Some(expected), Some(actual)) = (expected_size, content_length)
+        if let (Some(expected), Some(actual)) = (expected_size, resp.content_length())
             && expected != actual
         {
             return Err(Error::SizeMismatch {
@@ -187,25 +239,7 @@ impl Repository {
                 actual,
             });
         }
-        let Some(hasher) = Hasher::new(digest.algorithm()) else {
-            return Err(Error::InvalidInput {
-                what: "digest algorithm",
-                source: None,
-            });
-        };
-        let verify = Verify {
-            inner: resp.bytes_stream().boxed(),
-            hasher: Some(hasher),
-            expected: digest.clone(),
-            expected_size: expected_size.or(content_length),
-            seen: 0,
-            url: redacted,
-        };
-        Ok(BlobStream {
-            content_length,
-            partial: false,
-            inner: verify.boxed(),
-        })
+        Ok((resp, redacted))
     }
 
     /// Streams a blob from byte `offset` (`Range: bytes=<offset>-`). Not verified: the caller

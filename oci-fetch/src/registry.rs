@@ -15,18 +15,17 @@
 //!
 //! # Blobs and dishonest mirrors
 //!
-//! As a [`BlobSource`], a whole-blob fetch uses `oci-client`'s verified stream. The last chunk of
-//! every body is held back until the stream has ended cleanly, so when a source serves bytes
-//! that do not hash to the digest the download engine has not yet received the whole blob: the
-//! source gets a strike for that digest, the body ends with a transient error, and the engine's
-//! resume request is answered from byte 0 (a restart the engine accepts, like an HTTP `200` to a
-//! range request), by the same source while it has fewer than [`MAX_BAD_BODIES_PER_SOURCE`]
-//! strikes (a byte flipped in transit once), otherwise by the next source. When no source is
-//! left that could serve the blob and one of them was left for bad bytes, the fetch fails with
-//! [`SourceErrorKind::Integrity`] carrying the last verification failure (rather than the
-//! "not found" or connection failure of the others), and the strikes for that digest are
-//! forgotten, so a later fetch starts afresh. Sizes registered with [`RegistrySource::expect_size`] let a wrong `Content-Length`
-//! fall through before any byte is read.
+//! As a [`BlobSource`], a whole-blob fetch uses `oci-client`'s unverified stream
+//! ([`Repository::fetch_blob_unverified`]): the download engine hashes every byte once, as it
+//! writes. When the engine finds the bytes wrong it calls [`BlobSource::rejected`]: the source
+//! that served them gets a strike for that digest and the engine restarts from byte 0, served
+//! by the same source while it has fewer than [`MAX_BAD_BODIES_PER_SOURCE`] strikes (a byte
+//! flipped in transit once), otherwise by the next source. When no source is left that could
+//! serve the blob and one of them was left for bad bytes, the fetch fails with
+//! [`SourceErrorKind::Integrity`] naming it (rather than with the "not found" or connection
+//! failure of the others), and the strikes for that digest are forgotten, so a later fetch
+//! starts afresh. Sizes registered with [`RegistrySource::expect_size`] let a wrong
+//! `Content-Length` fall through before any byte is read.
 //!
 //! # Request count
 //!
@@ -215,8 +214,8 @@ struct BlobState {
     strikes: HashMap<usize, u32>,
     /// The bytes held by the engine came from a body that failed verification: restart from 0.
     suspect: bool,
-    /// The last verification failure, reported when every source is out of strikes.
-    last_bad: Option<oci_client::Error>,
+    /// The last source left for bad bytes, reported when no source is left.
+    last_bad: Option<BadBytes>,
 }
 
 impl BlobState {
@@ -224,11 +223,22 @@ impl BlobState {
         self.strikes.get(&index).copied().unwrap_or(0) < MAX_BAD_BODIES_PER_SOURCE
     }
 
-    fn strike(&mut self, index: usize, error: oci_client::Error) {
+    fn strike(&mut self, index: usize, bad: BadBytes) {
         *self.strikes.entry(index).or_default() += 1;
         self.suspect = true;
-        self.last_bad = Some(error);
+        self.last_bad = Some(bad);
     }
+}
+
+/// Why a source was left: it served bytes for a blob that failed verification.
+#[derive(Debug, thiserror::Error)]
+#[error("{url} served bytes that fail verification{}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default())]
+pub struct BadBytes {
+    /// The blob URL at that source.
+    pub url: String,
+    /// What `oci-client` saw already in the headers, if it was caught there.
+    #[source]
+    pub detail: Option<oci_client::Error>,
 }
 
 #[derive(Debug)]
@@ -442,7 +452,7 @@ impl RegistrySource {
             }
             self.shared.requests.fetch_add(1, Ordering::Relaxed);
             let opened = if offset == 0 {
-                endpoint.repo.fetch_blob(digest, size).await
+                endpoint.repo.fetch_blob_unverified(digest, size).await
             } else {
                 endpoint.repo.fetch_blob_range(digest, offset).await
             };
@@ -459,15 +469,19 @@ impl RegistrySource {
                     } else {
                         0
                     };
-                    return Ok(self.body(digest, i, stream, applied));
+                    return Ok(body(stream, applied));
                 }
                 Err(e) => {
                     let failure = classify(&e);
                     if failure == SourceFailure::Integrity {
+                        let bad = BadBytes {
+                            url: format!("{}blobs/{digest}", endpoint.repo.api_base()),
+                            detail: Some(e),
+                        };
                         lock(&self.shared.blobs)
                             .entry(digest.clone())
                             .or_default()
-                            .strike(i, e);
+                            .strike(i, bad);
                         continue;
                     }
                     if !falls_through(failure) {
@@ -496,64 +510,36 @@ impl RegistrySource {
         })
     }
 
-    /// Wraps a body: holds back the last chunk until the stream ended cleanly, and turns a
-    /// verification failure into "this source is bad" plus a transient error.
-    fn body(&self, digest: &Digest, index: usize, stream: BlobStream, applied: u64) -> BlobBody {
-        let content_length = stream.content_length();
-        let shared = Arc::clone(&self.shared);
-        let digest = digest.clone();
-        let state = Lookahead {
-            inner: Some(stream),
-            pending: None,
+    /// The engine found the bytes wrong: a strike for the source serving them; whether a
+    /// source is left that may serve other bytes.
+    fn reject(&self, digest: &Digest) -> bool {
+        let mut blobs = lock(&self.shared.blobs);
+        let Some(state) = blobs.get_mut(digest) else {
+            return false;
         };
-        let out = futures_util::stream::unfold(state, move |mut st| {
-            let shared = Arc::clone(&shared);
-            let digest = digest.clone();
-            async move {
-                loop {
-                    let inner = st.inner.as_mut()?;
-                    match inner.next().await {
-                        Some(Ok(chunk)) => {
-                            if let Some(prev) = st.pending.replace(chunk) {
-                                return Some((Ok(prev), st));
-                            }
-                        }
-                        None => {
-                            st.inner = None;
-                            let prev = st.pending.take()?;
-                            return Some((Ok(prev), st));
-                        }
-                        Some(Err(e)) => {
-                            st.inner = None;
-                            st.pending = None;
-                            if classify(&e) == SourceFailure::Integrity {
-                                lock(&shared.blobs)
-                                    .entry(digest.clone())
-                                    .or_default()
-                                    .strike(index, e);
-                                // The same source (once more) or another may serve the right
-                                // bytes: let the engine ask again.
-                                let error = SourceError::from_kind(SourceErrorKind::Transient);
-                                return Some((Err(error), st));
-                            }
-                            let error = SourceError::new(source_kind(&e), e);
-                            return Some((Err(error), st));
-                        }
-                    }
-                }
-            }
-        });
-        BlobBody {
-            stream: Box::pin(out),
-            content_length,
-            offset_applied: applied,
-        }
+        let Some(i) = state.serving else {
+            return false;
+        };
+        let url = self
+            .shared
+            .endpoints
+            .get(i)
+            .map(|e| format!("{}blobs/{digest}", e.repo.api_base()))
+            .unwrap_or_default();
+        state.strike(i, BadBytes { url, detail: None });
+        (0..self.shared.endpoints.len()).any(|j| state.usable(j))
     }
 }
 
-struct Lookahead {
-    inner: Option<BlobStream>,
-    pending: Option<Bytes>,
+/// A body from `oci-client` as the engine takes it.
+fn body(stream: BlobStream, applied: u64) -> BlobBody {
+    let content_length = stream.content_length();
+    let out = stream.map(|chunk| chunk.map_err(|e| SourceError::new(source_kind(&e), e)));
+    BlobBody {
+        stream: Box::pin(out),
+        content_length,
+        offset_applied: applied,
+    }
 }
 
 /// The reference itself as its only, secure, primary pull source: what an empty
@@ -582,5 +568,9 @@ impl BlobSource for RegistrySource {
         offset: u64,
     ) -> BoxFuture<'a, Result<BlobBody, SourceError>> {
         Box::pin(self.open_blob(digest, offset))
+    }
+
+    fn rejected(&self, digest: &Digest) -> bool {
+        self.reject(digest)
     }
 }

@@ -150,6 +150,16 @@ pub trait BlobSource: Send + Sync {
         digest: &'a Digest,
         offset: u64,
     ) -> BoxFuture<'a, Result<BlobBody, SourceError>>;
+
+    /// The download engine found that the bytes served for `digest` since the last
+    /// [`open`](Self::open) from byte 0 fail verification (wrong digest, too long). Returns
+    /// `true` when opening again from byte 0 may give other bytes (another place to read from,
+    /// or the same one worth one more try); the default, `false`, ends the download with the
+    /// verification error.
+    fn rejected(&self, digest: &Digest) -> bool {
+        let _ = digest;
+        false
+    }
 }
 
 /// Chunk size of bodies read from files ([`FileSource`], [`crate::layout::OciLayout`]).

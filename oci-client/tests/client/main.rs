@@ -8,6 +8,7 @@ mod manifest;
 mod pager;
 mod referrers;
 mod registries;
+mod security;
 mod server;
 mod transport;
 mod upload;

@@ -19,6 +19,8 @@ use super::*;
 pub(super) enum AttemptError {
     /// Try again (from the verifier position, or from 0 after a reset).
     Retry(DownloadError),
+    /// The bytes failed verification and the source asked to be opened again: from 0.
+    Restart(DownloadError),
     /// Give up.
     Fatal(DownloadError),
 }
@@ -42,6 +44,16 @@ impl Ctx<'_> {
             path: self.temp.to_path_buf(),
             op,
             source,
+        }
+    }
+
+    /// Bytes failed verification: a restart from 0 when the source says another try may give
+    /// other bytes, else the end.
+    pub(super) fn rejected(&self, e: impl Into<DownloadError>) -> AttemptError {
+        if self.source.rejected(&self.desc.digest) {
+            AttemptError::Restart(e.into())
+        } else {
+            AttemptError::Fatal(e.into())
         }
     }
 
@@ -108,15 +120,19 @@ impl Ctx<'_> {
             }));
         };
         let start = body.offset_applied;
+        // A body runs from its start to the blob's end (`bytes=N-`), so its announced length
+        // is known exactly: more is a lie, and so is less (a short answer passed off as the
+        // blob, not a connection that broke off).
         if let Some(announced) = body.content_length
-            && start.saturating_add(announced) > size
+            && start.saturating_add(announced) != size
         {
-            return Err(AttemptError::Fatal(DownloadError::ContentLength {
+            let e = DownloadError::ContentLength {
                 digest: digest.clone(),
                 offset: start,
                 announced,
                 expected: size,
-            }));
+            };
+            return Err(self.rejected(e));
         }
 
         let Some(owned) = sink.take() else {
@@ -145,13 +161,11 @@ impl Ctx<'_> {
             };
             let len = chunk.len() as u64;
             if pos.saturating_add(len) > size {
-                break Err(AttemptError::Fatal(DownloadError::Verify(
-                    VerifyError::TooLong {
-                        digest: digest.clone(),
-                        expected: size,
-                        at_least: pos.saturating_add(len),
-                    },
-                )));
+                break Err(self.rejected(VerifyError::TooLong {
+                    digest: digest.clone(),
+                    expected: size,
+                    at_least: pos.saturating_add(len),
+                }));
             }
             pos += len;
             if tx.send(chunk).await.is_err() {
@@ -190,7 +204,7 @@ impl Ctx<'_> {
         };
         *sink = Some(returned);
         match written {
-            Err(WriteFailure::Verify(e)) => return Err(AttemptError::Fatal(e.into())),
+            Err(WriteFailure::Verify(e)) => return Err(self.rejected(e)),
             Err(WriteFailure::Io(e)) => return Err(AttemptError::Fatal(self.io(FileOp::Write)(e))),
             Ok(()) => {}
         }

@@ -237,10 +237,13 @@ async fn download_inner(
                             resumed_from,
                         });
                     }
+                    // A digest mismatch earns a clean restart when the bytes were pieced
+                    // together (a resumed range may be what went wrong) or when the source says
+                    // another try may give other bytes (another mirror, a byte flipped once).
                     Err(FinishError::Verify(e, back))
-                        if pieced
-                            && attempts < max_attempts
-                            && matches!(e, VerifyError::DigestMismatch { .. }) =>
+                        if attempts < max_attempts
+                            && matches!(e, VerifyError::DigestMismatch { .. })
+                            && (source.rejected(digest) || pieced) =>
                     {
                         sink = Some(*back);
                         pieced = false;
@@ -257,6 +260,11 @@ async fn download_inner(
                 }
             }
             Err(AttemptError::Fatal(e)) => return Err(e),
+            Err(AttemptError::Restart(e)) => {
+                force_restart = true;
+                pieced = false;
+                e
+            }
             Err(AttemptError::Retry(e)) => {
                 if matches!(e, DownloadError::UnexpectedOffset { .. }) {
                     force_restart = true;

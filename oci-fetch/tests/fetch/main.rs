@@ -7,5 +7,6 @@ mod fuzzed;
 mod layout;
 mod many;
 mod pull;
+mod security;
 mod source;
 mod verify;
