@@ -2,7 +2,9 @@
 //!
 //! The file is edited as JSON (every other key stays as it was), written to a temporary file
 //! created with mode `0600` in the same directory, synced, and renamed over the original, so a
-//! crash leaves either the old or the new file, never half of one.
+//! crash leaves either the old or the new file, never half of one. User names and registry
+//! names with control characters are refused before the file is touched: a stored line break
+//! would come back out of every tool that reads or prints the file.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,10 @@ use crate::secret::Secret;
 /// Stores `username`/`password` for `registry` in the docker config file at `path` (created if
 /// missing, with its directory). Docker Hub is stored under `https://index.docker.io/v1/`.
 /// Entries for the same registry under other spellings are replaced.
+///
+/// A user name that is empty, holds `:` or any control character (CR, LF, NUL, …) is refused
+/// with [`ErrorKind::InvalidCredential`] before the file is read or written; the error does not
+/// repeat the user name or the password.
 pub fn login(path: &Path, registry: &str, username: &str, password: &Secret) -> Result<(), Error> {
     if username.is_empty() {
         return Err(ErrorKind::InvalidCredential {
@@ -25,6 +31,12 @@ pub fn login(path: &Path, registry: &str, username: &str, password: &Secret) -> 
     if username.contains(':') {
         return Err(ErrorKind::InvalidCredential {
             reason: "the user name contains ':'",
+        }
+        .into());
+    }
+    if username.chars().any(char::is_control) {
+        return Err(ErrorKind::InvalidCredential {
+            reason: "the user name contains a control character (a line break, NUL, …)",
         }
         .into());
     }

@@ -72,6 +72,9 @@ impl Client {
     }
 
     /// Checks that `registry` speaks the distribution API (`GET /v2/`, authenticating if asked).
+    ///
+    /// `registry` is `host[:port]` as in references; anything else (control characters,
+    /// whitespace, a path, user info) is [`Error::InvalidInput`] and nothing is sent.
     pub async fn ping(&self, registry: &str) -> Result<(), Error> {
         let target = self.target(registry, Vec::new())?;
         let url = self.base_url(registry)?;
@@ -85,6 +88,7 @@ impl Client {
 
     /// The repositories of `registry` (`GET /v2/_catalog`), page by page. `page_size` is sent
     /// as `n`; the `Link` header is followed. Many registries disable or restrict the catalog.
+    /// `registry` is checked as in [`Client::ping`].
     pub fn catalog_pages(
         &self,
         registry: &str,
@@ -114,14 +118,17 @@ impl Client {
     }
 
     /// `scheme://api-host/v2/` for `registry`.
+    ///
+    /// Every registry name given as text goes through here before a request is built, so it is
+    /// checked against the reference grammar's `host[:port]` first: URL parsing would silently
+    /// drop tabs and line breaks (`"host:5000\n"` would reach `host:5000`) and read `/`, `@`
+    /// or `?` as parts of a URL.
     pub(crate) fn base_url(&self, registry: &str) -> Result<Url, Error> {
         let invalid = || Error::InvalidInput {
             what: "registry host",
             source: None,
         };
-        if registry.is_empty() || registry.contains(['/', '?', '#', '@', ' ']) {
-            return Err(invalid());
-        }
+        check_registry(registry)?;
         let scheme = if self.plain_http(registry) {
             "http"
         } else {
@@ -148,6 +155,19 @@ impl Client {
             scopes,
         })
     }
+}
+
+/// Checks that `registry` is a `host[:port]` of the reference grammar (a DNS name, an IPv4
+/// address or a bracketed IPv6 address, and an optional port).
+fn check_registry(registry: &str) -> Result<(), Error> {
+    // `Reference::new` validates each part it is given; the repository and tag are placeholders
+    // that always pass, so any error is about the registry.
+    oci_ref::Reference::new(registry, "x", Some(oci_ref::DEFAULT_TAG), None)
+        .map(drop)
+        .map_err(|e| Error::InvalidInput {
+            what: "registry host",
+            source: Some(Box::new(e)),
+        })
 }
 
 /// Installs rustls' `ring` provider as the process default, unless one is installed already.
@@ -182,14 +202,14 @@ fn http_client(config: &ClientConfig, skip_verify: bool) -> Result<reqwest::Clie
     }
     b.build().map_err(|e| Error::Config {
         what: "building the HTTP client",
-        source: Some(Box::new(e)),
+        source: Some(Box::new(e.without_url())),
     })
 }
 
 fn add_pem(b: reqwest::ClientBuilder, pem: &[u8]) -> Result<reqwest::ClientBuilder, Error> {
     let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| Error::Config {
         what: "parsing PEM CA certificates",
-        source: Some(Box::new(e)),
+        source: Some(Box::new(e.without_url())),
     })?;
     if certs.is_empty() {
         return Err(Error::Config {

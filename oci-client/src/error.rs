@@ -176,6 +176,8 @@ pub enum Protocol {
     ChunkMinLengthTooLarge,
     /// The response status is not one the endpoint defines.
     UnexpectedStatus,
+    /// A tag listing holds a name outside the tag grammar (a line break, a space, `/`, …).
+    InvalidTag,
 }
 
 impl Protocol {
@@ -195,6 +197,7 @@ impl Protocol {
             Protocol::ReferrersTagNotIndex => "a referrers fallback tag that is not an image index",
             Protocol::ChunkMinLengthTooLarge => "an OCI-Chunk-Min-Length above our chunk limit",
             Protocol::UnexpectedStatus => "a status this endpoint does not define",
+            Protocol::InvalidTag => "a tag listing with a name outside the tag grammar",
         }
     }
 }
@@ -233,7 +236,8 @@ impl fmt::Display for Limit {
 /// Everything that can go wrong talking to a registry.
 ///
 /// URLs in errors never carry user info, and URLs on another origin than the registry (for
-/// example presigned storage URLs) have their query string removed.
+/// example presigned storage URLs) have their query string removed. This holds for the whole
+/// `source()` chain: the HTTP library's error under [`Error::Transport`] has its URL removed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -267,7 +271,7 @@ pub enum Error {
         url: String,
         /// What failed.
         kind: TransportKind,
-        /// The underlying error.
+        /// The underlying error, without a URL of its own (`url` is the redacted one).
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },

@@ -83,6 +83,7 @@ mod pager;
 mod referrers;
 mod repository;
 mod retry;
+mod stream_upload;
 mod transport;
 mod upload;
 mod urls;

@@ -6,6 +6,9 @@
 //! with `Docker-Content-Digest` when the registry sends one. The body is read through a cap
 //! ([`crate::Limits::max_manifest_bytes`]) and never re-serialised: the bytes you get are the
 //! bytes that hash to the digest.
+//!
+//! The `<reference>` path segment is checked when the URL is built: a tag outside the tag
+//! grammar, even one put in [`ManifestRef::Tag`] by hand, is refused before any request.
 
 use bytes::Bytes;
 use oci_ref::{Algorithm, Digest, Reference};
@@ -37,9 +40,15 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
     application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// What goes after `/manifests/`: a tag or a digest.
+///
+/// A tag is checked against the tag grammar `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` by
+/// [`ManifestRef::tag`], and again whenever a request URL is built from it: the `Tag` variant is
+/// public, so a hand-built tag with a line break, a space, `/` or `..` is refused with
+/// [`Error::InvalidInput`] before anything is sent, instead of being silently altered by URL
+/// parsing or reaching another repository's path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ManifestRef {
-    /// A tag (validated against the tag grammar).
+    /// A tag (validated against the tag grammar when a request is built).
     Tag(String),
     /// A digest.
     Digest(Digest),
@@ -48,19 +57,8 @@ pub enum ManifestRef {
 impl ManifestRef {
     /// A tag, checked against `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
     pub fn tag(tag: &str) -> Result<ManifestRef, Error> {
-        let ok = !tag.is_empty()
-            && tag.len() <= oci_ref::TAG_LENGTH_MAX
-            && tag.bytes().enumerate().all(|(i, b)| {
-                b.is_ascii_alphanumeric() || b == b'_' || (i > 0 && matches!(b, b'.' | b'-'))
-            });
-        if ok {
-            Ok(ManifestRef::Tag(tag.to_owned()))
-        } else {
-            Err(Error::InvalidInput {
-                what: "tag",
-                source: None,
-            })
-        }
+        check_tag(tag)?;
+        Ok(ManifestRef::Tag(tag.to_owned()))
     }
 
     /// The path segment.
@@ -69,6 +67,36 @@ impl ManifestRef {
             ManifestRef::Tag(t) => t,
             ManifestRef::Digest(d) => d.as_str(),
         }
+    }
+
+    /// The path segment, once checked: a tag must match the tag grammar (a [`Digest`] is valid
+    /// by construction).
+    pub(crate) fn path_segment(&self) -> Result<&str, Error> {
+        if let ManifestRef::Tag(t) = self {
+            check_tag(t)?;
+        }
+        Ok(self.as_str())
+    }
+}
+
+/// Whether `tag` matches the tag grammar `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub(crate) fn is_valid_tag(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag.len() <= oci_ref::TAG_LENGTH_MAX
+        && tag.bytes().enumerate().all(|(i, b)| {
+            b.is_ascii_alphanumeric() || b == b'_' || (i > 0 && matches!(b, b'.' | b'-'))
+        })
+}
+
+/// [`is_valid_tag`] as a typed error.
+fn check_tag(tag: &str) -> Result<(), Error> {
+    if is_valid_tag(tag) {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput {
+            what: "tag",
+            source: None,
+        })
     }
 }
 
@@ -211,7 +239,7 @@ impl Repository {
     /// Fetches a manifest by tag or digest, verified and size-capped.
     pub async fn fetch_manifest(&self, reference: &ManifestRef) -> Result<Manifest, Error> {
         let target = self.target(Access::Pull)?;
-        let url = self.url(&format!("manifests/{}", reference.as_str()))?;
+        let url = self.manifest_url(reference)?;
         let redacted = self.client.inner.redact(&url, &target);
         let req = Req::new(Method::GET, url)
             .header(header::ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
@@ -268,7 +296,7 @@ impl Repository {
         reference: &ManifestRef,
     ) -> Result<Option<ManifestHead>, Error> {
         let target = self.target(Access::Pull)?;
-        let url = self.url(&format!("manifests/{}", reference.as_str()))?;
+        let url = self.manifest_url(reference)?;
         let redacted = self.client.inner.redact(&url, &target);
         let req = Req::new(Method::HEAD, url)
             .header(header::ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
@@ -361,7 +389,7 @@ impl Repository {
             None => None,
         };
         let target = self.target(Access::Push)?;
-        let url = self.url(&format!("manifests/{}", reference.as_str()))?;
+        let url = self.manifest_url(reference)?;
         let redacted = self.client.inner.redact(&url, &target);
         let size = bytes.len() as u64;
         let req = Req::new(Method::PUT, url)
@@ -414,7 +442,7 @@ impl Repository {
             ManifestRef::Tag(_) => None,
         };
         let target = self.target(Access::Push)?;
-        let url = self.url(&format!("manifests/{}", reference.as_str()))?;
+        let url = self.manifest_url(reference)?;
         self.send_ok(&target, Req::new(Method::DELETE, url)).await?;
         if let (Some(subject), ManifestRef::Digest(deleted)) = (subject, reference) {
             self.remove_from_referrers_fallback(&subject, deleted)

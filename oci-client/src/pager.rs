@@ -4,7 +4,9 @@
 //! clients should prefer `Link: <url>; rel="next"` (RFC 8288) over `last`-based paging; a short
 //! page is not an end marker. The next URL may be relative or absolute; it must stay on the
 //! registry's origin. The number of pages is capped by [`crate::Limits::max_pages`], and a
-//! `Link` back to a page already served is an error rather than a loop.
+//! `Link` back to a page already served is an error rather than a loop. A tag listing with a
+//! name outside the tag grammar is refused as a whole ([`crate::Protocol::InvalidTag`]): a
+//! registry must not be able to hand out "tags" that forge output lines or request paths.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use url::Url;
 
 use crate::client::Inner;
 use crate::error::{Error, Limit, Protocol};
+use crate::manifest::is_valid_tag;
 use crate::transport::{Body, BodyError, Req, Target};
 use crate::urls;
 
@@ -134,19 +137,26 @@ impl Pager {
     }
 }
 
+/// The strings of one page. Every name of a tag listing must match the tag grammar: a tag is
+/// printed, compared and turned into requests by callers, so one carrying a line break or a
+/// path is refused here ([`Protocol::InvalidTag`], naming the page) rather than handed on.
 fn parse_strings(page: &Page, listing: Listing) -> Result<Vec<String>, Error> {
     let value: serde_json::Value = serde_json::from_slice(&page.body)
         .map_err(|_| Error::protocol(&page.url, Protocol::InvalidJson))?;
-    match value.get(listing.key()) {
+    let items = match value.get(listing.key()) {
         // distribution answers `"tags": null` for a repository without tags.
-        None | Some(serde_json::Value::Null) => Ok(Vec::new()),
+        None | Some(serde_json::Value::Null) => return Ok(Vec::new()),
         Some(serde_json::Value::Array(items)) => items
             .iter()
             .map(|v| v.as_str().map(str::to_owned))
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| Error::protocol(&page.url, Protocol::InvalidJson)),
-        Some(_) => Err(Error::protocol(&page.url, Protocol::InvalidJson)),
+            .ok_or_else(|| Error::protocol(&page.url, Protocol::InvalidJson))?,
+        Some(_) => return Err(Error::protocol(&page.url, Protocol::InvalidJson)),
+    };
+    if matches!(listing, Listing::Tags) && !items.iter().all(|t| is_valid_tag(t)) {
+        return Err(Error::protocol(&page.url, Protocol::InvalidTag));
     }
+    Ok(items)
 }
 
 /// Collects all pages of a string listing.

@@ -187,7 +187,7 @@ impl Repository {
             source: Some(Box::new(e)),
         })?;
         let target = self.target(Access::Push)?;
-        let url = self.url(&format!("manifests/{}", tag.as_str()))?;
+        let url = self.manifest_url(tag)?;
         let req = Req::new(Method::PUT, url)
             .header(header::CONTENT_TYPE, HeaderValue::from_static(OCI_INDEX))
             .body(Bytes::from(body))

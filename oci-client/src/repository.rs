@@ -8,6 +8,7 @@ use url::Url;
 
 use crate::client::Client;
 use crate::error::Error;
+use crate::manifest::ManifestRef;
 use crate::pager::{Listing, Pager};
 use crate::transport::{Req, Target};
 
@@ -70,11 +71,29 @@ impl Repository {
     }
 
     /// `base` + `path` (relative, no leading `/`).
+    ///
+    /// `path` is built from fixed words, digests and tags; as a last line of defence it may only
+    /// hold the characters those use (`A-Za-z0-9`, `/`, `.`, `_`, `-`, `:`, `+`, `=`) and no `.`
+    /// or `..` segment, so that nothing in it is dropped, re-encoded or resolved by URL parsing
+    /// into a request for something else.
     pub(crate) fn url(&self, path: &str) -> Result<Url, Error> {
-        self.base.join(path).map_err(|_| Error::InvalidInput {
+        let invalid = || Error::InvalidInput {
             what: "request path",
             source: None,
-        })
+        };
+        let safe_bytes = path.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'/' | b'.' | b'_' | b'-' | b':' | b'+' | b'=')
+        });
+        if !safe_bytes || path.split('/').any(|s| s == "." || s == "..") {
+            return Err(invalid());
+        }
+        self.base.join(path).map_err(|_| invalid())
+    }
+
+    /// The URL of `/v2/<name>/manifests/<reference>`; a tag outside the tag grammar is
+    /// [`Error::InvalidInput`] (see [`ManifestRef`]).
+    pub(crate) fn manifest_url(&self, reference: &ManifestRef) -> Result<Url, Error> {
+        self.url(&format!("manifests/{}", reference.path_segment()?))
     }
 
     /// Sends and returns the response, turning error statuses into errors.
@@ -93,7 +112,8 @@ impl Repository {
     }
 
     /// The tags, page by page (`GET /v2/<name>/tags/list?n=`), following `Link` headers.
-    /// At most [`crate::Limits::max_pages`] pages are read.
+    /// At most [`crate::Limits::max_pages`] pages are read. A page holding a name outside the
+    /// tag grammar is refused with [`crate::Protocol::InvalidTag`].
     pub fn tag_pages(
         &self,
         page_size: Option<u32>,

@@ -10,6 +10,8 @@
 //! - **Redirects**: reqwest's automatic redirects are off; we follow at most
 //!   [`crate::Limits::max_redirects`] hops ourselves and send `Authorization` only to the
 //!   registry's own origin or to an origin configured as trusted.
+//! - **Errors**: URLs in errors and logs are redacted ([`crate::urls`]); an HTTP library error
+//!   becomes the source of [`Error::Transport`] only with its own copy of the URL removed.
 
 use std::time::{Duration, SystemTime};
 
@@ -304,7 +306,7 @@ impl Inner {
         ))
     }
 
-    fn http_for(&self, url: &Url) -> &reqwest::Client {
+    pub(crate) fn http_for(&self, url: &Url) -> &reqwest::Client {
         match &self.insecure_http {
             Some(insecure)
                 if self
@@ -366,6 +368,11 @@ impl Inner {
     }
 }
 
+/// Turns an HTTP library error into [`Error::Transport`] for the (redacted) `url`.
+///
+/// The HTTP library's error carries the full URL it was sending to, user info and query
+/// included (a presigned storage URL's signature, an upload's `_state`); it is dropped here so
+/// that no part of the `source()` chain shows more than the redacted `url` field does.
 pub(crate) fn transport_error(method: &Method, url: &str, e: reqwest::Error) -> Error {
     let kind = if e.is_timeout() {
         TransportKind::Timeout
@@ -380,7 +387,7 @@ pub(crate) fn transport_error(method: &Method, url: &str, e: reqwest::Error) -> 
         method: method_name(method),
         url: url.to_owned(),
         kind,
-        source: Box::new(e),
+        source: Box::new(e.without_url()),
     }
 }
 

@@ -139,7 +139,10 @@ impl Repository {
         Ok(target)
     }
 
-    async fn start_plain_upload(&self, target: &Target) -> Result<(Url, Option<u64>), Error> {
+    pub(crate) async fn start_plain_upload(
+        &self,
+        target: &Target,
+    ) -> Result<(Url, Option<u64>), Error> {
         match self.start_upload(target, None).await {
             Ok(started) => Ok(started),
             Err(MountOr::Error(e)) => Err(e),

@@ -205,6 +205,46 @@ async fn blob_chunked() {
 }
 
 #[tokio::test]
+async fn blob_streamed() {
+    setup();
+    for_each_backend(&RegistryOptions::new(), async |registry| {
+        probe(registry, "blob-streamed", async {
+            let (repo, _) = repo(registry, &unique_repo("client-streamed"))?;
+            let data: Vec<u8> = (0..5 * 1024 * 1024 + 3)
+                .map(|i| (i * 13 % 251) as u8)
+                .collect();
+            let d = digest(&data);
+            let body = bytes::Bytes::from(data.clone());
+            let open = || {
+                let body = body.clone();
+                async move {
+                    let chunks: Vec<std::io::Result<bytes::Bytes>> = (0..body.len())
+                        .step_by(64 * 1024)
+                        .map(|i| Ok(body.slice(i..(i + 64 * 1024).min(body.len()))))
+                        .collect();
+                    Ok(futures_util::stream::iter(chunks))
+                }
+            };
+            let outcome = repo.push_blob_streamed(&d, data.len() as u64, open).await?;
+            anyhow::ensure!(outcome == PushOutcome::Uploaded, "{outcome:?}");
+            anyhow::ensure!(fetch_all(&repo, &d, data.len() as u64).await? == data);
+            // The registry checks the digest of what it stored: a wrong one is refused.
+            let wrong = digest(b"something else");
+            let e = repo
+                .push_blob_streamed(&wrong, data.len() as u64, open)
+                .await
+                .err()
+                .ok_or_else(|| anyhow::anyhow!("a wrong digest was accepted"))?;
+            anyhow::ensure!(e.is_digest_mismatch(), "{e}");
+            Ok(())
+        })
+        .await
+    })
+    .await
+    .expect("streamed upload works on every backend");
+}
+
+#[tokio::test]
 async fn cross_repo_mount() {
     setup();
     for_each_backend(&RegistryOptions::new(), async |registry| {

@@ -293,3 +293,79 @@ async fn data_carrying_put_is_not_retried_after_503() {
     let puts = s.requests().iter().filter(|r| r.method == "PUT").count();
     assert_eq!(puts, 1, "a PUT carrying data is sent once");
 }
+
+/// `open` for `push_blob_streamed`: `data` in chunks of 3 bytes.
+async fn chunks_of(
+    data: &'static [u8],
+) -> std::io::Result<impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>>> {
+    Ok(futures_util::stream::iter(
+        data.chunks(3)
+            .map(|c| Ok(bytes::Bytes::from_static(c)))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+#[tokio::test]
+async fn streamed_upload_is_one_put_with_every_byte() {
+    const DATA: &[u8] = b"a streamed blob body";
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u?state=1"),
+        _ => Reply::new(201),
+    })
+    .await;
+    let outcome = s
+        .repo("app")
+        .push_blob_streamed(&sha256(DATA), DATA.len() as u64, || chunks_of(DATA))
+        .await
+        .expect("upload");
+    assert_eq!(outcome, PushOutcome::Uploaded);
+    let requests = s.requests();
+    let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(methods, ["HEAD", "POST", "PUT"]);
+    let put = &requests[2];
+    assert_eq!(put.body, DATA);
+    assert_eq!(put.header("content-length"), Some("20"));
+    assert!(
+        put.target
+            .starts_with("/v2/app/blobs/uploads/u?state=1&digest=sha256%3A"),
+        "{}",
+        put.target
+    );
+}
+
+#[tokio::test]
+async fn streamed_upload_starts_again_after_a_503_and_stops_on_a_400() {
+    const DATA: &[u8] = b"retry me";
+    let puts = std::sync::atomic::AtomicUsize::new(0);
+    let s = Server::start(move |req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
+        "PUT" if puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 => Reply::new(503),
+        "PUT" => Reply::new(201),
+        _ => Reply::new(204),
+    })
+    .await;
+    s.repo("app")
+        .push_blob_streamed(&sha256(DATA), DATA.len() as u64, || chunks_of(DATA))
+        .await
+        .expect("the second session succeeds");
+    let methods: Vec<String> = s.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["HEAD", "POST", "PUT", "DELETE", "POST", "PUT"]);
+
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
+        "PUT" => Reply::new(400).body(r#"{"errors":[{"code":"DIGEST_INVALID"}]}"#),
+        _ => Reply::new(204),
+    })
+    .await;
+    let e = s
+        .repo("app")
+        .push_blob_streamed(&sha256(DATA), DATA.len() as u64, || chunks_of(DATA))
+        .await
+        .expect_err("the registry refused the digest");
+    assert!(e.is_digest_mismatch(), "{e:?}");
+    let methods: Vec<String> = s.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(methods, ["HEAD", "POST", "PUT", "DELETE"], "not retried");
+}

@@ -4,15 +4,17 @@ use std::io;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc};
 
 use crate::descriptor::Descriptor;
 use crate::progress::{PROGRESS_MIN_BYTES, PROGRESS_MIN_INTERVAL, ProgressEvent};
 use crate::source::{BlobSource, SourceError};
 use crate::verify::VerifyError;
 
+use super::temp::Queued;
 use super::*;
 
 /// What one attempt's failure means for the loop.
@@ -140,7 +142,9 @@ impl Ctx<'_> {
                 digest: digest.clone(),
             }));
         };
-        let (tx, rx) = mpsc::channel::<Bytes>(WRITE_QUEUE_DEPTH);
+        let (tx, rx) = mpsc::unbounded_channel::<Queued>();
+        // The queue is bounded in bytes: each chunk holds permits until it is written.
+        let budget = Arc::new(Semaphore::new(WRITE_QUEUE_BYTES));
         let writer = tokio::task::spawn_blocking(move || writer_loop(owned, reset, rx));
 
         let mut stream = body.stream;
@@ -168,7 +172,11 @@ impl Ctx<'_> {
                 }));
             }
             pos += len;
-            if tx.send(chunk).await.is_err() {
+            let want = u32::try_from(chunk.len().clamp(1, WRITE_QUEUE_BYTES)).unwrap_or(u32::MAX);
+            let Ok(permit) = Arc::clone(&budget).acquire_many_owned(want).await else {
+                break Ok(());
+            };
+            if tx.send((chunk, permit)).is_err() {
                 // The writer stopped; its result below says why.
                 break Ok(());
             }

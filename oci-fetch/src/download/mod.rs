@@ -1,9 +1,12 @@
 //! The verified download engine: one blob from a [`BlobSource`] to a file, atomically.
 //!
-//! Bytes are checked as they arrive (size at once, digest at the end), written to a temporary
-//! file beside the destination by a blocking writer thread fed through a bounded queue (so the
-//! disk and the hash do not stall the network read), `fsync`'d, and renamed onto the destination
-//! only after verification. A dropped connection, a stall or a truncated body resumes from the
+//! Bytes are checked as they arrive (size at once, digest at the end), hashed once, written to
+//! a temporary file beside the destination by a blocking writer thread fed through a queue
+//! bounded in bytes ([`WRITE_QUEUE_BYTES`], so the disk and the hash do not stall the network
+//! read), `fsync`'d, and renamed onto the destination only after verification. With
+//! decompression on, a second thread decompresses the chunks as the writer passes them on, into
+//! its own temporary file that is renamed only after the compressed bytes were verified (see
+//! `inflate`; after a restart from byte 0 the verified file is decompressed afterwards instead). A dropped connection, a stall or a truncated body resumes from the
 //! bytes already written; a source that ignores the range restarts cleanly from byte 0.
 //!
 //! # Temporary files
@@ -36,11 +39,14 @@ use crate::verify::{Verifier, VerifyError};
 
 mod attempt;
 mod error;
+mod inflate;
 mod place;
 mod temp;
 
 use attempt::{AttemptError, Ctx, backoff};
 pub use error::{DownloadError, FileOp};
+pub use inflate::INFLATE_QUEUE_DEPTH;
+use inflate::Inflater;
 use place::place;
 use temp::{
     FinishError, Sink, TempGuard, WriteFailure, finish_temp, open_temp, parent_dir, sync_dir,
@@ -61,9 +67,10 @@ pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(5);
 /// abandoned as stalled and resumed.
 pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Chunks queued between the network reader and the disk writer. With ~16–64 KiB HTTP chunks
-/// this bounds the memory of one download to a few MiB.
-pub const WRITE_QUEUE_DEPTH: usize = 64;
+/// Bytes queued between the network reader and the disk writer (4 MiB): enough to ride out a
+/// slow write or a hash of a large chunk without stalling the read, and a bound on the memory of
+/// one download whatever size the HTTP stack's chunks have.
+pub const WRITE_QUEUE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Buffer of the disk writer (1 MiB): few large writes instead of one per network chunk.
 const WRITE_BUFFER: usize = 1024 * 1024;
@@ -175,7 +182,7 @@ async fn download_inner(
     let temp_for_open = temp.clone();
     let opened =
         tokio::task::spawn_blocking(move || open_temp(&temp_for_open, verifier, keep)).await;
-    let (sink, resumed_from) = match opened {
+    let (mut sink, resumed_from) = match opened {
         Ok(Ok(v)) => v,
         Ok(Err(e)) => return Err(ctx.io(FileOp::CreateTemp)(e)),
         Err(_) => {
@@ -189,6 +196,34 @@ async fn download_inner(
         bytes: resumed_from,
         total: desc.size,
     });
+    let compression = match opts.decompress {
+        Decompress::Auto => Compression::from_media_type(&desc.media_type),
+        _ => None,
+    };
+    // Decompress while downloading when the bytes will arrive from 0 (see `inflate`).
+    let mut inflater = None;
+    if let Some(c) = compression
+        && resumed_from == 0
+    {
+        let out = partial_path(dest, digest, false);
+        let limits = opts.decompress_limits;
+        let size = desc.size;
+        let started =
+            tokio::task::spawn_blocking(move || Inflater::start(c, size, limits, out)).await;
+        match started {
+            Ok(Ok((running, feed))) => {
+                sink.feed = Some(feed);
+                sink.streamed = true;
+                inflater = Some(running);
+            }
+            Ok(Err(e)) => return Err(ctx.io(FileOp::CreateTemp)(e)),
+            Err(_) => {
+                return Err(DownloadError::WriterLost {
+                    digest: digest.clone(),
+                });
+            }
+        }
+    }
 
     let mut sink = Some(sink);
     let mut attempts = 0u32;
@@ -216,12 +251,14 @@ async fn download_inner(
                         digest: digest.clone(),
                     });
                 };
-                match finish_temp(done).await {
+                let streamed = done.streamed;
+                match finish_temp(done, compression.is_none()).await {
                     Ok(file) => {
                         ctx.emit(ProgressEvent::Verified {
                             digest: digest.clone(),
                         });
-                        let written = place(&ctx, file, dest).await?;
+                        let streamed = inflater.take().map(|i| (i, streamed));
+                        let written = place(&ctx, file, dest, compression, streamed).await?;
                         guard.disarm();
                         ctx.emit(ProgressEvent::Finished {
                             digest: digest.clone(),

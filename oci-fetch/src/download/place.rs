@@ -4,23 +4,71 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use crate::decompress::{Compression, Decompress, DecompressError};
+use crate::decompress::{Compression, DecompressError};
 use crate::progress::ProgressEvent;
 
+use super::inflate::Inflater;
 use super::*;
 
-/// Moves the verified temporary file into place, decompressing it first if asked.
+/// Moves the verified temporary file into place, decompressing it first if asked: the output of
+/// the decompressor that ran during the download when it saw every byte (`inflated`: the
+/// inflater and whether it was fed the whole blob), else a pass over the verified file.
 /// Returns the size written and the compression undone.
 pub(super) async fn place(
     ctx: &Ctx<'_>,
     file: File,
     dest: &Path,
+    compression: Option<Compression>,
+    inflated: Option<(Inflater, bool)>,
 ) -> Result<(u64, Option<Compression>), DownloadError> {
     let digest = &ctx.desc.digest;
-    let compression = match ctx.opts.decompress {
-        Decompress::Auto => Compression::from_media_type(&ctx.desc.media_type),
-        _ => None,
-    };
+    if let Some((inflater, whole)) = inflated {
+        let out_path = inflater.out_path.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            let (guard, result) = inflater.finish();
+            let synced = result.and_then(|(out, n)| {
+                out.sync_all().map_err(DecompressOrIo::Io)?;
+                Ok(n)
+            });
+            (guard, synced)
+        })
+        .await;
+        let Ok((mut guard, result)) = joined else {
+            return Err(DownloadError::WriterLost {
+                digest: digest.clone(),
+            });
+        };
+        if whole && let Some(compression) = compression {
+            let written = match result {
+                Ok(n) => n,
+                Err(DecompressOrIo::Decompress(source)) => {
+                    return Err(DownloadError::Decompress {
+                        digest: digest.clone(),
+                        source,
+                    });
+                }
+                Err(DecompressOrIo::Io(source)) => {
+                    return Err(DownloadError::Io {
+                        path: out_path,
+                        op: FileOp::Write,
+                        source,
+                    });
+                }
+            };
+            drop(file);
+            std::fs::rename(&out_path, dest).map_err(|source| DownloadError::Io {
+                path: dest.to_path_buf(),
+                op: FileOp::Rename,
+                source,
+            })?;
+            guard.disarm();
+            sync_dir(&parent_dir(dest));
+            let _ = std::fs::remove_file(ctx.temp);
+            return Ok((written, Some(compression)));
+        }
+        // Not fed the whole blob: its output is void (the guard removes it); decompress the
+        // verified file below.
+    }
     let Some(compression) = compression else {
         drop(file);
         std::fs::rename(ctx.temp, dest).map_err(|source| DownloadError::Io {

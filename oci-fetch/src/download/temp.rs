@@ -65,6 +65,22 @@ pub fn partial_path(dest: &Path, digest: &Digest, keep: bool) -> PathBuf {
 pub(super) struct Sink {
     pub(super) file: BufWriter<File>,
     pub(super) verifier: Verifier,
+    /// Where each chunk also goes while decompressing during the download.
+    pub(super) feed: Option<super::inflate::Feed>,
+    /// Whether every byte from 0 on went to the feed (or the decompressor stopped on its own,
+    /// and its result says why); false after a reset, and for a resumed partial file.
+    pub(super) streamed: bool,
+}
+
+impl Sink {
+    fn new(file: File, verifier: Verifier) -> Sink {
+        Sink {
+            file: BufWriter::with_capacity(WRITE_BUFFER, file),
+            verifier,
+            feed: None,
+            streamed: false,
+        }
+    }
 }
 
 pub(super) enum WriteFailure {
@@ -72,13 +88,19 @@ pub(super) enum WriteFailure {
     Io(io::Error),
 }
 
+/// A chunk on its way to the writer, holding its share of the queue's byte budget.
+pub(super) type Queued = (Bytes, tokio::sync::OwnedSemaphorePermit);
+
 pub(super) fn writer_loop(
     mut sink: Sink,
     reset: bool,
-    mut rx: mpsc::Receiver<Bytes>,
+    mut rx: mpsc::UnboundedReceiver<Queued>,
 ) -> (Sink, Result<(), WriteFailure>) {
     if reset {
         sink.verifier.reset();
+        // The decompressor has seen bytes that are being thrown away: its work is void.
+        sink.feed = None;
+        sink.streamed = false;
         let r = sink
             .file
             .flush()
@@ -88,12 +110,18 @@ pub(super) fn writer_loop(
             return (sink, Err(WriteFailure::Io(e)));
         }
     }
-    while let Some(chunk) = rx.blocking_recv() {
+    while let Some((chunk, _permit)) = rx.blocking_recv() {
         if let Err(e) = sink.verifier.update(&chunk) {
             return (sink, Err(WriteFailure::Verify(e)));
         }
         if let Err(e) = sink.file.write_all(&chunk) {
             return (sink, Err(WriteFailure::Io(e)));
+        }
+        if let Some(feed) = &sink.feed
+            && feed.send(chunk).is_err()
+        {
+            // The decompressor stopped (bad data or a limit); its result says why.
+            sink.feed = None;
         }
     }
     let r = sink.file.flush().map_err(WriteFailure::Io);
@@ -108,7 +136,15 @@ pub(super) fn open_temp(
     keep: bool,
 ) -> io::Result<(Sink, u64)> {
     if keep {
-        match OpenOptions::new().read(true).write(true).open(path) {
+        // The stable name is predictable: never follow a symlink planted there.
+        let mut options = OpenOptions::new();
+        options.read(true).write(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            options.custom_flags(libc::O_NOFOLLOW);
+        }
+        match options.open(path) {
             Ok(mut file) => {
                 let meta = file.metadata()?;
                 if !meta.is_file() {
@@ -140,13 +176,7 @@ pub(super) fn open_temp(
                 }
                 let at = verifier.position();
                 file.seek(SeekFrom::Start(at))?;
-                return Ok((
-                    Sink {
-                        file: BufWriter::with_capacity(WRITE_BUFFER, file),
-                        verifier,
-                    },
-                    at,
-                ));
+                return Ok((Sink::new(file, verifier), at));
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
@@ -157,13 +187,7 @@ pub(super) fn open_temp(
         .write(true)
         .create_new(true)
         .open(path)?;
-    Ok((
-        Sink {
-            file: BufWriter::with_capacity(WRITE_BUFFER, file),
-            verifier,
-        },
-        0,
-    ))
+    Ok((Sink::new(file, verifier), 0))
 }
 
 pub(super) fn sync_dir(dir: &Path) {
@@ -187,26 +211,22 @@ pub(super) enum FinishError {
     Lost,
 }
 
-/// Syncs the temporary file and verifies size and digest.
-pub(super) async fn finish_temp(sink: Sink) -> Result<File, FinishError> {
+/// Verifies size and digest, syncing the temporary file first when it is what will be renamed
+/// into place (`sync`; a compressed file decompressed elsewhere needs no durability). The feed to
+/// a decompressor is dropped here.
+pub(super) async fn finish_temp(sink: Sink, sync: bool) -> Result<File, FinishError> {
     let joined = tokio::task::spawn_blocking(move || {
-        let Sink { file, verifier } = sink;
+        let Sink { file, verifier, .. } = sink;
         let file = match file.into_inner() {
             Ok(f) => f,
             Err(e) => return Err(FinishError::Io(e.into_error())),
         };
-        if let Err(e) = file.sync_all() {
+        if sync && let Err(e) = file.sync_all() {
             return Err(FinishError::Io(e));
         }
         match verifier.clone().finish() {
             Ok(()) => Ok(file),
-            Err(e) => Err(FinishError::Verify(
-                e,
-                Box::new(Sink {
-                    file: BufWriter::with_capacity(WRITE_BUFFER, file),
-                    verifier,
-                }),
-            )),
+            Err(e) => Err(FinishError::Verify(e, Box::new(Sink::new(file, verifier)))),
         }
     })
     .await;

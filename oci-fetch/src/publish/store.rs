@@ -73,8 +73,8 @@ fn layout_outcome(written: bool) -> PushOutcome {
 
 impl Store<'_> {
     /// Stores the file at `path`, whose digest and size were computed before. To a registry,
-    /// files up to [`MONOLITHIC_MAX_BYTES`] go in one `PUT`, larger ones stream in chunks of
-    /// [`oci_client::DEFAULT_CHUNK_BYTES`].
+    /// files up to [`MONOLITHIC_MAX_BYTES`] go in one `PUT` from memory, larger ones in one
+    /// streamed `PUT` read from disk as it is sent ([`Repository::push_blob_streamed`]).
     pub(crate) async fn push_file(
         &self,
         digest: &Digest,
@@ -91,9 +91,10 @@ impl Store<'_> {
                 Ok(repo.push_blob(digest, Bytes::from(bytes)).await?)
             }
             Store::Registry(repo) => {
-                let file = tokio::fs::File::open(path).await.map_err(read_err)?;
+                // Fail on an unreadable file before the registry is asked anything.
+                drop(tokio::fs::File::open(path).await.map_err(read_err)?);
                 Ok(repo
-                    .push_blob_chunked(digest, size, file, oci_client::DEFAULT_CHUNK_BYTES)
+                    .push_blob_streamed(digest, size, || file_stream(path))
                     .await?)
             }
             Store::Layout(layout) => {
@@ -266,6 +267,32 @@ impl Store<'_> {
                 .collect()),
         }
     }
+}
+
+/// Size of the reads that feed a streamed upload.
+const UPLOAD_READ_BYTES: usize = 1024 * 1024;
+
+/// The file at `path` as a stream of chunks, for a streamed upload.
+async fn file_stream(
+    path: &Path,
+) -> std::io::Result<impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static> {
+    use tokio::io::AsyncReadExt as _;
+    let file = tokio::fs::File::open(path).await?;
+    Ok(futures_util::stream::unfold(
+        Some(file),
+        |state| async move {
+            let mut file = state?;
+            let mut buf = vec![0u8; UPLOAD_READ_BYTES];
+            match file.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(Bytes::from(buf)), Some(file)))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
+        },
+    ))
 }
 
 /// The `mediaType` a manifest body declares.

@@ -5,6 +5,9 @@
 //! "canonical": "docker.io/library/ubuntu:latest"}`.
 //! With `--registries-conf FILE`, a `sources` list follows: each pull source in the order it is
 //! tried, `{"reference": "mirror.example/ns/repo:tag", "mirror": true, "insecure": false}`.
+//!
+//! `ref` contacts nothing and uses no credentials, but a `--registry-config`/`--auth-file` given
+//! explicitly is loaded all the same: a missing or broken file is reported (exit 2).
 
 use oci_client::registries::PullSource;
 use serde::Serialize;
@@ -25,6 +28,9 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
     let reference = global.reference(&args.reference)?;
+    // `ref` uses no credentials, but a credentials file named on the command line is still
+    // checked: a typo in it must not go unnoticed.
+    global.check_registry_config()?;
     // Pull sources are reported only when a registries.conf was named explicitly, so that
     // the plain `ref` contract does not depend on files that happen to be on the machine.
     let sources = match &global.registries_conf {

@@ -50,6 +50,16 @@ impl GlobalArgs {
         }
     }
 
+    /// Loads `--registry-config` (or `--auth-file`) when it was given, for commands that need
+    /// no credentials: a file the user named explicitly is read and checked, so a missing or
+    /// broken one is bad input (exit 2) naming the file, never silently ignored.
+    pub(crate) fn check_registry_config(&self) -> Result<(), Failure> {
+        match &self.registry_config {
+            Some(_) => self.keychain().map(drop),
+            None => Ok(()),
+        }
+    }
+
     /// The pull-source configuration (`registries.conf`), with the `--registries-conf` override.
     pub(crate) fn registries_conf(&self) -> Result<RegistriesConf, Failure> {
         let mut options = LoadOptions::from_env();
