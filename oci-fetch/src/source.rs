@@ -171,27 +171,44 @@ pub(crate) async fn file_body(
     path: &std::path::Path,
     offset: u64,
 ) -> Result<BlobBody, SourceError> {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    use futures_util::StreamExt as _;
+    use tokio::io::AsyncSeekExt;
     let mut file = tokio::fs::File::open(path).await?;
     let len = file.metadata().await?.len();
     let start = offset.min(len);
     file.seek(std::io::SeekFrom::Start(start)).await?;
-    let stream = futures_util::stream::unfold(Some(file), |state| async move {
-        let mut file = state?;
-        let mut buf = vec![0u8; FILE_CHUNK_SIZE];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(Bytes::from(buf)), Some(file)))
-            }
-            Err(e) => Some((Err(SourceError::new(SourceErrorKind::Io, e)), None)),
-        }
-    });
+    let stream = read_chunks(file, FILE_CHUNK_SIZE)
+        .map(|r| r.map_err(|e| SourceError::new(SourceErrorKind::Io, e)));
     Ok(BlobBody {
         stream: Box::pin(stream),
         content_length: Some(len - start),
         offset_applied: start,
+    })
+}
+
+/// A reader as a stream of chunks of at most `chunk` bytes. One buffer is reused while the
+/// chunks handed out are dropped before the next read (the usual case), and nothing is zeroed
+/// before it is read into.
+pub(crate) fn read_chunks<R>(
+    reader: R,
+    chunk: usize,
+) -> impl Stream<Item = std::io::Result<Bytes>> + Send + 'static
+where
+    R: tokio::io::AsyncRead + Unpin + Send + 'static,
+{
+    use tokio::io::AsyncReadExt as _;
+    let state = (reader, bytes::BytesMut::new());
+    futures_util::stream::unfold(Some(state), move |state| async move {
+        let (mut reader, mut buf) = state?;
+        buf.reserve(chunk);
+        match reader.read_buf(&mut buf).await {
+            Ok(0) => None,
+            Ok(_) => {
+                let out = buf.split().freeze();
+                Some((Ok(out), Some((reader, buf))))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
     })
 }
 

@@ -28,6 +28,8 @@ use serde_json::{Value, json};
 
 use crate::tidy::workspace_root;
 
+mod resolve;
+
 const MIB: u64 = 1024 * 1024;
 const GIB: u64 = 1024 * MIB;
 
@@ -44,11 +46,13 @@ const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 /// GNU time, for CPU time and peak RSS of each child.
 const TIME_BIN: &str = "/usr/bin/time";
 
-const ALL_CASES: &[&str] = &["pull", "scaling", "many", "zstd", "push", "refparse"];
+const ALL_CASES: &[&str] = &[
+    "pull", "scaling", "many", "zstd", "push", "resolve", "refparse",
+];
 
 const USAGE: &str = "usage: cargo xtask bench [--quick] [--case NAME]... [--runs N] \
                      [--sizes 64M,256M,1G] [--big] [--no-build] [--out FILE]\n\
-                     cases: pull scaling many zstd push refparse (default: all)";
+                     cases: pull scaling many zstd push resolve refparse (default: all)";
 
 #[derive(Debug)]
 struct Options {
@@ -164,6 +168,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             "many" => bench.case_many(opts.quick)?,
             "zstd" => bench.case_zstd(pull_size)?,
             "push" => bench.case_push(pull_size)?,
+            "resolve" => bench.case_resolve()?,
             "refparse" => bench.case_refparse()?,
             _ => {}
         }
@@ -560,22 +565,31 @@ impl Bench {
             .work
             .join(format!("manifest-{}-{tag}.json", repo.replace('/', "-")));
         std::fs::write(&path, serde_json::to_vec(&manifest)?)?;
-        crate::run(
-            Command::new("curl")
-                .args([
-                    "-sf",
-                    "-o",
-                    "/dev/null",
-                    "-X",
-                    "PUT",
-                    "-H",
-                    "Content-Type: application/vnd.oci.image.manifest.v1+json",
-                    "--data-binary",
-                ])
-                .arg(format!("@{}", path.display()))
-                .arg(self.url(repo, "manifests", tag)),
+        self.put_manifest_file(
+            repo,
+            tag,
+            &path,
+            "application/vnd.oci.image.manifest.v1+json",
         )?;
         sha256_of(&path)
+    }
+
+    /// PUTs the manifest (or index) in the file at `path` under `tag` with curl.
+    fn put_manifest_file(
+        &self,
+        repo: &str,
+        tag: &str,
+        path: &Path,
+        media_type: &str,
+    ) -> anyhow::Result<()> {
+        crate::run(
+            Command::new("curl")
+                .args(["-sf", "-o", "/dev/null", "-X", "PUT", "-H"])
+                .arg(format!("Content-Type: {media_type}"))
+                .arg("--data-binary")
+                .arg(format!("@{}", path.display()))
+                .arg(self.url(repo, "manifests", tag)),
+        )
     }
 
     /// Runs `clients` in alternation for `self.runs` rounds; records and prints the table.

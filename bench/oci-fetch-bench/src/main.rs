@@ -5,6 +5,7 @@
 //! oci-fetch-bench pull REPO DIGEST SIZE MEDIA_TYPE FILE [decompress]
 //! oci-fetch-bench many REPO CONCURRENCY DIR DIGEST:SIZE...
 //! oci-fetch-bench push REPO DIGEST SIZE FILE
+//! oci-fetch-bench resolve ours|ironic REPO TAG ARCH ITERATIONS
 //! oci-fetch-bench refparse ours|oci-spec ITERATIONS
 //! ```
 //!
@@ -45,7 +46,7 @@ fn main() -> ExitCode {
 
 fn run(args: &[String]) -> Res<()> {
     let Some((mode, rest)) = args.split_first() else {
-        return Err("usage: oci-fetch-bench pull|many|push|refparse ...".into());
+        return Err("usage: oci-fetch-bench pull|many|push|resolve|refparse ...".into());
     };
     if mode == "refparse" {
         return refparse(rest);
@@ -60,6 +61,9 @@ fn run(args: &[String]) -> Res<()> {
             }
             ("many", [repo, conc, dir, blobs @ ..]) => many(repo, conc, dir, blobs).await,
             ("push", [repo, digest, size, file]) => push(repo, digest, size, file).await,
+            ("resolve", [which, repo, tag, arch, iterations]) => {
+                resolve_bench(which, repo, tag, arch, iterations).await
+            }
             _ => Err(format!("bad arguments: {args:?}").into()),
         }
     })
@@ -120,11 +124,145 @@ async fn push(repo: &str, digest: &str, size: &str, file: &str) -> Res<()> {
     let (client, reference) = client(repo)?;
     let repository = client.repository(&reference)?;
     let digest = Digest::parse(digest)?;
-    let f = tokio::fs::File::open(file).await?;
+    // The path `oci-fetch push` takes for large files: one streamed PUT read from disk.
+    let open = || async {
+        use tokio::io::AsyncReadExt as _;
+        let file = tokio::fs::File::open(file).await?;
+        Ok(futures_util::stream::unfold(
+            Some(file),
+            |state| async move {
+                let mut file = state?;
+                let mut buf = vec![0u8; 1024 * 1024];
+                match file.read(&mut buf).await {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Some((Ok(bytes::Bytes::from(buf)), Some(file)))
+                    }
+                    Err(e) => Some((Err(e), None)),
+                }
+            },
+        ))
+    };
     repository
-        .push_blob_chunked(&digest, size.parse()?, f, oci_client::DEFAULT_CHUNK_BYTES)
+        .push_blob_streamed(&digest, size.parse()?, open)
         .await?;
     Ok(())
+}
+
+/// `resolve ours|ironic REPO TAG ARCH ITERATIONS`: resolves `REPO:TAG` for `ARCH` with the
+/// Ironic policy (local download) `ITERATIONS` times; prints the requests of one resolve, the
+/// mean time per resolve and the blob chosen.
+async fn resolve_bench(
+    which: &str,
+    repo: &str,
+    tag: &str,
+    arch: &str,
+    iterations: &str,
+) -> Res<()> {
+    let n: u32 = iterations.parse()?;
+    let reference = Reference::parse(&format!("{repo}:{tag}"))?;
+    let client = oci_client::Client::builder()
+        .plain_http(reference.registry())
+        .build()?;
+    let mut requests = 0u64;
+    let mut chosen = String::new();
+    let start = Instant::now();
+    for _ in 0..n {
+        (requests, chosen) = match which {
+            "ours" => ours_resolve(&client, &reference, arch).await?,
+            "ironic" => ironic_resolve(&client, &reference, tag, arch).await?,
+            other => return Err(format!("unknown resolver {other:?}").into()),
+        };
+    }
+    let ms = start.elapsed().as_secs_f64() * 1000.0 / f64::from(n.max(1));
+    println!(
+        "{{\"who\":\"{which}\",\"requests\":{requests},\"ms_per_resolve\":{ms},\"chosen\":\"{chosen}\"}}"
+    );
+    Ok(())
+}
+
+async fn ours_resolve(
+    client: &oci_client::Client,
+    reference: &Reference,
+    arch: &str,
+) -> Res<(u64, String)> {
+    let source = RegistrySource::direct(client, reference)?;
+    let policy = oci_select::Policy::ironic(oci_select::DownloadSource::Local, Some(arch));
+    let target = oci_fetch::resolve::ManifestTarget::of(reference);
+    let r = oci_fetch::resolve::resolve(&source, &reference.to_string(), &target, &policy).await?;
+    let blob = r.blob.ok_or("no blob chosen")?;
+    Ok((r.requests, blob.digest.to_string()))
+}
+
+/// Ironic's sequence: the tag list (the tag must be in it), the index, the candidates filtered
+/// by architecture (with its aliases) and sorted by its disk-type priority for local downloads,
+/// then each candidate's manifest in turn until one has a layer.
+async fn ironic_resolve(
+    client: &oci_client::Client,
+    reference: &Reference,
+    tag: &str,
+    arch: &str,
+) -> Res<(u64, String)> {
+    use futures_util::StreamExt as _;
+    let repo = client.repository(reference)?;
+    let mut requests = 1u64;
+    let mut pages = Box::pin(repo.tag_pages(None)?);
+    let first = pages.next().await.ok_or("no tag page")??;
+    if !first.iter().any(|t| t == tag) {
+        return Err(format!("tag {tag} not listed").into());
+    }
+    requests += 1;
+    let index = repo
+        .fetch_manifest(&oci_client::ManifestRef::tag(tag)?)
+        .await?;
+    let index: serde_json::Value = serde_json::from_slice(index.bytes())?;
+    let aliases: &[&str] = match arch {
+        "x86_64" | "amd64" => &["x86_64", "amd64"],
+        "aarch64" | "arm64" => &["aarch64", "arm64"],
+        other => &[other][..],
+    };
+    let priority = |d: Option<&str>| match d {
+        Some("qcow2") => Some(1),
+        Some("qemu") => Some(2),
+        Some("raw") => Some(3),
+        Some("applehv") => Some(4),
+        None | Some("") => Some(100),
+        Some(_) => None,
+    };
+    let mut candidates: Vec<(u32, String)> = Vec::new();
+    for m in index["manifests"]
+        .as_array()
+        .ok_or("index without manifests")?
+    {
+        if let Some(a) = m["platform"]["architecture"].as_str()
+            && !aliases.contains(&a)
+        {
+            continue;
+        }
+        let Some(p) = priority(m["annotations"]["disktype"].as_str()) else {
+            continue;
+        };
+        candidates.push((
+            p,
+            m["digest"]
+                .as_str()
+                .ok_or("entry without digest")?
+                .to_owned(),
+        ));
+    }
+    candidates.sort_by_key(|c| c.0);
+    for (_, digest) in candidates {
+        requests += 1;
+        let m = repo
+            .fetch_manifest(&oci_client::ManifestRef::Digest(Digest::parse(&digest)?))
+            .await?;
+        let m: serde_json::Value = serde_json::from_slice(m.bytes())?;
+        if let Some(layer) = m["layers"][0]["digest"].as_str() {
+            return Ok((requests, layer.to_owned()));
+        }
+    }
+    Err("no candidate qualified".into())
 }
 
 /// Parses [`REFERENCES`] round-robin `ITERATIONS` times; prints parses per second.

@@ -20,11 +20,13 @@ use bytes::{Buf, Bytes};
 use crate::decompress::{Compression, DecompressLimits, decompress_blocking};
 
 use super::place::DecompressOrIo;
+use super::writeback::{Counted, Writeback};
 use super::{TempGuard, WRITE_BUFFER};
 
-/// Chunks queued between the writer thread and the decompressor thread. The writer blocks when
-/// the decompressor falls behind, which slows the network read: memory stays bounded.
-pub const INFLATE_QUEUE_DEPTH: usize = 32;
+/// Chunks queued between the writer thread and the decompressor thread (8: with HTTP chunks of
+/// up to a few hundred KiB, a few MiB). The writer blocks when the decompressor falls behind,
+/// which slows the network read: memory stays bounded.
+pub const INFLATE_QUEUE_DEPTH: usize = 8;
 
 /// The sending end the writer thread feeds.
 pub(super) type Feed = SyncSender<Bytes>;
@@ -58,11 +60,19 @@ impl Inflater {
                     rx,
                     current: Bytes::new(),
                 };
-                let mut writer = BufWriter::with_capacity(WRITE_BUFFER, out);
+                let writeback = Writeback::start(&out).ok();
+                let mut writer = Counted {
+                    inner: BufWriter::with_capacity(WRITE_BUFFER, out),
+                    writeback,
+                };
                 let n =
                     decompress_blocking(compression, input, compressed_size, &mut writer, &limits)
                         .map_err(DecompressOrIo::Decompress)?;
+                if let Some(w) = &mut writer.writeback {
+                    w.stop();
+                }
                 let out = writer
+                    .inner
                     .into_inner()
                     .map_err(|e| DecompressOrIo::Io(e.into_error()))?;
                 Ok((out, n))

@@ -3,7 +3,8 @@
 //! Bytes are checked as they arrive (size at once, digest at the end), hashed once, written to
 //! a temporary file beside the destination by a blocking writer thread fed through a queue
 //! bounded in bytes ([`WRITE_QUEUE_BYTES`], so the disk and the hash do not stall the network
-//! read), `fsync`'d, and renamed onto the destination only after verification. With
+//! read), `fsync`'d (a writeback thread has been flushing it since the first 64 MiB, see
+//! `writeback`), and renamed onto the destination only after verification. With
 //! decompression on, a second thread decompresses the chunks as the writer passes them on, into
 //! its own temporary file that is renamed only after the compressed bytes were verified (see
 //! `inflate`; after a restart from byte 0 the verified file is decompressed afterwards instead). A dropped connection, a stall or a truncated body resumes from the
@@ -42,6 +43,7 @@ mod error;
 mod inflate;
 mod place;
 mod temp;
+mod writeback;
 
 use attempt::{AttemptError, Ctx, backoff};
 pub use error::{DownloadError, FileOp};
@@ -53,6 +55,7 @@ use temp::{
     writer_loop,
 };
 pub use temp::{PARTIAL_SUFFIX, partial_path};
+pub use writeback::WRITEBACK_INTERVAL_BYTES;
 
 /// Default number of attempts per blob (the first one included). oras-go retries 5 times.
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;

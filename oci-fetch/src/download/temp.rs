@@ -12,6 +12,8 @@ use tokio::sync::mpsc;
 
 use crate::verify::{Verifier, VerifyError};
 
+use super::writeback::Writeback;
+
 use super::*;
 
 /// Removes a temporary file on drop unless disarmed.
@@ -70,11 +72,14 @@ pub(super) struct Sink {
     /// Whether every byte from 0 on went to the feed (or the decompressor stopped on its own,
     /// and its result says why); false after a reset, and for a resumed partial file.
     pub(super) streamed: bool,
+    /// Writes dirty pages back while the download runs (none if the thread could not start).
+    writeback: Option<Writeback>,
 }
 
 impl Sink {
     fn new(file: File, verifier: Verifier) -> Sink {
         Sink {
+            writeback: Writeback::start(&file).ok(),
             file: BufWriter::with_capacity(WRITE_BUFFER, file),
             verifier,
             feed: None,
@@ -101,6 +106,9 @@ pub(super) fn writer_loop(
         // The decompressor has seen bytes that are being thrown away: its work is void.
         sink.feed = None;
         sink.streamed = false;
+        if let Some(w) = &mut sink.writeback {
+            w.reset();
+        }
         let r = sink
             .file
             .flush()
@@ -116,6 +124,9 @@ pub(super) fn writer_loop(
         }
         if let Err(e) = sink.file.write_all(&chunk) {
             return (sink, Err(WriteFailure::Io(e)));
+        }
+        if let Some(w) = &mut sink.writeback {
+            w.wrote(chunk.len());
         }
         if let Some(feed) = &sink.feed
             && feed.send(chunk).is_err()
@@ -216,7 +227,15 @@ pub(super) enum FinishError {
 /// a decompressor is dropped here.
 pub(super) async fn finish_temp(sink: Sink, sync: bool) -> Result<File, FinishError> {
     let joined = tokio::task::spawn_blocking(move || {
-        let Sink { file, verifier, .. } = sink;
+        let Sink {
+            file,
+            verifier,
+            writeback,
+            ..
+        } = sink;
+        if let Some(mut w) = writeback {
+            w.stop();
+        }
         let file = match file.into_inner() {
             Ok(f) => f,
             Err(e) => return Err(FinishError::Io(e.into_error())),

@@ -18,7 +18,7 @@ use super::model::Descriptor;
 use super::push::MONOLITHIC_MAX_BYTES;
 use crate::download::DownloadOptions;
 use crate::layout::{LayoutTarget, MAX_MANIFEST_SIZE, OciLayout};
-use crate::source::{FileSource, MemorySource};
+use crate::source::{FileSource, MemorySource, read_chunks};
 
 /// A registry repository or an OCI layout. Functions of [`crate::publish`] take
 /// `impl Into<Store>`, so a `&Repository` or a `&OciLayout` can be passed directly.
@@ -276,23 +276,8 @@ const UPLOAD_READ_BYTES: usize = 1024 * 1024;
 async fn file_stream(
     path: &Path,
 ) -> std::io::Result<impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static> {
-    use tokio::io::AsyncReadExt as _;
     let file = tokio::fs::File::open(path).await?;
-    Ok(futures_util::stream::unfold(
-        Some(file),
-        |state| async move {
-            let mut file = state?;
-            let mut buf = vec![0u8; UPLOAD_READ_BYTES];
-            match file.read(&mut buf).await {
-                Ok(0) => None,
-                Ok(n) => {
-                    buf.truncate(n);
-                    Some((Ok(Bytes::from(buf)), Some(file)))
-                }
-                Err(e) => Some((Err(e), None)),
-            }
-        },
-    ))
+    Ok(read_chunks(file, UPLOAD_READ_BYTES))
 }
 
 /// The `mediaType` a manifest body declares.

@@ -457,3 +457,21 @@ async fn complete_body_that_never_ends_is_accepted_after_the_stall_timeout() {
     let d = check(&src, &opts, &data).await.expect("complete");
     assert_eq!((d.attempts, src.opens()), (1, 1));
 }
+
+/// A blob larger than the writeback interval: the background writeback runs while the file is
+/// written, and the result is still exactly the verified bytes.
+#[tokio::test]
+async fn blob_larger_than_the_writeback_interval_is_intact() {
+    let len = usize::try_from(oci_fetch::download::WRITEBACK_INTERVAL_BYTES).expect("fits") + 4097;
+    let data = payload(len);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dest = dir.path().join("big");
+    let src = Hostile::new(data.clone()).chunk(1024 * 1024);
+    let desc = descriptor("application/octet-stream", &data);
+    let done = download(&src, &desc, &dest, &fast_opts())
+        .await
+        .expect("downloads");
+    assert_eq!(done.size, len as u64);
+    assert!(std::fs::read(&dest).expect("dest") == data, "bytes differ");
+    assert_eq!(entries(dir.path()), vec!["big".to_owned()]);
+}
