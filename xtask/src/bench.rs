@@ -927,13 +927,13 @@ impl Bench {
             ),
             Client::shell(
                 "oci-fetch (library)",
-                "push_blob_chunked, 8 MiB chunks, from disk",
+                "push_blob_streamed, one streamed PUT from disk",
                 "yes",
                 format!("{next}; exec '{ours}' push {host}/$R {d} {size_s} '{file}'"),
             ),
             Client::shell(
                 "oci-fetch (CLI)",
-                "push (hash pass + chunked upload + manifest)",
+                "push (hash pass + streamed PUT + manifest)",
                 "yes",
                 format!("{next}; exec '{cli}' --plain-http push {host}/$R:v1 '{file}'"),
             ),
