@@ -1,6 +1,7 @@
 //! Integration tests for `oci-auth`; modules mirror `src`.
 
 mod authenticator;
+mod caps;
 mod challenge;
 mod config;
 mod credential;

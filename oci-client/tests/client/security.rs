@@ -630,6 +630,68 @@ async fn error_body_entries_and_messages_are_capped() {
     assert_eq!(e.to_string().lines().count(), 1, "{e}");
 }
 
+/// A registry that takes the first chunk of an upload and then answers every further `PATCH`
+/// with success and an unchanged `Range`: it never makes progress.
+fn stalling_upload(req: &Recorded, first: usize) -> Reply {
+    let kept = format!("0-{}", first - 1);
+    match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/s1"),
+        "PATCH" => Reply::new(202)
+            .header("Location", "/v2/app/blobs/uploads/s1")
+            .header("Range", &kept),
+        "GET" => Reply::new(204)
+            .header("Location", "/v2/app/blobs/uploads/s1")
+            .header("Range", &kept),
+        "DELETE" => Reply::new(204),
+        _ => Reply::new(400),
+    }
+}
+
+#[tokio::test]
+async fn upload_without_progress_stops_at_the_stalled_chunk_cap() {
+    const CHUNK: usize = 4;
+    let server = Server::start(|req| stalling_upload(req, CHUNK)).await;
+    let data = b"0123456789ab".to_vec();
+    let started = std::time::Instant::now();
+    let e = server
+        .repo("app")
+        .push_blob_chunked(&sha256(&data), data.len() as u64, data.as_slice(), CHUNK)
+        .await
+        .expect_err("an upload that makes no progress fails");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(
+            e,
+            Error::Protocol {
+                what: oci_client::Protocol::UploadStalled,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let requests = server.requests();
+    let patches: Vec<_> = requests.iter().filter(|r| r.method == "PATCH").collect();
+    // The first PATCH delivers the first chunk; then the second chunk is sent exactly
+    // MAX_STALLED_CHUNK_ATTEMPTS times, each answered without progress.
+    let stalled = oci_client::MAX_STALLED_CHUNK_ATTEMPTS as usize;
+    assert_eq!(patches.len(), 1 + stalled, "{patches:?}");
+    assert!(
+        patches[1..]
+            .iter()
+            .all(|p| p.header("content-range") == Some("4-7")),
+        "every retry resends the second chunk"
+    );
+    assert!(
+        !requests.iter().any(|r| r.method == "PUT"),
+        "a stalled upload is never closed"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // 4. Control characters never reach a request line or header.
 // ---------------------------------------------------------------------------------------------

@@ -254,14 +254,25 @@ pub fn read_annotation_file(path: &Path) -> Result<AnnotationFile, PublishError>
         path: path.to_owned(),
         source,
     };
-    let len = std::fs::metadata(path).map_err(read_err)?.len();
-    if len > MAX_ANNOTATION_FILE_BYTES {
-        return Err(PublishError::AnnotationFile {
-            path: path.to_owned(),
-            reason: format!("larger than {MAX_ANNOTATION_FILE_BYTES} bytes"),
-        });
+    let too_large = || PublishError::AnnotationFile {
+        path: path.to_owned(),
+        reason: format!("larger than {MAX_ANNOTATION_FILE_BYTES} bytes"),
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    if file.metadata().map_err(read_err)?.len() > MAX_ANNOTATION_FILE_BYTES {
+        return Err(too_large());
     }
-    let bytes = std::fs::read(path).map_err(read_err)?;
+    // The size above says nothing for a FIFO or a device (0), nor for a file still growing:
+    // the read itself stops one byte past the cap.
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(file, MAX_ANNOTATION_FILE_BYTES + 1),
+        &mut bytes,
+    )
+    .map_err(read_err)?;
+    if bytes.len() as u64 > MAX_ANNOTATION_FILE_BYTES {
+        return Err(too_large());
+    }
     serde_json::from_slice(&bytes).map_err(|e| PublishError::AnnotationFile {
         path: path.to_owned(),
         reason: format!("expected an object of objects of strings: {e}"),
