@@ -1006,3 +1006,66 @@ async fn index_listing_more_than_the_candidate_cap_is_refused_before_fetching_en
         .collect();
     assert!(fetched.is_empty(), "no entry is fetched: {fetched:?}");
 }
+
+/// `MAX_PLATFORM_CONFIG_BYTES`: a source manifest whose image config claims more than the cap is
+/// indexed without a platform, and its config is never read (here it does not even exist, so a
+/// read would fail the whole `index create`); a config within the cap is read for its platform.
+#[tokio::test]
+async fn platform_config_beyond_the_cap_is_never_read() {
+    use oci_fetch::layout::OciLayout;
+    use oci_fetch::publish::index::{
+        IndexEntry, IndexRequest, MAX_PLATFORM_CONFIG_BYTES, create_index,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layout = OciLayout::create(dir.path().join("layout"))
+        .await
+        .expect("layout");
+    let config = br#"{"architecture":"arm64","os":"linux"}"#;
+    let small = layout
+        .write_blob_bytes("application/vnd.oci.image.config.v1+json", config.to_vec())
+        .await
+        .expect("config blob");
+    let manifest = |digest: &str, size: u64| {
+        serde_json::to_vec(&serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": digest, "size": size},
+            "layers": [],
+        }))
+        .expect("JSON")
+    };
+    let absent = sha256(b"a config that was never stored");
+    for (tag, body) in [
+        ("fits", manifest(small.digest.as_str(), small.size)),
+        (
+            "huge",
+            manifest(absent.as_str(), MAX_PLATFORM_CONFIG_BYTES + 1),
+        ),
+    ] {
+        let d = layout
+            .write_blob_bytes("application/vnd.oci.image.manifest.v1+json", body)
+            .await
+            .expect("manifest blob");
+        layout.tag(&d, tag).await.expect("tag");
+    }
+    let entry = |tag: &str| IndexEntry {
+        source: ManifestRef::tag(tag).expect("tag"),
+        platform: None,
+        annotations: BTreeMap::new(),
+    };
+    let req = IndexRequest {
+        entries: vec![entry("fits"), entry("huge")],
+        ..IndexRequest::default()
+    };
+    let pushed = create_index(&layout, Some("all"), &req)
+        .await
+        .expect("the oversized config is skipped, not read");
+    let index: serde_json::Value = serde_json::from_slice(&pushed.manifest).expect("JSON");
+    assert_eq!(index["manifests"][0]["platform"]["architecture"], "arm64");
+    assert!(
+        index["manifests"][1].get("platform").is_none(),
+        "{}",
+        index["manifests"][1]
+    );
+}
