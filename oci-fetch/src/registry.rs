@@ -206,6 +206,13 @@ struct Endpoint {
     repo: Repository,
 }
 
+impl Endpoint {
+    /// The blob URL at this source, for error messages.
+    fn blob_url(&self, digest: &Digest) -> String {
+        format!("{}blobs/{digest}", self.repo.api_base())
+    }
+}
+
 /// Per-blob state: which source serves it, how often each source served wrong bytes.
 #[derive(Debug, Default)]
 struct BlobState {
@@ -475,7 +482,7 @@ impl RegistrySource {
                     let failure = classify(&e);
                     if failure == SourceFailure::Integrity {
                         let bad = BadBytes {
-                            url: format!("{}blobs/{digest}", endpoint.repo.api_base()),
+                            url: endpoint.blob_url(digest),
                             detail: Some(e),
                         };
                         lock(&self.shared.blobs)
@@ -524,7 +531,7 @@ impl RegistrySource {
             .shared
             .endpoints
             .get(i)
-            .map(|e| format!("{}blobs/{digest}", e.repo.api_base()))
+            .map(|e| e.blob_url(digest))
             .unwrap_or_default();
         state.strike(i, BadBytes { url, detail: None });
         (0..self.shared.endpoints.len()).any(|j| state.usable(j))

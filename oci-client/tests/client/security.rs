@@ -189,20 +189,7 @@ fn read_request(r: &mut impl Read) -> std::io::Result<Option<Recorded>> {
             break i + 4;
         }
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next().unwrap_or("").split(' ');
-    let method = first.next().unwrap_or("").to_owned();
-    let target = first.next().unwrap_or("").to_owned();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
+    let (method, target, headers, len) = crate::server::parse_head(&buf[..head_end]);
     let mut body = buf[head_end..].to_vec();
     while body.len() < len {
         let n = r.read(&mut tmp)?;

@@ -150,6 +150,26 @@ pub(crate) fn fast_retries() -> RetryPolicy {
     }
 }
 
+/// A request head: method, target, headers and the `Content-Length` (0 when absent). Shared by
+/// this server and the TLS one in `security.rs`.
+pub(crate) fn parse_head(head: &[u8]) -> (String, String, Vec<(String, String)>, usize) {
+    let head = String::from_utf8_lossy(head);
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next().unwrap_or("").split(' ');
+    let method = first.next().unwrap_or("").to_owned();
+    let target = first.next().unwrap_or("").to_owned();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    (method, target, headers, len)
+}
+
 async fn serve(
     mut stream: TcpStream,
     handler: Handler,
@@ -168,20 +188,7 @@ async fn serve(
             break i + 4;
         }
     };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next().unwrap_or("").split(' ');
-    let method = first.next().unwrap_or("").to_owned();
-    let target = first.next().unwrap_or("").to_owned();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
+    let (method, target, headers, len) = parse_head(&buf[..head_end]);
     let mut body = buf[head_end..].to_vec();
     while body.len() < len {
         let n = stream.read(&mut tmp).await?;
