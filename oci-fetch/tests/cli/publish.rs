@@ -864,6 +864,15 @@ fn oci_layout_bad_input_writes_nothing() {
             vec![
                 "push",
                 "--oci-layout",
+                &format!("{missing}:v1"),
+                "no-such-file.txt",
+            ],
+            "cannot read",
+        ),
+        (
+            vec![
+                "push",
+                "--oci-layout",
                 &format!("{missing}@{digest}"),
                 "a.txt",
             ],

@@ -125,6 +125,9 @@ pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<(), Failure> 
     let place = rt.block_on(Place::open(&args.reference, layout, Mode::Write, global))?;
     let pushed = rt
         .block_on(create_index(place.store(), place.tag(), &req))
-        .map_err(failure)?;
+        .map_err(|e| {
+            place.abandon();
+            failure(e)
+        })?;
     print_pushed(&place, &pushed.descriptor, args.common.json)
 }

@@ -165,7 +165,10 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
     ))?;
     let pushed = rt
         .block_on(push(place.store(), place.tag(), &req))
-        .map_err(failure)?;
+        .map_err(|e| {
+            place.abandon();
+            failure(e)
+        })?;
     if let Some(path) = &args.export_manifest {
         export_manifest(path, &pushed.manifest).map_err(failure)?;
     }

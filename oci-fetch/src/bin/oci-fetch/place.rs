@@ -20,6 +20,8 @@ pub(crate) enum Place {
     Layout {
         address: LayoutAddress,
         layout: OciLayout,
+        /// The directory did not exist before this command created it.
+        created: bool,
     },
 }
 
@@ -48,6 +50,7 @@ impl Place {
                 Ok(Place::Registry { reference, repo })
             }
             Parsed::Layout(address) => {
+                let created = mode == Mode::Write && !address.dir.exists();
                 let opened = match mode {
                     Mode::Write => OciLayout::create(&address.dir).await,
                     Mode::Read => OciLayout::open(&address.dir).await,
@@ -55,7 +58,11 @@ impl Place {
                 let layout = opened.map_err(|e| {
                     Failure::Usage(anyhow::Error::new(e).context(format!("OCI layout {text:?}")))
                 })?;
-                Ok(Place::Layout { address, layout })
+                Ok(Place::Layout {
+                    address,
+                    layout,
+                    created,
+                })
             }
         }
     }
@@ -88,6 +95,19 @@ impl Place {
                 "layout address {text:?} names no tag or digest; use DIR:TAG or DIR@DIGEST"
             ))),
             _ => Ok(Parsed::Layout(address)),
+        }
+    }
+
+    /// After a failed command: removes a layout directory this command created, so that bad
+    /// input (a missing file, say) leaves nothing behind. An existing layout is left alone.
+    pub(crate) fn abandon(&self) {
+        if let Place::Layout {
+            address,
+            created: true,
+            ..
+        } = self
+        {
+            let _ = std::fs::remove_dir_all(&address.dir);
         }
     }
 
