@@ -740,6 +740,7 @@ impl Bench {
         v.extend([
             Client::new("oci-fetch (CLI)", "pull (resolve + download) → dir", "yes", args(&[&self.bins.cli, &"--plain-http", &"pull", &format!("{repo_ref}@{manifest}"), &"-o", &dir])).cleaning(&dir),
             Client::new("curl", "→ file", "no", args(&[&"curl", &"-sf", &"-o", &out, &url])).cleaning(&out),
+            Client::new("openssl dgst", "SHA-256 of the blob file in the page cache (hash limit, 1 core)", "—", args(&[&"openssl", &"dgst", &"-sha256", &blob.path])),
             Client::shell("curl + openssl dgst", "piped: streamed verify, no file", "yes",
                 format!("curl -sf '{url}' | openssl dgst -sha256 | grep -q {hex}")),
             Client::new("oci-client 0.18", "pull_blob_stream → file", "yes, once", args(&[peer, &"pull-stream", &tagged, &blob.digest, &size, &out])).cleaning(&out),
@@ -934,7 +935,7 @@ impl Bench {
             ),
             Client::shell(
                 "oci-fetch (CLI)",
-                "push (hash pass + streamed PUT + manifest)",
+                "push (hashed while a streamed PATCH uploads, PUT ?digest=, manifest)",
                 "yes",
                 format!("{next}; exec '{cli}' --plain-http push {host}/$R:v1 '{file}'"),
             ),

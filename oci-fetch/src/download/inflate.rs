@@ -10,7 +10,7 @@
 //! engine's invariant holds: nothing unverified reaches the destination.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Read};
+use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -19,9 +19,9 @@ use bytes::{Buf, Bytes};
 
 use crate::decompress::{Compression, DecompressLimits, decompress_blocking};
 
+use super::TempGuard;
+use super::direct::FileWriter;
 use super::place::DecompressOrIo;
-use super::writeback::{Counted, Writeback};
-use super::{TempGuard, WRITE_BUFFER};
 
 /// Chunks queued between the writer thread and the decompressor thread (8: with HTTP chunks of
 /// up to a few hundred KiB, a few MiB). The writer blocks when the decompressor falls behind,
@@ -46,12 +46,14 @@ impl Inflater {
         compressed_size: u64,
         limits: DecompressLimits,
         out_path: PathBuf,
+        direct: bool,
     ) -> io::Result<(Inflater, Feed)> {
         let guard = TempGuard::new(out_path.clone(), false);
         let out = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&out_path)?;
+        let mut writer = FileWriter::new(out, &out_path, 0, direct);
         let (tx, rx) = sync_channel::<Bytes>(INFLATE_QUEUE_DEPTH);
         let handle = std::thread::Builder::new()
             .name("oci-fetch-inflate".to_owned())
@@ -60,21 +62,11 @@ impl Inflater {
                     rx,
                     current: Bytes::new(),
                 };
-                let writeback = Writeback::start(&out).ok();
-                let mut writer = Counted {
-                    inner: BufWriter::with_capacity(WRITE_BUFFER, out),
-                    writeback,
-                };
                 let n =
                     decompress_blocking(compression, input, compressed_size, &mut writer, &limits)
                         .map_err(DecompressOrIo::Decompress)?;
-                if let Some(w) = &mut writer.writeback {
-                    w.stop();
-                }
-                let out = writer
-                    .inner
-                    .into_inner()
-                    .map_err(|e| DecompressOrIo::Io(e.into_error()))?;
+                writer.flush().map_err(DecompressOrIo::Io)?;
+                let out = writer.into_file().map_err(DecompressOrIo::Io)?;
                 Ok((out, n))
             })?;
         Ok((

@@ -1,12 +1,13 @@
 //! Putting the verified file in place, decompressing it first if asked.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Seek, SeekFrom};
+use std::io::{self, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use crate::decompress::{Compression, DecompressError};
 use crate::progress::ProgressEvent;
 
+use super::direct::FileWriter;
 use super::inflate::Inflater;
 use super::*;
 
@@ -89,6 +90,7 @@ pub(super) async fn place(
     let limits = ctx.opts.decompress_limits;
     let size = ctx.desc.size;
     let out_for_task = out_path.clone();
+    let direct = ctx.opts.direct_io;
     let joined =
         tokio::task::spawn_blocking(move || -> Result<u64, (FileOp, PathBuf, DecompressOrIo)> {
             let mut input = file;
@@ -106,7 +108,7 @@ pub(super) async fn place(
                         DecompressOrIo::Io(e),
                     )
                 })?;
-            let mut writer = BufWriter::with_capacity(WRITE_BUFFER, out);
+            let mut writer = FileWriter::new(out, &out_for_task, 0, direct);
             let n = crate::decompress::decompress_blocking(
                 compression,
                 input,
@@ -121,13 +123,9 @@ pub(super) async fn place(
                     DecompressOrIo::Decompress(e),
                 )
             })?;
-            let out = writer.into_inner().map_err(|e| {
-                (
-                    FileOp::Write,
-                    out_for_task.clone(),
-                    DecompressOrIo::Io(e.into_error()),
-                )
-            })?;
+            let out = writer
+                .into_file()
+                .map_err(|e| (FileOp::Write, out_for_task.clone(), DecompressOrIo::Io(e)))?;
             out.sync_all()
                 .map_err(|e| (FileOp::Sync, out_for_task.clone(), DecompressOrIo::Io(e)))?;
             Ok(n)

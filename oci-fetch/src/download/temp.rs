@@ -2,7 +2,7 @@
 //! file, and the final sync + verification.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::verify::{Verifier, VerifyError};
 
-use super::writeback::Writeback;
+use super::direct::FileWriter;
 
 use super::*;
 
@@ -65,22 +65,19 @@ pub fn partial_path(dest: &Path, digest: &Digest, keep: bool) -> PathBuf {
 
 /// The file and verifier, owned by the writer thread during an attempt.
 pub(super) struct Sink {
-    pub(super) file: BufWriter<File>,
+    pub(super) file: FileWriter,
     pub(super) verifier: Verifier,
     /// Where each chunk also goes while decompressing during the download.
     pub(super) feed: Option<super::inflate::Feed>,
     /// Whether every byte from 0 on went to the feed (or the decompressor stopped on its own,
     /// and its result says why); false after a reset, and for a resumed partial file.
     pub(super) streamed: bool,
-    /// Writes dirty pages back while the download runs (none if the thread could not start).
-    writeback: Option<Writeback>,
 }
 
 impl Sink {
-    fn new(file: File, verifier: Verifier) -> Sink {
+    fn new(file: FileWriter, verifier: Verifier) -> Sink {
         Sink {
-            writeback: Writeback::start(&file).ok(),
-            file: BufWriter::with_capacity(WRITE_BUFFER, file),
+            file,
             verifier,
             feed: None,
             streamed: false,
@@ -106,15 +103,7 @@ pub(super) fn writer_loop(
         // The decompressor has seen bytes that are being thrown away: its work is void.
         sink.feed = None;
         sink.streamed = false;
-        if let Some(w) = &mut sink.writeback {
-            w.reset();
-        }
-        let r = sink
-            .file
-            .flush()
-            .and_then(|()| sink.file.get_mut().set_len(0))
-            .and_then(|()| sink.file.seek(SeekFrom::Start(0)).map(drop));
-        if let Err(e) = r {
+        if let Err(e) = sink.file.truncate() {
             return (sink, Err(WriteFailure::Io(e)));
         }
     }
@@ -124,9 +113,6 @@ pub(super) fn writer_loop(
         }
         if let Err(e) = sink.file.write_all(&chunk) {
             return (sink, Err(WriteFailure::Io(e)));
-        }
-        if let Some(w) = &mut sink.writeback {
-            w.wrote(chunk.len());
         }
         if let Some(feed) = &sink.feed
             && feed.send(chunk).is_err()
@@ -141,10 +127,12 @@ pub(super) fn writer_loop(
 
 /// Opens the temporary file: a kept partial file is re-hashed and continued, otherwise a new
 /// file is created (never following a symlink: `create_new` fails on any existing entry).
+/// `direct`: write with direct IO where possible (see `direct`).
 pub(super) fn open_temp(
     path: &Path,
     mut verifier: Verifier,
     keep: bool,
+    direct: bool,
 ) -> io::Result<(Sink, u64)> {
     if keep {
         // The stable name is predictable: never follow a symlink planted there.
@@ -187,7 +175,8 @@ pub(super) fn open_temp(
                 }
                 let at = verifier.position();
                 file.seek(SeekFrom::Start(at))?;
-                return Ok((Sink::new(file, verifier), at));
+                let writer = FileWriter::new(file, path, at, direct);
+                return Ok((Sink::new(writer, verifier), at));
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
@@ -198,7 +187,10 @@ pub(super) fn open_temp(
         .write(true)
         .create_new(true)
         .open(path)?;
-    Ok((Sink::new(file, verifier), 0))
+    Ok((
+        Sink::new(FileWriter::new(file, path, 0, direct), verifier),
+        0,
+    ))
 }
 
 pub(super) fn sync_dir(dir: &Path) {
@@ -228,23 +220,19 @@ pub(super) enum FinishError {
 pub(super) async fn finish_temp(sink: Sink, sync: bool) -> Result<File, FinishError> {
     let joined = tokio::task::spawn_blocking(move || {
         let Sink {
-            file,
-            verifier,
-            writeback,
-            ..
+            mut file, verifier, ..
         } = sink;
-        if let Some(mut w) = writeback {
-            w.stop();
-        }
-        let file = match file.into_inner() {
-            Ok(f) => f,
-            Err(e) => return Err(FinishError::Io(e.into_error())),
-        };
-        if sync && let Err(e) = file.sync_all() {
+        if let Err(e) = file.flush() {
             return Err(FinishError::Io(e));
         }
         match verifier.clone().finish() {
-            Ok(()) => Ok(file),
+            Ok(()) => {
+                let file = file.into_file().map_err(FinishError::Io)?;
+                if sync && let Err(e) = file.sync_all() {
+                    return Err(FinishError::Io(e));
+                }
+                Ok(file)
+            }
             Err(e) => Err(FinishError::Verify(e, Box::new(Sink::new(file, verifier)))),
         }
     })

@@ -8,7 +8,7 @@
 //! are ignored: the final `fsync` reports any that matter.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 use std::thread::JoinHandle;
 
@@ -76,25 +76,5 @@ impl Drop for Writeback {
         // Never wait on drop (a failed download must not block on the disk): dropping the
         // sender ends the thread after its current sync.
         self.nudge = None;
-    }
-}
-
-/// A writer that counts what goes through it for a [`Writeback`].
-pub(super) struct Counted<W> {
-    pub(super) inner: W,
-    pub(super) writeback: Option<Writeback>,
-}
-
-impl<W: Write> Write for Counted<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        if let Some(w) = &mut self.writeback {
-            w.wrote(n);
-        }
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
     }
 }

@@ -240,3 +240,34 @@ fn limit_for_combines_ratio_floor_and_cap() {
     assert_eq!(l.limit_for(500), 1000);
     assert_eq!(l.limit_for(u64::MAX), 1000);
 }
+
+/// Several MiB of decompressed output (whole direct-IO blocks and a tail), decompressed while
+/// downloading and, after a restart from 0, in a pass afterwards; direct IO on and off.
+#[tokio::test]
+async fn multi_mib_output_is_exact_in_both_write_modes() {
+    let data = payload(3 * 1024 * 1024 + 4321);
+    let blob = zstd(&data);
+    let half = blob.len() as u64 / 2;
+    let mt = "application/vnd.oci.image.layer.v1.tar+zstd";
+    for direct in [true, false] {
+        for script in [
+            &[][..],
+            &[Open::FailAt(half)][..],
+            &[Open::FailAt(half), Open::IgnoreRange][..],
+        ] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let dest = dir.path().join("out");
+            let src = Hostile::new(blob.clone()).chunk(200_003).script(script);
+            let desc = Descriptor::new(mt, sha256(&blob), blob.len() as u64);
+            let mut opts = fast_opts();
+            opts.decompress = Decompress::Auto;
+            opts.direct_io = direct;
+            let d = download(&src, &desc, &dest, &opts)
+                .await
+                .unwrap_or_else(|e| panic!("direct {direct}, {script:?}: {e}"));
+            assert_eq!(d.written, data.len() as u64);
+            assert!(std::fs::read(&dest).expect("dest") == data, "bytes differ");
+            assert_eq!(entries(dir.path()), vec!["out".to_owned()]);
+        }
+    }
+}
