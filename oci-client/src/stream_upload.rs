@@ -11,15 +11,24 @@
 //! `POST` earned (same registry, same scopes) and is never redirected; a failure that may pass
 //! (connection trouble, `408`, `429`, `5xx`) starts the whole upload again with a fresh session
 //! and a fresh body from `open`, under the client's [`crate::RetryPolicy`].
+//!
+//! [`Repository::push_blob_while_hashing`] is for a caller who has not hashed the content yet:
+//! the body goes out in one streamed `PATCH` (a single chunk covering the whole blob,
+//! [§ Pushing a blob in chunks](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-a-blob-in-chunks))
+//! while the caller's hash runs alongside, and `PUT ?digest=` closes the session once both are
+//! done. The hash usually finishes first; then a `HEAD` asks whether the registry has the blob
+//! already, and if so the upload is abandoned, as `push_blob_streamed` would have skipped it.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::Stream;
+use futures_util::future::{Either, select};
 use oci_ref::Digest;
 use reqwest::header::{self, HeaderValue};
-use reqwest::{Method, StatusCode};
+use reqwest::{Method, Response, StatusCode, Url};
 
 use crate::error::{Error, Protocol};
 use crate::repository::{Access, Repository};
@@ -71,6 +80,133 @@ impl Repository {
         }
     }
 
+    /// Uploads `size` bytes whose digest the caller is still computing (`digest` resolves to
+    /// it): one streamed `PATCH` while the digest resolves, then `PUT ?digest=`. Returns the
+    /// digest and what happened. `open` gives the body from its first byte.
+    ///
+    /// When the digest is known while the body is still going out and the registry already has
+    /// the blob, the session is cancelled and the result is [`PushOutcome::AlreadyExists`]. A
+    /// failure that may pass starts again with the digest now known, the way
+    /// [`push_blob_streamed`](Self::push_blob_streamed) does (`HEAD`, then `POST` + streamed
+    /// `PUT`, under the client's retry policy). The registry checks the digest against what it
+    /// stored (`DIGEST_INVALID` on a mismatch, for example a file that changed while read).
+    pub async fn push_blob_while_hashing<F, Fut, S, D>(
+        &self,
+        size: u64,
+        open: F,
+        digest: D,
+    ) -> Result<(Digest, PushOutcome), Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = std::io::Result<S>>,
+        S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+        D: Future<Output = std::io::Result<Digest>>,
+    {
+        let target = self.target(Access::Push)?;
+        let mut pending = Box::pin(digest);
+        let mut known = None;
+        let body = open().await.map_err(Error::Source)?;
+        let error = match self
+            .patch_session(&target, size, body, pending.as_mut(), &mut known)
+            .await
+        {
+            Ok((d, outcome)) => return Ok((d, outcome)),
+            Err(e) if e.is_retryable() => e,
+            Err(e) => return Err(e),
+        };
+        tracing::debug!(%error, "streamed upload failed, starting again with the digest known");
+        let digest = match known {
+            Some(d) => d,
+            None => pending.await.map_err(Error::Source)?,
+        };
+        let outcome = self.push_blob_streamed(&digest, size, open).await?;
+        Ok((digest, outcome))
+    }
+
+    /// One session of [`push_blob_while_hashing`](Self::push_blob_while_hashing): `POST`, the
+    /// `PATCH` raced against the digest, `PUT ?digest=`; cancelled unless it ends with the blob
+    /// stored. `known` gets the digest as soon as it resolves.
+    async fn patch_session<S>(
+        &self,
+        target: &Target,
+        size: u64,
+        body: S,
+        mut pending: Pin<&mut dyn Future<Output = std::io::Result<Digest>>>,
+        known: &mut Option<Digest>,
+    ) -> Result<(Digest, PushOutcome), Error>
+    where
+        S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    {
+        let (location, _) = self.start_plain_upload(target).await?;
+        let result = async {
+            let next = if size == 0 {
+                location.clone()
+            } else {
+                let mut patch = Box::pin(self.patch_streamed(target, location.clone(), size, body));
+                match select(patch.as_mut(), pending.as_mut()).await {
+                    Either::Left((patched, _)) => patched?,
+                    Either::Right((digest, _)) => {
+                        let digest = digest.map_err(Error::Source)?;
+                        *known = Some(digest.clone());
+                        if self.head_blob(&digest).await?.is_some() {
+                            // Stop sending before the session is cancelled.
+                            drop(patch);
+                            return Ok((digest, PushOutcome::AlreadyExists));
+                        }
+                        patch.await?
+                    }
+                }
+            };
+            let digest = match known {
+                Some(d) => d.clone(),
+                None => {
+                    let d = pending.as_mut().await.map_err(Error::Source)?;
+                    *known = Some(d.clone());
+                    d
+                }
+            };
+            self.finish_upload(target, next, &digest, None).await?;
+            Ok((digest, PushOutcome::Uploaded))
+        }
+        .await;
+        if !matches!(result, Ok((_, PushOutcome::Uploaded))) {
+            self.cancel_upload(target, location).await;
+        }
+        result
+    }
+
+    /// The whole blob in one streamed `PATCH` (`Content-Range: 0-<size-1>`); returns the
+    /// session's next location, after checking that the registry took every byte.
+    async fn patch_streamed<S>(
+        &self,
+        target: &Target,
+        location: Url,
+        size: u64,
+        body: S,
+    ) -> Result<Url, Error>
+    where
+        S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    {
+        let range = crate::repository::header_value(&format!("0-{}", size - 1))?;
+        let resp = self
+            .send_streamed(target, Method::PATCH, &location, size, Some(range), body)
+            .await?;
+        let redacted = self.client.inner.redact(resp.url(), target);
+        if !resp.status().is_success() {
+            return Err(self
+                .client
+                .inner
+                .status_error(&Method::PATCH, target, resp)
+                .await);
+        }
+        if let Some(end) = crate::upload::upload_range_end(&resp)
+            && end != size
+        {
+            return Err(Error::protocol(&redacted, Protocol::InvalidUploadRange));
+        }
+        self.location(target, &resp).or(Ok(location))
+    }
+
     /// One session: `POST`, then the streamed `PUT`; the session is cancelled on failure.
     async fn put_streamed<S>(
         &self,
@@ -85,18 +221,55 @@ impl Repository {
         let (location, _) = self.start_plain_upload(target).await?;
         let mut url = location.clone();
         url.query_pairs_mut().append_pair("digest", digest.as_str());
+        let outcome = match self
+            .send_streamed(target, Method::PUT, &url, size, None, body)
+            .await
+        {
+            Err(e) => Err(e),
+            Ok(resp) if resp.status() == StatusCode::CREATED => Ok(()),
+            Ok(resp) if resp.status().is_success() => Ok(()),
+            Ok(resp) => Err(self
+                .client
+                .inner
+                .status_error(&Method::PUT, target, resp)
+                .await),
+        };
+        if outcome.is_err() {
+            self.cancel_upload(target, location).await;
+        }
+        outcome
+    }
+
+    /// Sends `body` (`size` bytes) to `url` once, with the authorization the session earned
+    /// when the URL is at the registry's origin (or a trusted one). A redirect is refused: a
+    /// stream cannot be replayed.
+    async fn send_streamed<S>(
+        &self,
+        target: &Target,
+        method: Method,
+        url: &Url,
+        size: u64,
+        range: Option<HeaderValue>,
+        body: S,
+    ) -> Result<Response, Error>
+    where
+        S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    {
         let inner = &self.client.inner;
-        let redacted = inner.redact(&url, target);
-        let origin = urls::origin(&url);
+        let redacted = inner.redact(url, target);
+        let origin = urls::origin(url);
         let mut rb = inner
-            .http_for(&url)
-            .put(url.clone())
+            .http_for(url)
+            .request(method.clone(), url.clone())
             .header(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/octet-stream"),
             )
             .header(header::CONTENT_LENGTH, HeaderValue::from(size))
             .body(reqwest::Body::wrap_stream(body));
+        if let Some(range) = range {
+            rb = rb.header(header::CONTENT_RANGE, range);
+        }
         if origin == target.origin || inner.config.is_trusted_origin(&origin) {
             let auth = inner
                 .auth
@@ -110,18 +283,12 @@ impl Repository {
                 rb = rb.header(header::AUTHORIZATION, a.header_value());
             }
         }
-        let outcome = match rb.send().await {
-            Err(e) => Err(inner.transport(&Method::PUT, &url, target, e)),
-            Ok(resp) if resp.status() == StatusCode::CREATED => Ok(()),
+        match rb.send().await {
+            Err(e) => Err(inner.transport(&method, url, target, e)),
             Ok(resp) if resp.status().is_redirection() => {
                 Err(Error::protocol(&redacted, Protocol::UnexpectedStatus))
             }
-            Ok(resp) if resp.status().is_success() => Ok(()),
-            Ok(resp) => Err(inner.status_error(&Method::PUT, target, resp).await),
-        };
-        if outcome.is_err() {
-            self.cancel_upload(target, location).await;
+            Ok(resp) => Ok(resp),
         }
-        outcome
     }
 }

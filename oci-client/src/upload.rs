@@ -191,7 +191,7 @@ impl Repository {
     }
 
     /// The `Location` of `resp`, resolved against its URL.
-    fn location(&self, target: &Target, resp: &Response) -> Result<Url, Error> {
+    pub(crate) fn location(&self, target: &Target, resp: &Response) -> Result<Url, Error> {
         let redacted = || self.client.inner.redact(resp.url(), target);
         let loc = resp
             .headers()
@@ -204,7 +204,7 @@ impl Repository {
     }
 
     /// Closes a session with `PUT <location>?digest=`, carrying `data` when given.
-    async fn finish_upload(
+    pub(crate) async fn finish_upload(
         &self,
         target: &Target,
         mut location: Url,
@@ -360,7 +360,7 @@ impl Repository {
 
 /// From an upload response's `Range: 0-<last>` (with or without `bytes=`): the number of bytes
 /// the session holds. `None` when absent or malformed.
-fn upload_range_end(resp: &Response) -> Option<u64> {
+pub(crate) fn upload_range_end(resp: &Response) -> Option<u64> {
     let v = resp.headers().get(header::RANGE)?.to_str().ok()?.trim();
     let v = v.strip_prefix("bytes=").unwrap_or(v);
     let (start, last) = v.split_once('-')?;

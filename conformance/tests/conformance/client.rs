@@ -236,6 +236,39 @@ async fn blob_streamed() {
                 .err()
                 .ok_or_else(|| anyhow::anyhow!("a wrong digest was accepted"))?;
             anyhow::ensure!(e.is_digest_mismatch(), "{e}");
+
+            // The same body while its digest is still being computed: one streamed PATCH,
+            // then the PUT that closes the session with the digest.
+            let (second, _) = self::repo(registry, &unique_repo("client-hashing"))?;
+            let late = {
+                let data = data.clone();
+                async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    Ok(digest(&data))
+                }
+            };
+            let (got, outcome) = second
+                .push_blob_while_hashing(data.len() as u64, open, late)
+                .await?;
+            anyhow::ensure!(got == d && outcome == PushOutcome::Uploaded, "{outcome:?}");
+            anyhow::ensure!(fetch_all(&second, &d, data.len() as u64).await? == data);
+            // Known to the registry now: abandoned after the HEAD.
+            let (_, again) = second
+                .push_blob_while_hashing(data.len() as u64, open, std::future::ready(Ok(d.clone())))
+                .await?;
+            anyhow::ensure!(again == PushOutcome::AlreadyExists, "{again:?}");
+            // A digest that does not match the bytes is refused by the registry.
+            let (third, _) = self::repo(registry, &unique_repo("client-hashing-bad"))?;
+            let e = third
+                .push_blob_while_hashing(
+                    data.len() as u64,
+                    open,
+                    std::future::ready(Ok(digest(b"something else"))),
+                )
+                .await
+                .err()
+                .ok_or_else(|| anyhow::anyhow!("a wrong digest was accepted"))?;
+            anyhow::ensure!(e.is_digest_mismatch(), "{e}");
             Ok(())
         })
         .await

@@ -124,7 +124,8 @@ async fn fetch_blob(repo: &Repository, digest: &str, size: u64) -> anyhow::Resul
     Ok(out)
 }
 
-/// A payload larger than the monolithic limit, so the chunked upload path is what oras reads.
+/// A payload larger than the monolithic limit, so the upload that hashes alongside is what oras
+/// reads.
 fn big_payload() -> Vec<u8> {
     (0..oci_fetch::publish::push::MONOLITHIC_MAX_BYTES + 4099)
         .map(|i| (i % 253) as u8)

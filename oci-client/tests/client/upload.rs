@@ -369,3 +369,117 @@ async fn streamed_upload_starts_again_after_a_503_and_stops_on_a_400() {
     let methods: Vec<String> = s.requests().into_iter().map(|r| r.method).collect();
     assert_eq!(methods, ["HEAD", "POST", "PUT", "DELETE"], "not retried");
 }
+
+/// `push_blob_while_hashing` of `data` (in chunks of 3) with the digest future `digest`.
+async fn while_hashing(
+    s: &Server,
+    data: &'static [u8],
+    digest: std::io::Result<oci_ref::Digest>,
+) -> Result<(oci_ref::Digest, PushOutcome), Error> {
+    s.repo("app")
+        .push_blob_while_hashing(
+            data.len() as u64,
+            || chunks_of(data),
+            std::future::ready(digest),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn upload_while_hashing_is_one_patch_then_a_put_with_the_digest() {
+    const DATA: &[u8] = b"hashed while it uploads";
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u?state=1"),
+        "PATCH" => Reply::new(202)
+            .header("Location", "/v2/app/blobs/uploads/u?state=2")
+            .header("Range", "0-22"),
+        _ => Reply::new(201),
+    })
+    .await;
+    let (digest, outcome) = while_hashing(&s, DATA, Ok(sha256(DATA)))
+        .await
+        .expect("upload");
+    assert_eq!((digest, outcome), (sha256(DATA), PushOutcome::Uploaded));
+    let requests = s.requests();
+    let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
+    // The digest was ready first: HEAD before the body is finished, then the close.
+    assert_eq!(methods, ["POST", "HEAD", "PATCH", "PUT"]);
+    let patch = &requests[2];
+    assert_eq!(patch.body, DATA);
+    assert_eq!(patch.header("content-range"), Some("0-22"));
+    assert_eq!(patch.header("content-length"), Some("23"));
+    let put = &requests[3];
+    assert!(put.body.is_empty());
+    assert!(
+        put.target
+            .starts_with("/v2/app/blobs/uploads/u?state=2&digest=sha256%3A"),
+        "{}",
+        put.target
+    );
+}
+
+#[tokio::test]
+async fn upload_while_hashing_stops_when_the_registry_has_the_blob() {
+    const DATA: &[u8] = b"already there";
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(200).header("Content-Length", "13"),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
+        "PATCH" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
+        _ => Reply::new(204),
+    })
+    .await;
+    let (_, outcome) = while_hashing(&s, DATA, Ok(sha256(DATA)))
+        .await
+        .expect("nothing to upload");
+    assert_eq!(outcome, PushOutcome::AlreadyExists);
+    let methods: Vec<String> = s.requests().into_iter().map(|r| r.method).collect();
+    assert!(!methods.iter().any(|m| m == "PUT"), "{methods:?}");
+    assert_eq!(
+        methods.last().map(String::as_str),
+        Some("DELETE"),
+        "session cancelled"
+    );
+}
+
+#[tokio::test]
+async fn upload_while_hashing_starts_again_with_the_digest_known_after_a_503() {
+    const DATA: &[u8] = b"retry me";
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
+        "PATCH" => Reply::new(503),
+        "PUT" => Reply::new(201),
+        _ => Reply::new(204),
+    })
+    .await;
+    let (digest, outcome) = while_hashing(&s, DATA, Ok(sha256(DATA)))
+        .await
+        .expect("the second way succeeds");
+    assert_eq!((digest, outcome), (sha256(DATA), PushOutcome::Uploaded));
+    let requests = s.requests();
+    let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
+    assert_eq!(
+        methods,
+        ["POST", "HEAD", "PATCH", "DELETE", "HEAD", "POST", "PUT"]
+    );
+    assert_eq!(requests[6].body, DATA, "the retry carries every byte");
+}
+
+#[tokio::test]
+async fn upload_while_hashing_fails_when_the_hash_fails_and_cancels_the_session() {
+    const DATA: &[u8] = b"unreadable";
+    let s = Server::start(|req| match req.method.as_str() {
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
+        "PATCH" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
+        _ => Reply::new(204),
+    })
+    .await;
+    let e = while_hashing(&s, DATA, Err(std::io::Error::other("disk on fire")))
+        .await
+        .expect_err("no digest, no blob");
+    assert!(!e.is_retryable(), "{e:?}");
+    let methods: Vec<String> = s.requests().into_iter().map(|r| r.method).collect();
+    assert!(!methods.iter().any(|m| m == "PUT"), "{methods:?}");
+    assert_eq!(methods.last().map(String::as_str), Some("DELETE"));
+}

@@ -1,9 +1,12 @@
 //! Push: files on disk → blobs + an OCI 1.1 artifact manifest, the way `oras push` and
 //! `oras attach` build them.
 //!
-//! Each file is hashed in one streaming pass, then uploaded streaming (monolithic for small
-//! files, chunked above [`MONOLITHIC_MAX_BYTES`]); memory stays bounded by one chunk whatever
-//! the file size. Blobs the registry already has are not uploaded again (the client sends
+//! Every file is checked before the registry is asked anything. Files up to
+//! [`MONOLITHIC_MAX_BYTES`] are hashed, then uploaded in one `PUT` from memory; larger ones
+//! going to a registry are hashed *while* they upload (one streamed `PATCH`, then `PUT
+//! ?digest=`; [`oci_client::Repository::push_blob_while_hashing`]), so the hash pass costs no
+//! wall time; into an OCI layout they are hashed first. Memory stays bounded by one read
+//! buffer whatever the file size. Blobs the registry already has are not uploaded again (the client sends
 //! `HEAD` first).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -12,7 +15,7 @@ use std::path::Path;
 use bytes::Bytes;
 use oci_client::{ManifestRef, PushOutcome};
 use sha2::{Digest as _, Sha256};
-use tokio::io::AsyncReadExt;
+use std::io::Read as _;
 
 use super::model::{
     ANNOTATION_CREATED, ANNOTATION_FILE_CONFIG, ANNOTATION_FILE_MANIFEST, ANNOTATION_TITLE,
@@ -22,12 +25,12 @@ use super::model::{
 use super::store::Store;
 use super::{PublishError, to_client_digest};
 
-/// Files up to this size are uploaded in one `PUT` (read into memory); larger ones in chunks of
-/// [`oci_client::DEFAULT_CHUNK_BYTES`], so memory stays bounded.
+/// Files up to this size are uploaded in one `PUT` (read into memory); larger ones are streamed
+/// from disk as they are sent, so memory stays bounded.
 pub const MONOLITHIC_MAX_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Size of the read buffer used while hashing a file.
-const HASH_BUFFER_BYTES: usize = 256 * 1024;
+const HASH_BUFFER_BYTES: usize = 1024 * 1024;
 
 /// What to push: the inputs of `oras push` / `oras attach`.
 #[derive(Debug, Clone, Default)]
@@ -81,25 +84,46 @@ struct HashedFile {
     size: u64,
 }
 
-/// Hashes a file in one streaming pass.
-async fn hash_file(spec: &FileSpec) -> Result<HashedFile, PublishError> {
+/// A layer file: hashed before the upload, or (a large file going to a registry) hashed while
+/// it uploads, so that the hash pass and the upload overlap.
+enum LayerFile {
+    Hashed(HashedFile),
+    HashedWhileUploading { spec: FileSpec, size: u64 },
+}
+
+/// Opens `path` and checks that it is a regular file; returns it and its size.
+fn open_regular(path: &Path) -> Result<(std::fs::File, u64), PublishError> {
     let read_err = |source| PublishError::ReadFile {
-        path: spec.path.clone(),
+        path: path.to_owned(),
         source,
     };
-    let mut file = tokio::fs::File::open(&spec.path).await.map_err(read_err)?;
-    let meta = file.metadata().await.map_err(read_err)?;
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let meta = file.metadata().map_err(read_err)?;
     if !meta.is_file() {
         return Err(read_err(std::io::Error::other("not a regular file")));
     }
+    Ok((file, meta.len()))
+}
+
+/// Hashes the file at `path` in one pass with plain reads (blocking); returns the digest
+/// (`sha256:…`) and the number of bytes read.
+pub(crate) fn hash_path(path: &Path) -> Result<(String, u64), PublishError> {
+    let (mut file, _) = open_regular(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; HASH_BUFFER_BYTES];
     let mut size = 0u64;
     loop {
-        let n = file.read(&mut buf).await.map_err(read_err)?;
-        if n == 0 {
-            break;
-        }
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(PublishError::ReadFile {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
+        };
         hasher.update(&buf[..n]);
         size += n as u64;
     }
@@ -108,11 +132,38 @@ async fn hash_file(spec: &FileSpec) -> Result<HashedFile, PublishError> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
+    Ok((format!("sha256:{hex}"), size))
+}
+
+/// Hashes a file in one streaming pass, on a blocking thread with plain reads (an async file
+/// would hand every read to the blocking pool and copy it once more).
+async fn hash_file(spec: &FileSpec) -> Result<HashedFile, PublishError> {
+    let path = spec.path.clone();
+    let joined = tokio::task::spawn_blocking(move || hash_path(&path)).await;
+    let (digest, size) = joined.unwrap_or_else(|_| {
+        Err(PublishError::ReadFile {
+            path: spec.path.clone(),
+            source: std::io::Error::other("the hashing thread panicked"),
+        })
+    })?;
     Ok(HashedFile {
         spec: spec.clone(),
-        digest: format!("sha256:{hex}"),
+        digest,
         size,
     })
+}
+
+/// Checks a layer file and hashes it now, unless it is large and going to a registry: then it
+/// is hashed while it uploads (see [`LayerFile`]).
+async fn prepare_layer(store: Store<'_>, spec: &FileSpec) -> Result<LayerFile, PublishError> {
+    let (_, size) = open_regular(&spec.path)?;
+    if matches!(store, Store::Registry(_)) && size > MONOLITHIC_MAX_BYTES {
+        return Ok(LayerFile::HashedWhileUploading {
+            spec: spec.clone(),
+            size,
+        });
+    }
+    Ok(LayerFile::Hashed(hash_file(spec).await?))
 }
 
 /// Stores a hashed file in `store`.
@@ -199,7 +250,7 @@ pub async fn push<'a>(
         if !titles.insert(title.clone()) {
             return Err(PublishError::DuplicateTitle { name: title });
         }
-        hashed.push((title, hash_file(spec).await?));
+        hashed.push((title, prepare_layer(store, spec).await?));
     }
     if let Some(file) = &req.annotation_file {
         check_annotation_file(file, &titles)?;
@@ -258,20 +309,25 @@ pub async fn push<'a>(
     let mut layers = Vec::with_capacity(hashed.len());
     let mut done: BTreeMap<String, PushOutcome> = BTreeMap::new();
     for (title, f) in &hashed {
-        let outcome = match done.get(&f.digest) {
-            Some(o) => *o,
-            None => {
-                let o = upload_file(store, f).await?;
-                done.insert(f.digest.clone(), o);
-                o
+        let (spec, digest, size, outcome) = match f {
+            LayerFile::Hashed(f) => {
+                let outcome = match done.get(&f.digest) {
+                    Some(o) => *o,
+                    None => upload_file(store, f).await?,
+                };
+                (&f.spec, f.digest.clone(), f.size, outcome)
+            }
+            LayerFile::HashedWhileUploading { spec, size } => {
+                let (digest, outcome) = store.push_file_hashing(*size, &spec.path).await?;
+                (spec, digest.as_str().to_owned(), *size, outcome)
             }
         };
-        let media_type = f
-            .spec
+        done.entry(digest.clone()).or_insert(outcome);
+        let media_type = spec
             .media_type
             .as_deref()
             .unwrap_or(DEFAULT_LAYER_MEDIA_TYPE);
-        let mut d = Descriptor::new(media_type, &f.digest, f.size);
+        let mut d = Descriptor::new(media_type, &digest, size);
         if let Some(a) = req.annotation_file.as_ref().and_then(|m| m.get(title)) {
             d.annotations.extend(a.clone());
         }

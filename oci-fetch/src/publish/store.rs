@@ -109,6 +109,42 @@ impl Store<'_> {
         }
     }
 
+    /// Stores the large file at `path` (`size` bytes, checked before) in a registry while it
+    /// is hashed on a blocking thread ([`Repository::push_blob_while_hashing`]); returns its
+    /// digest and what the registry did. A file that changes size while being read fails.
+    pub(crate) async fn push_file_hashing(
+        &self,
+        size: u64,
+        path: &Path,
+    ) -> Result<(Digest, PushOutcome), PublishError> {
+        let Store::Registry(repo) = self else {
+            return Err(PublishError::invalid(
+                "store",
+                "OCI layout",
+                "blobs go into a layout by digest: hash first",
+            ));
+        };
+        // Started now, so the hash runs from the first byte sent.
+        let owned = path.to_owned();
+        let hashing = tokio::task::spawn_blocking(move || super::push::hash_path(&owned));
+        let digest = async move {
+            let (digest, read) = match hashing.await {
+                Ok(Ok(v)) => v,
+                Ok(Err(e)) => return Err(std::io::Error::other(e.to_string())),
+                Err(_) => return Err(std::io::Error::other("the hashing thread panicked")),
+            };
+            if read != size {
+                return Err(std::io::Error::other(format!(
+                    "the file changed while it was read: {size} bytes before, {read} now"
+                )));
+            }
+            Digest::parse(&digest).map_err(|e| std::io::Error::other(e.to_string()))
+        };
+        Ok(repo
+            .push_blob_while_hashing(size, || file_stream(path), digest)
+            .await?)
+    }
+
     /// Stores a small blob held in memory.
     pub(crate) async fn push_bytes(
         &self,

@@ -366,7 +366,7 @@ fn ironic_push_with_platform_and_index_create() {
     let registry = TestRegistry::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let d = dir.path();
-    // Above the monolithic limit, so the chunked streaming upload runs.
+    // Above the monolithic limit, so the file is hashed while it uploads (PATCH, PUT ?digest=).
     let big: Vec<u8> = (0..9 * 1024 * 1024 + 7).map(|i| (i % 251) as u8).collect();
     write(d, "cirros-x86_64-disk.img", &big);
     write(d, "cirros-arm64-disk.raw", b"raw disk bytes");
