@@ -64,6 +64,7 @@
 //! - reads (`fetch_*`, `head_*`, `tags`, `catalog`, `referrers`): nothing; the connection is
 //!   closed or returned to the pool.
 //! - [`Repository::push_blob`], [`Repository::push_blob_chunked`],
+//!   [`Repository::push_blob_streamed`], [`Repository::push_blob_while_hashing`],
 //!   [`Repository::mount_or_push_blob`]: possibly an open upload session on the registry
 //!   (registries expire them); the blob is never half-committed, because only the closing `PUT`
 //!   with the digest commits it.

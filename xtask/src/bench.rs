@@ -155,6 +155,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
         host: registry.host.clone(),
         runs: opts.runs,
         results: Vec::new(),
+        registry_cpu: RegistryCpu::new(registry.child.id()),
     };
     let facts = machine_facts();
     eprintln!(
@@ -314,6 +315,8 @@ struct Sample {
     wall: f64,
     cpu: f64,
     rss_kib: u64,
+    /// CPU seconds the registry used during the run (0 when unknown).
+    registry_cpu: f64,
 }
 
 /// A client under test: a command line (argv, or `sh -c` text) and what to clean before a run.
@@ -363,7 +366,7 @@ fn remove(p: &Path) {
 }
 
 /// Runs `client` once under GNU time.
-fn measure(client: &Client, work: &Path) -> anyhow::Result<Sample> {
+fn measure(client: &Client, work: &Path, registry: RegistryCpu) -> anyhow::Result<Sample> {
     for p in &client.clean {
         remove(p);
     }
@@ -372,6 +375,7 @@ fn measure(client: &Client, work: &Path) -> anyhow::Result<Sample> {
     let _ = Command::new("sync").status();
     let stats = work.join("time.out");
     let log = work.join("client.log");
+    let registry_before = registry.seconds();
     let start = Instant::now();
     let status = Command::new(TIME_BIN)
         .args(["-f", "%U %S %M", "-o"])
@@ -383,6 +387,10 @@ fn measure(client: &Client, work: &Path) -> anyhow::Result<Sample> {
         .status()
         .with_context(|| format!("running {}", client.name))?;
     let wall = start.elapsed().as_secs_f64();
+    let registry_cpu = match (registry_before, registry.seconds()) {
+        (Some(a), Some(b)) => b - a,
+        _ => 0.0,
+    };
     if !status.success() {
         let err = std::fs::read_to_string(&log).unwrap_or_default();
         bail!(
@@ -402,6 +410,7 @@ fn measure(client: &Client, work: &Path) -> anyhow::Result<Sample> {
         wall,
         cpu: user.parse::<f64>()? + sys.parse::<f64>()?,
         rss_kib: rss.parse()?,
+        registry_cpu,
     })
 }
 
@@ -458,6 +467,43 @@ struct Bench {
     host: String,
     runs: usize,
     results: Vec<Value>,
+    registry_cpu: RegistryCpu,
+}
+
+/// The registry process's CPU time, read from `/proc/<pid>/stat` around each run: it shares the
+/// two cores with the client, and in the push case it is the bottleneck.
+#[derive(Debug, Clone, Copy)]
+struct RegistryCpu {
+    pid: u32,
+    ticks_per_second: f64,
+}
+
+impl RegistryCpu {
+    fn new(pid: u32) -> RegistryCpu {
+        let ticks = Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|t| t.trim().parse::<f64>().ok())
+            .unwrap_or(100.0);
+        RegistryCpu {
+            pid,
+            ticks_per_second: ticks,
+        }
+    }
+
+    /// User + system seconds so far; `None` where `/proc` cannot tell.
+    fn seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
+        // Fields after the command name (which may hold spaces): state is the first; utime and
+        // stime are the 12th and 13th (fields 14 and 15 of proc(5)).
+        let rest = &stat[stat.rfind(')')? + 1..];
+        let f: Vec<&str> = rest.split_whitespace().collect();
+        let utime: f64 = f.get(11)?.parse().ok()?;
+        let stime: f64 = f.get(12)?.parse().ok()?;
+        Some((utime + stime) / self.ticks_per_second)
+    }
 }
 
 impl Bench {
@@ -610,15 +656,16 @@ impl Bench {
                 if failures.contains_key(&i) {
                     continue;
                 }
-                match measure(c, &self.work) {
+                match measure(c, &self.work, self.registry_cpu) {
                     Ok(s) => {
                         eprintln!(
-                            "bench: {case} round {round}: {} {}: {:.2} s, {:.2} CPU-s, {} MiB",
+                            "bench: {case} round {round}: {} {}: {:.2} s, {:.2} CPU-s, {} MiB, registry {:.2} CPU-s",
                             c.name,
                             c.mode,
                             s.wall,
                             s.cpu,
-                            s.rss_kib / 1024
+                            s.rss_kib / 1024,
+                            s.registry_cpu
                         );
                         samples[i].push(s);
                     }
@@ -641,18 +688,19 @@ impl Bench {
         let mut rows = Vec::new();
         let mut table = format!(
             "\n### {case} ({} MiB, {} run(s), load {load_before} → {load_after})\n\n\
-             | client | mode | median wall | min–max | throughput | CPU (user+sys) | peak RSS | vs {reference} | verifies |\n\
-             |---|---|---|---|---|---|---|---|---|\n",
+             | client | mode | median wall | min–max | throughput | CPU (user+sys) | registry CPU | peak RSS | vs {reference} | verifies |\n\
+             |---|---|---|---|---|---|---|---|---|---|\n",
             bytes / MIB,
             self.runs
         );
         for (i, c) in clients.iter().enumerate() {
             let walls: Vec<f64> = samples[i].iter().map(|s| s.wall).collect();
             let cpus: Vec<f64> = samples[i].iter().map(|s| s.cpu).collect();
+            let registry_cpus: Vec<f64> = samples[i].iter().map(|s| s.registry_cpu).collect();
             if let Some(err) = failures.get(&i).filter(|_| walls.is_empty()) {
                 let _ = writeln!(
                     table,
-                    "| {} | {} | failed | | | | | | {} |",
+                    "| {} | {} | failed | | | | | | | {} |",
                     c.name, c.mode, c.verifies
                 );
                 rows.push(json!({"client": c.name, "mode": c.mode, "error": err}));
@@ -670,10 +718,11 @@ impl Bench {
             };
             let _ = writeln!(
                 table,
-                "| {} | {} | {med:.2} s | {min:.2}–{max:.2} s | {mibps:.0} MiB/s | {:.2} s | {} MiB | {ratio:.2}× | {} |",
+                "| {} | {} | {med:.2} s | {min:.2}–{max:.2} s | {mibps:.0} MiB/s | {:.2} s | {:.2} s | {} MiB | {ratio:.2}× | {} |",
                 c.name,
                 c.mode,
                 median(&cpus),
+                median(&registry_cpus),
                 rss / 1024,
                 c.verifies
             );
@@ -682,6 +731,7 @@ impl Bench {
                 "wall_s": walls, "cpu_s": cpus,
                 "median_wall_s": med, "min_wall_s": min, "max_wall_s": max,
                 "median_cpu_s": median(&cpus), "peak_rss_kib": rss,
+                "registry_cpu_s": registry_cpus, "median_registry_cpu_s": median(&registry_cpus),
                 "throughput_mib_s": mibps, "ratio_to_reference": ratio,
                 "error": failures.get(&i),
             }));
@@ -740,7 +790,8 @@ impl Bench {
         v.extend([
             Client::new("oci-fetch (CLI)", "pull (resolve + download) → dir", "yes", args(&[&self.bins.cli, &"--plain-http", &"pull", &format!("{repo_ref}@{manifest}"), &"-o", &dir])).cleaning(&dir),
             Client::new("curl", "→ file", "no", args(&[&"curl", &"-sf", &"-o", &out, &url])).cleaning(&out),
-            Client::new("openssl dgst", "SHA-256 of the blob file in the page cache (hash limit, 1 core)", "—", args(&[&"openssl", &"dgst", &"-sha256", &blob.path])),
+            Client::new("oci-fetch (library)", "SHA-256 of the blob file in the page cache, nothing else (hash limit, 1 core)", "yes", args(&[ours, &"hash", &blob.path, &blob.digest, &size])),
+            Client::new("openssl dgst", "SHA-256 of the blob file in the page cache", "—", args(&[&"openssl", &"dgst", &"-sha256", &blob.path])),
             Client::shell("curl + openssl dgst", "piped: streamed verify, no file", "yes",
                 format!("curl -sf '{url}' | openssl dgst -sha256 | grep -q {hex}")),
             Client::new("oci-client 0.18", "pull_blob_stream → file", "yes, once", args(&[peer, &"pull-stream", &tagged, &blob.digest, &size, &out])).cleaning(&out),
