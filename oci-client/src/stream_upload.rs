@@ -105,13 +105,21 @@ impl Repository {
         let target = self.target(Access::Push)?;
         let mut pending = Box::pin(digest);
         let mut known = None;
+        let mut refused = false;
         let body = open().await.map_err(Error::Source)?;
         let error = match self
-            .patch_session(&target, size, body, pending.as_mut(), &mut known)
+            .patch_session(
+                &target,
+                size,
+                body,
+                pending.as_mut(),
+                &mut known,
+                &mut refused,
+            )
             .await
         {
             Ok((d, outcome)) => return Ok((d, outcome)),
-            Err(e) if e.is_retryable() => e,
+            Err(e) if e.is_retryable() || refused => e,
             Err(e) => return Err(e),
         };
         tracing::debug!(%error, "streamed upload failed, starting again with the digest known");
@@ -125,7 +133,8 @@ impl Repository {
 
     /// One session of [`push_blob_while_hashing`](Self::push_blob_while_hashing): `POST`, the
     /// `PATCH` raced against the digest, `PUT ?digest=`; cancelled unless it ends with the blob
-    /// stored. `known` gets the digest as soon as it resolves.
+    /// stored. `known` gets the digest as soon as it resolves; `refused` is set when the
+    /// registry refused the `PATCH` itself (see [`patch_refused`]).
     async fn patch_session<S>(
         &self,
         target: &Target,
@@ -133,30 +142,49 @@ impl Repository {
         body: S,
         mut pending: Pin<&mut dyn Future<Output = std::io::Result<Digest>>>,
         known: &mut Option<Digest>,
+        refused: &mut bool,
     ) -> Result<(Digest, PushOutcome), Error>
     where
         S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
     {
         let (location, _) = self.start_plain_upload(target).await?;
+        // The session's current URL, to cancel it by; `None` once the closing `PUT` was sent
+        // (`finish_upload` cancels on its own failure).
+        let mut open_at = Some(location.clone());
         let result = async {
             let next = if size == 0 {
                 location.clone()
             } else {
                 let mut patch = Box::pin(self.patch_streamed(target, location.clone(), size, body));
+                let mut patched =
+                    |r: Result<Url, Error>| r.inspect_err(|e| *refused = patch_refused(e));
                 match select(patch.as_mut(), pending.as_mut()).await {
-                    Either::Left((patched, _)) => patched?,
+                    Either::Left((r, _)) => patched(r)?,
                     Either::Right((digest, _)) => {
                         let digest = digest.map_err(Error::Source)?;
                         *known = Some(digest.clone());
-                        if self.head_blob(&digest).await?.is_some() {
-                            // Stop sending before the session is cancelled.
-                            drop(patch);
-                            return Ok((digest, PushOutcome::AlreadyExists));
+                        // The body keeps going while the registry is asked; the answer only
+                        // matters if the body is not through by then, and a failed `HEAD`
+                        // costs nothing but the skip.
+                        let head = Box::pin(self.head_blob(&digest));
+                        match select(patch.as_mut(), head).await {
+                            Either::Left((r, _)) => patched(r)?,
+                            Either::Right((Ok(Some(_)), _)) => {
+                                // Stop sending before the session is cancelled.
+                                drop(patch);
+                                return Ok((digest.clone(), PushOutcome::AlreadyExists));
+                            }
+                            Either::Right((other, _)) => {
+                                if let Err(e) = other {
+                                    tracing::debug!(%e, "HEAD during the upload failed");
+                                }
+                                patched(patch.await)?
+                            }
                         }
-                        patch.await?
                     }
                 }
             };
+            open_at = Some(next.clone());
             let digest = match known {
                 Some(d) => d.clone(),
                 None => {
@@ -165,12 +193,15 @@ impl Repository {
                     d
                 }
             };
+            open_at = None;
             self.finish_upload(target, next, &digest, None).await?;
             Ok((digest, PushOutcome::Uploaded))
         }
         .await;
-        if !matches!(result, Ok((_, PushOutcome::Uploaded))) {
-            self.cancel_upload(target, location).await;
+        if !matches!(result, Ok((_, PushOutcome::Uploaded)))
+            && let Some(url) = open_at
+        {
+            self.cancel_upload(target, url).await;
         }
         result
     }
@@ -291,4 +322,11 @@ impl Repository {
             Ok(resp) => Ok(resp),
         }
     }
+}
+
+/// Whether the registry refused the single whole-blob `PATCH` itself (a 4xx other than the
+/// authorization and not-found answers: a chunk too large, `PATCH` not allowed, a range it
+/// does not take). The upload then starts again the monolithic way, which every registry takes.
+fn patch_refused(e: &Error) -> bool {
+    matches!(e.status(), Some(s) if (400..500).contains(&s) && ![401, 403, 404].contains(&s))
 }

@@ -402,10 +402,15 @@ async fn upload_while_hashing_is_one_patch_then_a_put_with_the_digest() {
         .expect("upload");
     assert_eq!((digest, outcome), (sha256(DATA), PushOutcome::Uploaded));
     let requests = s.requests();
-    let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
-    // The digest was ready first: HEAD before the body is finished, then the close.
+    let mut methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
+    // The digest was ready first: a HEAD while the body goes out (either may arrive first),
+    // then the close.
+    methods[1..3].sort_unstable();
     assert_eq!(methods, ["POST", "HEAD", "PATCH", "PUT"]);
-    let patch = &requests[2];
+    let patch = requests
+        .iter()
+        .find(|r| r.method == "PATCH")
+        .expect("PATCH");
     assert_eq!(patch.body, DATA);
     assert_eq!(patch.header("content-range"), Some("0-22"));
     assert_eq!(patch.header("content-length"), Some("23"));
@@ -429,7 +434,19 @@ async fn upload_while_hashing_stops_when_the_registry_has_the_blob() {
         _ => Reply::new(204),
     })
     .await;
-    let (_, outcome) = while_hashing(&s, DATA, Ok(sha256(DATA)))
+    // A body that never ends (a large file still being read): the HEAD answers first.
+    let endless = || async {
+        use futures_util::StreamExt as _;
+        let first = futures_util::stream::iter([Ok(bytes::Bytes::from_static(&DATA[..4]))]);
+        Ok::<_, std::io::Error>(first.chain(futures_util::stream::pending()))
+    };
+    let (_, outcome) = s
+        .repo("app")
+        .push_blob_while_hashing(
+            DATA.len() as u64,
+            endless,
+            std::future::ready(Ok(sha256(DATA))),
+        )
         .await
         .expect("nothing to upload");
     assert_eq!(outcome, PushOutcome::AlreadyExists);
@@ -458,12 +475,83 @@ async fn upload_while_hashing_starts_again_with_the_digest_known_after_a_503() {
         .expect("the second way succeeds");
     assert_eq!((digest, outcome), (sha256(DATA), PushOutcome::Uploaded));
     let requests = s.requests();
-    let methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
+    let mut methods: Vec<&str> = requests.iter().map(|r| r.method.as_str()).collect();
+    methods[1..3].sort_unstable();
     assert_eq!(
         methods,
         ["POST", "HEAD", "PATCH", "DELETE", "HEAD", "POST", "PUT"]
     );
     assert_eq!(requests[6].body, DATA, "the retry carries every byte");
+}
+
+#[tokio::test]
+async fn upload_while_hashing_goes_on_when_the_head_fails() {
+    const DATA: &[u8] = b"no HEAD for you";
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(403),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
+        "PATCH" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u?state=2"),
+        "PUT" => Reply::new(201),
+        _ => Reply::new(204),
+    })
+    .await;
+    let (_, outcome) = while_hashing(&s, DATA, Ok(sha256(DATA)))
+        .await
+        .expect("the HEAD only decides a skip");
+    assert_eq!(outcome, PushOutcome::Uploaded);
+    let methods: Vec<String> = s.requests().into_iter().map(|r| r.method).collect();
+    assert!(!methods.iter().any(|m| m == "DELETE"), "{methods:?}");
+    assert_eq!(methods.iter().filter(|m| *m == "PATCH").count(), 1);
+}
+
+#[tokio::test]
+async fn upload_while_hashing_falls_back_to_one_put_when_the_patch_is_refused() {
+    const DATA: &[u8] = b"no PATCH here";
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
+        "PATCH" => Reply::new(405),
+        "PUT" => Reply::new(201),
+        _ => Reply::new(204),
+    })
+    .await;
+    let (_, outcome) = while_hashing(&s, DATA, Ok(sha256(DATA)))
+        .await
+        .expect("the monolithic way works");
+    assert_eq!(outcome, PushOutcome::Uploaded);
+    let requests = s.requests();
+    let put = requests.iter().find(|r| r.method == "PUT").expect("PUT");
+    assert_eq!(put.body, DATA, "the fallback carries every byte");
+    let deletes = requests.iter().filter(|r| r.method == "DELETE").count();
+    assert_eq!(deletes, 1, "the refused session is cancelled once");
+}
+
+#[tokio::test]
+async fn upload_while_hashing_does_not_upload_twice_for_a_wrong_digest() {
+    const DATA: &[u8] = b"wrong digest";
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
+        "PATCH" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u?state=2"),
+        "PUT" => Reply::new(400).body(r#"{"errors":[{"code":"DIGEST_INVALID"}]}"#),
+        _ => Reply::new(204),
+    })
+    .await;
+    let e = while_hashing(&s, DATA, Ok(sha256(b"other bytes")))
+        .await
+        .expect_err("the registry refused the digest");
+    assert!(e.is_digest_mismatch(), "{e:?}");
+    let methods: Vec<String> = s.requests().into_iter().map(|r| r.method).collect();
+    assert_eq!(
+        methods.iter().filter(|m| *m == "PATCH").count(),
+        1,
+        "{methods:?}"
+    );
+    assert_eq!(
+        methods.iter().filter(|m| *m == "PUT").count(),
+        1,
+        "{methods:?}"
+    );
 }
 
 #[tokio::test]

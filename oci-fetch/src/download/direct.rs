@@ -154,10 +154,11 @@ impl IoThread {
 
     /// Waits for one block to come back.
     fn receive(&mut self) -> io::Result<Block> {
-        let (block, result) = self
-            .back
-            .recv()
-            .map_err(|_| io::Error::other("the direct-IO thread is gone"))?;
+        let Ok((block, result)) = self.back.recv() else {
+            // The thread is gone (it panicked): nothing more will come back.
+            self.in_flight = 0;
+            return Err(io::Error::other("the direct-IO thread is gone"));
+        };
         self.in_flight -= 1;
         result.map(|()| block)
     }
@@ -206,6 +207,8 @@ pub(super) struct FileWriter {
     pos: u64,
     /// Background writeback, for plain writes only (direct writes are on disk already).
     writeback: Option<Writeback>,
+    /// A write failed: every later write or flush fails too.
+    failed: bool,
 }
 
 impl FileWriter {
@@ -233,6 +236,7 @@ impl FileWriter {
             len: 0,
             pos,
             writeback,
+            failed: false,
         }
     }
 
@@ -259,7 +263,10 @@ impl FileWriter {
         if let Some(w) = &mut self.writeback {
             w.reset();
         }
-        self.file.set_len(0)
+        self.file.set_len(0)?;
+        // A fresh start: earlier failures are about bytes that are gone now.
+        self.failed = false;
+        Ok(())
     }
 
     /// Writes every buffered byte, returns the plain handle (positioned at the end) for the
@@ -279,6 +286,19 @@ impl FileWriter {
     /// Writes the block's bytes: with the IO thread, the aligned part directly and (when
     /// `all`, or the block is not full) the unaligned rest plainly; without it, all plainly.
     fn drain(&mut self, all: bool) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::other("an earlier write to this file failed"));
+        }
+        let result = self.drain_inner(all);
+        if result.is_err() {
+            // Bytes may be queued or lost: nothing written after this could be trusted.
+            self.failed = true;
+            self.len = 0;
+        }
+        result
+    }
+
+    fn drain_inner(&mut self, all: bool) -> io::Result<()> {
         if self.len == 0 {
             return Ok(());
         }
@@ -287,24 +307,26 @@ impl FileWriter {
             Some(io) => {
                 let whole = len / DIRECT_ALIGN * DIRECT_ALIGN;
                 let rest = len - whole;
-                if rest > 0 {
-                    if !all {
-                        return Ok(());
-                    }
-                    let tail = &self.block.window()[whole..len];
-                    write_at(&self.file, tail, self.pos + whole as u64)?;
+                if rest > 0 && !all {
+                    return Ok(());
                 }
+                let tail = self.block.window()[whole..len].to_vec();
                 if whole > 0 {
                     let full = std::mem::replace(&mut self.block, Block::placeholder());
                     match io.submit(full, whole, self.pos) {
                         Ok(next) => self.block = next,
                         Err(e) => {
-                            // The writer has failed; keep it usable for its drop.
+                            // Keep the writer usable for its drop.
                             self.block = Block::any();
-                            self.len = 0;
                             return Err(e);
                         }
                     }
+                }
+                if !tail.is_empty() {
+                    // Direct writes done before the page cache touches the same pages (which
+                    // can overlap where the kernel's pages are larger than `DIRECT_ALIGN`).
+                    io.wait_all()?;
+                    write_at(&self.file, &tail, self.pos + whole as u64)?;
                 }
             }
             None => {
@@ -321,7 +343,10 @@ impl FileWriter {
 
     /// Writes `data` plainly at the current offset (only with nothing buffered).
     fn write_plain_now(&mut self, data: &[u8]) -> io::Result<()> {
-        write_at(&self.file, data, self.pos)?;
+        if let Err(e) = write_at(&self.file, data, self.pos) {
+            self.failed = true;
+            return Err(e);
+        }
         self.pos += data.len() as u64;
         Ok(())
     }
@@ -329,6 +354,9 @@ impl FileWriter {
 
 impl Write for FileWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.failed {
+            return Err(io::Error::other("an earlier write to this file failed"));
+        }
         if data.is_empty() {
             return Ok(0);
         }
@@ -353,10 +381,14 @@ impl Write for FileWriter {
     /// Writes every buffered byte (the tail plainly) and waits for the IO thread.
     fn flush(&mut self) -> io::Result<()> {
         self.drain(true)?;
-        match &mut self.io {
+        let waited = match &mut self.io {
             Some(io) => io.wait_all(),
             None => Ok(()),
+        };
+        if waited.is_err() {
+            self.failed = true;
         }
+        waited
     }
 }
 
@@ -364,7 +396,9 @@ impl Drop for FileWriter {
     fn drop(&mut self) {
         // As `BufWriter` does: a kept partial file gets what was buffered. Errors cannot be
         // reported here; the bytes are re-hashed before any resume anyway.
-        let _ = self.flush();
+        if !self.failed {
+            let _ = self.flush();
+        }
     }
 }
 
@@ -523,5 +557,20 @@ mod tests {
         drop(w.into_file().unwrap());
         assert_eq!(std::fs::read(&victim).unwrap(), b"untouched");
         assert_eq!(std::fs::read(&moved).unwrap(), pattern(2 * WRITE_BUFFER, 5));
+    }
+
+    #[test]
+    fn a_failed_write_fails_every_later_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"").unwrap();
+        // Read-only: the first write to the file fails.
+        let file = File::open(&path).unwrap();
+        let mut w = FileWriter::new(file, &path, 0, false);
+        let first = w.write_all(&pattern(WRITE_BUFFER, 1));
+        assert!(first.is_err());
+        let later = w.write(b"more").unwrap_err();
+        assert!(later.to_string().contains("earlier write"), "{later}");
+        assert!(w.flush().is_err());
     }
 }

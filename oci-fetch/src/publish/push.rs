@@ -1,7 +1,9 @@
 //! Push: files on disk → blobs + an OCI 1.1 artifact manifest, the way `oras push` and
 //! `oras attach` build them.
 //!
-//! Every file is checked before the registry is asked anything. Files up to
+//! Every file is opened and checked (a regular file, its size) before the registry is asked
+//! anything; a large file is read again while it uploads, so a read error or a size change can
+//! still end a push midway (blobs already uploaded stay, unreferenced). Files up to
 //! [`MONOLITHIC_MAX_BYTES`] are hashed, then uploaded in one `PUT` from memory; larger ones
 //! going to a registry are hashed *while* they upload (one streamed `PATCH`, then `PUT
 //! ?digest=`; [`oci_client::Repository::push_blob_while_hashing`]), so the hash pass costs no
@@ -11,6 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
 use oci_client::{ManifestRef, PushOutcome};
@@ -107,12 +110,20 @@ fn open_regular(path: &Path) -> Result<(std::fs::File, u64), PublishError> {
 
 /// Hashes the file at `path` in one pass with plain reads (blocking); returns the digest
 /// (`sha256:…`) and the number of bytes read.
-pub(crate) fn hash_path(path: &Path) -> Result<(String, u64), PublishError> {
+/// Stops early (an error) once `stop` is set: a push that failed does not wait for the hash of
+/// a large file nobody needs any more.
+pub(crate) fn hash_path(path: &Path, stop: &AtomicBool) -> Result<(String, u64), PublishError> {
     let (mut file, _) = open_regular(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; HASH_BUFFER_BYTES];
     let mut size = 0u64;
     loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err(PublishError::ReadFile {
+                path: path.to_owned(),
+                source: std::io::Error::other("stopped: the upload ended"),
+            });
+        }
         let n = match file.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
@@ -139,7 +150,8 @@ pub(crate) fn hash_path(path: &Path) -> Result<(String, u64), PublishError> {
 /// would hand every read to the blocking pool and copy it once more).
 async fn hash_file(spec: &FileSpec) -> Result<HashedFile, PublishError> {
     let path = spec.path.clone();
-    let joined = tokio::task::spawn_blocking(move || hash_path(&path)).await;
+    let joined =
+        tokio::task::spawn_blocking(move || hash_path(&path, &AtomicBool::new(false))).await;
     let (digest, size) = joined.unwrap_or_else(|_| {
         Err(PublishError::ReadFile {
             path: spec.path.clone(),

@@ -124,9 +124,12 @@ impl Store<'_> {
                 "blobs go into a layout by digest: hash first",
             ));
         };
-        // Started now, so the hash runs from the first byte sent.
+        // Started now, so the hash runs from the first byte sent; stopped when this call ends
+        // (or is dropped) before the hash does.
         let owned = path.to_owned();
-        let hashing = tokio::task::spawn_blocking(move || super::push::hash_path(&owned));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let _stop_on_exit = StopOnDrop(std::sync::Arc::clone(&stop));
+        let hashing = tokio::task::spawn_blocking(move || super::push::hash_path(&owned, &stop));
         let digest = async move {
             let (digest, read) = match hashing.await {
                 Ok(Ok(v)) => v,
@@ -320,4 +323,13 @@ async fn file_stream(
 fn media_type_of(bytes: &[u8]) -> Option<String> {
     let v: serde_json::Value = serde_json::from_slice(bytes).ok()?;
     v.get("mediaType")?.as_str().map(str::to_owned)
+}
+
+/// Sets the flag when dropped.
+struct StopOnDrop(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
