@@ -155,32 +155,23 @@ impl Repository {
             let next = if size == 0 {
                 location.clone()
             } else {
-                let mut patch = Box::pin(self.patch_streamed(target, location.clone(), size, body));
-                let mut patched =
-                    |r: Result<Url, Error>| r.inspect_err(|e| *refused = patch_refused(e));
-                match select(patch.as_mut(), pending.as_mut()).await {
-                    Either::Left((r, _)) => patched(r)?,
-                    Either::Right((digest, _)) => {
-                        let digest = digest.map_err(Error::Source)?;
+                let sent = self
+                    .patch_racing_digest(target, location.clone(), size, body, pending.as_mut())
+                    .await;
+                match sent {
+                    Ok(Sent::Through(next, digest)) => {
+                        *known = digest;
+                        next
+                    }
+                    Ok(Sent::AlreadyThere(digest)) => {
                         *known = Some(digest.clone());
-                        // The body keeps going while the registry is asked; the answer only
-                        // matters if the body is not through by then, and a failed `HEAD`
-                        // costs nothing but the skip.
-                        let head = Box::pin(self.head_blob(&digest));
-                        match select(patch.as_mut(), head).await {
-                            Either::Left((r, _)) => patched(r)?,
-                            Either::Right((Ok(Some(_)), _)) => {
-                                // Stop sending before the session is cancelled.
-                                drop(patch);
-                                return Ok((digest.clone(), PushOutcome::AlreadyExists));
-                            }
-                            Either::Right((other, _)) => {
-                                if let Err(e) = other {
-                                    tracing::debug!(%e, "HEAD during the upload failed");
-                                }
-                                patched(patch.await)?
-                            }
-                        }
+                        return Ok((digest, PushOutcome::AlreadyExists));
+                    }
+                    Err(Raced::Digest(e)) => return Err(Error::Source(e)),
+                    Err(Raced::Patch(e, digest)) => {
+                        *known = digest;
+                        *refused = patch_refused(&e);
+                        return Err(e);
                     }
                 }
             };
@@ -204,6 +195,46 @@ impl Repository {
             self.cancel_upload(target, url).await;
         }
         result
+    }
+
+    /// Sends the body in one `PATCH` while the digest resolves. Once it has, a `HEAD` runs
+    /// alongside the body; if the registry has the blob before the body is through, sending
+    /// stops. A failed `HEAD` costs nothing but the skip.
+    async fn patch_racing_digest<S>(
+        &self,
+        target: &Target,
+        location: Url,
+        size: u64,
+        body: S,
+        pending: Pin<&mut dyn Future<Output = std::io::Result<Digest>>>,
+    ) -> Result<Sent, Raced>
+    where
+        S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    {
+        let mut patch = Box::pin(self.patch_streamed(target, location, size, body));
+        let digest = match select(patch.as_mut(), pending).await {
+            Either::Left((r, _)) => {
+                return r
+                    .map(|next| Sent::Through(next, None))
+                    .map_err(|e| Raced::Patch(e, None));
+            }
+            Either::Right((digest, _)) => digest.map_err(Raced::Digest)?,
+        };
+        let head = Box::pin(self.head_blob(&digest));
+        let patched = match select(patch.as_mut(), head).await {
+            Either::Left((r, _)) => r,
+            Either::Right((Ok(Some(_)), _)) => return Ok(Sent::AlreadyThere(digest.clone())),
+            Either::Right((other, _)) => {
+                if let Err(e) = other {
+                    tracing::debug!(%e, "HEAD during the upload failed");
+                }
+                patch.await
+            }
+        };
+        match patched {
+            Ok(next) => Ok(Sent::Through(next, Some(digest))),
+            Err(e) => Err(Raced::Patch(e, Some(digest))),
+        }
     }
 
     /// The whole blob in one streamed `PATCH` (`Content-Range: 0-<size-1>`); returns the
@@ -329,4 +360,19 @@ impl Repository {
 /// does not take). The upload then starts again the monolithic way, which every registry takes.
 fn patch_refused(e: &Error) -> bool {
     matches!(e.status(), Some(s) if (400..500).contains(&s) && ![401, 403, 404].contains(&s))
+}
+
+/// How the `PATCH` of [`Repository::push_blob_while_hashing`] ended.
+enum Sent {
+    /// Every byte is in: the session's next URL, and the digest if it resolved meanwhile.
+    Through(Url, Option<Digest>),
+    /// The registry has the blob (the digest resolved and a `HEAD` found it); sending stopped.
+    AlreadyThere(Digest),
+}
+
+/// How it failed: the digest could not be computed, or the `PATCH` failed (with the digest if
+/// it resolved meanwhile).
+enum Raced {
+    Digest(std::io::Error),
+    Patch(Error, Option<Digest>),
 }

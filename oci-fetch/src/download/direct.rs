@@ -451,24 +451,24 @@ mod tests {
 
     /// Writes `data` in pieces of `piece` bytes from `from`, reads the file back.
     fn roundtrip(prefix: &[u8], data: &[u8], piece: usize, direct: bool) -> (Vec<u8>, bool) {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("f");
-        std::fs::write(&path, prefix).unwrap();
+        std::fs::write(&path, prefix).expect("write test file");
         let file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .open(&path)
-            .unwrap();
+            .expect("open");
         let mut w = FileWriter::new(file, &path, prefix.len() as u64, direct);
         let was_direct = w.is_direct();
         for chunk in data.chunks(piece) {
-            w.write_all(chunk).unwrap();
+            w.write_all(chunk).expect("write");
         }
         assert_eq!(w.position(), (prefix.len() + data.len()) as u64);
-        let f = w.into_file().unwrap();
-        f.sync_all().unwrap();
+        let f = w.into_file().expect("into_file");
+        f.sync_all().expect("sync");
         drop(f);
-        (std::fs::read(&path).unwrap(), was_direct)
+        (std::fs::read(&path).expect("read back"), was_direct)
     }
 
     #[test]
@@ -495,9 +495,9 @@ mod tests {
         // tempdir is on the same file system as the build; ext4 and xfs take O_DIRECT, tmpfs
         // does not. Either way the bytes must be right, and the answer must match the file
         // system's.
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("probe");
-        std::fs::write(&path, b"").unwrap();
+        std::fs::write(&path, b"").expect("write test file");
         #[cfg(target_os = "linux")]
         let supported = {
             use std::os::unix::fs::OpenOptionsExt as _;
@@ -521,51 +521,54 @@ mod tests {
             .write(true)
             .create_new(true)
             .open(path)
-            .unwrap()
+            .expect("create")
     }
 
     #[test]
     fn truncate_starts_over_at_zero() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("f");
         let file = create(&path);
         let mut w = FileWriter::new(file, &path, 0, true);
-        w.write_all(&pattern(WRITE_BUFFER + 100, 3)).unwrap();
-        w.truncate().unwrap();
+        w.write_all(&pattern(WRITE_BUFFER + 100, 3)).expect("write");
+        w.truncate().expect("truncate");
         let second = pattern(10_000, 4);
-        w.write_all(&second).unwrap();
-        drop(w.into_file().unwrap());
-        assert_eq!(std::fs::read(&path).unwrap(), second);
+        w.write_all(&second).expect("write");
+        drop(w.into_file().expect("into_file"));
+        assert_eq!(std::fs::read(&path).expect("read back"), second);
     }
 
     #[test]
     fn a_symlink_at_the_path_is_not_written_through() {
         // The direct handle is opened by path: a path swapped for a symlink after the plain
         // handle was opened must not receive the bytes.
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("f");
         let victim = dir.path().join("victim");
-        std::fs::write(&victim, b"untouched").unwrap();
+        std::fs::write(&victim, b"untouched").expect("write test file");
         let file = create(&path);
         let moved = dir.path().join("moved");
-        std::fs::rename(&path, &moved).unwrap();
+        std::fs::rename(&path, &moved).expect("rename");
         #[cfg(unix)]
-        std::os::unix::fs::symlink(&victim, &path).unwrap();
+        std::os::unix::fs::symlink(&victim, &path).expect("symlink");
         let mut w = FileWriter::new(file, &path, 0, true);
         assert!(!w.is_direct());
-        w.write_all(&pattern(2 * WRITE_BUFFER, 5)).unwrap();
-        drop(w.into_file().unwrap());
-        assert_eq!(std::fs::read(&victim).unwrap(), b"untouched");
-        assert_eq!(std::fs::read(&moved).unwrap(), pattern(2 * WRITE_BUFFER, 5));
+        w.write_all(&pattern(2 * WRITE_BUFFER, 5)).expect("write");
+        drop(w.into_file().expect("into_file"));
+        assert_eq!(std::fs::read(&victim).expect("read back"), b"untouched");
+        assert_eq!(
+            std::fs::read(&moved).expect("read back"),
+            pattern(2 * WRITE_BUFFER, 5)
+        );
     }
 
     #[test]
     fn a_failed_write_fails_every_later_write() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("f");
-        std::fs::write(&path, b"").unwrap();
+        std::fs::write(&path, b"").expect("write test file");
         // Read-only: the first write to the file fails.
-        let file = File::open(&path).unwrap();
+        let file = File::open(&path).expect("open read-only");
         let mut w = FileWriter::new(file, &path, 0, false);
         let first = w.write_all(&pattern(WRITE_BUFFER, 1));
         assert!(first.is_err());

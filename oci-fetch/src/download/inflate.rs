@@ -10,7 +10,7 @@
 //! engine's invariant holds: nothing unverified reaches the destination.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -65,7 +65,6 @@ impl Inflater {
                 let n =
                     decompress_blocking(compression, input, compressed_size, &mut writer, &limits)
                         .map_err(DecompressOrIo::Decompress)?;
-                writer.flush().map_err(DecompressOrIo::Io)?;
                 let out = writer.into_file().map_err(DecompressOrIo::Io)?;
                 Ok((out, n))
             })?;

@@ -5,11 +5,12 @@
 //! bounded in bytes ([`WRITE_QUEUE_BYTES`], so the disk and the hash do not stall the network
 //! read) — with direct IO past the page cache where the file system allows it (see `direct`;
 //! otherwise a writeback thread flushes the file every 64 MiB, see `writeback`) — `fsync`'d,
-//! and renamed onto the destination only after verification. With
-//! decompression on, a second thread decompresses the chunks as the writer passes them on, into
-//! its own temporary file that is renamed only after the compressed bytes were verified (see
-//! `inflate`; after a restart from byte 0 the verified file is decompressed afterwards instead). A dropped connection, a stall or a truncated body resumes from the
-//! bytes already written; a source that ignores the range restarts cleanly from byte 0.
+//! and renamed onto the destination only after verification. With decompression on, a second
+//! thread decompresses the chunks as the writer passes them on, into its own temporary file that
+//! is renamed only after the compressed bytes were verified (see `inflate`; after a restart from
+//! byte 0 the verified file is decompressed afterwards instead). A dropped connection, a stall
+//! or a truncated body resumes from the bytes already written; a source that ignores the range
+//! restarts cleanly from byte 0.
 //!
 //! # Temporary files
 //!

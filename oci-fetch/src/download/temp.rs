@@ -2,7 +2,7 @@
 //! file, and the final sync + verification.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -174,7 +174,7 @@ pub(super) fn open_temp(
                     file.set_len(0)?;
                 }
                 let at = verifier.position();
-                file.seek(SeekFrom::Start(at))?;
+                // The writer writes at explicit offsets from `at` on.
                 let writer = FileWriter::new(file, path, at, direct);
                 return Ok((Sink::new(writer, verifier), at));
             }
@@ -214,17 +214,13 @@ pub(super) enum FinishError {
     Lost,
 }
 
-/// Verifies size and digest, syncing the temporary file first when it is what will be renamed
-/// into place (`sync`; a compressed file decompressed elsewhere needs no durability). The feed to
-/// a decompressor is dropped here.
+/// Verifies size and digest (of the bytes hashed on their way in), then writes out anything
+/// still buffered and syncs the temporary file when it is what will be renamed into place
+/// (`sync`; a compressed file decompressed elsewhere needs no durability). On a mismatch the
+/// sink comes back for a restart. The feed to a decompressor is dropped here.
 pub(super) async fn finish_temp(sink: Sink, sync: bool) -> Result<File, FinishError> {
     let joined = tokio::task::spawn_blocking(move || {
-        let Sink {
-            mut file, verifier, ..
-        } = sink;
-        if let Err(e) = file.flush() {
-            return Err(FinishError::Io(e));
-        }
+        let Sink { file, verifier, .. } = sink;
         match verifier.clone().finish() {
             Ok(()) => {
                 let file = file.into_file().map_err(FinishError::Io)?;

@@ -13,9 +13,9 @@ use bytes::Bytes;
 use oci_client::{ManifestRef, PushOutcome, Repository};
 use oci_ref::Digest;
 
-use super::PublishError;
 use super::model::Descriptor;
 use super::push::MONOLITHIC_MAX_BYTES;
+use super::{PublishError, to_client_digest};
 use crate::download::DownloadOptions;
 use crate::layout::{LayoutTarget, MAX_MANIFEST_SIZE, OciLayout};
 use crate::source::{FileSource, MemorySource, read_chunks};
@@ -130,22 +130,39 @@ impl Store<'_> {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let _stop_on_exit = StopOnDrop(std::sync::Arc::clone(&stop));
         let hashing = tokio::task::spawn_blocking(move || super::push::hash_path(&owned, &stop));
-        let digest = async move {
-            let (digest, read) = match hashing.await {
-                Ok(Ok(v)) => v,
-                Ok(Err(e)) => return Err(std::io::Error::other(e.to_string())),
-                Err(_) => return Err(std::io::Error::other("the hashing thread panicked")),
+        // A failed hash ends the upload as a source error; the typed error (naming the file)
+        // is kept here and returned instead.
+        let failed: std::sync::Mutex<Option<PublishError>> = std::sync::Mutex::new(None);
+        let digest = async {
+            let hashed = match hashing.await {
+                Ok(Ok((_, read))) if read != size => Err(PublishError::ReadFile {
+                    path: path.to_owned(),
+                    source: std::io::Error::other(format!(
+                        "the file changed while it was read: {size} bytes before, {read} now"
+                    )),
+                }),
+                Ok(Ok((digest, _))) => to_client_digest(&digest),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(PublishError::ReadFile {
+                    path: path.to_owned(),
+                    source: std::io::Error::other("the hashing thread panicked"),
+                }),
             };
-            if read != size {
-                return Err(std::io::Error::other(format!(
-                    "the file changed while it was read: {size} bytes before, {read} now"
-                )));
-            }
-            Digest::parse(&digest).map_err(|e| std::io::Error::other(e.to_string()))
+            hashed.map_err(|e| {
+                let io = std::io::Error::other(e.to_string());
+                if let Ok(mut slot) = failed.lock() {
+                    *slot = Some(e);
+                }
+                io
+            })
         };
-        Ok(repo
+        let pushed = repo
             .push_blob_while_hashing(size, || file_stream(path), digest)
-            .await?)
+            .await;
+        match pushed {
+            Ok(done) => Ok(done),
+            Err(e) => Err(failed.into_inner().ok().flatten().unwrap_or(e.into())),
+        }
     }
 
     /// Stores a small blob held in memory.
