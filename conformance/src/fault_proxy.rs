@@ -26,7 +26,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
+use oci_testkit::http::{self, Head};
+use tokio::io::{AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::{JoinHandle, JoinSet};
@@ -36,10 +37,10 @@ use tokio::task::{JoinHandle, JoinSet};
 pub const MAX_CONNECTIONS: usize = 256;
 
 /// Largest request or response head (request line or status line plus headers) read.
-pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+pub const MAX_HEAD_BYTES: usize = http::MAX_HEAD_BYTES;
 
 /// Largest request or response body buffered; a bigger one ends the connection.
-pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = http::MAX_BODY_BYTES;
 
 /// Time allowed for one upstream exchange (connect, send, read the whole answer).
 pub const UPSTREAM_TIMEOUT: Duration = Duration::from_secs(60);
@@ -342,103 +343,10 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, redirect: bool)
     }
 }
 
-/// A parsed HTTP/1.1 message head.
-#[derive(Debug)]
-struct Head {
-    /// Request line or status line.
-    start: String,
-    headers: Vec<(String, Vec<u8>)>,
-}
-
-impl Head {
-    fn get(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
-    }
-
-    fn content_length(&self) -> Option<usize> {
-        std::str::from_utf8(self.get("content-length")?)
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    }
-
-    fn is_chunked(&self) -> bool {
-        self.get("transfer-encoding").is_some_and(|v| {
-            String::from_utf8_lossy(v)
-                .to_ascii_lowercase()
-                .contains("chunked")
-        })
-    }
-}
-
 async fn read_head<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> anyhow::Result<Head> {
-    let mut total = 0usize;
-    let mut start = String::new();
-    let mut headers = Vec::new();
-    let mut line = Vec::new();
-    loop {
-        line.clear();
-        let n = r
-            .take((MAX_HEAD_BYTES - total) as u64)
-            .read_until(b'\n', &mut line)
-            .await?;
-        anyhow::ensure!(n > 0, "connection closed inside a message head");
-        total += n;
-        anyhow::ensure!(total < MAX_HEAD_BYTES, "message head too large");
-        let text = line.strip_suffix(b"\n").unwrap_or(&line);
-        let text = text.strip_suffix(b"\r").unwrap_or(text);
-        if text.is_empty() {
-            if start.is_empty() {
-                continue;
-            }
-            return Ok(Head { start, headers });
-        }
-        if start.is_empty() {
-            start = String::from_utf8_lossy(text).into_owned();
-            continue;
-        }
-        let colon = text
-            .iter()
-            .position(|b| *b == b':')
-            .context("header line without a colon")?;
-        let name = String::from_utf8_lossy(&text[..colon]).trim().to_owned();
-        let value = text[colon + 1..].trim_ascii().to_vec();
-        headers.push((name, value));
-    }
-}
-
-async fn read_chunked<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> anyhow::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let mut line = Vec::new();
-        r.take(1024).read_until(b'\n', &mut line).await?;
-        let text = String::from_utf8_lossy(&line);
-        let size_text = text.trim().split(';').next().unwrap_or_default();
-        let size = usize::from_str_radix(size_text, 16).context("chunk size")?;
-        if size == 0 {
-            // Trailers, up to the empty line.
-            loop {
-                line.clear();
-                let n = r.take(8192).read_until(b'\n', &mut line).await?;
-                if n == 0 || line.trim_ascii().is_empty() {
-                    return Ok(body);
-                }
-            }
-        }
-        anyhow::ensure!(
-            body.len() + size <= MAX_BODY_BYTES,
-            "chunked body too large"
-        );
-        let at = body.len();
-        body.resize(at + size, 0);
-        r.read_exact(&mut body[at..]).await?;
-        let mut crlf = [0u8; 2];
-        r.read_exact(&mut crlf).await?;
-    }
+    http::read_head(r, MAX_HEAD_BYTES)
+        .await?
+        .context("connection closed before a message head")
 }
 
 async fn read_body<R: tokio::io::AsyncBufRead + Unpin>(
@@ -446,23 +354,7 @@ async fn read_body<R: tokio::io::AsyncBufRead + Unpin>(
     head: &Head,
     until_eof: bool,
 ) -> anyhow::Result<Vec<u8>> {
-    if head.is_chunked() {
-        return read_chunked(r).await;
-    }
-    if let Some(len) = head.content_length() {
-        anyhow::ensure!(len <= MAX_BODY_BYTES, "body of {len} bytes too large");
-        let mut body = vec![0u8; len];
-        r.read_exact(&mut body).await?;
-        return Ok(body);
-    }
-    let mut body = Vec::new();
-    if until_eof {
-        r.take(MAX_BODY_BYTES as u64 + 1)
-            .read_to_end(&mut body)
-            .await?;
-        anyhow::ensure!(body.len() <= MAX_BODY_BYTES, "body too large");
-    }
-    Ok(body)
+    Ok(http::read_body(r, head, until_eof, MAX_BODY_BYTES).await?)
 }
 
 /// Headers never copied between the two sides: framing and connection management are redone.

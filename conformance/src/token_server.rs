@@ -23,7 +23,7 @@
 //!
 //! [distribution token spec]: https://distribution.github.io/distribution/spec/auth/jwt/
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -32,6 +32,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
+use base64::Engine as _;
+use oci_testkit::http::{self, Request};
 
 use crate::options::{Auth, Secret};
 
@@ -237,44 +239,13 @@ fn openssl(
     Ok(out.stdout)
 }
 
-struct Parsed {
-    method: String,
-    target: String,
-    authorization: Option<String>,
-    body: Vec<u8>,
-}
-
-fn read_request(stream: &TcpStream) -> anyhow::Result<Parsed> {
+/// Reads one request: head, then a `Content-Length` body (both bounded).
+fn read_request(stream: &TcpStream) -> anyhow::Result<Request> {
     let mut reader = BufReader::new(stream.take(REQUEST_MAX_BYTES as u64));
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_owned();
-    let target = parts.next().unwrap_or_default().to_owned();
-    let mut authorization = None;
-    let mut length = 0usize;
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            let v = v.trim();
-            if k.eq_ignore_ascii_case("authorization") {
-                authorization = Some(v.to_owned());
-            } else if k.eq_ignore_ascii_case("content-length") {
-                length = v.parse().unwrap_or(0).min(REQUEST_MAX_BYTES);
-            }
-        }
-    }
-    let mut body = vec![0u8; length];
-    reader.read_exact(&mut body)?;
-    Ok(Parsed {
-        method,
-        target,
-        authorization,
-        body,
-    })
+    let head = http::read_head_blocking(&mut reader, REQUEST_MAX_BYTES)?
+        .context("connection closed before a request")?;
+    let body = http::read_body_blocking(&mut reader, &head, REQUEST_MAX_BYTES)?;
+    Ok(Request::new(&head, body))
 }
 
 fn respond(mut stream: &TcpStream, status: u16, body: &str) -> std::io::Result<()> {
@@ -293,14 +264,10 @@ fn respond(mut stream: &TcpStream, status: u16, body: &str) -> std::io::Result<(
     stream.flush()
 }
 
-fn pairs(s: &[u8]) -> Vec<(String, String)> {
-    url_decode_pairs(s)
-}
-
 fn handle(shared: &Shared, stream: TcpStream) -> anyhow::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let req = read_request(&stream)?;
-    let (path, query) = req.target.split_once('?').unwrap_or((&req.target, ""));
+    let path = req.path();
     let mut record = TokenRequest {
         method: req.method.clone(),
         user: None,
@@ -314,21 +281,21 @@ fn handle(shared: &Shared, stream: TcpStream) -> anyhow::Result<()> {
         }
         let (user, scopes, offline) = match req.method.as_str() {
             "GET" => {
-                let q = pairs(query.as_bytes());
+                let q = req.query();
                 let scopes: Vec<String> = q
                     .iter()
                     .filter(|(k, _)| k == "scope")
                     .map(|(_, v)| v.clone())
                     .collect();
                 let offline = q.iter().any(|(k, v)| k == "offline_token" && v == "true");
-                let user = match &req.authorization {
+                let user = match req.header("authorization") {
                     None => None,
                     Some(h) => Some(check_basic(shared, h).ok_or((401, "invalid credentials"))?),
                 };
                 (user, scopes, offline)
             }
             "POST" => {
-                let form = pairs(&req.body);
+                let form = req.form();
                 let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
                 let grant = get("grant_type").unwrap_or_default();
                 record.grant_type = Some(grant.clone());
@@ -512,109 +479,21 @@ fn rfc3339_now() -> String {
     )
 }
 
-const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 fn base64_std(data: &[u8]) -> String {
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(B64[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    base64::engine::general_purpose::STANDARD.encode(data)
 }
 
 fn base64_url(data: &[u8]) -> String {
-    base64_std(data)
-        .trim_end_matches('=')
-        .replace('+', "-")
-        .replace('/', "_")
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data)
 }
 
 fn base64_std_decode(s: &str) -> Option<Vec<u8>> {
-    let mut bits = 0u32;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes().filter(|&c| c != b'=') {
-        let v = B64.iter().position(|&x| x == c)? as u32;
-        bits = (bits << 6) | v;
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-        }
-    }
-    Some(out)
-}
-
-fn url_decode_pairs(s: &[u8]) -> Vec<(String, String)> {
-    let decode = |part: &[u8]| -> String {
-        let mut out = Vec::new();
-        let mut i = 0;
-        while i < part.len() {
-            match part[i] {
-                b'+' => out.push(b' '),
-                b'%' if i + 2 < part.len() => {
-                    let hex = std::str::from_utf8(&part[i + 1..i + 3]).ok();
-                    match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                        Some(b) => {
-                            out.push(b);
-                            i += 2;
-                        }
-                        None => out.push(b'%'),
-                    }
-                }
-                c => out.push(c),
-            }
-            i += 1;
-        }
-        String::from_utf8_lossy(&out).into_owned()
-    };
-    s.split(|&b| b == b'&')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.iter().position(|&b| b == b'=') {
-            Some(i) => (decode(&p[..i]), decode(&p[i + 1..])),
-            None => (decode(p), String::new()),
-        })
-        .collect()
+    base64::engine::general_purpose::STANDARD.decode(s).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_known_vectors() {
-        assert_eq!(base64_std(b""), "");
-        assert_eq!(base64_std(b"f"), "Zg==");
-        assert_eq!(base64_std(b"fo"), "Zm8=");
-        assert_eq!(base64_std(b"foo"), "Zm9v");
-        assert_eq!(base64_url(&[0xfb, 0xff]), "-_8");
-        assert_eq!(base64_std_decode("Zm9vYg==").as_deref(), Some(&b"foob"[..]));
-    }
-
-    #[test]
-    fn url_decoding() {
-        assert_eq!(
-            url_decode_pairs(b"scope=repository%3Aa%2Fb%3Apull&x=a+b&bad=%zz&y"),
-            [
-                ("scope".to_owned(), "repository:a/b:pull".to_owned()),
-                ("x".to_owned(), "a b".to_owned()),
-                ("bad".to_owned(), "%zz".to_owned()),
-                ("y".to_owned(), String::new()),
-            ]
-        );
-    }
 
     #[test]
     fn anonymous_grants_pull_only() {

@@ -6,37 +6,13 @@
 //!
 //! Run from the repository root: `RUSTC_BOOTSTRAP=1 cargo fuzz run helper_protocol`.
 //! The corpus `fuzz/corpus/helper_protocol` is replayed by `cargo test -p oci-auth`.
+//! Check: `helper_protocol` in `fuzz/checks/oci_auth.rs`, also run by the corpus replay test.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use oci_auth::Credential;
-use oci_auth::helper_protocol::{
-    CREDENTIALS_NOT_FOUND, KNOWN_MESSAGES, failure_excerpt, is_not_found, parse_get_response,
-};
 
-fuzz_target!(|data: &[u8]| {
-    if let Ok(Some(c)) = parse_get_response(data) {
-        let secret = match &c {
-            Credential::Basic { password, .. } => password,
-            Credential::IdentityToken(token) => token,
-            other => panic!("a helper answer became {other:?}"),
-        };
-        assert!(
-            !secret.is_empty(),
-            "an empty secret is anonymous, not a credential"
-        );
-        assert!(
-            format!("{c:?}").contains("Secret(<redacted>)"),
-            "Debug hides the secret"
-        );
-    }
-    let excerpt = failure_excerpt(data);
-    let fixed = KNOWN_MESSAGES.contains(&excerpt.as_str())
-        || excerpt == "no output"
-        || excerpt.starts_with("its message is withheld");
-    assert!(fixed, "excerpt {excerpt:?} is not a fixed text");
-    if is_not_found(data) {
-        assert_eq!(excerpt, CREDENTIALS_NOT_FOUND);
-    }
-});
+#[path = "../checks/oci_auth.rs"]
+mod checks;
+
+fuzz_target!(|data: &[u8]| checks::helper_protocol(data));

@@ -4,22 +4,13 @@
 //! longer than the policy's total wait budget is never granted.
 //!
 //! Run from the repository root: `RUSTC_BOOTSTRAP=1 cargo fuzz run retry_after`.
+//! Check: `retry_after` in `fuzz/checks/oci_client.rs`, also run by the corpus replay test.
 
 #![no_main]
 
-use std::time::{Duration, SystemTime};
-
 use libfuzzer_sys::fuzz_target;
-use oci_client::{RetryPolicy, parse_retry_after};
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    let retry_after = parse_retry_after(text, now);
-    let policy = RetryPolicy::default();
-    if let Some(d) = policy.delay(1, Duration::ZERO, retry_after) {
-        assert!(d <= policy.max_total_wait, "granted {d:?} beyond the budget");
-    }
-});
+#[path = "../checks/oci_client.rs"]
+mod checks;
+
+fuzz_target!(|data: &[u8]| checks::retry_after(data));

@@ -5,27 +5,13 @@
 //!
 //! Run from the repository root: `RUSTC_BOOTSTRAP=1 cargo fuzz run scope`.
 //! The corpus `fuzz/corpus/scope` is replayed by `cargo test -p oci-auth`.
+//! Check: `scope` in `fuzz/checks/oci_auth.rs`, also run by the corpus replay test.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use oci_auth::Scope;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let _ = Scope::parse(text);
-    if let Ok(scopes) = Scope::parse_list(text) {
-        for s in &scopes {
-            let shown = s.to_string();
-            let again = Scope::parse(&shown).expect("the display form of a scope parses");
-            assert_eq!(&again, s, "display round trip of {shown:?}");
-        }
-        let merged = Scope::merge(&scopes);
-        for s in &scopes {
-            assert!(merged.iter().any(|m| m.covers(s)), "{s} lost by merge");
-        }
-        assert_eq!(Scope::merge(&merged), merged, "merge is idempotent");
-    }
-});
+#[path = "../checks/oci_auth.rs"]
+mod checks;
+
+fuzz_target!(|data: &[u8]| checks::scope(data));

@@ -3,25 +3,13 @@
 //! every accepted challenge must survive its display round trip.
 //!
 //! Run from the repository root: `RUSTC_BOOTSTRAP=1 cargo fuzz run www_authenticate`.
+//! Check: `www_authenticate` in `fuzz/checks/oci_auth.rs`, also run by the corpus replay test.
 
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use oci_auth::challenge;
 
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    if let Ok(challenges) = challenge::parse(text) {
-        for c in &challenges {
-            let _ = (c.realm(), c.service(), c.scope(), c.error(), c.token68());
-            let shown = c.to_string();
-            let again = challenge::parse(&shown).expect("the display form of a challenge parses");
-            assert_eq!(again.len(), 1, "one challenge displays as one: {shown:?}");
-            assert_eq!(&again[0], c, "display round trip of {shown:?}");
-        }
-    }
-    let lines: Vec<&str> = text.split('\n').collect();
-    let _ = challenge::parse_all(&lines);
-});
+#[path = "../checks/oci_auth.rs"]
+mod checks;
+
+fuzz_target!(|data: &[u8]| checks::www_authenticate(data));

@@ -3,7 +3,8 @@
 //! Also runs as an ordinary test (`cargo test -p xtask`), so plain `cargo test` enforces it.
 //!
 //! 1. Dependency direction: each crate may depend only on the workspace crates below it
-//!    (see `ARCHITECTURE.md`); nothing depends upward.
+//!    (see `ARCHITECTURE.md`); nothing depends upward. The test-support crate `oci-testkit`
+//!    depends on no workspace crate and is never a normal dependency of a library crate.
 //! 2. `oci-ref` and `oci-select` are pure: no path to tokio, reqwest, hyper or mio.
 //! 3. Every Rust source file opens with a `//!` module doc.
 //! 4. No ignored or should-panic tests, and no todo/unimplemented macros.
@@ -31,9 +32,23 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "oci-client",
             "oci-select",
             "oci-fetch",
+            "oci-testkit",
         ],
     ),
+    // Test support: depends on no workspace crate, so every crate can take it as a
+    // dev-dependency without a cycle; no library crate may take it as a normal one.
+    ("oci-testkit", &[]),
     ("xtask", &[]),
+];
+
+/// The test-support crate, and the library crates that may take it only as a dev-dependency.
+const TESTKIT: &str = "oci-testkit";
+const LIBRARIES: &[&str] = &[
+    "oci-ref",
+    "oci-auth",
+    "oci-client",
+    "oci-select",
+    "oci-fetch",
 ];
 
 /// Crates that must have no path to an async runtime or HTTP stack.
@@ -108,7 +123,11 @@ fn check_dependency_direction(root: &Path) -> anyhow::Result<Vec<String>> {
             if kind == Some("dev") || !members.contains(dep_name) {
                 continue;
             }
-            if !ok.contains(dep_name) {
+            if dep_name == TESTKIT && LIBRARIES.contains(&name) {
+                problems.push(format!(
+                    "{name} must not depend on {TESTKIT} (test support is a dev-dependency only)"
+                ));
+            } else if !ok.contains(dep_name) {
                 problems.push(format!("{name} must not depend on {dep_name} (layering)"));
             }
         }

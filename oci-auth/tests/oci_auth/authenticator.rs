@@ -10,7 +10,7 @@ use oci_auth::{
     TOKEN_RESPONSE_MAX_BYTES,
 };
 
-use crate::server::{Reply, Server};
+use oci_testkit::server::{Reply, Server};
 
 const REGISTRY: &str = "127.0.0.1:5999";
 
@@ -61,7 +61,7 @@ async fn caller_rule(
 
 #[tokio::test]
 async fn anonymous_token_get_sends_service_and_each_scope() {
-    let server = Server::start(|_| Reply::json(r#"{"token":"anon-token","expires_in":300}"#)).await;
+    let server = Server::start(|_| Reply::json(r#"{"token":"anon-token","expires_in":300}"#));
     let a = auth(Keychain::empty());
     let scopes = [Scope::pull("a/b"), Scope::push_pull("c")];
     let got = a
@@ -94,7 +94,7 @@ async fn anonymous_token_get_sends_service_and_each_scope() {
 
 #[tokio::test]
 async fn challenge_scope_is_merged_into_the_request() {
-    let server = Server::start(|_| Reply::json(r#"{"token":"t"}"#)).await;
+    let server = Server::start(|_| Reply::json(r#"{"token":"t"}"#));
     let a = auth(Keychain::empty());
     a.challenge(
         REGISTRY,
@@ -115,7 +115,7 @@ async fn challenge_scope_is_merged_into_the_request() {
 
 #[tokio::test]
 async fn basic_credentials_go_to_the_realm() {
-    let server = Server::start(|_| Reply::json(r#"{"access_token":"oauth-alias"}"#)).await;
+    let server = Server::start(|_| Reply::json(r#"{"access_token":"oauth-alias"}"#));
     let a = auth(Keychain::empty().with_credential(REGISTRY, Credential::basic("bob", "pw:x")));
     let got = a
         .challenge(REGISTRY, &[Scope::pull("a")], &bearer(&server, ""), true)
@@ -134,7 +134,7 @@ async fn basic_credentials_go_to_the_realm() {
 
 #[tokio::test]
 async fn pre_shared_token_is_basic_with_empty_user() {
-    let server = Server::start(|_| Reply::json(r#"{"token":"t"}"#)).await;
+    let server = Server::start(|_| Reply::json(r#"{"token":"t"}"#));
     let a = auth(Keychain::empty().with_credential(REGISTRY, Credential::from_pull_secret("psk")));
     a.challenge(REGISTRY, &[Scope::pull("a")], &bearer(&server, ""), true)
         .await
@@ -155,10 +155,9 @@ async fn identity_token_uses_oauth2_refresh_grant() {
         if r.method == "POST" {
             Reply::json(r#"{"access_token":"from-refresh","scope":"x"}"#)
         } else {
-            Reply::status(400)
+            Reply::new(400)
         }
-    })
-    .await;
+    });
     let a = auth(Keychain::empty().with_credential(
         REGISTRY,
         Credential::IdentityToken(Secret::new("refresh-me")),
@@ -200,12 +199,11 @@ async fn identity_token_uses_oauth2_refresh_grant() {
 async fn get_refused_falls_back_to_password_grant() {
     let server = Server::start(|r| {
         if r.method == "GET" {
-            Reply::status(405)
+            Reply::new(405)
         } else {
             Reply::json(r#"{"access_token":"pw-grant"}"#)
         }
-    })
-    .await;
+    });
     let a = auth(Keychain::empty().with_credential(REGISTRY, Credential::basic("bob", "pw")));
     let got = a
         .challenge(REGISTRY, &[Scope::pull("a")], &bearer(&server, ""), true)
@@ -222,7 +220,7 @@ async fn get_refused_falls_back_to_password_grant() {
 
 #[tokio::test]
 async fn registry_token_is_sent_without_exchange() {
-    let server = Server::start(|_| Reply::status(500)).await;
+    let server = Server::start(|_| Reply::new(500));
     let a = auth(
         Keychain::empty()
             .with_credential(REGISTRY, Credential::RegistryToken(Secret::new("direct"))),
@@ -309,7 +307,7 @@ async fn unusable_challenges() {
 
 #[tokio::test]
 async fn plain_http_realm_needs_explicit_opt_in() {
-    let server = Server::start(|_| Reply::json(r#"{"token":"t"}"#)).await;
+    let server = Server::start(|_| Reply::json(r#"{"token":"t"}"#));
     let a = auth(Keychain::empty().with_credential(REGISTRY, Credential::basic("u", "p")));
     let e = a
         .challenge(REGISTRY, &[], &bearer(&server, ""), false)
@@ -324,7 +322,7 @@ async fn plain_http_realm_needs_explicit_opt_in() {
 
 #[tokio::test]
 async fn oversized_token_response_with_length_is_refused() {
-    let server = Server::start(|_| Reply::json(&" ".repeat(TOKEN_RESPONSE_MAX_BYTES + 1))).await;
+    let server = Server::start(|_| Reply::json(&" ".repeat(TOKEN_RESPONSE_MAX_BYTES + 1)));
     let e = auth(Keychain::empty())
         .challenge(REGISTRY, &[], &bearer(&server, ""), true)
         .await
@@ -341,7 +339,7 @@ async fn oversized_token_response_without_length_is_cut_while_reading() {
         r#"{{"token":"{}"}}"#,
         "a".repeat(4 * TOKEN_RESPONSE_MAX_BYTES)
     );
-    let server = Server::start(move |_| Reply::json(&body).close_delimited()).await;
+    let server = Server::start(move |_| Reply::json(&body).close_delimited());
     let e = auth(Keychain::empty())
         .challenge(REGISTRY, &[], &bearer(&server, ""), true)
         .await
@@ -354,7 +352,7 @@ async fn oversized_token_response_without_length_is_cut_while_reading() {
 
 #[tokio::test]
 async fn missing_token_is_an_invalid_response() {
-    let server = Server::start(|_| Reply::json(r#"{"expires_in":60}"#)).await;
+    let server = Server::start(|_| Reply::json(r#"{"expires_in":60}"#));
     let e = auth(Keychain::empty())
         .challenge(REGISTRY, &[], &bearer(&server, ""), true)
         .await
@@ -372,7 +370,7 @@ async fn missing_token_is_an_invalid_response() {
 
 #[tokio::test]
 async fn realm_401_names_the_credential_source() {
-    let server = Server::start(|_| Reply::status(401)).await;
+    let server = Server::start(|_| Reply::new(401));
     let a = auth(Keychain::empty().with_credential(REGISTRY, Credential::basic("u", "wrong")));
     let e = a
         .challenge(REGISTRY, &[], &bearer(&server, ""), true)
@@ -384,7 +382,7 @@ async fn realm_401_names_the_credential_source() {
 
 #[tokio::test]
 async fn realm_5xx_is_retryable() {
-    let server = Server::start(|_| Reply::status(503)).await;
+    let server = Server::start(|_| Reply::new(503));
     let e = auth(Keychain::empty())
         .challenge(REGISTRY, &[], &bearer(&server, ""), true)
         .await
@@ -399,7 +397,7 @@ async fn realm_5xx_is_retryable() {
 #[tokio::test]
 async fn slow_realm_times_out() {
     let server =
-        Server::start(|_| Reply::json(r#"{"token":"late"}"#).delay(Duration::from_secs(30))).await;
+        Server::start(|_| Reply::json(r#"{"token":"late"}"#).delay(Duration::from_secs(30)));
     let mut options = AuthenticatorOptions::default();
     options.token_timeout = Duration::from_millis(300);
     let a = Authenticator::with_options(crate::http(), Keychain::empty(), options);
@@ -413,7 +411,7 @@ async fn slow_realm_times_out() {
 
 #[tokio::test]
 async fn unreachable_realm_is_a_retryable_request_error() {
-    let server = Server::start(|_| Reply::status(200)).await;
+    let server = Server::start(|_| Reply::new(200));
     let url = server.url("/token");
     drop(server);
     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -432,8 +430,7 @@ async fn expired_token_is_refreshed_once_then_the_caller_fails() {
     let server = Server::start(move |_| {
         let i = counter.fetch_add(1, Ordering::SeqCst);
         Reply::json(&format!(r#"{{"token":"t{i}"}}"#))
-    })
-    .await;
+    });
     let a = auth(Keychain::empty().with_credential(REGISTRY, Credential::basic("u", "p")));
     let scopes = [Scope::pull("a")];
     let (err, tried) = caller_rule(&a, &server, &scopes).await;
@@ -471,8 +468,7 @@ async fn concurrent_challenges_share_one_fetch() {
     let server = Server::start(move |_| {
         counter.fetch_add(1, Ordering::SeqCst);
         Reply::json(r#"{"token":"shared"}"#).delay(Duration::from_millis(200))
-    })
-    .await;
+    });
     let a = auth(Keychain::empty());
     let header = bearer(&server, "");
     let mut tasks = Vec::new();
@@ -504,8 +500,7 @@ async fn authorize_fetches_new_scopes_without_a_401() {
             r#"{{"token":"for-{}"}}"#,
             scope.replace([':', '/', ','], "_")
         ))
-    })
-    .await;
+    });
     let a = auth(Keychain::empty());
     assert!(
         a.authorize(REGISTRY, &[Scope::pull("a")])
@@ -558,7 +553,7 @@ fn futures_are_send_and_types_are_shareable() {
 #[tokio::test]
 async fn absurd_expires_in_is_capped_not_a_panic() {
     let server =
-        Server::start(|_| Reply::json(r#"{"token":"t","expires_in":18446744073709551615}"#)).await;
+        Server::start(|_| Reply::json(r#"{"token":"t","expires_in":18446744073709551615}"#));
     let a = auth(Keychain::empty());
     a.challenge(REGISTRY, &[], &bearer(&server, ""), true)
         .await

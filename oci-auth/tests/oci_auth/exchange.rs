@@ -10,7 +10,7 @@ use oci_auth::{
     TOKEN_MAX_REDIRECTS, TOKEN_RESPONSE_MAX_BYTES,
 };
 
-use crate::server::{Reply, Request, Server};
+use oci_testkit::server::{Reply, Request, Server};
 
 const REGISTRY: &str = "127.0.0.1:5997";
 const USER: &str = "bob";
@@ -42,7 +42,7 @@ async fn fetch(
 
 /// The token server answers every request with `reply`; the exchange must fail.
 async fn failure(reply: Reply) -> Error {
-    let server = Server::start(move |_| reply.clone()).await;
+    let server = Server::start(move |_| reply.clone());
     fetch(crate::http(), None, &server.url("/token"), true)
         .await
         .expect_err("the token server fails")
@@ -119,7 +119,7 @@ async fn retry_after_seconds_and_dates_reach_the_error() {
         (503, None, None),
     ];
     for (status, header, want) in cases {
-        let mut reply = Reply::status(status);
+        let mut reply = Reply::new(status);
         if let Some(h) = &header {
             reply = reply.header("retry-after", h);
         }
@@ -162,7 +162,7 @@ async fn token_status_classification() {
         (403, false, true),
     ];
     for (status, retryable, unauthorized) in cases {
-        let e = failure(Reply::status(status).header("retry-after", "3")).await;
+        let e = failure(Reply::new(status).header("retry-after", "3")).await;
         assert_eq!(e.is_retryable(), retryable, "{status}: {e}");
         assert_eq!(e.is_unauthorized(), unauthorized, "{status}: {e}");
         if unauthorized {
@@ -177,10 +177,9 @@ async fn a_burst_of_503s_is_retryable_each_time_and_the_caller_gets_through() {
         if r.target.contains("attempt=3") {
             token("after-burst")
         } else {
-            Reply::status(503).header("retry-after", "1")
+            Reply::new(503).header("retry-after", "1")
         }
-    })
-    .await;
+    });
     for attempt in 1..=3 {
         let realm = server.url(&format!("/token?attempt={attempt}"));
         match fetch(crate::http(), None, &realm, true).await {
@@ -238,9 +237,8 @@ async fn same_origin_redirect_keeps_basic() {
     let server = Server::start(|r| match r.path() {
         "/token" => Reply::redirect(307, "moved/token?from=307"),
         "/moved/token" => token("moved"),
-        _ => Reply::status(404),
-    })
-    .await;
+        _ => Reply::new(404),
+    });
     let got = fetch(crate::http(), basic(), &server.url("/token"), true)
         .await
         .expect("token after a relative same-origin redirect");
@@ -261,16 +259,14 @@ async fn realm_via_another_origin() -> (Server, Server) {
     let other = Server::start(move |r| match r.path() {
         "/hop1" => Reply::redirect(302, "/hop2"),
         "/hop2" => Reply::redirect(303, &format!("{}/final", back_in.get().expect("set"))),
-        _ => Reply::status(404),
-    })
-    .await;
+        _ => Reply::new(404),
+    });
     let hop1 = other.url("/hop1");
     let realm = Server::start(move |r| match r.path() {
         "/token" => Reply::redirect(301, &hop1),
         "/final" => token("back-home"),
-        _ => Reply::status(404),
-    })
-    .await;
+        _ => Reply::new(404),
+    });
     back.set(origin(&realm)).expect("set once");
     (realm, other)
 }
@@ -309,9 +305,9 @@ async fn cross_origin_redirect_drops_basic_and_still_gets_the_token() {
 /// drops `Authorization` on the hop, and the token still arrives.
 #[tokio::test]
 async fn cross_origin_redirect_through_a_following_client_drops_basic() {
-    let other = Server::start(|_| token("elsewhere")).await;
+    let other = Server::start(|_| token("elsewhere"));
     let target = other.url("/token");
-    let realm = Server::start(move |_| Reply::redirect(307, &target)).await;
+    let realm = Server::start(move |_| Reply::redirect(307, &target));
     let got = fetch(crate::client(true), basic(), &realm.url("/token"), true)
         .await
         .expect("token from the other origin");
@@ -329,12 +325,11 @@ async fn cross_origin_redirect_through_a_following_client_drops_basic() {
 /// (`None`: its own `/moved`, which serves a token).
 async fn form_realm(status: u16, target: Option<String>) -> Server {
     Server::start(move |r| match (r.method.as_str(), r.path()) {
-        ("GET", "/token") => Reply::status(405),
+        ("GET", "/token") => Reply::new(405),
         ("POST", "/token") => Reply::redirect(status, target.as_deref().unwrap_or("/moved")),
         ("POST", "/moved") => token("form-moved"),
-        _ => Reply::status(404),
+        _ => Reply::new(404),
     })
-    .await
 }
 
 #[tokio::test]
@@ -342,7 +337,7 @@ async fn credential_forms_are_never_redirected_to_another_origin() {
     for follow in [false, true] {
         for credential in [basic(), identity()] {
             for status in [307, 308] {
-                let other = Server::start(|_| token("stolen")).await;
+                let other = Server::start(|_| token("stolen"));
                 let realm = form_realm(status, Some(other.url("/token"))).await;
                 let e = fetch(
                     crate::client(follow),
@@ -414,7 +409,7 @@ async fn credential_forms_follow_307_on_the_realm_origin() {
 
 #[tokio::test]
 async fn a_redirect_loop_hits_the_cap() {
-    let server = Server::start(|_| Reply::redirect(302, "/token")).await;
+    let server = Server::start(|_| Reply::redirect(302, "/token"));
     let e = fetch(crate::http(), basic(), &server.url("/token"), true)
         .await
         .expect_err("loop");
@@ -444,13 +439,12 @@ async fn a_redirect_loop_hits_the_cap() {
 async fn https_realm_is_not_followed_to_plain_http() {
     for follow in [false, true] {
         for credential in [None, basic()] {
-            let plain = Server::start(|_| token("over-plain-http")).await;
+            let plain = Server::start(|_| token("over-plain-http"));
             let target = plain.url("/token");
             let realm = Server::start_tls(move |r| match r.path() {
                 "/token" => Reply::redirect(302, &target),
                 _ => token("over-tls"),
-            })
-            .await;
+            });
             assert!(realm.url("").starts_with("https://"));
             // TLS itself works: the realm's own token.
             let direct = fetch(
@@ -504,7 +498,7 @@ async fn unusable_locations_are_typed() {
         (303, Some("http://")),
     ];
     for (status, location) in cases {
-        let mut reply = Reply::status(status);
+        let mut reply = Reply::new(status);
         if let Some(l) = location {
             reply = reply.header("location", l);
         }

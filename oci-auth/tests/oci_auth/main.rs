@@ -12,7 +12,6 @@ mod keychain;
 mod login;
 mod no_secrets;
 mod scope;
-mod server;
 mod token_response;
 
 /// Installs rustls' ring provider. The workspace builds reqwest with `rustls-no-provider`
@@ -28,11 +27,11 @@ pub(crate) fn http() -> reqwest::Client {
     client(false)
 }
 
-/// A client trusting the test CA of [`server::Server::start_tls`]; `follow_redirects` turns
+/// A client trusting the test CA of [`oci_testkit::server::Server::start_tls`]; `follow_redirects` turns
 /// reqwest's own redirect following on (its default), as a standalone caller might leave it.
 pub(crate) fn client(follow_redirects: bool) -> reqwest::Client {
     install_crypto_provider();
-    let ca = reqwest::Certificate::from_pem(include_bytes!("tls/ca.pem")).expect("test CA");
+    let ca = reqwest::Certificate::from_pem(oci_testkit::tls::CA_PEM).expect("test CA");
     let policy = if follow_redirects {
         reqwest::redirect::Policy::default()
     } else {

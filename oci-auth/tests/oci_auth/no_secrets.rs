@@ -7,7 +7,7 @@ use oci_auth::{
     Authenticator, AuthenticatorOptions, Credential, Keychain, Scope, Secret, login, logout,
 };
 
-use crate::server::{Reply, Server};
+use oci_testkit::server::{Reply, Server};
 
 const SECRET: &str = "hunter2-SECRET";
 const REGISTRY: &str = "127.0.0.1:5998";
@@ -43,30 +43,30 @@ async fn no_error_path_shows_a_secret() {
         Credential::RegistryToken(Secret::new(SECRET)),
     ];
     // Where redirects lead: another origin over plain HTTP.
-    let other = Server::start(|_| Reply::status(500).body(SECRET.as_bytes().to_vec())).await;
+    let other = Server::start(|_| Reply::new(500).body(SECRET.as_bytes().to_vec()));
     let elsewhere = format!("{}/{SECRET}?p={SECRET}", other.url(""));
     let with_userinfo = format!(
         "http://u:{SECRET}@{}/t",
         other.url("").trim_start_matches("http://")
     );
     let replies: Vec<Reply> = vec![
-        Reply::status(429)
+        Reply::new(429)
             .header("retry-after", "5")
             .body(SECRET.as_bytes().to_vec()),
-        Reply::status(503).header("retry-after", SECRET),
+        Reply::new(503).header("retry-after", SECRET),
         Reply::json(&format!(r#"{{"token":"{SECRET}"}}"#)).cut_short(4096),
         // Redirects: to another origin (refused for forms, followed without Basic for GETs,
         // and a downgrade from the https realm), to itself (the hop limit, and a form turned
         // into a GET), without or with an unusable Location.
         Reply::redirect(307, &elsewhere),
         Reply::redirect(302, "/t"),
-        Reply::status(301),
+        Reply::new(301),
         Reply::redirect(308, &with_userinfo),
         Reply::redirect(303, &format!("ftp://{SECRET}/")),
-        Reply::status(401).body(SECRET.as_bytes().to_vec()),
-        Reply::status(403),
-        Reply::status(404),
-        Reply::status(500).body(SECRET.as_bytes().to_vec()),
+        Reply::new(401).body(SECRET.as_bytes().to_vec()),
+        Reply::new(403),
+        Reply::new(404),
+        Reply::new(500).body(SECRET.as_bytes().to_vec()),
         Reply::json(&format!(r#"{{"tok":"{SECRET}"}}"#)),
         Reply::json(&format!(r#"{{"token":"{SECRET} with space"}}"#)),
         Reply::json(&format!(r#"{{"token":"x","expires_in":"{SECRET}"}}"#)),
@@ -85,9 +85,9 @@ async fn no_error_path_shows_a_secret() {
         .flat_map(|r| [(r.clone(), false), (r.clone(), true)])
     {
         let server = if tls {
-            Server::start_tls(move |_| reply.clone()).await
+            Server::start_tls(move |_| reply.clone())
         } else {
-            Server::start(move |_| reply.clone()).await
+            Server::start(move |_| reply.clone())
         };
         let challenge = vec![format!(
             r#"Bearer realm="{}",service="s""#,
