@@ -38,7 +38,11 @@ pub(crate) fn link_header(data: &[u8]) {
     if let Ok(v) = http::HeaderValue::from_str(text) {
         let mut one = http::HeaderMap::new();
         one.insert(http::header::LINK, v);
-        assert_eq!(oci_client::next_link(&one), direct, "one header, same answer");
+        assert_eq!(
+            oci_client::next_link(&one),
+            direct,
+            "one header, same answer"
+        );
     }
     let mut headers = http::HeaderMap::new();
     for line in text.split('\n') {
@@ -58,6 +62,9 @@ pub(crate) fn retry_after(data: &[u8]) {
     let retry_after = parse_retry_after(text, now);
     let policy = RetryPolicy::default();
     if let Some(d) = policy.delay(1, Duration::ZERO, retry_after) {
-        assert!(d <= policy.max_total_wait, "granted {d:?} beyond the budget");
+        assert!(
+            d <= policy.max_total_wait,
+            "granted {d:?} beyond the budget"
+        );
     }
 }

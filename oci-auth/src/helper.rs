@@ -37,6 +37,58 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// Starts `path get` with piped stdio, killed when dropped. A helper binary still being written
+/// (`ETXTBSY`, as right after an install) is tried again a few times.
+async fn spawn(path: &Path) -> std::io::Result<tokio::process::Child> {
+    let mut attempt = 0;
+    loop {
+        let spawned = tokio::process::Command::new(path)
+            .arg("get")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn();
+        match spawned {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// Writes `request` to the helper, reads its stdout and stderr (each up to
+/// [`HELPER_OUTPUT_MAX_BYTES`]) and waits for it to exit.
+async fn exchange(
+    child: &mut tokio::process::Child,
+    request: &str,
+) -> (std::io::Result<std::process::ExitStatus>, Vec<u8>, Vec<u8>) {
+    if let Some(mut stdin) = child.stdin.take() {
+        // A helper that exits without reading its stdin is not an error by itself.
+        let _ = stdin.write_all(request.as_bytes()).await;
+        drop(stdin);
+    }
+    let mut out = Vec::new();
+    let mut err = Vec::new();
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let read_out = async {
+        if let Some(s) = stdout {
+            let _ = s.take(HELPER_OUTPUT_MAX_BYTES).read_to_end(&mut out).await;
+        }
+    };
+    let read_err = async {
+        if let Some(s) = stderr {
+            let _ = s.take(HELPER_OUTPUT_MAX_BYTES).read_to_end(&mut err).await;
+        }
+    };
+    tokio::join!(read_out, read_err);
+    let status = child.wait().await;
+    (status, out, err)
+}
+
 /// Runs `docker-credential-<helper> get` for `registry`. `Ok(None)` means the helper holds no
 /// credentials for it (anonymous access).
 pub(crate) async fn get(
@@ -61,49 +113,11 @@ pub(crate) async fn get(
         }
         .into()
     };
-    let mut attempt = 0;
-    let mut child = loop {
-        let spawned = tokio::process::Command::new(&path)
-            .arg("get")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn();
-        match spawned {
-            Ok(c) => break c,
-            Err(e) if e.raw_os_error() == Some(ETXTBSY) && attempt < 5 => {
-                attempt += 1;
-                tokio::time::sleep(Duration::from_millis(20 * attempt)).await;
-            }
-            Err(e) => return Err(failed(format!("cannot start {}: {e}", path.display()))),
-        }
-    };
+    let mut child = spawn(&path)
+        .await
+        .map_err(|e| failed(format!("cannot start {}: {e}", path.display())))?;
     let request = helper_protocol::get_request(registry);
-    let run = async {
-        if let Some(mut stdin) = child.stdin.take() {
-            // A helper that exits without reading its stdin is not an error by itself.
-            let _ = stdin.write_all(request.as_bytes()).await;
-            drop(stdin);
-        }
-        let mut out = Vec::new();
-        let mut err = Vec::new();
-        let stdout = child.stdout.take();
-        let stderr = child.stderr.take();
-        let read_out = async {
-            if let Some(s) = stdout {
-                let _ = s.take(HELPER_OUTPUT_MAX_BYTES).read_to_end(&mut out).await;
-            }
-        };
-        let read_err = async {
-            if let Some(s) = stderr {
-                let _ = s.take(HELPER_OUTPUT_MAX_BYTES).read_to_end(&mut err).await;
-            }
-        };
-        tokio::join!(read_out, read_err);
-        let status = child.wait().await;
-        (status, out, err)
-    };
+    let run = exchange(&mut child, &request);
     let (status, out, err) = match tokio::time::timeout(timeout, run).await {
         Ok(r) => r,
         Err(_) => {

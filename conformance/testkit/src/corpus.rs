@@ -27,8 +27,12 @@ pub fn file(target: &str, name: &str) -> Vec<u8> {
 
 /// Every corpus file of `target`, sorted by path, with its bytes.
 pub fn files(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = dir(target);
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+    files_in(&dir(target))
+}
+
+/// Every file in `dir`, sorted by path, with its bytes.
+pub fn files_in(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
         .map(|entry| entry.expect("directory entry").path())
         .filter(|p| p.is_file())
@@ -46,7 +50,12 @@ pub fn files(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
 /// Runs `check` on every input of `target`'s corpus, each within [`INPUT_TIME_LIMIT`]; a
 /// failing input is named in the panic. Returns how many inputs were replayed.
 pub fn replay(target: &str, check: impl Fn(&[u8])) -> usize {
-    let files = files(target);
+    replay_dir(&dir(target), check)
+}
+
+/// Like [`replay`], for every file in `dir` (findings committed elsewhere).
+pub fn replay_dir(dir: &Path, check: impl Fn(&[u8])) -> usize {
+    let files = files_in(dir);
     for (file, data) in &files {
         let start = Instant::now();
         if let Err(panic) = catch_unwind(AssertUnwindSafe(|| check(data))) {

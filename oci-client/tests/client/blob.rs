@@ -3,7 +3,7 @@
 use futures_util::StreamExt;
 use oci_client::{BlobStream, Error};
 
-use crate::server::{Reply, Server, sha256};
+use crate::server::{Reply, Server, ServerExt as _, sha256};
 
 async fn drain(mut s: BlobStream) -> (Vec<u8>, Option<Error>) {
     let mut data = Vec::new();
@@ -18,7 +18,7 @@ async fn drain(mut s: BlobStream) -> (Vec<u8>, Option<Error>) {
 
 #[tokio::test]
 async fn good_blob_streams_and_verifies() {
-    let s = Server::start(|_| Reply::new(200).body(b"hello".to_vec())).await;
+    let s = Server::start(|_| Reply::new(200).body(b"hello".to_vec()));
     let stream = s
         .repo("app")
         .fetch_blob(&sha256(b"hello"), Some(5))
@@ -32,7 +32,7 @@ async fn good_blob_streams_and_verifies() {
 
 #[tokio::test]
 async fn wrong_bytes_end_the_stream_with_a_digest_error() {
-    let s = Server::start(|_| Reply::new(200).body(b"evil!".to_vec())).await;
+    let s = Server::start(|_| Reply::new(200).body(b"evil!".to_vec()));
     let stream = s
         .repo("app")
         .fetch_blob(&sha256(b"hello"), None)
@@ -44,7 +44,7 @@ async fn wrong_bytes_end_the_stream_with_a_digest_error() {
 
 #[tokio::test]
 async fn wrong_size_is_refused_before_streaming() {
-    let s = Server::start(|_| Reply::new(200).body(b"hello".to_vec())).await;
+    let s = Server::start(|_| Reply::new(200).body(b"hello".to_vec()));
     let e = s
         .repo("app")
         .fetch_blob(&sha256(b"hello"), Some(4))
@@ -62,7 +62,7 @@ async fn wrong_size_is_refused_before_streaming() {
 
 #[tokio::test]
 async fn endless_blob_is_cut_at_expected_size() {
-    let s = Server::start(|_| Reply::new(200).endless(1 << 30)).await;
+    let s = Server::start(|_| Reply::new(200).endless(1 << 30));
     let stream = s
         .repo("app")
         .fetch_blob(&sha256(b"x"), Some(100_000))
@@ -81,7 +81,7 @@ async fn endless_blob_is_cut_at_expected_size() {
 
 #[tokio::test]
 async fn fetch_to_writer_verifies() {
-    let s = Server::start(|_| Reply::new(200).body(b"hello".to_vec())).await;
+    let s = Server::start(|_| Reply::new(200).body(b"hello".to_vec()));
     let mut out = Vec::new();
     let n = s
         .repo("app")
@@ -101,8 +101,7 @@ async fn range_honoured_or_ignored() {
             .header("Content-Range", "bytes 0-4/5")
             .body(b"hello".to_vec()),
         _ => Reply::new(200).body(b"hello".to_vec()),
-    })
-    .await;
+    });
     let d = sha256(b"hello");
     let part = s
         .repo("honour")
@@ -140,8 +139,7 @@ async fn head_blob_absent_and_present() {
         } else {
             Reply::new(404)
         }
-    })
-    .await;
+    });
     let d = sha256(b"hello");
     assert_eq!(
         s.repo("there")

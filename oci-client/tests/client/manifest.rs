@@ -2,7 +2,7 @@
 
 use oci_client::{Error, Limit, Limits, ManifestRef, OCI_MANIFEST, Protocol};
 
-use crate::server::{Reply, Server, sha256};
+use crate::server::{Reply, Server, ServerExt as _, sha256};
 
 const BODY: &[u8] = br#"{"schemaVersion":2,  "mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#;
 
@@ -17,7 +17,7 @@ async fn check_fetch(
     reply: Reply,
     reference: ManifestRef,
 ) -> (Result<oci_client::Manifest, Error>, Server) {
-    let server = Server::start(move |_| reply.clone()).await;
+    let server = Server::start(move |_| reply.clone());
     let result = server.repo("app").fetch_manifest(&reference).await;
     (result, server)
 }
@@ -90,8 +90,7 @@ async fn oversized_content_length_refused_before_reading() {
         Reply::new(200)
             .header("Content-Type", OCI_MANIFEST)
             .body(vec![b' '; 2048])
-    })
-    .await;
+    });
     let limits = Limits {
         max_manifest_bytes: 1024,
         ..Limits::default()
@@ -172,8 +171,7 @@ async fn push_sends_content_type_and_updates_referrers_fallback() {
         ("GET", p) if p.contains("/manifests/sha256-") => Reply::new(404),
         ("PUT", _) => Reply::new(201),
         _ => Reply::new(500),
-    })
-    .await;
+    });
     let pushed = server
         .repo("app")
         .push_manifest(
@@ -212,7 +210,6 @@ async fn cut_then(cut: usize, reply: Reply) -> Server {
             reply.clone()
         }
     })
-    .await
 }
 
 fn reply_len(reply: &Reply) -> usize {

@@ -2,7 +2,7 @@
 
 use oci_client::{Error, Limit, Limits, Protocol};
 
-use crate::server::{Reply, Server};
+use crate::server::{Reply, Server, ServerExt as _};
 
 fn check_link(value: &str, want: Option<&str>) {
     assert_eq!(
@@ -50,8 +50,7 @@ async fn relative_and_absolute_links() {
                 reply = reply.header("Link", &format!("<{url}>; rel=\"next\""));
             }
             reply
-        })
-        .await;
+        });
         origin.set(s.origin()).expect("set once");
         let got = s.repo("app").tags(Some(1)).await.expect("all pages");
         assert_eq!(got, ["a", "b", "c"], "absolute={absolute}");
@@ -74,8 +73,7 @@ async fn endless_pages_hit_the_page_cap() {
                 &format!("</v2/app/tags/list?page={}>; rel=\"next\"", n + 1),
             )
             .body(format!(r#"{{"tags":["t{n}"]}}"#))
-    })
-    .await;
+    });
     let client = s
         .builder()
         .limits(Limits {
@@ -111,8 +109,7 @@ async fn link_back_to_a_served_page_is_a_loop() {
         Reply::new(200)
             .header("Link", "</v2/app/tags/list>; rel=\"next\"")
             .body(r#"{"tags":["a"]}"#)
-    })
-    .await;
+    });
     let e = s.repo("app").tags(None).await.expect_err("loop");
     assert!(
         matches!(
@@ -135,8 +132,7 @@ async fn cross_origin_link_is_refused() {
                 "<http://elsewhere.invalid/v2/app/tags/list?last=a>; rel=\"next\"",
             )
             .body(r#"{"tags":["a"]}"#)
-    })
-    .await;
+    });
     let e = s.repo("app").tags(None).await.expect_err("cross-origin");
     assert!(
         matches!(
@@ -158,8 +154,7 @@ async fn null_tags_and_catalog() {
         } else {
             Reply::new(200).body(r#"{"name":"app","tags":null}"#)
         }
-    })
-    .await;
+    });
     assert!(s.repo("app").tags(None).await.expect("tags").is_empty());
     let repos = s
         .client()

@@ -2,7 +2,7 @@
 
 use oci_client::{OCI_INDEX, ReferrersSource};
 
-use crate::server::{Reply, Server, sha256};
+use crate::server::{Reply, Server, ServerExt as _, sha256};
 
 fn index(types: &[&str]) -> String {
     let manifests: Vec<String> = types
@@ -48,8 +48,7 @@ async fn filters_client_side_without_oci_filters_applied() {
         } else {
             r
         }
-    })
-    .await;
+    });
     let subject = sha256(b"s");
     let got = s
         .repo("plain")
@@ -86,8 +85,7 @@ async fn falls_back_to_the_tag_schema_on_404() {
         } else {
             Reply::new(404).body(r#"{"errors":[{"code":"MANIFEST_UNKNOWN"}]}"#)
         }
-    })
-    .await;
+    });
     let got = s
         .repo("has")
         .referrers(&subject, Some("a/sbom"))
@@ -130,8 +128,7 @@ async fn deleting_a_referrer_updates_the_fallback_index() {
         "DELETE" => Reply::new(202),
         "PUT" => Reply::new(201),
         _ => Reply::new(404),
-    })
-    .await;
+    });
     s.repo("app")
         .delete_manifest(&oci_client::ManifestRef::Digest(referrer_digest.clone()))
         .await

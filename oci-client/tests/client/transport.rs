@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use oci_client::{Error, ErrorCode, Limit, ManifestRef, OCI_MANIFEST, RetryPolicy};
 
-use crate::server::{Reply, Server};
+use crate::server::{Reply, Server, ServerExt as _};
 
 const BODY: &[u8] = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"a","digest":"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a","size":2},"layers":[]}"#;
 
@@ -22,7 +22,6 @@ async fn flaky(failures: usize, failure: Reply) -> Server {
                 .body(BODY.to_vec())
         }
     })
-    .await
 }
 
 async fn fetch(server: &Server) -> Result<oci_client::Manifest, Error> {
@@ -113,8 +112,7 @@ async fn upload_start_post_is_retried_on_503_up_to_the_policy() {
         } else {
             Reply::new(503)
         }
-    })
-    .await;
+    });
     let e = server
         .repo("app")
         .push_blob(&crate::server::sha256(b"x"), "x".into())
@@ -134,7 +132,7 @@ async fn upload_start_post_is_retried_on_503_up_to_the_policy() {
 #[tokio::test]
 async fn redirect_loop_is_capped() {
     let server =
-        Server::start(|req| Reply::new(302).header("Location", &format!("{}x", req.target))).await;
+        Server::start(|req| Reply::new(302).header("Location", &format!("{}x", req.target)));
     let e = fetch(&server).await.expect_err("loop");
     assert!(
         matches!(
@@ -156,8 +154,7 @@ async fn check_cross_origin(trusted: bool) -> Option<String> {
         Reply::new(200)
             .header("Content-Type", OCI_MANIFEST)
             .body(BODY.to_vec())
-    })
-    .await;
+    });
     let cdn_url = format!("{}/blob?X-Amz-Signature=secret", cdn.origin());
     let registry = Server::start(move |req| {
         if req.header("authorization").is_none() {
@@ -165,8 +162,7 @@ async fn check_cross_origin(trusted: bool) -> Option<String> {
         } else {
             Reply::new(307).header("Location", &cdn_url)
         }
-    })
-    .await;
+    });
     let keychain = oci_auth::Keychain::empty().with_credential(
         &registry.registry(),
         oci_auth::Credential::basic("user", "pass"),
@@ -206,9 +202,9 @@ async fn authorization_follows_to_trusted_origin() {
 
 #[tokio::test]
 async fn presigned_query_is_redacted_from_errors() {
-    let cdn = Server::start(|_| Reply::new(500)).await;
+    let cdn = Server::start(|_| Reply::new(500));
     let target = format!("{}/blob?X-Amz-Signature=secret", cdn.origin());
-    let registry = Server::start(move |_| Reply::new(307).header("Location", &target)).await;
+    let registry = Server::start(move |_| Reply::new(307).header("Location", &target));
     let e = fetch_with(&registry.client(), &registry)
         .await
         .expect_err("cdn fails");
@@ -233,8 +229,7 @@ async fn fetch_with(
 
 #[tokio::test]
 async fn second_401_is_a_typed_unauthorized_error_without_loop() {
-    let server =
-        Server::start(|_| Reply::new(401).header("WWW-Authenticate", "Basic realm=\"r\"")).await;
+    let server = Server::start(|_| Reply::new(401).header("WWW-Authenticate", "Basic realm=\"r\""));
     let keychain = oci_auth::Keychain::empty().with_credential(
         &server.registry(),
         oci_auth::Credential::basic("user", "wrong"),
@@ -250,7 +245,7 @@ async fn second_401_is_a_typed_unauthorized_error_without_loop() {
 }
 
 async fn check_error_body(status: u16, body: &'static [u8]) -> Error {
-    let server = Server::start(move |_| Reply::new(status).body(body.to_vec())).await;
+    let server = Server::start(move |_| Reply::new(status).body(body.to_vec()));
     fetch(&server).await.expect_err("error status")
 }
 
@@ -284,7 +279,7 @@ async fn malformed_error_bodies_still_give_typed_errors() {
         b"",
         b"\xff\xfe",
     ] {
-        let server = Server::start(move |_| Reply::new(404).body(body.to_vec())).await;
+        let server = Server::start(move |_| Reply::new(404).body(body.to_vec()));
         let e = fetch(&server).await.expect_err("404");
         assert!(
             matches!(&e, Error::Registry { status: 404, errors, .. } if errors.is_empty()),
@@ -296,7 +291,7 @@ async fn malformed_error_bodies_still_give_typed_errors() {
 
 #[tokio::test]
 async fn endless_error_body_is_bounded() {
-    let server = Server::start(|_| Reply::new(400).endless(1 << 30)).await;
+    let server = Server::start(|_| Reply::new(400).endless(1 << 30));
     let e = fetch(&server).await.expect_err("400");
     assert_eq!(e.status(), Some(400));
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -398,8 +393,7 @@ async fn invalid_token_gets_one_fresh_token() {
                 &format!(r#"Bearer realm="{realm}",service="s""#),
             ),
         }
-    })
-    .await;
+    });
     origin.set(server.origin()).expect("set once");
     fetch(&server).await.expect("second token works");
     assert_eq!(issued.load(Ordering::SeqCst), 2);
@@ -426,8 +420,7 @@ async fn invalid_token_twice_fails_typed_without_loop() {
             "WWW-Authenticate",
             &format!(r#"Bearer realm="{realm}",error="invalid_token""#),
         )
-    })
-    .await;
+    });
     origin.set(server.origin()).expect("set once");
     let e = fetch(&server).await.expect_err("always rejected");
     assert!(e.is_unauthorized(), "{e}");
@@ -472,8 +465,7 @@ async fn token_server(token_replies: Vec<Reply>) -> (Server, Arc<AtomicUsize>) {
                 )
             }
         }
-    })
-    .await;
+    });
     origin.set(server.origin()).expect("set once");
     (server, asked)
 }

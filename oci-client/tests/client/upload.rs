@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 
 use oci_client::{Error, PushOutcome};
 
-use crate::server::{Recorded, Reply, Server, sha256};
+use crate::server::{Reply, Request, Server, ServerExt as _, sha256};
 
 #[derive(Default)]
 struct Session {
@@ -14,7 +14,7 @@ struct Session {
 
 /// A registry whose first PATCH stores everything but answers 416, and whose second PATCH
 /// keeps only half of what it gets.
-fn hostile_session(state: &Arc<Mutex<Session>>, req: &Recorded) -> Reply {
+fn hostile_session(state: &Arc<Mutex<Session>>, req: &Request) -> Reply {
     let mut st = state.lock().expect("state");
     let range = |n: usize| format!("0-{}", n.saturating_sub(1));
     match req.method.as_str() {
@@ -75,7 +75,7 @@ fn hostile_session(state: &Arc<Mutex<Session>>, req: &Recorded) -> Reply {
 async fn chunked_upload_survives_416_and_short_ranges() {
     let state = Arc::new(Mutex::new(Session::default()));
     let st = state.clone();
-    let s = Server::start(move |req| hostile_session(&st, req)).await;
+    let s = Server::start(move |req| hostile_session(&st, req));
     let data = b"0123456789abcdef".to_vec();
     // chunk_size 2 is raised to the registry's minimum of 4.
     let outcome = s
@@ -101,7 +101,7 @@ async fn chunked_upload_checks_the_digest_before_closing() {
         ..Session::default()
     }));
     let st = state.clone();
-    let s = Server::start(move |req| hostile_session(&st, req)).await;
+    let s = Server::start(move |req| hostile_session(&st, req));
     let e = s
         .repo("app")
         .push_blob_chunked(&sha256(b"other"), 4, &b"data"[..], 4)
@@ -125,8 +125,7 @@ async fn existing_blob_is_skipped() {
         } else {
             Reply::new(500)
         }
-    })
-    .await;
+    });
     let outcome = s
         .repo("app")
         .push_blob(&sha256(b"x"), "x".into())
@@ -144,8 +143,7 @@ async fn monolithic_upload_posts_then_puts() {
             .header("Location", "http://127.0.0.1:1/elsewhere-not-used?x=1")
             .header("Location-Ignored", "1"),
         _ => Reply::new(201),
-    })
-    .await;
+    });
     // A Location on another origin is used as given (spec: MAY point at another host); here
     // that host refuses connections, so the PUT fails with a connect error.
     let e = s
@@ -159,8 +157,7 @@ async fn monolithic_upload_posts_then_puts() {
         "HEAD" => Reply::new(404),
         "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u?x=1"),
         _ => Reply::new(201),
-    })
-    .await;
+    });
     let outcome = s
         .repo("app")
         .push_blob(&sha256(b"x"), "x".into())
@@ -189,8 +186,7 @@ async fn mount_201_and_202_fallback() {
         "POST" if req.path().starts_with("/v2/yes/") => Reply::new(201),
         "POST" => Reply::new(202).header("Location", "/v2/no/blobs/uploads/s"),
         _ => Reply::new(201),
-    })
-    .await;
+    });
     let d = sha256(b"x");
     assert_eq!(
         s.repo("yes")
@@ -233,8 +229,7 @@ async fn absurd_chunk_min_length_is_refused_without_allocating() {
             .header("Location", "/v2/app/blobs/uploads/u")
             .header("OCI-Chunk-Min-Length", "99999999999999"),
         _ => Reply::new(202),
-    })
-    .await;
+    });
     let e = s
         .repo("app")
         .push_blob_chunked(&sha256(b"x"), 1, &b"x"[..], 1024)
@@ -264,8 +259,7 @@ async fn upload_start_is_retried_after_503_regression_fault_matrix() {
         "POST" if posts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 => Reply::new(503),
         "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
         _ => Reply::new(201),
-    })
-    .await;
+    });
     let outcome = s
         .repo("app")
         .push_blob(&sha256(b"x"), "x".into())
@@ -282,8 +276,7 @@ async fn data_carrying_put_is_not_retried_after_503() {
         "HEAD" => Reply::new(404),
         "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
         _ => Reply::new(503),
-    })
-    .await;
+    });
     let e = s
         .repo("app")
         .push_blob(&sha256(b"x"), "x".into())
@@ -312,8 +305,7 @@ async fn streamed_upload_is_one_put_with_every_byte() {
         "HEAD" => Reply::new(404),
         "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u?state=1"),
         _ => Reply::new(201),
-    })
-    .await;
+    });
     let outcome = s
         .repo("app")
         .push_blob_streamed(&sha256(DATA), DATA.len() as u64, || chunks_of(DATA))
@@ -344,8 +336,7 @@ async fn streamed_upload_starts_again_after_a_503_and_stops_on_a_400() {
         "PUT" if puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 => Reply::new(503),
         "PUT" => Reply::new(201),
         _ => Reply::new(204),
-    })
-    .await;
+    });
     s.repo("app")
         .push_blob_streamed(&sha256(DATA), DATA.len() as u64, || chunks_of(DATA))
         .await
@@ -358,8 +349,7 @@ async fn streamed_upload_starts_again_after_a_503_and_stops_on_a_400() {
         "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
         "PUT" => Reply::new(400).body(r#"{"errors":[{"code":"DIGEST_INVALID"}]}"#),
         _ => Reply::new(204),
-    })
-    .await;
+    });
     let e = s
         .repo("app")
         .push_blob_streamed(&sha256(DATA), DATA.len() as u64, || chunks_of(DATA))
@@ -395,8 +385,7 @@ async fn upload_while_hashing_is_one_patch_then_a_put_with_the_digest() {
             .header("Location", "/v2/app/blobs/uploads/u?state=2")
             .header("Range", "0-22"),
         _ => Reply::new(201),
-    })
-    .await;
+    });
     let (digest, outcome) = while_hashing(&s, DATA, Ok(sha256(DATA)))
         .await
         .expect("upload");
@@ -432,8 +421,7 @@ async fn upload_while_hashing_stops_when_the_registry_has_the_blob() {
         "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
         "PATCH" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
         _ => Reply::new(204),
-    })
-    .await;
+    });
     // A body that never ends (a large file still being read): the HEAD answers first.
     let endless = || async {
         use futures_util::StreamExt as _;
@@ -468,8 +456,7 @@ async fn upload_while_hashing_starts_again_with_the_digest_known_after_a_503() {
         "PATCH" => Reply::new(503),
         "PUT" => Reply::new(201),
         _ => Reply::new(204),
-    })
-    .await;
+    });
     let (digest, outcome) = while_hashing(&s, DATA, Ok(sha256(DATA)))
         .await
         .expect("the second way succeeds");
@@ -493,8 +480,7 @@ async fn upload_while_hashing_goes_on_when_the_head_fails() {
         "PATCH" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u?state=2"),
         "PUT" => Reply::new(201),
         _ => Reply::new(204),
-    })
-    .await;
+    });
     let (_, outcome) = while_hashing(&s, DATA, Ok(sha256(DATA)))
         .await
         .expect("the HEAD only decides a skip");
@@ -513,8 +499,7 @@ async fn upload_while_hashing_falls_back_to_one_put_when_the_patch_is_refused() 
         "PATCH" => Reply::new(405),
         "PUT" => Reply::new(201),
         _ => Reply::new(204),
-    })
-    .await;
+    });
     let (_, outcome) = while_hashing(&s, DATA, Ok(sha256(DATA)))
         .await
         .expect("the monolithic way works");
@@ -535,8 +520,7 @@ async fn upload_while_hashing_does_not_upload_twice_for_a_wrong_digest() {
         "PATCH" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u?state=2"),
         "PUT" => Reply::new(400).body(r#"{"errors":[{"code":"DIGEST_INVALID"}]}"#),
         _ => Reply::new(204),
-    })
-    .await;
+    });
     let e = while_hashing(&s, DATA, Ok(sha256(b"other bytes")))
         .await
         .expect_err("the registry refused the digest");
@@ -561,8 +545,7 @@ async fn upload_while_hashing_fails_when_the_hash_fails_and_cancels_the_session(
         "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
         "PATCH" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
         _ => Reply::new(204),
-    })
-    .await;
+    });
     let e = while_hashing(&s, DATA, Err(std::io::Error::other("disk on fire")))
         .await
         .expect_err("no digest, no blob");

@@ -20,6 +20,25 @@ pub(crate) fn oci_fetch(args: &[&str]) -> Output {
         .expect("the oci-fetch binary runs")
 }
 
+/// Runs `oci-fetch` with `args` (a command with `--json`), asserts that it succeeds with one
+/// JSON line, and snapshots that line as `name` (`tests/cli/snapshots/`): field names, their
+/// order and every value are the contract. The checkout's path is written `<oci-fetch>`, so the
+/// snapshot holds on every machine. Returns the parsed value.
+pub(crate) fn check_json(name: &str, args: &[&str]) -> serde_json::Value {
+    let out = oci_fetch(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8 output");
+    assert_eq!(text.lines().count(), 1, "one JSON line: {text}");
+    let here = |s: &str| s.replace(env!("CARGO_MANIFEST_DIR"), "<oci-fetch>");
+    let command = here(&format!("oci-fetch {}", args.join(" ")));
+    insta::assert_snapshot!(name, here(text.trim_end()), &command);
+    serde_json::from_str(&text).expect("valid JSON")
+}
+
 /// Asserts the bad-input contract: exit code 2, nothing on stdout, exactly one line on stderr
 /// that contains `needle`. Returns that line.
 pub(crate) fn check_usage_error(args: &[&str], needle: &str) -> String {

@@ -2,7 +2,7 @@
 //! committed example layout.
 
 use crate::pull::example_dir;
-use crate::{check_usage_error, oci_fetch};
+use crate::{check_json, check_usage_error, oci_fetch};
 
 fn layout_ref(tag: &str) -> String {
     format!("{}:{tag}", example_dir().display())
@@ -33,61 +33,23 @@ fn check_choice(args: &[&str], filename: &str, disk_format: &str, compression: O
     assert_eq!(v["compression"], serde_json::json!(compression), "{args:?}");
 }
 
+/// The whole `--json` line (field names, order, values) is the snapshot `resolve_fedora_aarch64`.
 #[test]
 fn json_contract_fields_in_order() {
-    let v = resolve_json(&[&layout_ref("fedora-42"), "--arch", "aarch64"]);
-    let keys: Vec<&str> = v
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    let mut sorted = vec![
-        "manifest_url",
-        "manifest_digest",
-        "blob_digest",
-        "blob_url",
-        "size",
-        "media_type",
-        "filename",
-        "disk_format",
-        "compression",
-        "requests",
-        "candidates",
-    ];
-    sorted.sort_unstable();
-    let mut got = keys.clone();
-    got.sort_unstable();
-    assert_eq!(got, sorted);
-    let out = oci_fetch(&[
-        "resolve",
-        "--oci-layout",
-        "--json",
-        &layout_ref("fedora-42"),
-        "--arch",
-        "aarch64",
-    ]);
-    let text = String::from_utf8(out.stdout).expect("utf-8");
-    let positions: Vec<usize> = [
-        "\"manifest_url\"",
-        "\"manifest_digest\"",
-        "\"blob_digest\"",
-        "\"blob_url\"",
-        "\"size\"",
-        "\"media_type\"",
-        "\"filename\"",
-        "\"disk_format\"",
-        "\"compression\"",
-        "\"requests\"",
-        "\"candidates\"",
-    ]
-    .iter()
-    .map(|k| text.find(k).expect("field"))
-    .collect();
-    assert!(positions.windows(2).all(|w| w[0] < w[1]), "order: {text}");
-    let candidates = v["candidates"].as_array().expect("candidates");
-    assert_eq!(candidates.len(), 5);
-    let verdicts: Vec<&str> = candidates
+    let v = check_json(
+        "resolve_fedora_aarch64",
+        &[
+            "resolve",
+            "--oci-layout",
+            "--json",
+            &layout_ref("fedora-42"),
+            "--arch",
+            "aarch64",
+        ],
+    );
+    let verdicts: Vec<&str> = v["candidates"]
+        .as_array()
+        .expect("candidates")
         .iter()
         .map(|c| c["verdict"].as_str().expect("verdict"))
         .collect();
@@ -95,13 +57,6 @@ fn json_contract_fields_in_order() {
         verdicts,
         ["rejected", "rejected", "rejected", "selected", "ranked"]
     );
-    assert!(
-        v["manifest_url"]
-            .as_str()
-            .expect("url")
-            .contains("@sha256:")
-    );
-    assert!(v["blob_url"].as_str().expect("url").starts_with("file://"));
     // index.json + index, index.json + the one manifest needed: the raw entry is not read.
     assert_eq!(v["requests"], 4);
 }

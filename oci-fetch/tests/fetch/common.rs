@@ -10,7 +10,7 @@ use futures_util::StreamExt;
 use oci_fetch::descriptor::Descriptor;
 use oci_fetch::download::DownloadOptions;
 use oci_fetch::source::{BlobBody, BlobSource, BoxFuture, SourceError, SourceErrorKind};
-use oci_ref::{Algorithm, Digest};
+use oci_ref::Digest;
 
 /// Deterministic pseudo-random bytes (no compression-friendly runs).
 pub(crate) fn payload(len: usize) -> Vec<u8> {
@@ -26,7 +26,7 @@ pub(crate) fn payload(len: usize) -> Vec<u8> {
 }
 
 pub(crate) fn sha256(bytes: &[u8]) -> Digest {
-    oci_fetch::verify::digest_of(Algorithm::Sha256, bytes).expect("sha256 is supported")
+    oci_testkit::sha256(bytes).parse().expect("a sha256 digest")
 }
 
 pub(crate) fn descriptor(media_type: &str, bytes: &[u8]) -> Descriptor {
