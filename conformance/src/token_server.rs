@@ -496,6 +496,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn base64_matches_known_vectors() {
+        assert_eq!(base64_std(b""), "");
+        assert_eq!(base64_std(b"f"), "Zg==");
+        assert_eq!(base64_std(b"fo"), "Zm8=");
+        assert_eq!(base64_std(b"foo"), "Zm9v");
+        assert_eq!(base64_url(&[0xfb, 0xff]), "-_8");
+        assert_eq!(base64_std_decode("Zm9vYg==").as_deref(), Some(&b"foob"[..]));
+    }
+
+    #[test]
     fn anonymous_grants_pull_only() {
         let g = grant(
             false,

@@ -338,3 +338,56 @@ impl Request {
 pub fn form_pairs(bytes: &[u8]) -> Vec<(String, String)> {
     form_urlencoded::parse(bytes).into_owned().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_pairs_decode_percent_and_plus() {
+        assert_eq!(
+            form_pairs(b"scope=repository%3Aa%2Fb%3Apull&x=a+b&bad=%zz&y"),
+            [
+                ("scope".to_owned(), "repository:a/b:pull".to_owned()),
+                ("x".to_owned(), "a b".to_owned()),
+                ("bad".to_owned(), "%zz".to_owned()),
+                ("y".to_owned(), String::new()),
+            ]
+        );
+    }
+
+    #[test]
+    fn heads_parse_and_malformed_ones_are_refused() {
+        let head =
+            Head::parse(b"\r\nPUT /v2/a?x=1 HTTP/1.1\r\nContent-Length: 3\r\nX:  v \r\n\r\nbody")
+                .expect("head");
+        assert_eq!((head.method(), head.target()), ("PUT", "/v2/a?x=1"));
+        assert_eq!(head.content_length(), Some(3));
+        assert_eq!(head.get("x"), Some(&b"v"[..]));
+        let request = Request::new(&head, b"abc".to_vec());
+        assert_eq!(request.path(), "/v2/a");
+        assert_eq!(request.query(), [("x".to_owned(), "1".to_owned())]);
+        let e = Head::parse(b"GET / HTTP/1.1\r\nno colon\r\n\r\n").expect_err("no colon");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        assert!(Head::parse(b"\r\n\r\n").is_err(), "no start line");
+    }
+
+    #[test]
+    fn blocking_reader_reads_one_request_and_refuses_oversized_heads() {
+        let mut wire = &b"POST /token HTTP/1.1\r\nContent-Length: 5\r\n\r\na=b&c"[..];
+        let head = read_head_blocking(&mut wire, MAX_HEAD_BYTES)
+            .expect("read")
+            .expect("a head");
+        let body = read_body_blocking(&mut wire, &head, MAX_BODY_BYTES).expect("body");
+        assert_eq!(Request::new(&head, body).form().len(), 2);
+        let mut empty = &b""[..];
+        assert!(
+            read_head_blocking(&mut empty, MAX_HEAD_BYTES)
+                .expect("eof")
+                .is_none()
+        );
+        let mut long = &b"GET / HTTP/1.1\r\nX: 0123456789\r\n\r\n"[..];
+        let e = read_head_blocking(&mut long, 20).expect_err("too large");
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+    }
+}
