@@ -41,6 +41,12 @@ impl Ctx<'_> {
         }
     }
 
+    pub(super) fn writer_lost(&self) -> DownloadError {
+        DownloadError::WriterLost {
+            digest: self.desc.digest.clone(),
+        }
+    }
+
     pub(super) fn io(&self, op: FileOp) -> impl FnOnce(io::Error) -> DownloadError + '_ {
         move |source| DownloadError::Io {
             path: self.temp.to_path_buf(),
