@@ -35,8 +35,13 @@ pub(super) async fn place(
     };
     let written = match inflated {
         Some((inflater, true)) => finish_inflater(ctx, inflater, dest).await?,
-        // Not fed the whole blob: its output is void (dropping the inflater removes it).
-        Some((_, false)) | None => decompress_into_place(ctx, file, dest, compression).await?,
+        Some((void, false)) => {
+            // Not fed the whole blob: its output is void; dropping the inflater removes it
+            // (before the name is used again below).
+            drop(void);
+            decompress_into_place(ctx, file, dest, compression).await?
+        }
+        None => decompress_into_place(ctx, file, dest, compression).await?,
     };
     // The compressed partial file is no longer needed, kept or not.
     guard.discard();
