@@ -1,23 +1,21 @@
 //! Interruptions with real signals: SIGINT, SIGTERM and SIGKILL sent to a child `oci-fetch`
 //! in the middle of a large pull from the real registry, then one more run.
 //!
-//! The child pulls through a [`Gate`], a byte-counting TCP proxy in front of the registry that
-//! can hold the answers back after a given number of bytes: the transfer is stopped mid-blob
-//! deterministically (no timing), the signal is sent once the partial file on disk has reached
-//! a given size, and the resumed run's bytes are counted on the wire.
+//! The child talks to the registry through a [`Gate`], a byte-counting TCP proxy that can hold
+//! the bytes back after a given count: the transfer is stopped mid-blob deterministically (no
+//! timing), the signal is sent once the partial file on disk (or the upload) has reached a given
+//! size, and the resumed run's bytes are counted on the wire.
 
-use std::io::{Read as _, Write as _};
-use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use oci_fetch::download::PARTIAL_SUFFIX;
 use sha2::Digest as _;
 
 use crate::TestRegistry;
+use crate::gate::Gate;
 
 const MIB: u64 = 1024 * 1024;
 /// The blob: large enough that a pull is many writes, small enough for a test.
@@ -70,131 +68,6 @@ fn content(len: usize) -> Vec<u8> {
     }
     out.truncate(len);
     out
-}
-
-/// A TCP proxy to the registry that counts the bytes it passes to the client and holds them
-/// back once `limit` is reached (until the limit is raised or the gate dropped).
-struct Gate {
-    addr: String,
-    shared: Arc<GateShared>,
-}
-
-struct GateShared {
-    sent: AtomicU64,
-    limit: Mutex<u64>,
-    moved: Condvar,
-    closed: AtomicBool,
-    streams: Mutex<Vec<TcpStream>>,
-}
-
-impl GateShared {
-    /// Waits until `n` more bytes may pass; false when the gate closed.
-    fn admit(&self, n: u64) -> bool {
-        let mut limit = self.limit.lock().unwrap_or_else(PoisonError::into_inner);
-        loop {
-            if self.closed.load(Ordering::SeqCst) {
-                return false;
-            }
-            if self.sent.load(Ordering::SeqCst) + n <= *limit {
-                self.sent.fetch_add(n, Ordering::SeqCst);
-                return true;
-            }
-            limit = self
-                .moved
-                .wait(limit)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-}
-
-impl Gate {
-    /// A gate in front of `upstream` that lets `limit` bytes through to clients.
-    fn start(upstream: &str, limit: u64) -> Gate {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the gate");
-        let addr = listener.local_addr().expect("gate address").to_string();
-        let shared = Arc::new(GateShared {
-            sent: AtomicU64::new(0),
-            limit: Mutex::new(limit),
-            moved: Condvar::new(),
-            closed: AtomicBool::new(false),
-            streams: Mutex::new(Vec::new()),
-        });
-        let upstream = upstream.to_owned();
-        let accept = shared.clone();
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                if accept.closed.load(Ordering::SeqCst) {
-                    break;
-                }
-                let (Ok(client), Ok(server)) = (client, TcpStream::connect(&upstream)) else {
-                    continue;
-                };
-                relay(&accept, client, server);
-            }
-        });
-        Gate { addr, shared }
-    }
-
-    /// Bytes passed to clients so far.
-    fn sent(&self) -> u64 {
-        self.shared.sent.load(Ordering::SeqCst)
-    }
-}
-
-/// Copies client → server freely and server → client through the gate, each on a thread.
-fn relay(shared: &Arc<GateShared>, client: TcpStream, server: TcpStream) {
-    let (Ok(mut c_read), Ok(mut s_write), Ok(mut s_read), Ok(mut c_write)) = (
-        client.try_clone(),
-        server.try_clone(),
-        server.try_clone(),
-        client.try_clone(),
-    ) else {
-        return;
-    };
-    {
-        let mut streams = shared
-            .streams
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        streams.push(client);
-        streams.push(server);
-    }
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut c_read, &mut s_write);
-        let _ = s_write.shutdown(Shutdown::Write);
-    });
-    let shared = shared.clone();
-    std::thread::spawn(move || {
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = match s_read.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            if !shared.admit(n as u64) || c_write.write_all(&buf[..n]).is_err() {
-                break;
-            }
-        }
-        let _ = c_write.shutdown(Shutdown::Both);
-    });
-}
-
-impl Drop for Gate {
-    fn drop(&mut self) {
-        self.shared.closed.store(true, Ordering::SeqCst);
-        self.shared.moved.notify_all();
-        for s in self
-            .shared
-            .streams
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-        {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(&self.addr);
-    }
 }
 
 /// What to run: `pull` of the artifact into a directory, or `blob fetch` of its blob to a file.
@@ -255,28 +128,27 @@ fn partials(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Waits until a partial file in `dir` holds at least `bytes` bytes.
-fn wait_for_partial(child: &mut Child, dir: &Path, bytes: u64) {
+/// Waits until `reached` says the child got where it should (`what`, for the message).
+fn wait_until(child: &mut Child, what: &str, reached: impl Fn() -> bool) {
     let start = Instant::now();
-    loop {
-        let longest = partials(dir)
-            .iter()
-            .filter_map(|p| std::fs::metadata(p).ok())
-            .map(|m| m.len())
-            .max();
-        if longest.is_some_and(|n| n >= bytes) {
-            return;
-        }
+    while !reached() {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("oci-fetch ended ({status}) before its partial file reached {bytes} bytes");
+            panic!("oci-fetch ended ({status}) before {what}");
         }
-        assert!(
-            start.elapsed() < PATIENCE,
-            "no partial file of {bytes} bytes in {}",
-            dir.display()
-        );
+        assert!(start.elapsed() < PATIENCE, "never reached: {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// Waits until a partial file in `dir` holds at least `bytes` bytes.
+fn wait_for_partial(child: &mut Child, dir: &Path, bytes: u64) {
+    let what = format!("a partial file of {bytes} bytes in {}", dir.display());
+    wait_until(child, &what, || {
+        partials(dir)
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .any(|m| m.len() >= bytes)
+    });
 }
 
 fn send(child: &Child, signal: &str) {
@@ -298,7 +170,7 @@ fn interrupt(
     extra: &[&str],
 ) -> std::process::Output {
     let f = fixture();
-    let gate = Gate::start(&f.registry.host, hold);
+    let gate = Gate::start(&f.registry.host, hold, u64::MAX);
     let mut child = run.spawn(&gate.addr, out, extra);
     wait_for_partial(&mut child, out, at);
     send(&child, signal);
@@ -321,7 +193,7 @@ fn check_stopped(output: &std::process::Output, code: i32, signal: &str) {
 /// Runs `run` to the end through a counting gate; returns the bytes it fetched.
 fn finish(run: Run, out: &Path, extra: &[&str]) -> u64 {
     let f = fixture();
-    let gate = Gate::start(&f.registry.host, u64::MAX);
+    let gate = Gate::start(&f.registry.host, u64::MAX, u64::MAX);
     let child = run.spawn(&gate.addr, out, extra);
     let output = child.wait_with_output().expect("wait for oci-fetch");
     assert!(
@@ -473,7 +345,7 @@ fn two_concurrent_pulls_to_one_place_both_end_verified() {
     let f = fixture();
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("out");
-    let gate = Gate::start(&f.registry.host, u64::MAX);
+    let gate = Gate::start(&f.registry.host, u64::MAX, u64::MAX);
     let children: Vec<Child> = (0..2)
         .map(|_| Run::Pull.spawn(&gate.addr, &out, &["--overwrite"]))
         .collect();
@@ -486,4 +358,46 @@ fn two_concurrent_pulls_to_one_place_both_end_verified() {
         );
     }
     check_only_the_verified_file(&out);
+}
+
+/// An upload in flight is abandoned on SIGINT: exit 130 with one line, nothing is published
+/// under the tag, and the same push works afterwards.
+#[test]
+fn sigint_mid_push_abandons_the_upload() {
+    let f = fixture();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join(TITLE);
+    std::fs::write(&file, &f.data).expect("write the file");
+    let file = file.to_str().expect("utf-8");
+    let gate = Gate::start(&f.registry.host, u64::MAX, 16 * MIB);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oci-fetch"))
+        .args([
+            "push",
+            "--plain-http",
+            &format!("{}/interrupt/pushed:v1", gate.addr),
+            file,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn oci-fetch");
+    // The gate holds the upload just short of 16 MiB.
+    wait_until(&mut child, "12 MiB uploaded", || {
+        gate.received() >= 12 * MIB
+    });
+    send(&child, "INT");
+    let stopped = child.wait_with_output().expect("wait for oci-fetch");
+    drop(gate);
+    check_stopped(&stopped, 130, "SIGINT");
+    assert!(stopped.stdout.is_empty(), "no digest printed");
+
+    let tag = format!("{}/interrupt/pushed:v1", f.registry.host);
+    let fetched = crate::oci_fetch(&["manifest", "fetch", "--plain-http", &tag]);
+    assert_eq!(
+        fetched.status.code(),
+        Some(1),
+        "nothing published under the tag"
+    );
+    let pushed = crate::oci_fetch(&["push", "--plain-http", &tag, file]);
+    assert!(pushed.status.success(), "{pushed:?}");
 }

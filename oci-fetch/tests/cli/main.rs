@@ -3,6 +3,7 @@
 mod bad_input;
 mod cmd_ref;
 mod copy;
+mod gate;
 mod interrupt;
 mod publish;
 mod pull;
