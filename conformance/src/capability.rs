@@ -167,12 +167,17 @@ pub async fn check(
 }
 
 /// Environment variable listing checks (comma-separated names) whose failure is known for the
-/// registry under test; `cargo xtask conformance --known-failure CHECK` sets it.
+/// registry under test; `cargo xtask conformance --known-failure CHECK` sets it. The name
+/// [`DISTRIBUTION_2_8`] stands for [`DISTRIBUTION_2_8_KNOWN_FAILURES`].
 pub const ENV_KNOWN_FAILURES: &str = "OCI_CONFORMANCE_KNOWN_FAILURES";
+
+/// The name, in [`ENV_KNOWN_FAILURES`], of CNCF distribution 2.8's known failures.
+pub const DISTRIBUTION_2_8: &str = "distribution-2.8";
 
 /// Where CNCF distribution 2.8.2, the registry the `docker` and `process` backends provision,
 /// departs from distribution-spec v1.1.1. Each is reported as a known failure, with its
-/// paragraph, on those backends.
+/// paragraph, on those backends (and on `external` when [`ENV_KNOWN_FAILURES`] names
+/// [`DISTRIBUTION_2_8`]).
 ///
 /// - `pull/manifest-invalid-digest`: `GET /v2/<name>/manifests/sha256:totallywrong` answers 500
 ///   (the reference is looked up as a tag path); the spec's suite expects 400 or 404.
@@ -184,23 +189,23 @@ pub const DISTRIBUTION_2_8_KNOWN_FAILURES: [&str; 2] =
 /// The checks whose failure is known for `backend`: [`DISTRIBUTION_2_8_KNOWN_FAILURES`] on the
 /// provisioned backends, plus the names in [`ENV_KNOWN_FAILURES`] on every backend.
 pub fn known_failures(backend: Backend) -> Vec<String> {
-    let mut known: Vec<String> = match backend {
-        Backend::Docker | Backend::Process => DISTRIBUTION_2_8_KNOWN_FAILURES
-            .iter()
-            .map(|c| (*c).to_owned())
-            .collect(),
-        Backend::External => Vec::new(),
-    };
-    if let Ok(listed) = std::env::var(ENV_KNOWN_FAILURES) {
-        known.extend(
-            listed
-                .split(',')
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned),
-        );
+    let listed = std::env::var(ENV_KNOWN_FAILURES).unwrap_or_default();
+    let mut names: Vec<&str> = listed
+        .split(',')
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    if matches!(backend, Backend::Docker | Backend::Process) {
+        names.push(DISTRIBUTION_2_8);
     }
-    known
+    names
+        .into_iter()
+        .flat_map(|name| match name {
+            DISTRIBUTION_2_8 => DISTRIBUTION_2_8_KNOWN_FAILURES.to_vec(),
+            check => vec![check],
+        })
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Whether this run provisions its registries. Against the `external` backend, records each of
