@@ -11,6 +11,7 @@ mod interop;
 mod mirrors;
 mod resolve;
 mod smoke;
+mod spec;
 
 use anyhow::Context as _;
 use conformance::Registry;
