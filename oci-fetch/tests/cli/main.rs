@@ -5,6 +5,7 @@ mod cmd_ref;
 mod copy;
 mod gate;
 mod interrupt;
+mod multi_file;
 mod publish;
 mod pull;
 mod registry;
@@ -39,6 +40,17 @@ pub(crate) fn check_json(name: &str, args: &[&str]) -> serde_json::Value {
     let command = here(&format!("oci-fetch {}", args.join(" ")));
     insta::assert_snapshot!(name, here(text.trim_end()), &command);
     serde_json::from_str(&text).expect("valid JSON")
+}
+
+/// Runs `oci-fetch` expecting success; returns stdout.
+pub(crate) fn ok(args: &[&str]) -> String {
+    let out = oci_fetch(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
 }
 
 /// Asserts the bad-input contract: exit code 2, nothing on stdout, exactly one line on stderr
