@@ -3,6 +3,8 @@
 mod bad_input;
 mod cmd_ref;
 mod copy;
+mod gate;
+mod interrupt;
 mod publish;
 mod pull;
 mod registry;
