@@ -6,7 +6,22 @@
 //! fetches **only** the manifests the policy's [fetch plan](oci_select::Policy::fetch_plan) asks
 //! for (concurrently, round after round until the plan is complete), selects, and returns a
 //! [`Resolved`]: the pinned manifest URL, the chosen layer, disk format, compression, file
-//! name, size, which source served, the number of requests made, and the explanation.
+//! name, size, which source served (and a blob URL there), the number of requests made, the
+//! [rule set](RuleSet) that ran, and the explanation.
+//!
+//! # Rule sets
+//!
+//! Which files an artifact is made of depends on what the reference names ([`RuleSet`]):
+//!
+//! - an **index**, with a policy that keeps the single-layer rule ([`Policy::ironic`]): a disk
+//!   image is chosen among the entries, as Ironic does; multi-layer entries are skipped (unless
+//!   they are container images) and the one file is [`Resolved::blob`];
+//! - an **index**, with a policy without that rule (`Policy::ironic(..).without(SingleLayer::NAME)`,
+//!   the CLI's `--multi-file`): an entry is chosen by platform and the other rules, and every
+//!   layer of it is a file (kernel + ramdisk per architecture);
+//! - a **manifest** named by tag: it is the artifact, and every layer is a file, as `oras pull`
+//!   writes them (the single-layer rule is not applied; the policy's other rules still are);
+//! - a **manifest** named by digest: no selection (below).
 //!
 //! # Digest references
 //!
@@ -32,10 +47,10 @@ use futures_util::future::join_all;
 use oci_ref::{Digest, Reference};
 use oci_select::{
     Candidate, CandidateError, Compression, DiskFormat, Document, Explanation, ManifestFacts,
-    Policy, SelectError, classify,
+    Policy, SelectError, classify, rules::SingleLayer,
 };
 
-pub use source::{FetchedManifest, LayoutSource, ManifestSource, ManifestTarget};
+pub use source::{FetchedManifest, LayoutSource, ManifestSource, ManifestTarget, ServedBy};
 
 use crate::descriptor::Descriptor;
 use crate::layout::LayoutError;
@@ -126,6 +141,55 @@ impl ResolveError {
     }
 }
 
+/// Which rules decided what the artifact's files are; see the [module docs](self#rule-sets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuleSet {
+    /// An index, single-layer rule in the policy: one disk image chosen among the entries
+    /// (Ironic's `identify_specific_image`).
+    DiskImage,
+    /// An index, no single-layer rule in the policy: an entry chosen by the policy, every layer
+    /// of it a file.
+    MultiFile,
+    /// A manifest named by tag: every layer a file, as `oras pull`.
+    Artifact,
+    /// A manifest named by digest: no selection (Ironic's "specific" URL).
+    Pinned,
+}
+
+impl RuleSet {
+    /// `disk-image`, `multi-file`, `artifact` or `pinned`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleSet::DiskImage => "disk-image",
+            RuleSet::MultiFile => "multi-file",
+            RuleSet::Artifact => "artifact",
+            RuleSet::Pinned => "pinned",
+        }
+    }
+
+    /// Why this rule set ran, in one sentence.
+    pub fn reason(self) -> &'static str {
+        match self {
+            RuleSet::DiskImage => {
+                "the reference names an index and the policy has the single-layer rule: one disk \
+                 image is chosen among its entries (Ironic)"
+            }
+            RuleSet::MultiFile => {
+                "the reference names an index and the policy has no single-layer rule: an entry \
+                 is chosen by the policy and every layer of it is a file"
+            }
+            RuleSet::Artifact => {
+                "the reference names a manifest: every layer is a file, as oras pull writes them \
+                 (the single-layer rule applies only to index entries)"
+            }
+            RuleSet::Pinned => {
+                "the reference is a digest naming a manifest: no selection, verified by digest"
+            }
+        }
+    }
+}
+
 /// The result of [`resolve`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -134,10 +198,13 @@ pub struct Resolved {
     pub manifest_url: String,
     /// The chosen manifest's digest.
     pub manifest_digest: Digest,
-    /// The chosen layer: the single layer of the chosen artifact (the first layer for a
-    /// digest reference to a multi-layer artifact, as Ironic); `None` for a container image.
+    /// The chosen layer when the artifact is one file: the single layer (the first layer for a
+    /// digest reference to a multi-layer artifact, as Ironic); `None` for a container image
+    /// and for a multi-file artifact (see [`Resolved::files`]).
     pub blob: Option<Descriptor>,
-    /// `https://host/v2/<repo>/blobs/<digest>` of [`Resolved::blob`].
+    /// `scheme://host/v2/<repo>/blobs/<digest>` of [`Resolved::blob`] at [`Resolved::source`]
+    /// (a mirror's host and rewritten repository when a mirror served the manifest), or a
+    /// `file://` URL into a layout.
     pub blob_url: Option<String>,
     /// Every layer of the chosen manifest, in order.
     pub layers: Vec<Descriptor>,
@@ -147,14 +214,27 @@ pub struct Resolved {
     pub compression: Option<Compression>,
     /// The blob's `org.opencontainers.image.title`.
     pub filename: Option<String>,
-    /// The blob's size; for a container image, config plus layers (Ironic's `image_size`).
+    /// The blob's size; otherwise config plus layers (Ironic's `image_size`).
     pub size: u64,
-    /// Which source served the chosen manifest.
-    pub source: String,
+    /// Which source served the chosen manifest (and so where [`Resolved::blob_url`] points).
+    pub source: ServedBy,
     /// Requests made (see [`ManifestSource::requests`]).
     pub requests: u64,
+    /// Which rules decided the artifact's files.
+    pub rule_set: RuleSet,
     /// Every candidate's fate; `None` for a digest reference (no selection).
     pub explanation: Option<Explanation>,
+}
+
+impl Resolved {
+    /// The layers a pull writes: [`Resolved::blob`] under [`RuleSet::DiskImage`]; every layer
+    /// otherwise (and for a container image).
+    pub fn files(&self) -> Vec<Descriptor> {
+        match (&self.blob, self.rule_set) {
+            (Some(b), RuleSet::DiskImage) => vec![b.clone()],
+            _ => self.layers.clone(),
+        }
+    }
 }
 
 impl ManifestTarget {
@@ -201,6 +281,13 @@ fn layer_descriptor(layer: &oci_select::Layer) -> Descriptor {
 }
 
 /// Resolves `target` (named `reference` in messages) from `source` under `policy`.
+///
+/// # Errors
+///
+/// [`ResolveError::Registry`] / [`ResolveError::Layout`] when a document cannot be read,
+/// [`ResolveError::Document`] when one is not a manifest or index, [`ResolveError::EmptyIndex`],
+/// [`ResolveError::TooManyCandidates`], [`ResolveError::NoMatch`] (every candidate rejected, with
+/// the explanation) and [`ResolveError::Undecided`].
 pub async fn resolve(
     source: &dyn ManifestSource,
     reference: &str,
@@ -218,29 +305,20 @@ pub async fn resolve(
     if by_digest && kind == Document::Manifest {
         return pinned_manifest(&counter, top);
     }
-    let mut candidates = match kind {
-        Document::Index => Candidate::from_index(&top.bytes)?,
-        _ => {
-            let facts = ManifestFacts::from_json(&top.bytes)?;
-            let config = match (facts.has_image_config(), facts.config_digest()) {
-                (true, Some(d)) => {
-                    counter.bump();
-                    Some(
-                        source
-                            .fetch_config(d, facts.config_size().unwrap_or(0))
-                            .await?,
-                    )
-                }
-                _ => None,
+    let (mut candidates, rule_set, policy) = match kind {
+        Document::Index => {
+            let rule_set = if policy.has_rule(SingleLayer::NAME) {
+                RuleSet::DiskImage
+            } else {
+                RuleSet::MultiFile
             };
-            let size = top.bytes.len() as u64;
-            vec![Candidate::from_manifest(
-                top.digest.clone(),
-                facts,
-                Some(size),
-                config.as_deref(),
-            )?]
+            (Candidate::from_index(&top.bytes)?, rule_set, policy.clone())
         }
+        _ => (
+            vec![manifest_candidate(&counter, &top).await?],
+            RuleSet::Artifact,
+            policy.without(SingleLayer::NAME),
+        ),
     };
     if candidates.is_empty() {
         return Err(ResolveError::EmptyIndex {
@@ -254,11 +332,80 @@ pub async fn resolve(
             limit: MAX_CANDIDATES,
         });
     }
+    let rounds = complete_plan(&counter, reference, &policy, &mut candidates).await?;
+    let selection = policy
+        .select(&candidates)
+        .map_err(|e| select_error(e, reference, rounds))?;
+    let chosen = selection.candidate.clone();
+    let facts = match chosen.manifest() {
+        Some(f) => f.clone(),
+        // A container image passes Ironic's rules without its manifest; its layers are still
+        // needed for the size (Ironic fetches it too).
+        None => {
+            let t = ManifestTarget::Digest(chosen.digest().clone());
+            ManifestFacts::from_json(&counter.manifest(&t).await?.bytes)?
+        }
+    };
+    let layers: Vec<Descriptor> = facts.layers().iter().map(layer_descriptor).collect();
+    let blob = match layers.as_slice() {
+        [one] if !chosen.is_container_image() => Some(one.clone()),
+        _ => None,
+    };
+    let size = blob.as_ref().map_or_else(|| facts.total_size(), |b| b.size);
+    Ok(finish(
+        &counter,
+        chosen.digest().clone(),
+        Chosen {
+            blob,
+            layers,
+            disk_format: DiskFormat::of(&chosen),
+            size,
+            rule_set,
+            explanation: Some(selection.explanation),
+        },
+    ))
+}
+
+/// The one candidate of a manifest named by tag (its config read when it has an image config).
+async fn manifest_candidate(
+    counter: &Counter<'_>,
+    top: &FetchedManifest,
+) -> Result<Candidate, ResolveError> {
+    let facts = ManifestFacts::from_json(&top.bytes)?;
+    let config = match (facts.has_image_config(), facts.config_digest()) {
+        (true, Some(d)) => {
+            counter.bump();
+            Some(
+                counter
+                    .source
+                    .fetch_config(d, facts.config_size().unwrap_or(0))
+                    .await?,
+            )
+        }
+        _ => None,
+    };
+    let size = top.bytes.len() as u64;
+    Ok(Candidate::from_manifest(
+        top.digest.clone(),
+        facts,
+        Some(size),
+        config.as_deref(),
+    )?)
+}
+
+/// Fetches the manifests the policy's fetch plan asks for, round after round, until the plan is
+/// complete. Returns the rounds made.
+async fn complete_plan(
+    counter: &Counter<'_>,
+    reference: &str,
+    policy: &Policy,
+    candidates: &mut [Candidate],
+) -> Result<usize, ResolveError> {
     let mut rounds = 0;
     loop {
-        let plan = policy.fetch_plan(&candidates);
+        let plan = policy.fetch_plan(candidates);
         if plan.is_complete() {
-            break;
+            return Ok(rounds);
         }
         rounds += 1;
         if rounds > MAX_FETCH_ROUNDS {
@@ -268,7 +415,6 @@ pub async fn resolve(
             });
         }
         let wanted: BTreeSet<usize> = plan.required.into_iter().collect();
-        let counter = &counter;
         let fetches = wanted.iter().filter_map(|&i| {
             let c = candidates.get(i)?;
             let t = ManifestTarget::Digest(c.digest().clone());
@@ -281,71 +427,58 @@ pub async fn resolve(
             }
         }
     }
-    let selection = match policy.select(&candidates) {
-        Ok(s) => s,
-        Err(SelectError::NoMatch { explanation }) => {
-            return Err(ResolveError::NoMatch {
-                reference: reference.to_owned(),
-                explanation,
-            });
-        }
-        Err(SelectError::NoCandidates) => {
-            return Err(ResolveError::EmptyIndex {
-                reference: reference.to_owned(),
-            });
-        }
-        Err(_) => {
-            return Err(ResolveError::Undecided {
-                reference: reference.to_owned(),
-                rounds,
-            });
-        }
-    };
-    let chosen = selection.candidate.clone();
-    let explanation = selection.explanation;
-    let facts = match chosen.manifest() {
-        Some(f) => f.clone(),
-        // A container image passes Ironic's rules without its manifest; its layers are still
-        // needed for the size (Ironic fetches it too).
-        None => {
-            let t = ManifestTarget::Digest(chosen.digest().clone());
-            ManifestFacts::from_json(&counter.manifest(&t).await?.bytes)?
-        }
-    };
-    let layers: Vec<Descriptor> = facts.layers().iter().map(layer_descriptor).collect();
-    let disk_format = DiskFormat::of(&chosen);
-    let blob = if chosen.is_container_image() {
-        None
-    } else if layers.len() == 1 {
-        layers.first().cloned()
-    } else {
-        None
-    };
-    let size = match &blob {
-        Some(b) => b.size,
-        None => facts.total_size(),
-    };
-    Ok(Resolved {
-        manifest_url: source.pinned_url(chosen.digest()),
-        manifest_digest: chosen.digest().clone(),
-        blob_url: blob.as_ref().map(|b| source.blob_url(&b.digest)),
+}
+
+fn select_error(e: SelectError, reference: &str, rounds: usize) -> ResolveError {
+    match e {
+        SelectError::NoMatch { explanation } => ResolveError::NoMatch {
+            reference: reference.to_owned(),
+            explanation,
+        },
+        SelectError::NoCandidates => ResolveError::EmptyIndex {
+            reference: reference.to_owned(),
+        },
+        _ => ResolveError::Undecided {
+            reference: reference.to_owned(),
+            rounds,
+        },
+    }
+}
+
+/// What was chosen, before the source adds where it is.
+struct Chosen {
+    blob: Option<Descriptor>,
+    layers: Vec<Descriptor>,
+    disk_format: Option<DiskFormat>,
+    size: u64,
+    rule_set: RuleSet,
+    explanation: Option<Explanation>,
+}
+
+fn finish(counter: &Counter<'_>, manifest: Digest, chosen: Chosen) -> Resolved {
+    let source = counter.source;
+    let blob = chosen.blob;
+    Resolved {
+        manifest_url: source.pinned_url(&manifest),
+        blob_url: blob.as_ref().map(|b| source.blob_url(&manifest, &b.digest)),
         compression: blob
             .as_ref()
             .and_then(|b| Compression::from_media_type(&b.media_type)),
         filename: blob.as_ref().and_then(|b| b.title().map(str::to_owned)),
         blob,
-        layers,
-        disk_format,
-        size,
-        source: source.served_by(chosen.digest()),
+        layers: chosen.layers,
+        disk_format: chosen.disk_format,
+        size: chosen.size,
+        source: source.served_by(&manifest),
         requests: counter.total(),
-        explanation: Some(explanation),
-    })
+        rule_set: chosen.rule_set,
+        manifest_digest: manifest,
+        explanation: chosen.explanation,
+    }
 }
 
 /// A digest reference to a manifest: no selection, verified by the fetch.
 fn pinned_manifest(counter: &Counter<'_>, top: FetchedManifest) -> Result<Resolved, ResolveError> {
-    let source = counter.source;
     let facts = ManifestFacts::from_json(&top.bytes)?;
     let layers: Vec<Descriptor> = facts.layers().iter().map(layer_descriptor).collect();
     let (blob, disk_format) = if facts.is_oci_artifact() {
@@ -353,24 +486,17 @@ fn pinned_manifest(counter: &Counter<'_>, top: FetchedManifest) -> Result<Resolv
     } else {
         (None, Some(DiskFormat::Bootc))
     };
-    let size = match &blob {
-        Some(b) => b.size,
-        None => facts.total_size(),
-    };
-    Ok(Resolved {
-        manifest_url: source.pinned_url(&top.digest),
-        blob_url: blob.as_ref().map(|b| source.blob_url(&b.digest)),
-        compression: blob
-            .as_ref()
-            .and_then(|b| Compression::from_media_type(&b.media_type)),
-        filename: blob.as_ref().and_then(|b| b.title().map(str::to_owned)),
-        blob,
-        layers,
-        disk_format,
-        size,
-        source: source.served_by(&top.digest),
-        requests: counter.total(),
-        manifest_digest: top.digest,
-        explanation: None,
-    })
+    let size = blob.as_ref().map_or_else(|| facts.total_size(), |b| b.size);
+    Ok(finish(
+        counter,
+        top.digest,
+        Chosen {
+            blob,
+            layers,
+            disk_format,
+            size,
+            rule_set: RuleSet::Pinned,
+            explanation: None,
+        },
+    ))
 }

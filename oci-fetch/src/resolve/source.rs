@@ -2,11 +2,12 @@
 //! registry ([`RegistrySource`]) and by an on-disk layout ([`OciLayout`]).
 
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use oci_client::ManifestRef;
-use oci_ref::Digest;
+use oci_ref::{Digest, Reference};
 
 use super::ResolveError;
 use crate::descriptor::Descriptor;
@@ -28,6 +29,45 @@ impl fmt::Display for ManifestTarget {
         match self {
             ManifestTarget::Tag(t) => write!(f, ":{t}"),
             ManifestTarget::Digest(d) => write!(f, "@{d}"),
+        }
+    }
+}
+
+/// Which source served the chosen manifest: where its blobs are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServedBy {
+    /// A registry pull source (registries.conf's primary location or a mirror).
+    Registry {
+        /// The reference as requested at that source, namespace rewrite applied.
+        reference: Reference,
+        /// `true` for a mirror, `false` for the primary location.
+        mirror: bool,
+    },
+    /// An OCI image layout on disk.
+    Layout {
+        /// The layout's root directory.
+        dir: PathBuf,
+    },
+}
+
+impl ServedBy {
+    /// `primary`, `mirror` or `layout`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServedBy::Registry { mirror: true, .. } => "mirror",
+            ServedBy::Registry { mirror: false, .. } => "primary",
+            ServedBy::Layout { .. } => "layout",
+        }
+    }
+}
+
+impl fmt::Display for ServedBy {
+    /// The reference at the source, or the layout directory.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServedBy::Registry { reference, .. } => write!(f, "{reference}"),
+            ServedBy::Layout { dir } => write!(f, "{}", dir.display()),
         }
     }
 }
@@ -83,11 +123,12 @@ pub trait ManifestSource: Send + Sync {
     /// `DIR@sha256:…` for a layout).
     fn pinned_url(&self, digest: &Digest) -> String;
 
-    /// Where the blob `digest` can be fetched from directly.
-    fn blob_url(&self, digest: &Digest) -> String;
+    /// Where the blob `blob` of the manifest `manifest` can be fetched from directly: at the
+    /// source that served that manifest.
+    fn blob_url(&self, manifest: &Digest, blob: &Digest) -> String;
 
-    /// Which source served the manifest `digest` (a pull source reference, a layout path).
-    fn served_by(&self, digest: &Digest) -> String;
+    /// Which source served the manifest `manifest`.
+    fn served_by(&self, manifest: &Digest) -> ServedBy;
 }
 
 impl ManifestSource for RegistrySource {
@@ -127,14 +168,21 @@ impl ManifestSource for RegistrySource {
         self.reference().pinned(digest.clone()).to_oci_url()
     }
 
-    fn blob_url(&self, digest: &Digest) -> String {
-        RegistrySource::blob_url(self, digest)
+    fn blob_url(&self, manifest: &Digest, blob: &Digest) -> String {
+        RegistrySource::blob_url(self, manifest, blob)
     }
 
-    fn served_by(&self, digest: &Digest) -> String {
-        self.manifest_served_by(digest)
-            .map(|s| s.reference.to_string())
-            .unwrap_or_else(|| self.reference().to_string())
+    fn served_by(&self, manifest: &Digest) -> ServedBy {
+        match self.manifest_served_by(manifest) {
+            Some(s) => ServedBy::Registry {
+                reference: s.reference.clone(),
+                mirror: s.mirror,
+            },
+            None => ServedBy::Registry {
+                reference: self.reference().clone(),
+                mirror: false,
+            },
+        }
     }
 }
 
@@ -187,12 +235,12 @@ impl ManifestSource for LayoutSource {
         self.layout.pinned_url(digest)
     }
 
-    fn blob_url(&self, digest: &Digest) -> String {
-        self.layout.blob_url(digest)
+    fn blob_url(&self, manifest: &Digest, blob: &Digest) -> String {
+        self.layout.blob_url(manifest, blob)
     }
 
-    fn served_by(&self, digest: &Digest) -> String {
-        self.layout.served_by(digest)
+    fn served_by(&self, manifest: &Digest) -> ServedBy {
+        self.layout.served_by(manifest)
     }
 }
 
@@ -232,13 +280,15 @@ impl ManifestSource for OciLayout {
         format!("{}@{digest}", self.root().display())
     }
 
-    fn blob_url(&self, digest: &Digest) -> String {
-        let path = self.blob_path(digest);
+    fn blob_url(&self, _manifest: &Digest, blob: &Digest) -> String {
+        let path = self.blob_path(blob);
         let abs = std::path::absolute(&path).unwrap_or(path);
         format!("file://{}", abs.display())
     }
 
-    fn served_by(&self, _digest: &Digest) -> String {
-        self.root().display().to_string()
+    fn served_by(&self, _manifest: &Digest) -> ServedBy {
+        ServedBy::Layout {
+            dir: self.root().to_path_buf(),
+        }
     }
 }
