@@ -78,6 +78,7 @@
 mod blob;
 mod client;
 mod config;
+mod descriptor;
 mod digest;
 mod error;
 mod manifest;
@@ -99,15 +100,15 @@ pub use config::{
     ClientBuilder, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, DEFAULT_USER_AGENT,
     Limits, MAX_MANIFEST_BYTES, MAX_PAGE_BYTES, MAX_PAGES, MAX_REDIRECTS, RegistryOptions,
 };
+pub use descriptor::{ANNOTATION_TITLE, Descriptor};
 pub use digest::{Hasher, digest_of};
 pub use error::{
     Error, ErrorCode, Limit, MAX_ERROR_BODY_BYTES, MAX_ERROR_ENTRIES, MAX_ERROR_MESSAGE_BYTES,
     Protocol, RegistryError, TransportKind,
 };
 pub use manifest::{
-    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, Descriptor,
-    MANIFEST_ACCEPT, Manifest, ManifestHead, ManifestRef, OCI_INDEX, OCI_MANIFEST, ParsedManifest,
-    PushedManifest,
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, MANIFEST_ACCEPT,
+    Manifest, ManifestHead, ManifestRef, OCI_INDEX, OCI_MANIFEST, ParsedManifest, PushedManifest,
 };
 pub use pager::{next_link, parse_next_link};
 pub use referrers::{Referrers, ReferrersSource, referrers_tag};

@@ -16,8 +16,9 @@ use oci_ref::Digest;
 use reqwest::Method;
 use reqwest::header::{self, HeaderValue};
 
+use crate::descriptor::Descriptor;
 use crate::error::{Error, Protocol};
-use crate::manifest::{Descriptor, ManifestRef, OCI_INDEX};
+use crate::manifest::{ManifestRef, OCI_INDEX};
 use crate::pager::Pager;
 use crate::repository::{Access, Repository};
 use crate::transport::Req;

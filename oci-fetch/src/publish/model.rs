@@ -27,8 +27,8 @@ pub const EMPTY_DIGEST: &str =
 pub const DEFAULT_ARTIFACT_TYPE: &str = "application/vnd.unknown.artifact.v1";
 /// The layer media type when a file has none, as `oras push` does.
 pub const DEFAULT_LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar";
-/// Title annotation: the file name of a layer.
-pub const ANNOTATION_TITLE: &str = "org.opencontainers.image.title";
+/// Title annotation: the file name of a layer (defined once, in `oci-client`).
+pub use oci_client::ANNOTATION_TITLE;
 /// Creation time annotation (RFC 3339).
 pub const ANNOTATION_CREATED: &str = "org.opencontainers.image.created";
 /// Key of the manifest's own annotations in an annotation file (oras format).
