@@ -7,15 +7,15 @@
 //! ([`crate::Limits::max_manifest_bytes`]) and never re-serialised: the bytes you get are the
 //! bytes that hash to the digest.
 //!
-//! The `<reference>` path segment is checked when the URL is built: a tag outside the tag
-//! grammar, even one put in [`ManifestRef::Tag`] by hand, is refused before any request.
+//! Manifests are named by [`TagOrDigest`]: a tag is valid by construction
+//! ([`oci_ref::Tag::parse`]), so the `<reference>` path segment can never carry a line break,
+//! `/` or `..` into the request.
 
 use bytes::Bytes;
-use oci_ref::{Algorithm, Digest, Reference};
+use oci_ref::{Algorithm, Digest, TagOrDigest, digest_of};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 
-use crate::digest::digest_of;
 use crate::error::{Error, Limit, Protocol};
 use crate::repository::{Access, Repository, header_value};
 use crate::transport::{BodyError, Req};
@@ -38,90 +38,6 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
     application/vnd.oci.image.index.v1+json, \
     application/vnd.docker.distribution.manifest.v2+json, \
     application/vnd.docker.distribution.manifest.list.v2+json";
-
-/// What goes after `/manifests/`: a tag or a digest.
-///
-/// A tag is checked against the tag grammar `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` by
-/// [`ManifestRef::tag`], and again whenever a request URL is built from it: the `Tag` variant is
-/// public, so a hand-built tag with a line break, a space, `/` or `..` is refused with
-/// [`Error::InvalidInput`] before anything is sent, instead of being silently altered by URL
-/// parsing or reaching another repository's path.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ManifestRef {
-    /// A tag (validated against the tag grammar when a request is built).
-    Tag(String),
-    /// A digest.
-    Digest(Digest),
-}
-
-impl ManifestRef {
-    /// A tag, checked against `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
-    pub fn tag(tag: &str) -> Result<ManifestRef, Error> {
-        check_tag(tag)?;
-        Ok(ManifestRef::Tag(tag.to_owned()))
-    }
-
-    /// The path segment.
-    pub fn as_str(&self) -> &str {
-        match self {
-            ManifestRef::Tag(t) => t,
-            ManifestRef::Digest(d) => d.as_str(),
-        }
-    }
-
-    /// The path segment, once checked: a tag must match the tag grammar (a [`Digest`] is valid
-    /// by construction).
-    pub(crate) fn path_segment(&self) -> Result<&str, Error> {
-        if let ManifestRef::Tag(t) = self {
-            check_tag(t)?;
-        }
-        Ok(self.as_str())
-    }
-}
-
-/// Whether `tag` matches the tag grammar `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
-pub(crate) fn is_valid_tag(tag: &str) -> bool {
-    !tag.is_empty()
-        && tag.len() <= oci_ref::TAG_LENGTH_MAX
-        && tag.bytes().enumerate().all(|(i, b)| {
-            b.is_ascii_alphanumeric() || b == b'_' || (i > 0 && matches!(b, b'.' | b'-'))
-        })
-}
-
-/// [`is_valid_tag`] as a typed error.
-fn check_tag(tag: &str) -> Result<(), Error> {
-    if is_valid_tag(tag) {
-        Ok(())
-    } else {
-        Err(Error::InvalidInput {
-            what: "tag",
-            source: None,
-        })
-    }
-}
-
-impl From<Digest> for ManifestRef {
-    fn from(d: Digest) -> Self {
-        ManifestRef::Digest(d)
-    }
-}
-
-impl From<&Digest> for ManifestRef {
-    fn from(d: &Digest) -> Self {
-        ManifestRef::Digest(d.clone())
-    }
-}
-
-impl From<&Reference> for ManifestRef {
-    /// The digest when the reference has one, else its tag.
-    fn from(r: &Reference) -> Self {
-        match (r.digest(), r.tag()) {
-            (Some(d), _) => ManifestRef::Digest(d.clone()),
-            (None, Some(t)) => ManifestRef::Tag(t.to_owned()),
-            (None, None) => ManifestRef::Tag(oci_ref::DEFAULT_TAG.to_owned()),
-        }
-    }
-}
 
 /// Media type, digest and size of a piece of content.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,7 +153,7 @@ struct PeekDescriptor {
 
 impl Repository {
     /// Fetches a manifest by tag or digest, verified and size-capped.
-    pub async fn fetch_manifest(&self, reference: &ManifestRef) -> Result<Manifest, Error> {
+    pub async fn fetch_manifest(&self, reference: &TagOrDigest) -> Result<Manifest, Error> {
         let target = self.target(Access::Pull)?;
         let url = self.manifest_url(reference)?;
         let redacted = self.client.inner.redact(&url, &target);
@@ -259,7 +175,7 @@ impl Repository {
         }
         let header_digest = docker_content_digest(&headers, &redacted)?;
         let algorithm = match (reference, &header_digest) {
-            (ManifestRef::Digest(d), _) => d.algorithm(),
+            (TagOrDigest::Digest(d), _) => d.algorithm(),
             (_, Some(d)) => d.algorithm(),
             _ => Algorithm::Sha256,
         };
@@ -293,7 +209,7 @@ impl Repository {
     /// `HEAD` on a manifest: `None` when it does not exist.
     pub async fn head_manifest(
         &self,
-        reference: &ManifestRef,
+        reference: &TagOrDigest,
     ) -> Result<Option<ManifestHead>, Error> {
         let target = self.target(Access::Pull)?;
         let url = self.manifest_url(reference)?;
@@ -335,7 +251,7 @@ impl Repository {
 
     /// Resolves a tag or digest to a descriptor: a `HEAD` when it tells everything, else a
     /// verified `GET`.
-    pub async fn resolve(&self, reference: &ManifestRef) -> Result<Descriptor, Error> {
+    pub async fn resolve(&self, reference: &TagOrDigest) -> Result<Descriptor, Error> {
         if let Some(ManifestHead {
             media_type: Some(media_type),
             digest: Some(digest),
@@ -357,7 +273,7 @@ impl Repository {
     /// `OCI-Subject`, the referrers fallback index (tag `<alg>-<hex>`) is updated.
     pub async fn push_manifest(
         &self,
-        reference: &ManifestRef,
+        reference: &TagOrDigest,
         bytes: Bytes,
         media_type: &str,
     ) -> Result<PushedManifest, Error> {
@@ -430,21 +346,21 @@ impl Repository {
     /// Deleting by digest a manifest that has a `subject` on a registry without referrers API
     /// also removes it from the subject's fallback index (the manifest is read first to learn
     /// its subject).
-    pub async fn delete_manifest(&self, reference: &ManifestRef) -> Result<(), Error> {
+    pub async fn delete_manifest(&self, reference: &TagOrDigest) -> Result<(), Error> {
         let subject = match reference {
-            ManifestRef::Digest(_) => match self.fetch_manifest(reference).await {
+            TagOrDigest::Digest(_) => match self.fetch_manifest(reference).await {
                 Ok(m) => serde_json::from_slice::<Peek>(m.bytes())
                     .ok()
                     .and_then(|p| p.subject)
                     .and_then(|s| Digest::parse(&s.digest).ok()),
                 Err(_) => None,
             },
-            ManifestRef::Tag(_) => None,
+            TagOrDigest::Tag(_) => None,
         };
         let target = self.target(Access::Push)?;
         let url = self.manifest_url(reference)?;
         self.send_ok(&target, Req::new(Method::DELETE, url)).await?;
-        if let (Some(subject), ManifestRef::Digest(deleted)) = (subject, reference) {
+        if let (Some(subject), TagOrDigest::Digest(deleted)) = (subject, reference) {
             self.remove_from_referrers_fallback(&subject, deleted)
                 .await?;
         }
@@ -452,10 +368,10 @@ impl Repository {
     }
 }
 
-fn reference_digest(r: &ManifestRef) -> Option<&Digest> {
+fn reference_digest(r: &TagOrDigest) -> Option<&Digest> {
     match r {
-        ManifestRef::Digest(d) => Some(d),
-        ManifestRef::Tag(_) => None,
+        TagOrDigest::Digest(d) => Some(d),
+        TagOrDigest::Tag(_) => None,
     }
 }
 

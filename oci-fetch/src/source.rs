@@ -270,7 +270,7 @@ impl MemorySource {
     }
 
     /// Stores `bytes` under `digest`. Nothing is checked, so a test can model a lying source;
-    /// compute honest digests with [`crate::verify::digest_of`].
+    /// compute honest digests with [`oci_ref::digest_of`].
     pub fn insert(&mut self, digest: Digest, bytes: impl Into<Bytes>) {
         self.blobs.insert(digest, bytes.into());
     }

@@ -18,10 +18,11 @@ use bytes::Bytes;
 use conformance::fault_proxy::{Fault, FaultProxy, Rule};
 use conformance::token_server::{TOKEN_ISSUER, TOKEN_SERVICE, TokenServer};
 use conformance::{Auth, Registry, RegistryOptions, unique_repo};
-use oci_client::{Client, ManifestRef, OCI_MANIFEST, Repository, RetryPolicy};
+use oci_client::{Client, OCI_MANIFEST, Repository, RetryPolicy};
 use oci_fetch::descriptor::Descriptor;
 use oci_fetch::download::{DownloadOptions, download};
 use oci_fetch::registry::RegistrySource;
+use oci_ref::TagOrDigest;
 use oci_ref::{Algorithm, Digest, Reference};
 
 /// The registry user of the matrix.
@@ -42,7 +43,7 @@ fn setup() {
 }
 
 fn digest(data: &[u8]) -> Digest {
-    oci_client::digest_of(Algorithm::Sha256, data)
+    oci_ref::digest_of(Algorithm::Sha256, data)
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so blobs differ and runs repeat.
@@ -245,7 +246,7 @@ async fn prepare(registry_host: &str) -> anyhow::Result<Content> {
         .await?;
     let manifest = image_manifest(&blob, None);
     repo.push_manifest(
-        &ManifestRef::tag("v1")?,
+        &TagOrDigest::tag("v1")?,
         Bytes::from(manifest.clone()),
         OCI_MANIFEST,
     )
@@ -254,7 +255,7 @@ async fn prepare(registry_host: &str) -> anyhow::Result<Content> {
     let referrer = image_manifest(&blob, Some((&manifest_digest, manifest.len())));
     let referrer_digest = digest(&referrer);
     repo.push_manifest(
-        &ManifestRef::Digest(referrer_digest.clone()),
+        &TagOrDigest::Digest(referrer_digest.clone()),
         Bytes::from(referrer),
         OCI_MANIFEST,
     )
@@ -449,9 +450,9 @@ async fn run_op(bed: &Bed, op: Op, dir: &Path, cell: usize) -> Result<(), Failur
     match op {
         Op::ResolveTag | Op::ManifestByDigest => {
             let target = if op == Op::ResolveTag {
-                ManifestRef::Tag("v1".to_owned())
+                TagOrDigest::tag("v1").expect("valid tag")
             } else {
-                ManifestRef::Digest(c.manifest_digest.clone())
+                TagOrDigest::Digest(c.manifest_digest.clone())
             };
             let m = repo
                 .fetch_manifest(&target)
@@ -496,22 +497,19 @@ async fn run_op(bed: &Bed, op: Op, dir: &Path, cell: usize) -> Result<(), Failur
             verify_blob_direct(bed, &d, &data).await
         }
         Op::PushManifest => {
-            let tag = format!("cell-{cell}");
-            repo.push_manifest(
-                &ManifestRef::tag(&tag).map_err(|e| client_failure(&e))?,
-                Bytes::from(c.manifest.clone()),
-                OCI_MANIFEST,
-            )
-            .await
-            .map_err(|e| client_failure(&e))?;
+            let tag = TagOrDigest::tag(&format!("cell-{cell}"))
+                .map_err(|e| other_failure(format!("tag: {e}")))?;
+            repo.push_manifest(&tag, Bytes::from(c.manifest.clone()), OCI_MANIFEST)
+                .await
+                .map_err(|e| client_failure(&e))?;
             let direct = client_for(bed._registry.host());
-            let direct_ref: Reference = format!("{}/{}:{tag}", bed._registry.host(), c.repo)
+            let direct_ref: Reference = format!("{}/{}{tag}", bed._registry.host(), c.repo)
                 .parse()
                 .map_err(|e| other_failure(format!("reference: {e}")))?;
             let m = direct
                 .repository(&direct_ref)
                 .map_err(|e| client_failure(&e))?
-                .fetch_manifest(&ManifestRef::Tag(tag))
+                .fetch_manifest(&tag)
                 .await
                 .map_err(|e| other_failure(format!("pushed manifest not readable: {e}")))?;
             if m.digest() != &c.manifest_digest {
@@ -600,7 +598,7 @@ async fn run_token_op(bed: &TokenBed) -> Result<(), Failure> {
     let m = client
         .repository(&reference)
         .map_err(|e| client_failure(&e))?
-        .fetch_manifest(&ManifestRef::Tag("v1".to_owned()))
+        .fetch_manifest(&TagOrDigest::tag("v1").expect("valid tag"))
         .await
         .map_err(|e| client_failure(&e))?;
     if m.digest() != &bed.manifest_digest {

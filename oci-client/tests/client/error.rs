@@ -62,7 +62,7 @@ fn codes_round_trip() {
 
 #[test]
 fn display() {
-    let d = |s: &[u8]| oci_client::digest_of(oci_ref::Algorithm::Sha256, s);
+    let d = |s: &[u8]| oci_ref::digest_of(oci_ref::Algorithm::Sha256, s);
     let errors = [
         registry(404, &["MANIFEST_UNKNOWN", "NAME_UNKNOWN"]),
         registry(500, &[]),

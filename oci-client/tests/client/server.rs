@@ -247,5 +247,5 @@ async fn serve(
 
 /// sha256 digest string of `data`.
 pub(crate) fn sha256(data: &[u8]) -> oci_ref::Digest {
-    oci_client::digest_of(oci_ref::Algorithm::Sha256, data)
+    oci_ref::digest_of(oci_ref::Algorithm::Sha256, data)
 }

@@ -180,7 +180,7 @@ async fn download_inner(
     temp: PathBuf,
 ) -> Result<Downloaded, DownloadError> {
     let digest = &desc.digest;
-    let verifier = Verifier::new(digest.clone(), desc.size)?;
+    let verifier = Verifier::new(digest.clone(), desc.size);
     let ctx = Ctx {
         source,
         desc,

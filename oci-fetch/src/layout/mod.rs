@@ -26,9 +26,9 @@ use std::path::{Path, PathBuf};
 use tokio::io::AsyncReadExt;
 
 use bytes::Bytes;
-use oci_ref::Digest;
+use oci_ref::{Digest, TagOrDigest};
 
-pub use address::{AddressError, LayoutAddress, LayoutTarget, TAG_MAX_LEN, parse_layout_address};
+pub use address::{AddressError, LayoutAddress, parse_layout_address};
 pub use copy::{CopyStats, MAX_INDEX_DEPTH, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST};
 
 use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManifest};
@@ -346,19 +346,21 @@ impl OciLayout {
 
     /// Finds what a target names: a tag by `ref.name` in `index.json`; a digest by its
     /// `index.json` entry or, failing that, by the blob file (media type then unknown: empty).
-    pub async fn resolve(&self, target: &LayoutTarget) -> Result<Descriptor, LayoutError> {
+    pub async fn resolve(&self, target: &TagOrDigest) -> Result<Descriptor, LayoutError> {
         let index = self.index().await?;
         match target {
-            LayoutTarget::Tag(tag) => index
+            TagOrDigest::Tag(tag) => index
                 .manifests
                 .into_iter()
                 .rev()
-                .find(|d| d.annotations.get(ANNOTATION_REF_NAME) == Some(tag))
+                .find(|d| {
+                    d.annotations.get(ANNOTATION_REF_NAME).map(String::as_str) == Some(tag.as_str())
+                })
                 .ok_or_else(|| LayoutError::TagNotFound {
                     root: self.root.clone(),
-                    tag: tag.clone(),
+                    tag: tag.to_string(),
                 }),
-            LayoutTarget::Digest(digest) => {
+            TagOrDigest::Digest(digest) => {
                 if let Some(d) = index.manifests.into_iter().find(|d| &d.digest == digest) {
                     return Ok(d);
                 }
@@ -399,7 +401,7 @@ impl OciLayout {
             other => other?,
         };
         let verify = || -> Result<(), VerifyError> {
-            let mut v = Verifier::new(desc.digest.clone(), desc.size)?;
+            let mut v = Verifier::new(desc.digest.clone(), desc.size);
             v.update(&bytes)?;
             v.finish()
         };
@@ -433,9 +435,7 @@ impl OciLayout {
         let p = path.clone();
         let joined = tokio::task::spawn_blocking(move || -> io::Result<bool> {
             use std::io::Read;
-            let Ok(mut v) = Verifier::new(digest, size) else {
-                return Ok(false);
-            };
+            let mut v = Verifier::new(digest, size);
             let mut f = std::fs::File::open(&p)?;
             let mut buf = vec![0u8; 1024 * 1024];
             loop {
@@ -487,12 +487,7 @@ impl OciLayout {
         bytes: impl Into<Bytes>,
     ) -> Result<Descriptor, LayoutError> {
         let bytes = bytes.into();
-        let Some(digest) = crate::verify::digest_of(oci_ref::Algorithm::Sha256, &bytes) else {
-            return Err(LayoutError::Io {
-                path: self.root.clone(),
-                source: io::Error::other("sha256 unavailable"),
-            });
-        };
+        let digest = oci_ref::digest_of(oci_ref::Algorithm::Sha256, &bytes);
         let desc = Descriptor::new(media_type, digest.clone(), bytes.len() as u64);
         let mut mem = crate::source::MemorySource::new();
         mem.insert(digest, bytes);

@@ -16,8 +16,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use oci_client::{ManifestRef, PushOutcome};
-use sha2::{Digest as _, Sha256};
+use oci_client::PushOutcome;
+use oci_ref::{Algorithm, Hasher, TagOrDigest};
 use std::io::Read as _;
 
 use super::model::{
@@ -114,7 +114,7 @@ fn open_regular(path: &Path) -> Result<(std::fs::File, u64), PublishError> {
 /// a large file nobody needs any more.
 pub(crate) fn hash_path(path: &Path, stop: &AtomicBool) -> Result<(String, u64), PublishError> {
     let (mut file, _) = open_regular(path)?;
-    let mut hasher = Sha256::new();
+    let mut hasher = Hasher::new(Algorithm::Sha256);
     let mut buf = vec![0u8; HASH_BUFFER_BYTES];
     let mut size = 0u64;
     loop {
@@ -138,12 +138,7 @@ pub(crate) fn hash_path(path: &Path, stop: &AtomicBool) -> Result<(String, u64),
         hasher.update(&buf[..n]);
         size += n as u64;
     }
-    let hex: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok((format!("sha256:{hex}"), size))
+    Ok((hasher.finish().to_string(), size))
 }
 
 /// Hashes a file in one streaming pass, on a blocking thread with plain reads (an async file
@@ -251,7 +246,7 @@ pub async fn push<'a>(
     // Validate everything local before touching the registry.
     let manifest_ref = match tag {
         Some(t) => Some(
-            ManifestRef::tag(t).map_err(|_| PublishError::invalid("tag", t, "not a valid tag"))?,
+            TagOrDigest::tag(t).map_err(|_| PublishError::invalid("tag", t, "not a valid tag"))?,
         ),
         None => None,
     };
@@ -287,7 +282,7 @@ pub async fn push<'a>(
         }
         (None, Some(platform)) => {
             let body = platform.config_json();
-            let digest = oci_client::digest_of(oci_ref::Algorithm::Sha256, &body);
+            let digest = oci_ref::digest_of(oci_ref::Algorithm::Sha256, &body);
             let d = Descriptor::new(OCI_IMAGE_CONFIG, digest.as_str(), body.len() as u64);
             let outcome = store.push_bytes(&digest, Bytes::from(body)).await?;
             blobs.push(PushedBlob {
@@ -359,7 +354,7 @@ pub async fn push<'a>(
 /// Serialises and pushes a manifest (by tag, else by its digest).
 async fn push_manifest_json(
     store: Store<'_>,
-    tag: Option<&ManifestRef>,
+    tag: Option<&TagOrDigest>,
     manifest: &ImageManifest,
     blobs: Vec<PushedBlob>,
 ) -> Result<Pushed, PublishError> {
@@ -388,7 +383,7 @@ async fn push_manifest_json(
 /// Resolves `reference` (tag or digest) in `store` to the descriptor a `subject` field needs.
 pub async fn resolve_subject<'a>(
     store: impl Into<Store<'a>>,
-    reference: &ManifestRef,
+    reference: &TagOrDigest,
 ) -> Result<Descriptor, PublishError> {
     Ok(store.into().fetch_manifest(reference).await?.descriptor)
 }

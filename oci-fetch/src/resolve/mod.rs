@@ -29,13 +29,13 @@ mod source;
 use std::collections::BTreeSet;
 
 use futures_util::future::join_all;
-use oci_ref::{Digest, Reference};
+use oci_ref::{Digest, TagOrDigest};
 use oci_select::{
     Candidate, CandidateError, Compression, DiskFormat, Document, Explanation, ManifestFacts,
     Policy, SelectError, classify,
 };
 
-pub use source::{FetchedManifest, LayoutSource, ManifestSource, ManifestTarget};
+pub use source::{FetchedManifest, LayoutSource, ManifestSource};
 
 use crate::descriptor::Descriptor;
 use crate::layout::LayoutError;
@@ -63,12 +63,6 @@ pub enum ResolveError {
     /// A document could not be read into candidates.
     #[error(transparent)]
     Document(#[from] CandidateError),
-    /// The tag is not a valid tag.
-    #[error("invalid tag {tag:?}")]
-    InvalidTag {
-        /// The tag.
-        tag: String,
-    },
     /// The index lists no manifests (Ironic: `InvalidImageRef`).
     #[error("{reference}: the index lists no manifests")]
     EmptyIndex {
@@ -157,17 +151,6 @@ pub struct Resolved {
     pub explanation: Option<Explanation>,
 }
 
-impl ManifestTarget {
-    /// The target of a reference: its digest if it has one, else its tag.
-    pub fn of(reference: &Reference) -> ManifestTarget {
-        match (reference.digest(), reference.tag()) {
-            (Some(d), _) => ManifestTarget::Digest(d.clone()),
-            (None, Some(t)) => ManifestTarget::Tag(t.to_owned()),
-            (None, None) => ManifestTarget::Tag(oci_ref::DEFAULT_TAG.to_owned()),
-        }
-    }
-}
-
 /// Counts the resolver's own calls, for sources that do not count.
 struct Counter<'a> {
     source: &'a dyn ManifestSource,
@@ -188,7 +171,7 @@ impl Counter<'_> {
         }
     }
 
-    async fn manifest(&self, target: &ManifestTarget) -> Result<FetchedManifest, ResolveError> {
+    async fn manifest(&self, target: &TagOrDigest) -> Result<FetchedManifest, ResolveError> {
         self.bump();
         self.source.fetch_manifest(target).await
     }
@@ -204,7 +187,7 @@ fn layer_descriptor(layer: &oci_select::Layer) -> Descriptor {
 pub async fn resolve(
     source: &dyn ManifestSource,
     reference: &str,
-    target: &ManifestTarget,
+    target: &TagOrDigest,
     policy: &Policy,
 ) -> Result<Resolved, ResolveError> {
     let counter = Counter {
@@ -214,7 +197,7 @@ pub async fn resolve(
     };
     let top = counter.manifest(target).await?;
     let kind = classify(top.media_type.as_deref(), &top.bytes)?;
-    let by_digest = matches!(target, ManifestTarget::Digest(_));
+    let by_digest = matches!(target, TagOrDigest::Digest(_));
     if by_digest && kind == Document::Manifest {
         return pinned_manifest(&counter, top);
     }
@@ -271,7 +254,7 @@ pub async fn resolve(
         let counter = &counter;
         let fetches = wanted.iter().filter_map(|&i| {
             let c = candidates.get(i)?;
-            let t = ManifestTarget::Digest(c.digest().clone());
+            let t = TagOrDigest::Digest(c.digest().clone());
             Some(async move { (i, counter.manifest(&t).await) })
         });
         for (i, fetched) in join_all(fetches).await {
@@ -308,7 +291,7 @@ pub async fn resolve(
         // A container image passes Ironic's rules without its manifest; its layers are still
         // needed for the size (Ironic fetches it too).
         None => {
-            let t = ManifestTarget::Digest(chosen.digest().clone());
+            let t = TagOrDigest::Digest(chosen.digest().clone());
             ManifestFacts::from_json(&counter.manifest(&t).await?.bytes)?
         }
     };

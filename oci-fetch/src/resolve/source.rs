@@ -1,36 +1,16 @@
 //! The manifest seam of [`resolve`](super::resolve): [`ManifestSource`], implemented by a
 //! registry ([`RegistrySource`]) and by an on-disk layout ([`OciLayout`]).
 
-use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use oci_client::ManifestRef;
-use oci_ref::Digest;
+use oci_ref::{Digest, TagOrDigest};
 
 use super::ResolveError;
 use crate::descriptor::Descriptor;
-use crate::layout::{LayoutTarget, MAX_MANIFEST_SIZE, OciLayout};
+use crate::layout::{MAX_MANIFEST_SIZE, OciLayout};
 use crate::registry::{MAX_CONFIG_BYTES, RegistrySource};
 use crate::source::BoxFuture;
-
-/// What a manifest is asked for by.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ManifestTarget {
-    /// A tag.
-    Tag(String),
-    /// A digest.
-    Digest(Digest),
-}
-
-impl fmt::Display for ManifestTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ManifestTarget::Tag(t) => write!(f, ":{t}"),
-            ManifestTarget::Digest(d) => write!(f, "@{d}"),
-        }
-    }
-}
 
 /// A manifest or index as received: bytes verified against [`FetchedManifest::digest`].
 #[derive(Debug, Clone)]
@@ -63,7 +43,7 @@ pub trait ManifestSource: Send + Sync {
     /// Fetches a manifest or index.
     fn fetch_manifest<'a>(
         &'a self,
-        target: &'a ManifestTarget,
+        target: &'a TagOrDigest,
     ) -> BoxFuture<'a, Result<FetchedManifest, ResolveError>>;
 
     /// Reads a small blob (an image config), verified.
@@ -93,16 +73,10 @@ pub trait ManifestSource: Send + Sync {
 impl ManifestSource for RegistrySource {
     fn fetch_manifest<'a>(
         &'a self,
-        target: &'a ManifestTarget,
+        target: &'a TagOrDigest,
     ) -> BoxFuture<'a, Result<FetchedManifest, ResolveError>> {
         Box::pin(async move {
-            let r = match target {
-                ManifestTarget::Tag(t) => {
-                    ManifestRef::tag(t).map_err(|_| ResolveError::InvalidTag { tag: t.clone() })?
-                }
-                ManifestTarget::Digest(d) => ManifestRef::Digest(d.clone()),
-            };
-            let m = RegistrySource::fetch_manifest(self, &r).await?;
+            let m = RegistrySource::fetch_manifest(self, target).await?;
             Ok(FetchedManifest {
                 bytes: m.bytes().clone(),
                 media_type: Some(m.media_type().to_owned()),
@@ -163,7 +137,7 @@ impl LayoutSource {
 impl ManifestSource for LayoutSource {
     fn fetch_manifest<'a>(
         &'a self,
-        target: &'a ManifestTarget,
+        target: &'a TagOrDigest,
     ) -> BoxFuture<'a, Result<FetchedManifest, ResolveError>> {
         // Reading index.json (resolve) and the manifest blob: two reads.
         self.reads.fetch_add(2, Ordering::Relaxed);
@@ -199,14 +173,10 @@ impl ManifestSource for LayoutSource {
 impl ManifestSource for OciLayout {
     fn fetch_manifest<'a>(
         &'a self,
-        target: &'a ManifestTarget,
+        target: &'a TagOrDigest,
     ) -> BoxFuture<'a, Result<FetchedManifest, ResolveError>> {
         Box::pin(async move {
-            let t = match target {
-                ManifestTarget::Tag(t) => LayoutTarget::Tag(t.clone()),
-                ManifestTarget::Digest(d) => LayoutTarget::Digest(d.clone()),
-            };
-            let desc = self.resolve(&t).await?;
+            let desc = self.resolve(target).await?;
             let bytes = self.read_blob(&desc, MAX_MANIFEST_SIZE).await?;
             let media_type = Some(desc.media_type.clone()).filter(|m| !m.is_empty());
             Ok(FetchedManifest {

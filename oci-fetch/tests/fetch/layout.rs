@@ -5,17 +5,18 @@ use oci_fetch::descriptor::{ANNOTATION_REF_NAME, ImageIndex, ImageManifest};
 use oci_fetch::download::DownloadOptions;
 use oci_fetch::layout::example::{EXAMPLE_BOOT_TAG, EXAMPLE_DISK_TAG, write_example_layout};
 use oci_fetch::layout::{
-    AddressError, LayoutAddress, LayoutError, LayoutTarget, MAX_MANIFEST_SIZE, OciLayout,
-    parse_layout_address, valid_ref_name,
+    AddressError, LayoutAddress, LayoutError, MAX_MANIFEST_SIZE, OciLayout, parse_layout_address,
+    valid_ref_name,
 };
 use oci_fetch::pull::{PullOptions, pull_files};
 use oci_fetch::source::MemorySource;
+use oci_ref::TagOrDigest;
 
 use crate::common::{descriptor, entries, payload, sha256};
 
 #[test]
 fn address_grammar() {
-    let check = |input: &str, dir: &str, target: Option<LayoutTarget>| {
+    let check = |input: &str, dir: &str, target: Option<TagOrDigest>| {
         assert_eq!(
             parse_layout_address(input).expect(input),
             LayoutAddress {
@@ -27,17 +28,21 @@ fn address_grammar() {
     };
     let d = sha256(b"x");
     check("out", "out", None);
-    check("./out:v1", "./out", Some(LayoutTarget::Tag("v1".into())));
+    check(
+        "./out:v1",
+        "./out",
+        Some(TagOrDigest::tag("v1").expect("valid tag")),
+    );
     check("/tmp/a:b/c", "/tmp/a:b/c", None);
     check(
         &format!("dir@{d}"),
         "dir",
-        Some(LayoutTarget::Digest(d.clone())),
+        Some(TagOrDigest::Digest(d.clone())),
     );
     check(
         &format!("a:b@{d}"),
         "a:b",
-        Some(LayoutTarget::Digest(d.clone())),
+        Some(TagOrDigest::Digest(d.clone())),
     );
     check("user@host/dir", "user@host/dir", None);
     assert_eq!(
@@ -149,7 +154,7 @@ async fn round_trip_write_tag_read_pull() {
     let index = reopened.index().await.expect("index");
     assert_eq!(index.manifests.len(), 1, "re-tagging replaces the entry");
     let by_tag = reopened
-        .resolve(&LayoutTarget::Tag("v1".into()))
+        .resolve(&TagOrDigest::tag("v1").expect("valid tag"))
         .await
         .expect("tag");
     assert_eq!(by_tag.digest, m.digest);
@@ -161,7 +166,7 @@ async fn round_trip_write_tag_read_pull() {
         Some("v1")
     );
     let by_digest = reopened
-        .resolve(&LayoutTarget::Digest(m.digest.clone()))
+        .resolve(&TagOrDigest::Digest(m.digest.clone()))
         .await
         .expect("digest");
     assert_eq!(by_digest.size, m.size);
@@ -189,7 +194,7 @@ async fn round_trip_write_tag_read_pull() {
     assert!(copy.contains(&desc).await.expect("contains"));
 
     let err = reopened
-        .resolve(&LayoutTarget::Tag("nope".into()))
+        .resolve(&TagOrDigest::tag("nope").expect("valid tag"))
         .await
         .expect_err("no tag");
     assert!(err.is_not_found());
@@ -266,7 +271,7 @@ async fn example_layout_resolves_and_pulls() {
         .expect("example");
     let layout = OciLayout::open(&ex.root).await.expect("open");
     let disk = layout
-        .resolve(&LayoutTarget::Tag(EXAMPLE_DISK_TAG.into()))
+        .resolve(&TagOrDigest::tag(EXAMPLE_DISK_TAG).expect("valid tag"))
         .await
         .expect("disk tag");
     let index: ImageIndex = serde_json::from_slice(
@@ -285,7 +290,7 @@ async fn example_layout_resolves_and_pulls() {
         assert!(layout.contains(&m.layers[0]).await.expect("layer present"));
     }
     let boot = layout
-        .resolve(&LayoutTarget::Tag(EXAMPLE_BOOT_TAG.into()))
+        .resolve(&TagOrDigest::tag(EXAMPLE_BOOT_TAG).expect("valid tag"))
         .await
         .expect("boot tag");
     let m: ImageManifest = serde_json::from_slice(
@@ -364,7 +369,7 @@ async fn copy_graph_copies_everything_once() {
         assert!(dst.contains(layer).await.expect("contains"));
     }
     let m = dst
-        .resolve(&LayoutTarget::Tag(EXAMPLE_DISK_TAG.into()))
+        .resolve(&TagOrDigest::tag(EXAMPLE_DISK_TAG).expect("valid tag"))
         .await
         .expect("tag");
     assert_eq!(m.digest, ex.disk_index.digest);

@@ -15,13 +15,14 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 use oci_auth::{Credential, Keychain, Secret};
-use oci_client::{Client, ManifestRef, RetryPolicy};
+use oci_client::{Client, RetryPolicy};
 use oci_fetch::decompress::{Decompress, DecompressError, DecompressLimits};
 use oci_fetch::descriptor::{ANNOTATION_TITLE, Descriptor};
 use oci_fetch::download::{DownloadError, download, partial_path};
 use oci_fetch::pull::{PullError, PullOptions, TitleProblem, pull_files};
 use oci_fetch::registry::RegistrySource;
 use oci_fetch::source::MemorySource;
+use oci_ref::TagOrDigest;
 
 use crate::common::{Hostile, assert_empty, descriptor, entries, fast_opts, payload, sha256};
 use crate::decompress::{gzip, zstd};
@@ -569,10 +570,10 @@ async fn library_failures(
     let reference = registry.reference("app:v1");
     let source = RegistrySource::direct(&client, &reference).expect("source");
     let mut out: Vec<(&'static str, Box<dyn std::error::Error + Send + Sync>)> = Vec::new();
-    if let Err(e) = source.fetch_manifest(&ManifestRef::from(&reference)).await {
+    if let Err(e) = source.fetch_manifest(&TagOrDigest::from(&reference)).await {
         out.push(("fetch_manifest", Box::new(e)));
     }
-    let target = oci_fetch::resolve::ManifestTarget::of(&reference);
+    let target = oci_ref::TagOrDigest::from(&reference);
     if let Err(e) = oci_fetch::resolve::resolve(
         &source,
         &reference.to_string(),
@@ -709,7 +710,7 @@ async fn endless_referrer_chain_stops_at_the_depth_cap() {
     let repo = client
         .repository(&registry.reference("app:v1"))
         .expect("repository");
-    let subject = ManifestRef::tag("v1").expect("tag");
+    let subject = TagOrDigest::tag("v1").expect("tag");
     for asked in [None, Some(MAX_DISCOVER_DEPTH * 1000)] {
         let before = referrer_requests(&registry);
         let started = std::time::Instant::now();
@@ -755,7 +756,7 @@ async fn referrers_beyond_the_node_cap_are_refused() {
     let started = std::time::Instant::now();
     let e = discover(
         &repo,
-        &ManifestRef::tag("v1").expect("tag"),
+        &TagOrDigest::tag("v1").expect("tag"),
         &DiscoverOptions::default(),
     )
     .await
@@ -954,7 +955,8 @@ async fn config_blob_beyond_the_config_cap_is_refused_before_any_request() {
 
 #[tokio::test]
 async fn index_listing_more_than_the_candidate_cap_is_refused_before_fetching_entries() {
-    use oci_fetch::resolve::{MAX_CANDIDATES, ManifestTarget, ResolveError, resolve};
+    use oci_fetch::resolve::{MAX_CANDIDATES, ResolveError, resolve};
+    use oci_ref::TagOrDigest;
     let manifests: Vec<serde_json::Value> = (0..=MAX_CANDIDATES)
         .map(|i| {
             serde_json::json!({
@@ -987,7 +989,7 @@ async fn index_listing_more_than_the_candidate_cap_is_refused_before_fetching_en
     let e = resolve(
         &source,
         &reference.to_string(),
-        &ManifestTarget::of(&reference),
+        &TagOrDigest::from(&reference),
         &oci_select::Policy::new(),
     )
     .await
@@ -1050,7 +1052,7 @@ async fn platform_config_beyond_the_cap_is_never_read() {
         layout.tag(&d, tag).await.expect("tag");
     }
     let entry = |tag: &str| IndexEntry {
-        source: ManifestRef::tag(tag).expect("tag"),
+        source: TagOrDigest::tag(tag).expect("tag"),
         platform: None,
         annotations: BTreeMap::new(),
     };

@@ -9,9 +9,11 @@ mod digest;
 mod error;
 mod fuzzed;
 mod grammar;
+mod hash;
 mod normalize;
 mod proptests;
 mod reference;
+mod tag;
 
 use oci_ref::Reference;
 

@@ -21,7 +21,8 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use oci_fetch::decompress::Decompress;
 use oci_fetch::progress::{ProgressEvent, ProgressSink};
 use oci_fetch::pull::{PullOptions, PulledFile, pull_files};
-use oci_fetch::resolve::{ManifestTarget, Resolved};
+use oci_fetch::resolve::Resolved;
+use oci_ref::TagOrDigest;
 use serde::Serialize;
 
 use crate::Failure;
@@ -112,9 +113,9 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
 
 /// The layers to download: the chosen blob, or every layer (digest reference to an artifact,
 /// container image).
-fn to_pull(resolved: &Resolved, target: &ManifestTarget) -> Vec<oci_fetch::descriptor::Descriptor> {
+fn to_pull(resolved: &Resolved, target: &TagOrDigest) -> Vec<oci_fetch::descriptor::Descriptor> {
     match (&resolved.blob, target) {
-        (_, ManifestTarget::Digest(_)) if resolved.explanation.is_none() => resolved.layers.clone(),
+        (_, TagOrDigest::Digest(_)) if resolved.explanation.is_none() => resolved.layers.clone(),
         (Some(b), _) => vec![b.clone()],
         (None, _) => resolved.layers.clone(),
     }

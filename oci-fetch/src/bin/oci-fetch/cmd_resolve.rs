@@ -20,9 +20,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
-use oci_fetch::layout::{LayoutTarget, OciLayout, parse_layout_address};
+use oci_fetch::layout::{OciLayout, parse_layout_address};
 use oci_fetch::registry::{RegistrySource, insecure_hosts};
-use oci_fetch::resolve::{LayoutSource, ManifestSource, ManifestTarget, Resolved, resolve};
+use oci_fetch::resolve::{LayoutSource, ManifestSource, Resolved, resolve};
+use oci_ref::TagOrDigest;
 use oci_select::rules::{
     Annotation, Architecture, ArtifactType, DiskFormatPreference, Os, Variant,
 };
@@ -179,7 +180,7 @@ pub(crate) async fn open(
     text: &str,
     select: &SelectArgs,
     global: &GlobalArgs,
-) -> Result<(Opened, ManifestTarget, String), Failure> {
+) -> Result<(Opened, TagOrDigest, String), Failure> {
     if select.oci_layout {
         let address = parse_layout_address(text).map_err(|e| {
             Failure::Usage(
@@ -187,8 +188,7 @@ pub(crate) async fn open(
             )
         })?;
         let target = match address.target {
-            Some(LayoutTarget::Tag(t)) => ManifestTarget::Tag(t),
-            Some(LayoutTarget::Digest(d)) => ManifestTarget::Digest(d),
+            Some(target) => target,
             None => {
                 return Err(Failure::Usage(anyhow!(
                     "layout address {text:?} names no tag or digest; use DIR:TAG or DIR@DIGEST"
@@ -218,7 +218,7 @@ pub(crate) async fn open(
     let client = global.client(&[reference.registry()], &extra)?;
     let source =
         RegistrySource::new(&client, &reference, sources).map_err(|e| Failure::Usage(e.into()))?;
-    let target = ManifestTarget::of(&reference);
+    let target = TagOrDigest::from(&reference);
     Ok((Opened::Registry(source), target, reference.to_string()))
 }
 
@@ -233,7 +233,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 /// Resolves REF with the selection flags.
 pub(crate) async fn resolve_with(
     opened: &Opened,
-    target: &ManifestTarget,
+    target: &TagOrDigest,
     name: &str,
     policy: &Policy,
 ) -> Result<Resolved, Failure> {
