@@ -8,7 +8,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use oci_fetch::decompress::{Compression, DecompressLimits, decompress_blocking};
+use oci_fetch::decompress::{DecompressLimits, decompress_blocking};
+use oci_ref::media_type::Compression;
 
 /// Output cap for one input: large enough for real streams, small enough to keep runs fast.
 const MAX_OUTPUT: u64 = 4 * 1024 * 1024;
@@ -39,5 +40,5 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(n, out.len() as u64, "reported size matches the output");
         assert!(n <= limits.limit_for(compressed), "output within the limit");
     }
-    let _ = Compression::sniff(data);
+    let _ = Compression::from_magic(data);
 });

@@ -101,9 +101,7 @@ pub use error::{
     Protocol, RegistryError, TransportKind,
 };
 pub use manifest::{
-    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, Descriptor,
-    MANIFEST_ACCEPT, Manifest, ManifestHead, OCI_INDEX, OCI_MANIFEST, ParsedManifest,
-    PushedManifest,
+    Descriptor, MANIFEST_ACCEPT, Manifest, ManifestHead, ParsedManifest, PushedManifest,
 };
 pub use pager::{next_link, parse_next_link};
 pub use referrers::{Referrers, ReferrersSource};

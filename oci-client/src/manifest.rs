@@ -12,6 +12,9 @@
 //! `/` or `..` into the request.
 
 use bytes::Bytes;
+use oci_ref::media_type::{
+    DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, OCI_INDEX, OCI_MANIFEST,
+};
 use oci_ref::{Algorithm, Digest, TagOrDigest, digest_of};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -19,19 +22,6 @@ use reqwest::{Method, StatusCode};
 use crate::error::{Error, Limit, Protocol};
 use crate::repository::{Access, Repository, header_value};
 use crate::transport::{BodyError, Req};
-
-/// `application/vnd.oci.image.manifest.v1+json`
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// `application/vnd.oci.image.index.v1+json`
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// `application/vnd.docker.distribution.manifest.v2+json`
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-/// `application/vnd.docker.distribution.manifest.list.v2+json`
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-/// Docker schema 1 (unsigned); refused with [`Error::UnsupportedManifest`].
-pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
-/// Docker schema 1 (signed); refused with [`Error::UnsupportedManifest`].
-pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
 /// The `Accept` header sent for manifests: the four types this crate understands.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \

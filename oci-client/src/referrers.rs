@@ -12,12 +12,13 @@
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
+use oci_ref::media_type::OCI_INDEX;
 use oci_ref::{Digest, Tag, TagOrDigest};
 use reqwest::Method;
 use reqwest::header::{self, HeaderValue};
 
 use crate::error::{Error, Protocol};
-use crate::manifest::{Descriptor, OCI_INDEX};
+use crate::manifest::Descriptor;
 use crate::pager::Pager;
 use crate::repository::{Access, Repository};
 use crate::transport::Req;

@@ -42,7 +42,7 @@ pub enum PushOutcome {
     Uploaded,
 }
 
-const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");
+const OCTET_STREAM: HeaderValue = HeaderValue::from_static(oci_ref::media_type::OCTET_STREAM);
 
 impl Repository {
     /// Uploads `data` as blob `digest` in one PUT, unless the registry already has it.

@@ -14,6 +14,7 @@
 //!
 //! Referrers (`subject`) are not followed.
 
+use oci_ref::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use std::path::PathBuf;
 
 use bytes::Bytes;
@@ -22,10 +23,7 @@ use oci_ref::{Digest, Reference, Tag, TagOrDigest};
 
 use crate::descriptor::{Descriptor, ImageIndex, ImageManifest};
 use crate::download::DownloadOptions;
-use crate::layout::{
-    LayoutAddress, LayoutError, MAX_INDEX_DEPTH, MAX_MANIFEST_SIZE, MEDIA_TYPE_DOCKER_LIST,
-    MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST, OciLayout,
-};
+use crate::layout::{LayoutAddress, LayoutError, MAX_INDEX_DEPTH, MAX_MANIFEST_SIZE, OciLayout};
 use crate::registry::{RegistryError, RegistrySource};
 use crate::source::{BlobSource, BoxFuture, MemorySource};
 
@@ -208,11 +206,11 @@ struct Copier<'a> {
 }
 
 fn is_index(media_type: &str) -> bool {
-    media_type == MEDIA_TYPE_INDEX || media_type == MEDIA_TYPE_DOCKER_LIST
+    media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST
 }
 
 fn is_manifest(media_type: &str) -> bool {
-    media_type == MEDIA_TYPE_MANIFEST || media_type == MEDIA_TYPE_DOCKER_MANIFEST
+    media_type == OCI_MANIFEST || media_type == DOCKER_MANIFEST
 }
 
 /// The `mediaType` field of a manifest body, for descriptors that do not carry one.
@@ -226,7 +224,7 @@ fn sniff_media_type(bytes: &[u8]) -> Option<String> {
     let p: Peek = serde_json::from_slice(bytes).ok()?;
     match (p.media_type, p.manifests) {
         (Some(m), _) => Some(m),
-        (None, Some(_)) => Some(MEDIA_TYPE_INDEX.to_owned()),
+        (None, Some(_)) => Some(OCI_INDEX.to_owned()),
         (None, None) => None,
     }
 }

@@ -56,6 +56,7 @@ mod error;
 pub mod grammar;
 #[cfg(feature = "hash")]
 mod hash;
+pub mod media_type;
 pub mod normalize;
 mod reference;
 mod tag;

@@ -9,8 +9,9 @@ use anyhow::Context as _;
 use conformance::capability::{Support, probe, record};
 use conformance::{Registry, RegistryOptions, for_each_backend, unique_repo};
 use futures_util::StreamExt as _;
-use oci_client::{Client, OCI_INDEX, OCI_MANIFEST, PushOutcome, ReferrersSource, Repository};
+use oci_client::{Client, PushOutcome, ReferrersSource, Repository};
 use oci_ref::TagOrDigest;
+use oci_ref::media_type::{OCI_INDEX, OCI_MANIFEST};
 use oci_ref::{Algorithm, Digest, Reference};
 
 use crate::OCI_EMPTY;

@@ -10,6 +10,7 @@
 //! `OCI_FAULTS_PRINT=1` prints the matrix (`cargo xtask faults`). The soak runs
 //! [`DEFAULT_SOAK`] pulls (`OCI_FAULTS_SOAK=N` to change) with seeded random faults.
 
+use oci_ref::media_type::OCI_MANIFEST;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -18,7 +19,7 @@ use bytes::Bytes;
 use conformance::fault_proxy::{Fault, FaultProxy, Rule};
 use conformance::token_server::{TOKEN_ISSUER, TOKEN_SERVICE, TokenServer};
 use conformance::{Auth, Registry, RegistryOptions, unique_repo};
-use oci_client::{Client, OCI_MANIFEST, Repository, RetryPolicy};
+use oci_client::{Client, Repository, RetryPolicy};
 use oci_fetch::descriptor::Descriptor;
 use oci_fetch::download::{DownloadOptions, download};
 use oci_fetch::registry::RegistrySource;

@@ -82,7 +82,7 @@ fn display() {
         },
         Error::UnsupportedManifest {
             url: "https://r.example/v2/a/manifests/old".into(),
-            media_type: oci_client::DOCKER_SCHEMA1.into(),
+            media_type: oci_ref::media_type::DOCKER_SCHEMA1.into(),
         },
     ];
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();

@@ -1,7 +1,8 @@
 //! Manifests against a hostile server: wrong digests, oversized bodies, schema 1, media types.
 
-use oci_client::{Error, Limit, Limits, OCI_MANIFEST, Protocol};
+use oci_client::{Error, Limit, Limits, Protocol};
 use oci_ref::TagOrDigest;
+use oci_ref::media_type::OCI_MANIFEST;
 
 use crate::server::{Reply, Server, sha256};
 
@@ -119,7 +120,7 @@ async fn oversized_content_length_refused_before_reading() {
 #[tokio::test]
 async fn schema1_is_unsupported() {
     let reply = Reply::new(200)
-        .header("Content-Type", oci_client::DOCKER_SCHEMA1_SIGNED)
+        .header("Content-Type", oci_ref::media_type::DOCKER_SCHEMA1_SIGNED)
         .body(br#"{"schemaVersion":1,"name":"x"}"#.to_vec());
     let (r, _s) = check_fetch(reply, TagOrDigest::tag("old").expect("tag")).await;
     assert!(matches!(r, Err(Error::UnsupportedManifest { .. })));
@@ -134,7 +135,7 @@ async fn schema1_is_unsupported() {
 #[tokio::test]
 async fn media_type_mismatch_is_rejected() {
     let reply = Reply::new(200)
-        .header("Content-Type", oci_client::OCI_INDEX)
+        .header("Content-Type", oci_ref::media_type::OCI_INDEX)
         .body(BODY.to_vec());
     let (r, _s) = check_fetch(reply, TagOrDigest::tag("v1").expect("tag")).await;
     assert!(matches!(
@@ -155,9 +156,9 @@ async fn accept_header_lists_the_four_types() {
         .to_owned();
     for t in [
         OCI_MANIFEST,
-        oci_client::OCI_INDEX,
-        oci_client::DOCKER_MANIFEST,
-        oci_client::DOCKER_MANIFEST_LIST,
+        oci_ref::media_type::OCI_INDEX,
+        oci_ref::media_type::DOCKER_MANIFEST,
+        oci_ref::media_type::DOCKER_MANIFEST_LIST,
     ] {
         assert!(accept.contains(t), "{accept} lacks {t}");
     }

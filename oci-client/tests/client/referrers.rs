@@ -1,6 +1,7 @@
 //! Referrers: API with and without server-side filtering, tag-schema fallback.
 
-use oci_client::{OCI_INDEX, ReferrersSource};
+use oci_client::ReferrersSource;
+use oci_ref::media_type::OCI_INDEX;
 
 use crate::server::{Reply, Server, sha256};
 

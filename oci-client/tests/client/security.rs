@@ -6,13 +6,14 @@
 //! Plain-HTTP servers are `crate::server`; the HTTPS registry below ([`TlsServer`]) answers with
 //! a throwaway certificate so that "a registry not marked plain-HTTP" can be tested for real.
 
+use oci_ref::media_type::OCI_MANIFEST;
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures_util::StreamExt;
 use oci_auth::{Credential, Keychain, Secret};
-use oci_client::{Client, Error, Limit, Limits, OCI_MANIFEST, RetryPolicy};
+use oci_client::{Client, Error, Limit, Limits, RetryPolicy};
 use oci_ref::TagOrDigest;
 
 use crate::server::{Body, Recorded, Reply, Server, sha256};

@@ -1,10 +1,11 @@
 //! Retries, redirects, authentication and error bodies against a hostile server.
 
+use oci_ref::media_type::OCI_MANIFEST;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use oci_client::{Error, ErrorCode, Limit, OCI_MANIFEST, RetryPolicy};
+use oci_client::{Error, ErrorCode, Limit, RetryPolicy};
 use oci_ref::TagOrDigest;
 
 use crate::server::{Reply, Server};

@@ -34,7 +34,9 @@ use std::time::Duration;
 
 use oci_ref::Digest;
 
-use crate::decompress::{Compression, Decompress, DecompressLimits};
+use oci_ref::media_type::Compression;
+
+use crate::decompress::{Decompress, DecompressLimits};
 use crate::descriptor::Descriptor;
 use crate::progress::{ProgressEvent, ProgressSink};
 use crate::source::BlobSource;
@@ -53,6 +55,7 @@ pub use direct::DIRECT_ALIGN;
 pub use error::{DownloadError, FileOp};
 pub use inflate::INFLATE_QUEUE_DEPTH;
 use inflate::Inflater;
+pub use place::decompressed_path;
 use place::place;
 use temp::{
     FinishError, Sink, TempGuard, WriteFailure, finish_temp, open_temp, parent_dir, sync_dir,
@@ -101,6 +104,10 @@ pub struct DownloadOptions {
     pub keep_partial: bool,
     /// Whether to decompress.
     pub decompress: Decompress,
+    /// When a download was decompressed and the destination's file name ends with the suffix
+    /// of the compression undone (`disk.img.zst`), write it without the suffix (`disk.img`).
+    /// [`Downloaded::path`] says where the file went. Off by default.
+    pub strip_compression_suffix: bool,
     /// Limits for decompression.
     pub decompress_limits: DecompressLimits,
     /// Where progress events go.
@@ -121,6 +128,7 @@ impl Default for DownloadOptions {
             stall_timeout: DEFAULT_STALL_TIMEOUT,
             keep_partial: false,
             decompress: Decompress::Off,
+            strip_compression_suffix: false,
             decompress_limits: DecompressLimits::default(),
             progress: None,
             direct_io: true,
@@ -150,8 +158,10 @@ pub struct Downloaded {
 
 /// Downloads the blob `desc` from `source` to `dest`, verified, atomically.
 ///
-/// On success `dest` holds exactly the verified bytes (or their decompression, with
-/// [`Decompress::Auto`] and a compressed media type). On failure nothing is at `dest` (an
+/// On success `dest` holds exactly the verified bytes, or their decompression with
+/// [`Decompress::Auto`] when the media type declares zstd or gzip or the verified bytes start
+/// with their magic ([`Compression::detect`]; the digest is always checked on the compressed
+/// bytes). On failure nothing is at `dest` (an
 /// existing file there is left untouched) and the temporary file is removed unless
 /// [`DownloadOptions::keep_partial`] is set. See the module docs for cancel safety.
 pub async fn download(
@@ -275,14 +285,15 @@ async fn download_inner(
                             digest: digest.clone(),
                         });
                         let streamed = inflater.take().map(|i| (i, streamed));
-                        let written = place(&ctx, file, dest, compression, streamed).await?;
+                        let (written, path) =
+                            place(&ctx, file, dest, compression, streamed).await?;
                         guard.disarm();
                         ctx.emit(ProgressEvent::Finished {
                             digest: digest.clone(),
-                            path: dest.to_path_buf(),
+                            path: path.clone(),
                         });
                         return Ok(Downloaded {
-                            path: dest.to_path_buf(),
+                            path,
                             digest: digest.clone(),
                             size: desc.size,
                             written: written.0,

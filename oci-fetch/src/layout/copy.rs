@@ -1,8 +1,9 @@
 //! Copying a whole artifact graph (index → manifests → config and layers) into a layout.
 
 use futures_util::StreamExt;
+use oci_ref::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 
-use super::{LayoutError, MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST, OciLayout};
+use super::{LayoutError, OciLayout};
 use crate::descriptor::Descriptor;
 use crate::download::DownloadOptions;
 use crate::many::DEFAULT_CONCURRENCY;
@@ -11,12 +12,6 @@ use crate::source::BlobSource;
 /// Deepest nesting of indexes followed by [`OciLayout::copy_graph`] (an index of indexes of
 /// manifests is depth 2). Real artifacts use at most 2; a cycle or a hostile chain stops here.
 pub const MAX_INDEX_DEPTH: usize = 4;
-
-/// Docker's manifest list, treated like an OCI index.
-pub const MEDIA_TYPE_DOCKER_LIST: &str =
-    "application/vnd.docker.distribution.manifest.list.v2+json";
-/// Docker's image manifest, treated like an OCI manifest.
-pub const MEDIA_TYPE_DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
 /// What a graph copy did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,7 +47,7 @@ impl OciLayout {
         while let Some((desc, depth)) = stack.pop() {
             count(self.write_blob(source, &desc, opts).await?);
             match desc.media_type.as_str() {
-                MEDIA_TYPE_INDEX | MEDIA_TYPE_DOCKER_LIST => {
+                OCI_INDEX | DOCKER_MANIFEST_LIST => {
                     if depth >= MAX_INDEX_DEPTH {
                         return Err(LayoutError::TooDeep {
                             digest: desc.digest,
@@ -62,7 +57,7 @@ impl OciLayout {
                     let index = self.read_index(&desc).await?;
                     stack.extend(index.manifests.into_iter().rev().map(|d| (d, depth + 1)));
                 }
-                MEDIA_TYPE_MANIFEST | MEDIA_TYPE_DOCKER_MANIFEST => {
+                OCI_MANIFEST | DOCKER_MANIFEST => {
                     let manifest = self.read_manifest(&desc).await?;
                     let leaves: Vec<Descriptor> = std::iter::once(manifest.config)
                         .chain(manifest.layers)

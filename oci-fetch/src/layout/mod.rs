@@ -26,10 +26,11 @@ use std::path::{Path, PathBuf};
 use tokio::io::AsyncReadExt;
 
 use bytes::Bytes;
+use oci_ref::media_type::OCI_INDEX;
 use oci_ref::{Digest, TagOrDigest};
 
 pub use address::{AddressError, LayoutAddress, parse_layout_address};
-pub use copy::{CopyStats, MAX_INDEX_DEPTH, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST};
+pub use copy::{CopyStats, MAX_INDEX_DEPTH};
 
 use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManifest};
 use crate::download::{DownloadError, DownloadOptions, download};
@@ -42,10 +43,6 @@ pub const OCI_LAYOUT_FILE: &str = "oci-layout";
 pub const INDEX_FILE: &str = "index.json";
 /// The layout version written, and the major version read.
 pub const LAYOUT_VERSION: &str = "1.0.0";
-/// Media type of an image index.
-pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// Media type of an image manifest.
-pub const MEDIA_TYPE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 /// Largest `oci-layout` or `index.json` read (16 MiB): far above real indexes, small enough to
 /// hold in memory.
@@ -316,9 +313,8 @@ impl OciLayout {
         }
         let index = root.join(INDEX_FILE);
         if tokio::fs::symlink_metadata(&index).await.is_err() {
-            let body = format!(
-                "{{\"schemaVersion\":2,\"mediaType\":\"{MEDIA_TYPE_INDEX}\",\"manifests\":[]}}"
-            );
+            let body =
+                format!("{{\"schemaVersion\":2,\"mediaType\":\"{OCI_INDEX}\",\"manifests\":[]}}");
             write_atomic(&index, body.into_bytes()).await?;
         }
         OciLayout::open(root).await

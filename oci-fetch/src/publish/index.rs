@@ -7,14 +7,13 @@
 //! the source was pushed with `--artifact-platform`. Its annotations are the source manifest's
 //! own (without `org.opencontainers.image.created`) overlaid with the ones given.
 
+use oci_ref::media_type::{OCI_IMAGE_CONFIG, OCI_INDEX};
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use oci_ref::TagOrDigest;
 
-use super::model::{
-    ANNOTATION_CREATED, Descriptor, ImageIndex, OCI_IMAGE_CONFIG, OCI_INDEX, Platform,
-};
+use super::model::{ANNOTATION_CREATED, Descriptor, ImageIndex, Platform};
 use super::push::Pushed;
 use super::store::Store;
 use super::{PublishError, to_client_digest};

@@ -11,6 +11,7 @@
 //! buffer whatever the file size. Blobs the registry already has are not uploaded again (the client sends
 //! `HEAD` first).
 
+use oci_ref::media_type::{OCI_IMAGE_CONFIG, OCI_LAYER_TAR, OCI_MANIFEST, UNKNOWN_ARTIFACT};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,8 +23,8 @@ use std::io::Read as _;
 
 use super::model::{
     ANNOTATION_CREATED, ANNOTATION_FILE_CONFIG, ANNOTATION_FILE_MANIFEST, ANNOTATION_TITLE,
-    AnnotationFile, DEFAULT_ARTIFACT_TYPE, DEFAULT_LAYER_MEDIA_TYPE, Descriptor, EMPTY_DIGEST,
-    EMPTY_JSON, FileSpec, ImageManifest, OCI_IMAGE_CONFIG, OCI_MANIFEST, Platform, now_rfc3339,
+    AnnotationFile, Descriptor, EMPTY_DIGEST, EMPTY_JSON, FileSpec, ImageManifest, Platform,
+    now_rfc3339,
 };
 use super::store::Store;
 use super::{PublishError, to_client_digest};
@@ -40,7 +41,7 @@ const HASH_BUFFER_BYTES: usize = 1024 * 1024;
 pub struct PushRequest {
     /// The files, each one layer titled with its file name.
     pub files: Vec<FileSpec>,
-    /// `artifactType`; when `None` and no `--config` is given, [`DEFAULT_ARTIFACT_TYPE`].
+    /// `artifactType`; when `None` and no `--config` is given, [`UNKNOWN_ARTIFACT`].
     pub artifact_type: Option<String>,
     /// Manifest annotations (`-a KEY=VALUE`); they win over the annotation file's `$manifest`.
     pub annotations: BTreeMap<String, String>,
@@ -201,7 +202,7 @@ fn build_manifest(
         // With a custom config its media type is the artifact type (image-spec v1.1 § artifacts
         // guidance); otherwise (empty or platform config) oras writes the unknown type.
         (None, Some(_)) => None,
-        (None, None) => Some(DEFAULT_ARTIFACT_TYPE.to_owned()),
+        (None, None) => Some(UNKNOWN_ARTIFACT.to_owned()),
     };
     Ok(ImageManifest {
         schema_version: 2,
@@ -330,10 +331,7 @@ pub async fn push<'a>(
             }
         };
         done.entry(digest.clone()).or_insert(outcome);
-        let media_type = spec
-            .media_type
-            .as_deref()
-            .unwrap_or(DEFAULT_LAYER_MEDIA_TYPE);
+        let media_type = spec.media_type.as_deref().unwrap_or(OCI_LAYER_TAR);
         let mut d = Descriptor::new(media_type, &digest, size);
         if let Some(a) = req.annotation_file.as_ref().and_then(|m| m.get(title)) {
             d.annotations.extend(a.clone());

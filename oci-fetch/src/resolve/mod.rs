@@ -29,10 +29,11 @@ mod source;
 use std::collections::BTreeSet;
 
 use futures_util::future::join_all;
+use oci_ref::media_type::Compression;
 use oci_ref::{Digest, TagOrDigest};
 use oci_select::{
-    Candidate, CandidateError, Compression, DiskFormat, Document, Explanation, ManifestFacts,
-    Policy, SelectError, classify,
+    Candidate, CandidateError, DiskFormat, Document, Explanation, ManifestFacts, Policy,
+    SelectError, classify,
 };
 
 pub use source::{FetchedManifest, LayoutSource, ManifestSource};
@@ -60,6 +61,15 @@ pub enum ResolveError {
     /// Reading the layout failed.
     #[error(transparent)]
     Layout(#[from] LayoutError),
+    /// The first bytes of the chosen blob, read to tell its compression, could not be read.
+    #[error("{digest}: reading the first bytes of the blob: {source}")]
+    BlobHead {
+        /// The blob.
+        digest: Digest,
+        /// Why.
+        #[source]
+        source: crate::source::SourceError,
+    },
     /// A document could not be read into candidates.
     #[error(transparent)]
     Document(#[from] CandidateError),
@@ -137,7 +147,8 @@ pub struct Resolved {
     pub layers: Vec<Descriptor>,
     /// Ironic's disk format: `qcow2`, `raw`, `bootc`, `unknown` (digest reference), or `None`.
     pub disk_format: Option<DiskFormat>,
-    /// Compression from the blob's media type (the download checks magic bytes as well).
+    /// The compression of [`Resolved::blob`]: declared by its media type, else seen in its
+    /// first bytes (`Compression::detect`, the rule a download with decompression on applies).
     pub compression: Option<Compression>,
     /// The blob's `org.opencontainers.image.title`.
     pub filename: Option<String>,
@@ -199,7 +210,7 @@ pub async fn resolve(
     let kind = classify(top.media_type.as_deref(), &top.bytes)?;
     let by_digest = matches!(target, TagOrDigest::Digest(_));
     if by_digest && kind == Document::Manifest {
-        return pinned_manifest(&counter, top);
+        return pinned_manifest(&counter, top).await;
     }
     let mut candidates = match kind {
         Document::Index => Candidate::from_index(&top.bytes)?,
@@ -312,9 +323,7 @@ pub async fn resolve(
         manifest_url: source.pinned_url(chosen.digest()),
         manifest_digest: chosen.digest().clone(),
         blob_url: blob.as_ref().map(|b| source.blob_url(&b.digest)),
-        compression: blob
-            .as_ref()
-            .and_then(|b| Compression::from_media_type(&b.media_type)),
+        compression: compression_of(source, blob.as_ref()).await?,
         filename: blob.as_ref().and_then(|b| b.title().map(str::to_owned)),
         blob,
         layers,
@@ -327,7 +336,10 @@ pub async fn resolve(
 }
 
 /// A digest reference to a manifest: no selection, verified by the fetch.
-fn pinned_manifest(counter: &Counter<'_>, top: FetchedManifest) -> Result<Resolved, ResolveError> {
+async fn pinned_manifest(
+    counter: &Counter<'_>,
+    top: FetchedManifest,
+) -> Result<Resolved, ResolveError> {
     let source = counter.source;
     let facts = ManifestFacts::from_json(&top.bytes)?;
     let layers: Vec<Descriptor> = facts.layers().iter().map(layer_descriptor).collect();
@@ -343,9 +355,7 @@ fn pinned_manifest(counter: &Counter<'_>, top: FetchedManifest) -> Result<Resolv
     Ok(Resolved {
         manifest_url: source.pinned_url(&top.digest),
         blob_url: blob.as_ref().map(|b| source.blob_url(&b.digest)),
-        compression: blob
-            .as_ref()
-            .and_then(|b| Compression::from_media_type(&b.media_type)),
+        compression: compression_of(source, blob.as_ref()).await?,
         filename: blob.as_ref().and_then(|b| b.title().map(str::to_owned)),
         blob,
         layers,
@@ -356,4 +366,22 @@ fn pinned_manifest(counter: &Counter<'_>, top: FetchedManifest) -> Result<Resolv
         manifest_digest: top.digest,
         explanation: None,
     })
+}
+
+/// The compression of the chosen blob, decided as a download with decompression on decides
+/// ([`Compression::detect`]): by the media type, else by the blob's first bytes (one more
+/// request, made only when the media type declares nothing). `resolve` and `pull` therefore
+/// report the same compression.
+async fn compression_of(
+    source: &dyn ManifestSource,
+    blob: Option<&Descriptor>,
+) -> Result<Option<Compression>, ResolveError> {
+    let Some(blob) = blob else {
+        return Ok(None);
+    };
+    if let Some(c) = Compression::from_media_type(&blob.media_type) {
+        return Ok(Some(c));
+    }
+    let head = source.blob_head(&blob.digest).await?;
+    Ok(Compression::detect(&blob.media_type, &head))
 }

@@ -10,7 +10,7 @@ use super::ResolveError;
 use crate::descriptor::Descriptor;
 use crate::layout::{MAX_MANIFEST_SIZE, OciLayout};
 use crate::registry::{MAX_CONFIG_BYTES, RegistrySource};
-use crate::source::BoxFuture;
+use crate::source::{BlobSource, BoxFuture, blob_head};
 
 /// A manifest or index as received: bytes verified against [`FetchedManifest::digest`].
 #[derive(Debug, Clone)]
@@ -66,6 +66,15 @@ pub trait ManifestSource: Send + Sync {
     /// Where the blob `digest` can be fetched from directly.
     fn blob_url(&self, digest: &Digest) -> String;
 
+    /// The first bytes of the blob `digest`, unverified (see [`blob_head`]): how
+    /// [`resolve`](super::resolve) tells the compression of a blob whose media type declares
+    /// none, the way a download with decompression on does. The default reads nothing (no
+    /// compression can then be seen in the bytes).
+    fn blob_head<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Vec<u8>, ResolveError>> {
+        let _ = digest;
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// Which source served the manifest `digest` (a pull source reference, a layout path).
     fn served_by(&self, digest: &Digest) -> String;
 }
@@ -103,6 +112,10 @@ impl ManifestSource for RegistrySource {
 
     fn blob_url(&self, digest: &Digest) -> String {
         RegistrySource::blob_url(self, digest)
+    }
+
+    fn blob_head<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Vec<u8>, ResolveError>> {
+        Box::pin(head_of(self, digest))
     }
 
     fn served_by(&self, digest: &Digest) -> String {
@@ -165,6 +178,11 @@ impl ManifestSource for LayoutSource {
         self.layout.blob_url(digest)
     }
 
+    fn blob_head<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Vec<u8>, ResolveError>> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        Box::pin(head_of(&self.layout, digest))
+    }
+
     fn served_by(&self, digest: &Digest) -> String {
         self.layout.served_by(digest)
     }
@@ -211,4 +229,14 @@ impl ManifestSource for OciLayout {
     fn served_by(&self, _digest: &Digest) -> String {
         self.root().display().to_string()
     }
+}
+
+/// [`blob_head`] as a [`ResolveError`].
+async fn head_of(source: &dyn BlobSource, digest: &Digest) -> Result<Vec<u8>, ResolveError> {
+    blob_head(source, digest)
+        .await
+        .map_err(|source| ResolveError::BlobHead {
+            digest: digest.clone(),
+            source,
+        })
 }

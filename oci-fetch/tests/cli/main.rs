@@ -3,6 +3,7 @@
 mod bad_input;
 mod cmd_ref;
 mod copy;
+mod decompress;
 mod publish;
 mod pull;
 mod registry;

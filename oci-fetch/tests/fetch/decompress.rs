@@ -2,9 +2,10 @@
 
 use std::io::Write;
 
-use oci_fetch::decompress::{Compression, Decompress, DecompressError, DecompressLimits};
+use oci_fetch::decompress::{Decompress, DecompressError, DecompressLimits};
 use oci_fetch::descriptor::Descriptor;
 use oci_fetch::download::{DownloadError, download};
+use oci_ref::media_type::Compression;
 
 use crate::common::{Hostile, Open, assert_empty, entries, fast_opts, payload, sha256};
 
@@ -64,9 +65,15 @@ fn compression_from_media_type() {
     );
     check("application/vnd.oci.image.layer.v1.tar", None);
     check("application/vnd.qemu.qcow2", None);
-    assert_eq!(Compression::sniff(&zstd(b"x")), Some(Compression::Zstd));
-    assert_eq!(Compression::sniff(&gzip(b"x")), Some(Compression::Gzip));
-    assert_eq!(Compression::sniff(b"QFI\xfb"), None);
+    assert_eq!(
+        Compression::from_magic(&zstd(b"x")),
+        Some(Compression::Zstd)
+    );
+    assert_eq!(
+        Compression::from_magic(&gzip(b"x")),
+        Some(Compression::Gzip)
+    );
+    assert_eq!(Compression::from_magic(b"QFI\xfb"), None);
 }
 
 #[tokio::test]

@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use oci_fetch::decompress::{Compression, DecompressLimits, decompress_blocking};
+use oci_fetch::decompress::{DecompressLimits, decompress_blocking};
+use oci_ref::media_type::Compression;
 
 /// A hang guard, not a performance target (the output is capped at [`MAX_OUTPUT`]).
 const INPUT_TIME_LIMIT: Duration = Duration::from_millis(250);

@@ -388,7 +388,7 @@ async fn copy_graph_stops_at_the_depth_limit() {
         let body = serde_json::json!({ "schemaVersion": 2, "manifests": [top] });
         top = layout
             .write_blob_bytes(
-                oci_fetch::layout::MEDIA_TYPE_INDEX,
+                oci_ref::media_type::OCI_INDEX,
                 serde_json::to_vec(&body).expect("json"),
             )
             .await

@@ -782,7 +782,7 @@ async fn referrers_beyond_the_node_cap_are_refused() {
 fn padded_index(len: u64) -> Vec<u8> {
     let mut body = format!(
         r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[]}}"#,
-        oci_fetch::layout::MEDIA_TYPE_INDEX
+        oci_ref::media_type::OCI_INDEX
     )
     .into_bytes();
     body.resize(usize::try_from(len).expect("fits"), b' ');
@@ -813,7 +813,7 @@ async fn index_beyond_the_index_cap_is_refused_and_left_untouched() {
     let over = padded_index(MAX_INDEX_SIZE + 1);
     std::fs::write(&index, &over).expect("write index");
     let blob = layout
-        .write_blob_bytes(oci_fetch::layout::MEDIA_TYPE_MANIFEST, &b"{}"[..])
+        .write_blob_bytes(oci_ref::media_type::OCI_MANIFEST, &b"{}"[..])
         .await
         .expect("blob");
     let before = names_in(dir.path());

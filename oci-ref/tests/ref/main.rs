@@ -10,6 +10,7 @@ mod error;
 mod fuzzed;
 mod grammar;
 mod hash;
+mod media_type;
 mod normalize;
 mod proptests;
 mod reference;

@@ -5,11 +5,16 @@
 //! created it); files are named by their `org.opencontainers.image.title` (a digest-derived
 //! name without one), and hostile titles are refused. What is pulled: the chosen blob; for a
 //! digest reference to an artifact, or a selected container image, every layer. With
-//! `--decompress`, zstd and gzip blobs are written decompressed (same file name).
+//! `--decompress`, zstd and gzip blobs are written decompressed: when the media type says so
+//! (`+zstd`, `+gzip`, `application/zstd`, `application/gzip`, `.zst`, `.gz`) or, for any other
+//! type, when the bytes start with the zstd or gzip magic (Ironic decides by magic); the digest
+//! is verified on the compressed bytes, and a name ending in `.zst`/`.zstd`/`.gz`/`.gzip` loses
+//! that suffix.
 //!
 //! Progress bars (on stderr) only when stderr is a terminal. `--json` prints
 //! `{"manifest_url": …, "manifest_digest": …, "files": [{"path", "digest", "size",
-//! "verified": true}]}`. On failure: exit non-zero, one line on stderr, nothing written.
+//! "verified": true, "compression", "decompressed_size"}]}` (`compression` and
+//! `decompressed_size` are `null` unless the file was decompressed). On failure: exit non-zero, one line on stderr, nothing written.
 
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
@@ -40,8 +45,8 @@ pub(crate) struct Args {
     output: PathBuf,
     #[command(flatten)]
     select: SelectArgs,
-    /// Write zstd/gzip blobs decompressed (the digest is still verified on the compressed
-    /// bytes).
+    /// Write zstd/gzip blobs decompressed, by media type or magic bytes, without a
+    /// `.zst`/`.gz` suffix (the digest is still verified on the compressed bytes).
     #[arg(long)]
     decompress: bool,
     /// Replace existing files.
@@ -85,6 +90,8 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
                     digest: f.downloaded.digest.as_str(),
                     size: f.downloaded.size,
                     verified: true,
+                    compression: f.downloaded.decompressed.map(|c| c.as_str()),
+                    decompressed_size: f.downloaded.decompressed.map(|_| f.downloaded.written),
                 })
                 .collect(),
         };
@@ -132,6 +139,7 @@ async fn pull_into(
     opts.download.direct_io = !args.no_direct_io;
     if args.decompress {
         opts.download.decompress = Decompress::Auto;
+        opts.download.strip_compression_suffix = true;
     }
     let bars = std::io::stderr().is_terminal() && !args.json;
     if bars {
@@ -226,4 +234,8 @@ struct FileJson<'a> {
     digest: &'a str,
     size: u64,
     verified: bool,
+    /// The compression undone (`--decompress`), else `null`.
+    compression: Option<&'static str>,
+    /// The size of the file written when it was decompressed, else `null`.
+    decompressed_size: Option<u64>,
 }
