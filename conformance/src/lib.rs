@@ -45,6 +45,7 @@
 //! | `OCI_CONFORMANCE_URL` | base URL of the `external` backend, e.g. `http://127.0.0.1:5000` |
 //! | `OCI_CONFORMANCE_USERNAME`, `OCI_CONFORMANCE_PASSWORD` | optional `external` credentials |
 //! | `OCI_CONFORMANCE_REPORT` | file the capability report is appended to ([`capability`]) |
+//! | `OCI_CONFORMANCE_KNOWN_FAILURES` | checks whose failure is known for the registry ([`capability::known_failures`]) |
 //! | `DOCKER_HOST` | Docker daemon of the `docker` backend (default: the local socket) |
 //!
 //! - **docker**: a container from `OCI_CONFORMANCE_IMAGE`, port 5000 mapped to a random loopback
@@ -57,8 +58,9 @@
 //! - **process**: a CNCF distribution binary (`registry`, Debian's `docker-registry`, or
 //!   `OCI_CONFORMANCE_REGISTRY_BIN`) run as `BIN serve config.yml` on a free `127.0.0.1` port,
 //!   with filesystem storage in a temporary directory.
-//! - **external**: the registry at `OCI_CONFORMANCE_URL`, as configured by its owner; tests that
-//!   need a particular [`Auth`] fail there with a clear error.
+//! - **external**: the registry at `OCI_CONFORMANCE_URL`, as configured by its owner; checks that
+//!   need a registry the harness provisions (a particular [`Auth`], a fault proxy, a mirror)
+//!   record themselves not applicable there ([`capability::provisioned_only`]).
 //! - **auto**: every backend that works here, docker first: docker when a daemon answers and the
 //!   image is present locally or can be pulled, process when a binary is found.
 //!   [`Registry::start`] takes the first, [`for_each_backend`] runs all. None at all is an error,

@@ -53,11 +53,24 @@
 //!
 //! # Cancel safety
 //!
-//! Every async function here may be dropped at any `.await`: temporary files are removed by a
-//! guard's `Drop` (unless [`download::DownloadOptions::keep_partial`] asks to keep them for a
-//! later resume), blocking writer threads stop when their queue closes, and the rename into
-//! place is never split across an `.await`, so a destination holds either its old content or
-//! the new verified content.
+//! Every async function here may be dropped at any `.await`, and a process may be killed at any
+//! point: a destination holds either its old content or the new verified content, never
+//! anything in between, since the rename into place is the last step and is never split across
+//! an `.await`. Blocking writer threads stop when their queue closes.
+//!
+//! What is left beside the destination depends on
+//! [`download::DownloadOptions::keep_partial`], for [`download::download`],
+//! [`many::download_many`] and [`pull::pull_files`] alike:
+//!
+//! - off (the default): a dropped or failed download removes its partial file (a guard's
+//!   `Drop`); a partial file a killed process left is taken over and started afresh by the next
+//!   download of that blob to that place;
+//! - on: the partial file stays after a failure or a drop (or a kill), and the next download of
+//!   the same blob to the same place re-hashes it and fetches only the rest.
+//!
+//! Either way each download locks its partial file (two downloads never share one; the second
+//! waits) and removes what dead downloads to the same destination left. The lifecycle is in
+//! [`download`]'s module docs.
 //!
 //! # Feature flags
 //!

@@ -1,4 +1,11 @@
 //! Several blob downloads at once under a concurrency limit.
+//!
+//! # Cancel safety
+//!
+//! Dropping a [`download_many`] future drops every download in flight; each removes its partial
+//! file, or keeps it for a later resume with
+//! [`DownloadOptions::keep_partial`](crate::download::DownloadOptions::keep_partial) (see
+//! [`crate::download`]).
 
 use std::path::PathBuf;
 

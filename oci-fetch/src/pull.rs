@@ -16,8 +16,10 @@
 //!
 //! # Cancel safety
 //!
-//! Dropping a [`pull_files`] future cancels the downloads in flight (their temporary files are
-//! removed); files already renamed into place by this pull stay.
+//! Dropping a [`pull_files`] future cancels the downloads in flight (their partial files are
+//! removed, or kept for the next pull to resume with
+//! [`DownloadOptions::keep_partial`](crate::download::DownloadOptions::keep_partial)); files
+//! already renamed into place by this pull stay.
 
 use oci_ref::media_type::Compression;
 use std::collections::{BTreeSet, HashSet};

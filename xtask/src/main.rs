@@ -19,6 +19,7 @@ mod conformance;
 mod demo;
 mod faults;
 mod fuzz;
+mod local_registry;
 mod provision;
 mod registry_image;
 mod tidy;
@@ -63,7 +64,7 @@ fn print_help() {
          ci               lint, then test\n  \
          lint             fmt check, clippy -D warnings, docs -D warnings, tidy\n  \
          tidy             check the workspace's structural rules\n  \
-         conformance      run the conformance suite (--url URL for any registry) and report\n  \
+         conformance      the conformance suite (--url URL, --local-registry); table, --junit, --json\n  \
          bench            benchmarks against curl and the peers (see BENCHMARKS.md)\n  \
          demo             the README example over HTTP against a local registry it starts\n  \
          registry-image   build a local distribution registry image with docker import\n  \

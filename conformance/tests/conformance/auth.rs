@@ -10,8 +10,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use conformance::capability::{probe, provisioned_only};
 use conformance::token_server::TokenServer;
-use conformance::{Backend, RegistryOptions, Selection, for_each_backend, unique_repo};
+use conformance::{RegistryOptions, for_each_backend, unique_repo};
 use oci_auth::{
     Authenticator, Credential, CredentialSource, Env, ErrorKind, Keychain, Scope, Secret,
 };
@@ -26,16 +27,6 @@ const OFFLINE_PASSWORD_GRANT: &str = concat!(
     "grant_type=password&username=bob&password=hunter2",
     "&service=conformance-registry&client_id=t&access_type=offline"
 );
-
-/// Tests that provision their own registry configuration cannot run on `external`.
-fn provisioned() -> bool {
-    let external = Selection::from_env().expect("valid OCI_CONFORMANCE_BACKEND")
-        == Selection::Only(Backend::External);
-    if external {
-        println!("not applicable to the external backend");
-    }
-    !external
-}
 
 fn http() -> reqwest::Client {
     conformance::install_tls_provider();
@@ -216,11 +207,14 @@ fn write_helper(dir: &Path, user: &str, password: &str) {
 
 #[tokio::test]
 async fn htpasswd_basic_auth() {
-    if !provisioned() {
+    if !provisioned_only(&["auth/htpasswd"], "an htpasswd file it writes")
+        .expect("valid backend selection")
+    {
         return;
     }
     let options = RegistryOptions::htpasswd([("alice", "s3cret")]);
     for_each_backend(&options, async |registry| {
+        probe(registry, "auth/htpasswd", async {
         let (base, host) = (registry.base_url().to_owned(), registry.host().to_owned());
         let repo = unique_repo("auth-basic");
 
@@ -328,6 +322,8 @@ async fn htpasswd_basic_auth() {
             out.statuses
         );
         Ok(())
+        })
+        .await
     })
     .await
     .expect("htpasswd auth works on every backend");
@@ -335,106 +331,111 @@ async fn htpasswd_basic_auth() {
 
 #[tokio::test]
 async fn token_auth_with_a_verifying_registry() {
-    if !provisioned() {
+    if !provisioned_only(&["auth/token"], "a token server it configures")
+        .expect("valid backend selection")
+    {
         return;
     }
     let server = TokenServer::start([("bob", "hunter2")]).expect("token server starts");
     let options = RegistryOptions::with_auth(server.auth());
     for_each_backend(&options, async |registry| {
-        let (base, host) = (registry.base_url().to_owned(), registry.host().to_owned());
-        let repo = unique_repo("auth-token");
+        probe(registry, "auth/token", async {
+            let (base, host) = (registry.base_url().to_owned(), registry.host().to_owned());
+            let repo = unique_repo("auth-token");
 
-        // A user pushes (GET flow with Basic credentials at the realm).
-        let bob = authenticator(
-            Keychain::empty().with_credential(&host, Credential::basic("bob", "hunter2")),
-        );
-        let manifest = push_artifact(&bob, &base, &host, &repo).await?;
+            // A user pushes (GET flow with Basic credentials at the realm).
+            let bob = authenticator(
+                Keychain::empty().with_credential(&host, Credential::basic("bob", "hunter2")),
+            );
+            let manifest = push_artifact(&bob, &base, &host, &repo).await?;
 
-        // Anonymous pull: the token server grants pull to anyone, the registry accepts it.
-        let anon = authenticator(Keychain::empty());
-        let out = pull_manifest(&anon, &base, &host, &repo).await?;
-        anyhow::ensure!(
-            out.statuses == [401, 200],
-            "anonymous pull statuses {:?}",
-            out.statuses
-        );
-        let body = out
-            .result
-            .map_err(|e| anyhow::anyhow!("anonymous pull: {e}"))?
-            .bytes()
+            // Anonymous pull: the token server grants pull to anyone, the registry accepts it.
+            let anon = authenticator(Keychain::empty());
+            let out = pull_manifest(&anon, &base, &host, &repo).await?;
+            anyhow::ensure!(
+                out.statuses == [401, 200],
+                "anonymous pull statuses {:?}",
+                out.statuses
+            );
+            let body = out
+                .result
+                .map_err(|e| anyhow::anyhow!("anonymous pull: {e}"))?
+                .bytes()
+                .await?;
+            anyhow::ensure!(
+                body.as_ref() == manifest.as_slice(),
+                "pulled manifest differs"
+            );
+            // The cached token serves the next request without a 401.
+            let again = pull_manifest(&anon, &base, &host, &repo).await?;
+            anyhow::ensure!(
+                again.statuses == [200],
+                "cached token statuses {:?}",
+                again.statuses
+            );
+
+            // Anonymous push: the token lacks push, the registry says insufficient_scope; typed error.
+            let out = send(&anon, &host, &[Scope::push_pull(&repo)], || {
+                http().post(format!("{base}/v2/{repo}/blobs/uploads/"))
+            })
             .await?;
-        anyhow::ensure!(
-            body.as_ref() == manifest.as_slice(),
-            "pulled manifest differs"
-        );
-        // The cached token serves the next request without a 401.
-        let again = pull_manifest(&anon, &base, &host, &repo).await?;
-        anyhow::ensure!(
-            again.statuses == [200],
-            "cached token statuses {:?}",
-            again.statuses
-        );
+            anyhow::ensure!(
+                out.statuses == [401, 401],
+                "anonymous push statuses {:?}",
+                out.statuses
+            );
+            let err = out.result.err().context("anonymous push must fail")?;
+            anyhow::ensure!(
+                matches!(err.kind(), ErrorKind::CredentialsRequired { .. }),
+                "{err:?}"
+            );
 
-        // Anonymous push: the token lacks push, the registry says insufficient_scope; typed error.
-        let out = send(&anon, &host, &[Scope::push_pull(&repo)], || {
-            http().post(format!("{base}/v2/{repo}/blobs/uploads/"))
+            // Wrong password: the token server refuses; the error names the registry and source.
+            let bad = authenticator(
+                Keychain::empty().with_credential(&host, Credential::basic("bob", "nope")),
+            );
+            let out = pull_manifest(&bad, &base, &host, &repo).await?;
+            let err = out.result.err().context("wrong password must fail")?;
+            anyhow::ensure!(err.is_unauthorized(), "{err}");
+            anyhow::ensure!(
+                err.to_string().starts_with(&format!(
+                    "unauthorized: registry {host} {REJECTED_FROM_CALLER}"
+                )),
+                "{err}"
+            );
+
+            // An identity (refresh) token: the OAuth2 POST refresh_token grant.
+            let refresh = http()
+                .post(server.realm())
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(OFFLINE_PASSWORD_GRANT)
+                .send()
+                .await?
+                .json::<serde_json::Value>()
+                .await?;
+            let refresh = refresh["refresh_token"]
+                .as_str()
+                .context("refresh_token in answer")?
+                .to_owned();
+            let idt = authenticator(
+                Keychain::empty()
+                    .with_credential(&host, Credential::IdentityToken(Secret::new(refresh))),
+            );
+            let out = pull_manifest(&idt, &base, &host, &repo).await?;
+            anyhow::ensure!(
+                out.result.as_ref().is_ok_and(|r| r.status() == 200),
+                "identity token pull {:?}",
+                out.statuses
+            );
+            let last = server.requests().pop().context("token requests recorded")?;
+            anyhow::ensure!(
+                last.grant_type.as_deref() == Some("refresh_token")
+                    && last.user.as_deref() == Some("bob"),
+                "{last:?}"
+            );
+            Ok(())
         })
-        .await?;
-        anyhow::ensure!(
-            out.statuses == [401, 401],
-            "anonymous push statuses {:?}",
-            out.statuses
-        );
-        let err = out.result.err().context("anonymous push must fail")?;
-        anyhow::ensure!(
-            matches!(err.kind(), ErrorKind::CredentialsRequired { .. }),
-            "{err:?}"
-        );
-
-        // Wrong password: the token server refuses; the error names the registry and source.
-        let bad = authenticator(
-            Keychain::empty().with_credential(&host, Credential::basic("bob", "nope")),
-        );
-        let out = pull_manifest(&bad, &base, &host, &repo).await?;
-        let err = out.result.err().context("wrong password must fail")?;
-        anyhow::ensure!(err.is_unauthorized(), "{err}");
-        anyhow::ensure!(
-            err.to_string().starts_with(&format!(
-                "unauthorized: registry {host} {REJECTED_FROM_CALLER}"
-            )),
-            "{err}"
-        );
-
-        // An identity (refresh) token: the OAuth2 POST refresh_token grant.
-        let refresh = http()
-            .post(server.realm())
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(OFFLINE_PASSWORD_GRANT)
-            .send()
-            .await?
-            .json::<serde_json::Value>()
-            .await?;
-        let refresh = refresh["refresh_token"]
-            .as_str()
-            .context("refresh_token in answer")?
-            .to_owned();
-        let idt = authenticator(
-            Keychain::empty()
-                .with_credential(&host, Credential::IdentityToken(Secret::new(refresh))),
-        );
-        let out = pull_manifest(&idt, &base, &host, &repo).await?;
-        anyhow::ensure!(
-            out.result.as_ref().is_ok_and(|r| r.status() == 200),
-            "identity token pull {:?}",
-            out.statuses
-        );
-        let last = server.requests().pop().context("token requests recorded")?;
-        anyhow::ensure!(
-            last.grant_type.as_deref() == Some("refresh_token")
-                && last.user.as_deref() == Some("bob"),
-            "{last:?}"
-        );
-        Ok(())
+        .await
     })
     .await
     .expect("token auth works on every backend");
@@ -442,62 +443,67 @@ async fn token_auth_with_a_verifying_registry() {
 
 #[tokio::test]
 async fn token_that_expires_mid_run_is_refreshed_once() {
-    if !provisioned() {
+    if !provisioned_only(&["auth/token-refresh"], "a token server it configures")
+        .expect("valid backend selection")
+    {
         return;
     }
     let server = TokenServer::start([("bob", "hunter2")]).expect("token server starts");
     let options = RegistryOptions::with_auth(server.auth());
     for_each_backend(&options, async |registry| {
-        let (base, host) = (registry.base_url().to_owned(), registry.host().to_owned());
-        let repo = unique_repo("auth-expiry");
-        let bob = authenticator(
-            Keychain::empty().with_credential(&host, Credential::basic("bob", "hunter2")),
-        );
-        push_artifact(&bob, &base, &host, &repo).await?;
+        probe(registry, "auth/token-refresh", async {
+            let (base, host) = (registry.base_url().to_owned(), registry.host().to_owned());
+            let repo = unique_repo("auth-expiry");
+            let bob = authenticator(
+                Keychain::empty().with_credential(&host, Credential::basic("bob", "hunter2")),
+            );
+            push_artifact(&bob, &base, &host, &repo).await?;
 
-        // distribution allows 60 s of leeway past `exp`: this token dies about 3 s after issue,
-        // while `expires_in` tells the client it lasts minutes, so the client keeps it.
-        let reader = authenticator(
-            Keychain::empty().with_credential(&host, Credential::basic("bob", "hunter2")),
-        );
-        server.expire_next_token_at(-57);
-        let before = server.requests().len();
-        let first = pull_manifest(&reader, &base, &host, &repo).await?;
-        anyhow::ensure!(
-            first.statuses == [401, 200],
-            "fresh token statuses {:?}",
-            first.statuses
-        );
-        tokio::time::sleep(Duration::from_secs(5)).await;
-        let second = pull_manifest(&reader, &base, &host, &repo).await?;
-        anyhow::ensure!(
-            second.statuses == [401, 200],
-            "expired token: one 401 (invalid_token), then success; got {:?}",
-            second.statuses
-        );
-        anyhow::ensure!(second.result.is_ok(), "refreshed pull failed");
-        anyhow::ensure!(server.requests().len() - before == 2, "exactly one refresh");
+            // distribution allows 60 s of leeway past `exp`: this token dies about 3 s after issue,
+            // while `expires_in` tells the client it lasts minutes, so the client keeps it.
+            let reader = authenticator(
+                Keychain::empty().with_credential(&host, Credential::basic("bob", "hunter2")),
+            );
+            server.expire_next_token_at(-57);
+            let before = server.requests().len();
+            let first = pull_manifest(&reader, &base, &host, &repo).await?;
+            anyhow::ensure!(
+                first.statuses == [401, 200],
+                "fresh token statuses {:?}",
+                first.statuses
+            );
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            let second = pull_manifest(&reader, &base, &host, &repo).await?;
+            anyhow::ensure!(
+                second.statuses == [401, 200],
+                "expired token: one 401 (invalid_token), then success; got {:?}",
+                second.statuses
+            );
+            anyhow::ensure!(second.result.is_ok(), "refreshed pull failed");
+            anyhow::ensure!(server.requests().len() - before == 2, "exactly one refresh");
 
-        // Every token the server issues is already dead: refresh once, then a typed failure.
-        server.expire_next_token_at(-3600);
-        server.expire_next_token_at(-3600);
-        let doomed = authenticator(
-            Keychain::empty().with_credential(&host, Credential::basic("bob", "hunter2")),
-        );
-        let before = server.requests().len();
-        let out = pull_manifest(&doomed, &base, &host, &repo).await?;
-        anyhow::ensure!(
-            out.statuses == [401, 401, 401],
-            "never loops: {:?}",
-            out.statuses
-        );
-        anyhow::ensure!(
-            server.requests().len() - before == 2,
-            "one fetch and one refresh"
-        );
-        let err = out.result.err().context("must fail")?;
-        anyhow::ensure!(err.is_unauthorized(), "{err}");
-        Ok(())
+            // Every token the server issues is already dead: refresh once, then a typed failure.
+            server.expire_next_token_at(-3600);
+            server.expire_next_token_at(-3600);
+            let doomed = authenticator(
+                Keychain::empty().with_credential(&host, Credential::basic("bob", "hunter2")),
+            );
+            let before = server.requests().len();
+            let out = pull_manifest(&doomed, &base, &host, &repo).await?;
+            anyhow::ensure!(
+                out.statuses == [401, 401, 401],
+                "never loops: {:?}",
+                out.statuses
+            );
+            anyhow::ensure!(
+                server.requests().len() - before == 2,
+                "one fetch and one refresh"
+            );
+            let err = out.result.err().context("must fail")?;
+            anyhow::ensure!(err.is_unauthorized(), "{err}");
+            Ok(())
+        })
+        .await
     })
     .await
     .expect("expiring tokens are handled on every backend");

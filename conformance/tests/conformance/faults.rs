@@ -16,6 +16,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use conformance::capability::provisioned_only;
 use conformance::fault_proxy::{Fault, FaultProxy, Rule};
 use conformance::token_server::{TOKEN_ISSUER, TOKEN_SERVICE, TokenServer};
 use conformance::{Auth, Registry, RegistryOptions, unique_repo};
@@ -758,6 +759,14 @@ fn print_matrix(results: &[CellResult]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fault_matrix() {
+    if !provisioned_only(
+        &["faults/matrix"],
+        "a registry with htpasswd behind its fault proxy",
+    )
+    .expect("valid backend selection")
+    {
+        return;
+    }
     setup();
     let registry = Registry::start_with(&RegistryOptions::htpasswd([(USER, PASSWORD)]))
         .await
@@ -873,6 +882,14 @@ fn soak_fds(dir: &std::path::Path, port: u16) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn soak_concurrent_pulls_with_random_faults() {
+    if !provisioned_only(
+        &["faults/soak"],
+        "a registry with htpasswd behind its fault proxy",
+    )
+    .expect("valid backend selection")
+    {
+        return;
+    }
     setup();
     let n: usize = std::env::var("OCI_FAULTS_SOAK")
         .ok()

@@ -1,22 +1,11 @@
 //! Checks of the harness itself: authentication variants, cleanup, unique names, redaction.
 
+use conformance::capability::{probe, provisioned_only};
 use conformance::{
-    Auth, Backend, Registry, RegistryOptions, Selection, available_backends, for_each_backend,
-    unique_repo,
+    Auth, Registry, RegistryOptions, available_backends, for_each_backend, unique_repo,
 };
 
 use crate::{client, pull_blob, push_blob};
-
-/// Whether this run provisions its registries (docker/process). Against an external registry
-/// the harness cannot configure authentication or observe cleanup, so these checks do not apply.
-fn provisioned() -> bool {
-    let external = Selection::from_env().expect("valid OCI_CONFORMANCE_BACKEND")
-        == Selection::Only(Backend::External);
-    if external {
-        println!("not applicable to the external backend");
-    }
-    !external
-}
 
 async fn status(url: &str, credentials: Option<(&str, &str)>) -> anyhow::Result<(u16, String)> {
     let mut request = client().get(url);
@@ -35,29 +24,34 @@ async fn status(url: &str, credentials: Option<(&str, &str)>) -> anyhow::Result<
 
 #[tokio::test]
 async fn htpasswd_registry_requires_the_configured_user() {
-    if !provisioned() {
+    if !provisioned_only(&["harness/htpasswd"], "an htpasswd file it writes")
+        .expect("valid backend selection")
+    {
         return;
     }
     let options = RegistryOptions::htpasswd([("alice", "correct horse"), ("bob", "battery")]);
     for_each_backend(&options, async |registry| {
-        let url = format!("{}/v2/", registry.base_url());
-        let (anonymous, challenge) = status(&url, None).await?;
-        anyhow::ensure!(anonymous == 401, "anonymous /v2/: status {anonymous}");
-        anyhow::ensure!(
-            challenge.starts_with("Basic realm="),
-            "anonymous /v2/: WWW-Authenticate {challenge:?}"
-        );
-        let (wrong, _) = status(&url, Some(("alice", "battery"))).await?;
-        anyhow::ensure!(wrong == 401, "wrong password: status {wrong}");
-        for (user, pass) in [("alice", "correct horse"), ("bob", "battery")] {
-            let (ok, _) = status(&url, Some((user, pass))).await?;
-            anyhow::ensure!(ok == 200, "{user} with the right password: status {ok}");
-        }
-        let credentials = registry
-            .credentials()
-            .expect("htpasswd registry has credentials");
-        anyhow::ensure!(credentials.username == "alice", "first user is offered");
-        Ok(())
+        probe(registry, "harness/htpasswd", async {
+            let url = format!("{}/v2/", registry.base_url());
+            let (anonymous, challenge) = status(&url, None).await?;
+            anyhow::ensure!(anonymous == 401, "anonymous /v2/: status {anonymous}");
+            anyhow::ensure!(
+                challenge.starts_with("Basic realm="),
+                "anonymous /v2/: WWW-Authenticate {challenge:?}"
+            );
+            let (wrong, _) = status(&url, Some(("alice", "battery"))).await?;
+            anyhow::ensure!(wrong == 401, "wrong password: status {wrong}");
+            for (user, pass) in [("alice", "correct horse"), ("bob", "battery")] {
+                let (ok, _) = status(&url, Some((user, pass))).await?;
+                anyhow::ensure!(ok == 200, "{user} with the right password: status {ok}");
+            }
+            let credentials = registry
+                .credentials()
+                .expect("htpasswd registry has credentials");
+            anyhow::ensure!(credentials.username == "alice", "first user is offered");
+            Ok(())
+        })
+        .await
     })
     .await
     .expect("htpasswd auth is enforced on every backend");
@@ -65,7 +59,9 @@ async fn htpasswd_registry_requires_the_configured_user() {
 
 #[tokio::test]
 async fn token_registry_challenges_with_the_configured_realm() {
-    if !provisioned() {
+    if !provisioned_only(&["harness/token-realm"], "a token server it configures")
+        .expect("valid backend selection")
+    {
         return;
     }
     // A throwaway self-signed certificate (its key was discarded): the registry only needs it to
@@ -79,19 +75,23 @@ async fn token_registry_challenges_with_the_configured_realm() {
         root_cert_bundle_pem_path: bundle,
     });
     for_each_backend(&options, async |registry| {
-        let (anonymous, challenge) = status(&format!("{}/v2/", registry.base_url()), None).await?;
-        anyhow::ensure!(anonymous == 401, "anonymous /v2/: status {anonymous}");
-        anyhow::ensure!(
-            challenge.starts_with("Bearer ")
-                && challenge.contains(r#"realm="http://127.0.0.1:1/token""#)
-                && challenge.contains(r#"service="conformance-registry""#),
-            "anonymous /v2/: WWW-Authenticate {challenge:?}"
-        );
-        anyhow::ensure!(
-            registry.credentials().is_none(),
-            "token auth offers no Basic credentials"
-        );
-        Ok(())
+        probe(registry, "harness/token-realm", async {
+            let (anonymous, challenge) =
+                status(&format!("{}/v2/", registry.base_url()), None).await?;
+            anyhow::ensure!(anonymous == 401, "anonymous /v2/: status {anonymous}");
+            anyhow::ensure!(
+                challenge.starts_with("Bearer ")
+                    && challenge.contains(r#"realm="http://127.0.0.1:1/token""#)
+                    && challenge.contains(r#"service="conformance-registry""#),
+                "anonymous /v2/: WWW-Authenticate {challenge:?}"
+            );
+            anyhow::ensure!(
+                registry.credentials().is_none(),
+                "token auth offers no Basic credentials"
+            );
+            Ok(())
+        })
+        .await
     })
     .await
     .expect("token auth is configured on every backend");
@@ -99,22 +99,27 @@ async fn token_registry_challenges_with_the_configured_realm() {
 
 #[tokio::test]
 async fn provisioned_registries_allow_deletes() {
-    if !provisioned() {
+    if !provisioned_only(&["harness/deletes-enabled"], "its own configuration")
+        .expect("valid backend selection")
+    {
         return;
     }
     for_each_backend(&RegistryOptions::new(), async |registry| {
-        let repo = unique_repo("fixture-delete");
-        let digest = push_blob(registry, &repo, b"to be deleted").await?;
-        pull_blob(registry, &repo, &digest).await?;
-        let url = format!("{}/v2/{repo}/blobs/{digest}", registry.base_url());
-        let deleted = client().delete(&url).send().await?.status();
-        anyhow::ensure!(
-            deleted == 202,
-            "DELETE blob: status {deleted} (storage.delete.enabled?)"
-        );
-        let gone = client().get(&url).send().await?.status();
-        anyhow::ensure!(gone == 404, "GET deleted blob: status {gone}");
-        Ok(())
+        probe(registry, "harness/deletes-enabled", async {
+            let repo = unique_repo("fixture-delete");
+            let digest = push_blob(registry, &repo, b"to be deleted").await?;
+            pull_blob(registry, &repo, &digest).await?;
+            let url = format!("{}/v2/{repo}/blobs/{digest}", registry.base_url());
+            let deleted = client().delete(&url).send().await?.status();
+            anyhow::ensure!(
+                deleted == 202,
+                "DELETE blob: status {deleted} (storage.delete.enabled?)"
+            );
+            let gone = client().get(&url).send().await?.status();
+            anyhow::ensure!(gone == 404, "GET deleted blob: status {gone}");
+            Ok(())
+        })
+        .await
     })
     .await
     .expect("the generated config enables deletes on every backend");
@@ -122,7 +127,12 @@ async fn provisioned_registries_allow_deletes() {
 
 #[tokio::test]
 async fn registry_is_gone_after_drop() {
-    if !provisioned() {
+    if !provisioned_only(
+        &["harness/cleanup-after-drop"],
+        "a registry it starts and stops",
+    )
+    .expect("valid backend selection")
+    {
         return;
     }
     for backend in available_backends().await.expect("a backend is available") {
@@ -141,7 +151,12 @@ async fn registry_is_gone_after_drop() {
 
 #[tokio::test]
 async fn registry_is_gone_after_a_panicking_test() {
-    if !provisioned() {
+    if !provisioned_only(
+        &["harness/cleanup-after-panic"],
+        "a registry it starts and stops",
+    )
+    .expect("valid backend selection")
+    {
         return;
     }
     for backend in available_backends().await.expect("a backend is available") {

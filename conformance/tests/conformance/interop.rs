@@ -138,7 +138,7 @@ async fn oras_python_push_is_pulled_by_us_byte_exact() {
     setup();
     require_peers().expect("interop peers installed");
     for_each_backend(&RegistryOptions::new(), async |registry| {
-        probe(registry, "interop-oras-push", async {
+        probe(registry, "interop/oras-push", async {
             let dir = tempfile::tempdir()?;
             let yaml = b"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: test\n".to_vec();
             let bin: Vec<u8> = (0..=255u8).cycle().take(100_000).collect();
@@ -192,7 +192,7 @@ async fn our_push_is_pulled_by_oras_python_byte_exact() {
     setup();
     require_peers().expect("interop peers installed");
     for_each_backend(&RegistryOptions::new(), async |registry| {
-        probe(registry, "interop-oras-pull", async {
+        probe(registry, "interop/oras-pull", async {
             let dir = tempfile::tempdir()?;
             let big = big_payload();
             let text = b"kernel command line\n".to_vec();
@@ -254,7 +254,7 @@ async fn skopeo_reads_our_artifacts_and_layouts() {
     setup();
     require_peers().expect("interop peers installed");
     for_each_backend(&RegistryOptions::new(), async |registry| {
-        probe(registry, "interop-skopeo", async {
+        probe(registry, "interop/skopeo", async {
             let dir = tempfile::tempdir()?;
             let payload = b"{\"hello\":\"skopeo\"}\n".to_vec();
             let specs = files(dir.path(), &[("hello.json", "application/json", &payload)])?;
@@ -446,7 +446,7 @@ async fn attach(
 async fn seed_walkthrough_discovers_the_referrers_tree() {
     setup();
     for_each_backend(&RegistryOptions::new(), async |registry| {
-        probe(registry, "interop-walkthrough", async {
+        probe(registry, "interop/walkthrough", async {
             const SIG: &str = "application/vnd.example.signature.v1+json";
             const SBOM: &str = "application/vnd.example.sbom.v1+json";
             let dir = tempfile::tempdir()?;

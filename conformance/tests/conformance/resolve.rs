@@ -5,7 +5,7 @@
 //! Capabilities recorded: `resolve-index`, `pull-verified`.
 
 use bytes::Bytes;
-use conformance::capability::{Support, record};
+use conformance::capability::{Outcome, record};
 use conformance::{Registry, unique_repo};
 use oci_client::{Client, Repository};
 use oci_fetch::pull::{PullOptions, pull_files};
@@ -170,8 +170,8 @@ async fn resolve_index_with_policies_and_pull_verified() -> anyhow::Result<()> {
     );
     record(
         &registry,
-        "resolve-index",
-        Support::Yes,
+        "resolve/index",
+        Outcome::Passed,
         "index + only the needed manifests",
     );
 
@@ -193,8 +193,8 @@ async fn resolve_index_with_policies_and_pull_verified() -> anyhow::Result<()> {
     anyhow::ensure!(digest(&bytes) == blob.digest, "pulled bytes verify");
     record(
         &registry,
-        "pull-verified",
-        Support::Yes,
+        "resolve/pull-verified",
+        Outcome::Passed,
         "pulled by title, digest checked",
     );
     Ok(())

@@ -9,7 +9,7 @@ use crate::{authed, client, pull_blob, pull_manifest, push_blob, push_manifest, 
 #[tokio::test]
 async fn v2_ping_answers() {
     for_each_backend(&RegistryOptions::new(), async |registry| {
-        probe(registry, "reachable", async {
+        probe(registry, "smoke/reachable", async {
             let resp = authed(
                 registry,
                 client().get(format!("{}/v2/", registry.base_url())),
@@ -28,7 +28,7 @@ async fn v2_ping_answers() {
 #[tokio::test]
 async fn blob_push_pull_round_trips() {
     for_each_backend(&RegistryOptions::new(), async |registry| {
-        probe(registry, "blob-push-pull", async {
+        probe(registry, "smoke/blob-push-pull", async {
             let repo = unique_repo("smoke-blob");
             // Every byte value, so any text-mode mangling shows.
             let data: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
@@ -50,7 +50,7 @@ async fn blob_push_pull_round_trips() {
 #[tokio::test]
 async fn manifest_push_pull_round_trips() {
     for_each_backend(&RegistryOptions::new(), async |registry| {
-        probe(registry, "manifest-push-pull", async {
+        probe(registry, "smoke/manifest-push-pull", async {
             let repo = unique_repo("smoke-manifest");
             let config = b"{}";
             let config_digest = push_blob(registry, &repo, config).await?;

@@ -41,6 +41,12 @@ impl Ctx<'_> {
         }
     }
 
+    pub(super) fn writer_lost(&self) -> DownloadError {
+        DownloadError::WriterLost {
+            digest: self.desc.digest.clone(),
+        }
+    }
+
     pub(super) fn io(&self, op: FileOp) -> impl FnOnce(io::Error) -> DownloadError + '_ {
         move |source| DownloadError::Io {
             path: self.temp.to_path_buf(),
@@ -59,6 +65,28 @@ impl Ctx<'_> {
         }
     }
 
+    fn stalled(&self, attempts: u32) -> DownloadError {
+        DownloadError::Stalled {
+            digest: self.desc.digest.clone(),
+            timeout: self.opts.stall_timeout,
+            attempts,
+        }
+    }
+
+    fn source_error(&self, source: SourceError, attempts: u32) -> AttemptError {
+        let retry = source.is_retryable();
+        let e = DownloadError::Source {
+            digest: self.desc.digest.clone(),
+            attempts,
+            source,
+        };
+        if retry {
+            AttemptError::Retry(e)
+        } else {
+            AttemptError::Fatal(e)
+        }
+    }
+
     /// One attempt: open at the verifier's position and stream until the body ends.
     pub(super) async fn attempt(
         &self,
@@ -66,44 +94,59 @@ impl Ctx<'_> {
         force_restart: bool,
         attempts: u32,
     ) -> Result<(), AttemptError> {
-        let digest = &self.desc.digest;
-        let size = self.desc.size;
         let Some(current) = sink.as_ref() else {
-            return Err(AttemptError::Fatal(DownloadError::WriterLost {
-                digest: digest.clone(),
-            }));
+            return Err(AttemptError::Fatal(self.writer_lost()));
         };
         let requested = if force_restart {
             0
         } else {
             current.verifier.position()
         };
-        let stalled = || DownloadError::Stalled {
-            digest: digest.clone(),
-            timeout: self.opts.stall_timeout,
-            attempts,
+        let (body, reset) = self.open_body(requested, force_restart, attempts).await?;
+        let Some(owned) = sink.take() else {
+            return Err(AttemptError::Fatal(self.writer_lost()));
         };
-        let source_err = |source: SourceError| {
-            let retry = source.is_retryable();
-            let e = DownloadError::Source {
-                digest: digest.clone(),
+        let (tx, rx) = mpsc::unbounded_channel::<Queued>();
+        let writer = tokio::task::spawn_blocking(move || writer_loop(owned, reset, rx));
+        let start = body.offset_applied;
+        let (pos, read) = self.stream_body(body.stream, start, tx, attempts).await;
+        let Ok((returned, written)) = writer.await else {
+            return Err(AttemptError::Fatal(self.writer_lost()));
+        };
+        *sink = Some(returned);
+        match written {
+            Err(WriteFailure::Verify(e)) => return Err(self.rejected(e)),
+            Err(WriteFailure::Io(e)) => return Err(AttemptError::Fatal(self.io(FileOp::Write)(e))),
+            Ok(()) => {}
+        }
+        read?;
+        if pos < self.desc.size {
+            return Err(AttemptError::Retry(DownloadError::Truncated {
+                digest: self.desc.digest.clone(),
+                received: pos,
+                expected: self.desc.size,
                 attempts,
-                source,
-            };
-            if retry {
-                AttemptError::Retry(e)
-            } else {
-                AttemptError::Fatal(e)
-            }
-        };
-        let body = match tokio::time::timeout(
-            self.opts.stall_timeout,
-            self.source.open(digest, requested),
-        )
-        .await
-        {
-            Err(_) => return Err(AttemptError::Retry(stalled())),
-            Ok(Err(e)) => return Err(source_err(e)),
+            }));
+        }
+        Ok(())
+    }
+
+    /// Opens the source at `requested` and checks where the body starts and how long it says
+    /// it is. Returns the body and whether the writer must start over from byte 0.
+    async fn open_body(
+        &self,
+        requested: u64,
+        force_restart: bool,
+        attempts: u32,
+    ) -> Result<(crate::source::BlobBody, bool), AttemptError> {
+        let digest = &self.desc.digest;
+        let size = self.desc.size;
+        let opened =
+            tokio::time::timeout(self.opts.stall_timeout, self.source.open(digest, requested))
+                .await;
+        let body = match opened {
+            Err(_) => return Err(AttemptError::Retry(self.stalled(attempts))),
+            Ok(Err(e)) => return Err(self.source_error(e, attempts)),
             Ok(Ok(body)) => body,
         };
         let reset = if body.offset_applied == requested {
@@ -136,18 +179,22 @@ impl Ctx<'_> {
             };
             return Err(self.rejected(e));
         }
+        Ok((body, reset))
+    }
 
-        let Some(owned) = sink.take() else {
-            return Err(AttemptError::Fatal(DownloadError::WriterLost {
-                digest: digest.clone(),
-            }));
-        };
-        let (tx, rx) = mpsc::unbounded_channel::<Queued>();
-        // The queue is bounded in bytes: each chunk holds permits until it is written.
+    /// Reads the body from blob offset `start` into the writer's queue (bounded in bytes: each
+    /// chunk holds permits until it is written), with the stall timeout and progress events.
+    /// Returns the position reached and how the read ended.
+    async fn stream_body(
+        &self,
+        mut stream: crate::source::ByteStream,
+        start: u64,
+        tx: mpsc::UnboundedSender<Queued>,
+        attempts: u32,
+    ) -> (u64, Result<(), AttemptError>) {
+        let digest = &self.desc.digest;
+        let size = self.desc.size;
         let budget = Arc::new(Semaphore::new(WRITE_QUEUE_BYTES));
-        let writer = tokio::task::spawn_blocking(move || writer_loop(owned, reset, rx));
-
-        let mut stream = body.stream;
         let mut pos = start;
         let began = Instant::now();
         let mut last_emit = (start, began);
@@ -155,12 +202,12 @@ impl Ctx<'_> {
             let next = match tokio::time::timeout(self.opts.stall_timeout, stream.next()).await {
                 // Every byte is in and nothing more came: the body is complete.
                 Err(_) if pos == size => break Ok(()),
-                Err(_) => break Err(AttemptError::Retry(stalled())),
+                Err(_) => break Err(AttemptError::Retry(self.stalled(attempts))),
                 Ok(n) => n,
             };
             let chunk = match next {
                 None => break Ok(()),
-                Some(Err(e)) => break Err(source_err(e)),
+                Some(Err(e)) => break Err(self.source_error(e, attempts)),
                 Some(Ok(chunk)) => chunk,
             };
             let len = chunk.len() as u64;
@@ -177,7 +224,7 @@ impl Ctx<'_> {
                 break Ok(());
             };
             if tx.send((chunk, permit)).is_err() {
-                // The writer stopped; its result below says why.
+                // The writer stopped; its result says why.
                 break Ok(());
             }
             let now = Instant::now();
@@ -200,32 +247,7 @@ impl Ctx<'_> {
                 last_emit = (pos, now);
             }
         };
-        drop(tx);
-        drop(stream);
-        let (returned, written) = match writer.await {
-            Ok(r) => r,
-            Err(_) => {
-                return Err(AttemptError::Fatal(DownloadError::WriterLost {
-                    digest: digest.clone(),
-                }));
-            }
-        };
-        *sink = Some(returned);
-        match written {
-            Err(WriteFailure::Verify(e)) => return Err(self.rejected(e)),
-            Err(WriteFailure::Io(e)) => return Err(AttemptError::Fatal(self.io(FileOp::Write)(e))),
-            Ok(()) => {}
-        }
-        read?;
-        if pos < size {
-            return Err(AttemptError::Retry(DownloadError::Truncated {
-                digest: digest.clone(),
-                received: pos,
-                expected: size,
-                attempts,
-            }));
-        }
-        Ok(())
+        (pos, read)
     }
 }
 

@@ -12,22 +12,46 @@
 //! or a truncated body resumes from the bytes already written; a source that ignores the range
 //! restarts cleanly from byte 0.
 //!
-//! # Temporary files
+//! # Partial files
 //!
-//! The temporary file is `.<dest name>.<12 hex of the digest>.oci-fetch-partial` (with a unique
-//! suffix unless [`DownloadOptions::keep_partial`] is set) in the destination's directory, so the
-//! final rename never crosses file systems. On failure it is removed, unless `keep_partial` is
-//! set: then it stays, and the next download of the same blob to the same destination re-hashes
-//! it and continues from its end (a corrupt prefix is caught by the final digest check, which
-//! then triggers one clean restart). With `keep_partial`, run one download per destination at a
-//! time.
+//! The bytes go to a partial file beside the destination (so the final rename never crosses
+//! file systems), named by what it holds and where it goes, never by the process writing it:
+//! `.<dest name>.<12 hex of the digest>.oci-fetch-partial` ([`partial_path`]); a decompressed
+//! output is written beside it as `.<dest name>.<12 hex>.inflating.oci-fetch-partial`. Its
+//! lifecycle:
+//!
+//! 1. **Claim.** The download opens the partial file (creating it, never following a symlink)
+//!    and takes an advisory lock on it (`flock`). A download of the same blob to the same place
+//!    that holds the lock — in this process or another — is waited for, polling every
+//!    [`LOCK_POLL_INTERVAL`]: two downloads never share one partial file. The kernel drops the
+//!    lock when its holder dies, however it dies, so a lock is never stale.
+//! 2. **Sweep.** Leftovers of dead downloads to the same destination are removed: partial files
+//!    of other blobs nobody holds (the tag moved on), decompressed outputs whose partial file
+//!    nobody holds, and the pid-named partial files of earlier versions whose process is gone.
+//! 3. **Resume or start over.** With [`DownloadOptions::keep_partial`] the bytes already in the
+//!    partial file are re-hashed (one pass; still one hash over every byte of the blob) and the
+//!    download asks the source for the rest with a range. A partial file longer than the blob
+//!    is not trusted and starts over. Damage the re-hash cannot see (a flipped byte) is caught by
+//!    the final digest check, which then restarts from byte 0 once — even with no attempt left —
+//!    so a damaged partial file costs a download, never a failure. Without `keep_partial` the
+//!    partial file is emptied and the download starts at byte 0.
+//! 4. **Place.** After verification the file is `fsync`'d, renamed onto the destination, and the
+//!    directory is `fsync`'d, all before success is reported: a reported download survives a
+//!    power cut.
+//! 5. **On failure or cancellation** the partial file is removed, unless `keep_partial` is set:
+//!    then it stays for the next download of the same blob to the same place (bytes that failed
+//!    verification are removed all the same). After SIGKILL or a power cut it stays whatever the
+//!    option; the next download to that destination resumes it (with `keep_partial`) or takes it
+//!    over and starts afresh (without), and sweeps the rest. Nothing is left that the next run
+//!    does not resume or remove.
 //!
 //! # Cancel safety
 //!
-//! Dropping a [`download`] future removes the temporary file (a guard's `Drop`, unless
-//! `keep_partial` is set) and never leaves anything at the destination: the rename is the last
-//! step and is not split across an `.await`. The writer thread notices the closed queue and exits
-//! on its own.
+//! Dropping a [`download`] future removes the partial file (a guard's `Drop`, while still
+//! holding its lock) unless `keep_partial` is set, and never leaves anything at the
+//! destination: the rename is the last step and is not split across an `.await`. The writer
+//! thread notices the closed queue and exits on its own. A future dropped while waiting for
+//! another download's lock leaves nothing.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -46,6 +70,7 @@ mod attempt;
 mod direct;
 mod error;
 mod inflate;
+mod partial;
 mod place;
 mod temp;
 mod writeback;
@@ -55,13 +80,13 @@ pub use direct::DIRECT_ALIGN;
 pub use error::{DownloadError, FileOp};
 pub use inflate::INFLATE_QUEUE_DEPTH;
 use inflate::Inflater;
+pub use partial::{LOCK_POLL_INTERVAL, PARTIAL_SUFFIX, partial_path};
+use partial::{claim, inflate_path, prepare, sweep};
 pub use place::decompressed_path;
 use place::place;
 use temp::{
-    FinishError, Sink, TempGuard, WriteFailure, finish_temp, open_temp, parent_dir, sync_dir,
-    writer_loop,
+    FinishError, Sink, TempGuard, WriteFailure, finish_temp, parent_dir, sync_dir, writer_loop,
 };
-pub use temp::{PARTIAL_SUFFIX, partial_path};
 pub use writeback::WRITEBACK_INTERVAL_BYTES;
 
 /// Default number of attempts per blob (the first one included). oras-go retries 5 times.
@@ -100,7 +125,9 @@ pub struct DownloadOptions {
     pub backoff_max: Duration,
     /// Time without progress before an attempt counts as stalled.
     pub stall_timeout: Duration,
-    /// Keep the partial file on failure and resume from it next time (see the module docs).
+    /// Keep the partial file on failure or cancellation and resume from it next time (default
+    /// off: a failed download removes it, and a partial file a killed run left is started
+    /// over). See the module docs for the lifecycle.
     pub keep_partial: bool,
     /// Whether to decompress.
     pub decompress: Decompress,
@@ -161,61 +188,79 @@ pub struct Downloaded {
 /// On success `dest` holds exactly the verified bytes, or their decompression with
 /// [`Decompress::Auto`] when the media type declares zstd or gzip or the verified bytes start
 /// with their magic ([`Compression::detect`]; the digest is always checked on the compressed
-/// bytes). On failure nothing is at `dest` (an
-/// existing file there is left untouched) and the temporary file is removed unless
-/// [`DownloadOptions::keep_partial`] is set. See the module docs for cancel safety.
+/// bytes), synced to disk with its directory. On
+/// failure nothing is at `dest` (an existing file there is left untouched) and the partial file
+/// is removed unless [`DownloadOptions::keep_partial`] is set. A download of the same blob to
+/// the same destination that is already running (in this or another process) is waited for.
+/// See the module docs for partial files and cancel safety.
+///
+/// # Errors
+///
+/// [`DownloadError`]: the source failed on every attempt, the bytes failed verification, a
+/// local file operation failed, or decompression failed.
 pub async fn download(
     source: &dyn BlobSource,
     desc: &Descriptor,
     dest: &Path,
     opts: &DownloadOptions,
 ) -> Result<Downloaded, DownloadError> {
-    let temp = partial_path(dest, &desc.digest, opts.keep_partial);
-    let result = download_inner(source, desc, dest, opts, temp.clone()).await;
-    if let Err(e) = &result
-        && opts.keep_partial
-        && e.is_verification()
-    {
-        // Content that failed verification is not worth resuming from.
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
-
-async fn download_inner(
-    source: &dyn BlobSource,
-    desc: &Descriptor,
-    dest: &Path,
-    opts: &DownloadOptions,
-    temp: PathBuf,
-) -> Result<Downloaded, DownloadError> {
-    let digest = &desc.digest;
-    let verifier = Verifier::new(digest.clone(), desc.size);
+    let verifier = Verifier::new(desc.digest.clone(), desc.size);
+    let temp = partial_path(dest, &desc.digest);
     let ctx = Ctx {
         source,
         desc,
         opts,
         temp: &temp,
     };
+    let (mut guard, sink, resumed_from) = open_partial(&ctx, dest, verifier).await?;
+    let result = download_into(&ctx, &mut guard, sink, dest, resumed_from).await;
+    if let Err(e) = &result
+        && e.is_verification()
+    {
+        // Content that failed verification is not worth resuming from.
+        guard.discard();
+    }
+    result
+}
 
-    let keep = opts.keep_partial;
-    // Armed before the file exists, so a cancellation during the open cannot leak it (the name
-    // is unique to this call unless `keep_partial` is set, and then the guard is disarmed).
-    let mut guard = TempGuard::new(temp.clone(), keep);
-    let temp_for_open = temp.clone();
-    let direct = opts.direct_io;
-    let opened =
-        tokio::task::spawn_blocking(move || open_temp(&temp_for_open, verifier, keep, direct))
-            .await;
-    let (mut sink, resumed_from) = match opened {
-        Ok(Ok(v)) => v,
-        Ok(Err(e)) => return Err(ctx.io(FileOp::CreateTemp)(e)),
-        Err(_) => {
-            return Err(DownloadError::WriterLost {
-                digest: digest.clone(),
-            });
-        }
-    };
+/// Claims the partial file (waiting while another download holds it), sweeps away what dead
+/// downloads to `dest` left, and makes the partial file ready: re-hashed and continued with
+/// `keep_partial`, emptied without. Returns its guard (holding the lock), the sink, and the
+/// bytes taken from disk.
+async fn open_partial(
+    ctx: &Ctx<'_>,
+    dest: &Path,
+    verifier: Verifier,
+) -> Result<(TempGuard, Sink, u64), DownloadError> {
+    let keep = ctx.opts.keep_partial;
+    let file = claim(ctx.temp).await.map_err(ctx.io(FileOp::CreateTemp))?;
+    let lock = file.try_clone().map_err(ctx.io(FileOp::CreateTemp))?;
+    // Armed (without `keep_partial`) from the moment the file is ours.
+    let guard = TempGuard::locked(ctx.temp.to_path_buf(), keep, lock);
+    let (temp, dest) = (ctx.temp.to_path_buf(), dest.to_path_buf());
+    let direct = ctx.opts.direct_io;
+    let prepared = tokio::task::spawn_blocking(move || {
+        sweep(&dest, &temp);
+        prepare(file, &temp, verifier, keep, direct)
+    })
+    .await;
+    match prepared {
+        Ok(Ok((sink, resumed_from))) => Ok((guard, sink, resumed_from)),
+        Ok(Err(e)) => Err(ctx.io(FileOp::ReadPartial)(e)),
+        Err(_) => Err(ctx.writer_lost()),
+    }
+}
+
+/// The download proper, into the claimed partial file: attempts until verified, then into place.
+async fn download_into(
+    ctx: &Ctx<'_>,
+    guard: &mut TempGuard,
+    mut sink: Sink,
+    dest: &Path,
+    resumed_from: u64,
+) -> Result<Downloaded, DownloadError> {
+    let (desc, opts) = (ctx.desc, ctx.opts);
+    let digest = &desc.digest;
     ctx.emit(ProgressEvent::Started {
         digest: digest.clone(),
         bytes: resumed_from,
@@ -226,43 +271,88 @@ async fn download_inner(
         _ => None,
     };
     // Decompress while downloading when the bytes will arrive from 0 (see `inflate`).
-    let mut inflater = None;
-    if let Some(c) = compression
-        && resumed_from == 0
-    {
-        let out = partial_path(dest, digest, false);
-        let limits = opts.decompress_limits;
-        let size = desc.size;
-        let direct = opts.direct_io;
-        let started =
-            tokio::task::spawn_blocking(move || Inflater::start(c, size, limits, out, direct))
-                .await;
-        match started {
-            Ok(Ok((running, feed))) => {
-                sink.feed = Some(feed);
-                sink.streamed = true;
-                inflater = Some(running);
-            }
-            Ok(Err(e)) => return Err(ctx.io(FileOp::CreateTemp)(e)),
-            Err(_) => {
-                return Err(DownloadError::WriterLost {
-                    digest: digest.clone(),
-                });
-            }
-        }
-    }
+    let inflater = match compression {
+        Some(c) if resumed_from == 0 => Some(start_inflater(ctx, &mut sink, dest, c).await?),
+        _ => None,
+    };
+    let (file, attempts, streamed) =
+        fetch_verified(ctx, sink, resumed_from, compression.is_none()).await?;
+    ctx.emit(ProgressEvent::Verified {
+        digest: digest.clone(),
+    });
+    let inflated = inflater.map(|i| (i, streamed));
+    let ((written, decompressed), path) =
+        place(ctx, guard, file, dest, compression, inflated).await?;
+    ctx.emit(ProgressEvent::Finished {
+        digest: digest.clone(),
+        path: path.clone(),
+    });
+    Ok(Downloaded {
+        path,
+        digest: digest.clone(),
+        size: desc.size,
+        written,
+        decompressed,
+        attempts,
+        resumed_from,
+    })
+}
 
+/// Starts the decompressor thread that the writer feeds while the download runs.
+async fn start_inflater(
+    ctx: &Ctx<'_>,
+    sink: &mut Sink,
+    dest: &Path,
+    compression: Compression,
+) -> Result<Inflater, DownloadError> {
+    let out = inflate_path(dest, &ctx.desc.digest);
+    let out_for_task = out.clone();
+    let (limits, size) = (ctx.opts.decompress_limits, ctx.desc.size);
+    let direct = ctx.opts.direct_io;
+    let started = tokio::task::spawn_blocking(move || {
+        Inflater::start(compression, size, limits, out_for_task, direct)
+    })
+    .await;
+    match started {
+        Ok(Ok((running, feed))) => {
+            sink.feed = Some(feed);
+            sink.streamed = true;
+            Ok(running)
+        }
+        Ok(Err(source)) => Err(DownloadError::Io {
+            path: out,
+            op: FileOp::CreateTemp,
+            source,
+        }),
+        Err(_) => Err(ctx.writer_lost()),
+    }
+}
+
+/// Attempts until every byte is in and verified; returns the temporary file (synced when
+/// `sync`), the attempts used, and whether the decompressor was fed every byte from 0.
+///
+/// A digest mismatch earns a clean restart from byte 0 when the bytes were pieced together from
+/// more than one body (a resumed range may be what went wrong) or when the source says another
+/// try may give other bytes (another mirror, a byte flipped once) — and always once when the
+/// first bytes came from a kept partial file, even past `max_attempts`: a partial file that
+/// was damaged on disk must not cost the download.
+async fn fetch_verified(
+    ctx: &Ctx<'_>,
+    sink: Sink,
+    resumed_from: u64,
+    sync: bool,
+) -> Result<(std::fs::File, u32, bool), DownloadError> {
+    let digest = &ctx.desc.digest;
+    let mut budget = ctx.opts.max_attempts.max(1);
     let mut sink = Some(sink);
     let mut attempts = 0u32;
     let mut force_restart = false;
-    // Whether the bytes came from more than one body; a digest mismatch then earns one clean
-    // restart, since a resumed range (or a kept partial file) may be what went wrong.
     let mut pieced = resumed_from > 0;
-    let max_attempts = opts.max_attempts.max(1);
+    let mut kept_prefix = resumed_from > 0;
     loop {
         attempts += 1;
-        let have = sink.as_ref().map(|s| s.verifier.position()).unwrap_or(0);
-        let outcome = if have == desc.size && !force_restart {
+        let have = sink.as_ref().map_or(0, |s| s.verifier.position());
+        let outcome = if have == ctx.desc.size && !force_restart {
             Ok(())
         } else {
             if have > 0 && !force_restart {
@@ -270,58 +360,29 @@ async fn download_inner(
             }
             ctx.attempt(&mut sink, force_restart, attempts).await
         };
-        force_restart = false;
         let failure = match outcome {
             Ok(()) => {
-                let Some(done) = sink.take() else {
-                    return Err(DownloadError::WriterLost {
-                        digest: digest.clone(),
-                    });
-                };
+                let done = sink.take().ok_or_else(|| ctx.writer_lost())?;
                 let streamed = done.streamed;
-                match finish_temp(done, compression.is_none()).await {
-                    Ok(file) => {
-                        ctx.emit(ProgressEvent::Verified {
-                            digest: digest.clone(),
-                        });
-                        let streamed = inflater.take().map(|i| (i, streamed));
-                        let (written, path) =
-                            place(&ctx, file, dest, compression, streamed).await?;
-                        guard.disarm();
-                        ctx.emit(ProgressEvent::Finished {
-                            digest: digest.clone(),
-                            path: path.clone(),
-                        });
-                        return Ok(Downloaded {
-                            path,
-                            digest: digest.clone(),
-                            size: desc.size,
-                            written: written.0,
-                            decompressed: written.1,
-                            attempts,
-                            resumed_from,
-                        });
-                    }
-                    // A digest mismatch earns a clean restart when the bytes were pieced
-                    // together (a resumed range may be what went wrong) or when the source says
-                    // another try may give other bytes (another mirror, a byte flipped once).
-                    Err(FinishError::Verify(e, back))
-                        if attempts < max_attempts
-                            && matches!(e, VerifyError::DigestMismatch { .. })
-                            && (source.rejected(digest) || pieced) =>
-                    {
+                match finish_temp(done, sync).await {
+                    Ok(file) => return Ok((file, attempts, streamed)),
+                    Err(FinishError::Verify(e, back)) => {
+                        let again = matches!(e, VerifyError::DigestMismatch { .. })
+                            && (kept_prefix
+                                || (attempts < budget && (ctx.source.rejected(digest) || pieced)));
+                        if !again {
+                            return Err(e.into());
+                        }
+                        if std::mem::take(&mut kept_prefix) {
+                            budget = budget.max(attempts + 1);
+                        }
                         sink = Some(*back);
                         pieced = false;
                         force_restart = true;
                         DownloadError::Verify(e)
                     }
-                    Err(FinishError::Verify(e, _)) => return Err(e.into()),
                     Err(FinishError::Io(e)) => return Err(ctx.io(FileOp::Sync)(e)),
-                    Err(FinishError::Lost) => {
-                        return Err(DownloadError::WriterLost {
-                            digest: digest.clone(),
-                        });
-                    }
+                    Err(FinishError::Lost) => return Err(ctx.writer_lost()),
                 }
             }
             Err(AttemptError::Fatal(e)) => return Err(e),
@@ -331,20 +392,17 @@ async fn download_inner(
                 e
             }
             Err(AttemptError::Retry(e)) => {
-                if matches!(e, DownloadError::UnexpectedOffset { .. }) {
-                    force_restart = true;
-                }
+                force_restart = matches!(e, DownloadError::UnexpectedOffset { .. });
                 e
             }
         };
-        if attempts >= max_attempts {
+        if attempts >= budget {
             return Err(failure);
         }
-        let delay = backoff(opts, attempts);
-        let from = if force_restart {
-            0
-        } else {
-            sink.as_ref().map(|s| s.verifier.position()).unwrap_or(0)
+        let delay = backoff(ctx.opts, attempts);
+        let from = match (force_restart, &sink) {
+            (false, Some(s)) => s.verifier.position(),
+            _ => 0,
         };
         ctx.emit(ProgressEvent::Retrying {
             digest: digest.clone(),

@@ -1,34 +1,54 @@
-//! Temporary files: naming, the removal guard, the writer thread, re-hashing a kept partial
-//! file, and the final sync + verification.
+//! Temporary files: the removal guard, the writer thread, and the final sync + verification.
+//! (Naming, locking and re-hashing a kept partial file are in `partial`.)
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::File;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use oci_ref::Digest;
 use tokio::sync::mpsc;
 
 use crate::verify::{Verifier, VerifyError};
 
 use super::direct::FileWriter;
 
-use super::*;
-
-/// Removes a temporary file on drop unless disarmed.
+/// Removes a temporary file on drop unless disarmed; for a partial file, also holds its lock
+/// (see `partial`) until after the removal, so nobody takes the file up half-removed.
 #[derive(Debug)]
 pub(super) struct TempGuard {
     path: PathBuf,
     armed: bool,
+    /// Held for its `Drop`: closing the last handle releases the lock.
+    _lock: Option<File>,
 }
 
 impl TempGuard {
     pub(super) fn new(path: PathBuf, keep: bool) -> TempGuard {
-        TempGuard { path, armed: !keep }
+        TempGuard {
+            path,
+            armed: !keep,
+            _lock: None,
+        }
     }
 
+    /// A guard for the partial file at `path` whose lock `lock` holds (a handle of the same
+    /// open file, so the lock lasts as long as either handle).
+    pub(super) fn locked(path: PathBuf, keep: bool, lock: File) -> TempGuard {
+        TempGuard {
+            path,
+            armed: !keep,
+            _lock: Some(lock),
+        }
+    }
+
+    /// The file is no longer there to remove (renamed into place): never touch the name again.
     pub(super) fn disarm(&mut self) {
+        self.armed = false;
+    }
+
+    /// Removes the file now, kept or not (its content is not worth resuming from).
+    pub(super) fn discard(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
         self.armed = false;
     }
 }
@@ -38,29 +58,8 @@ impl Drop for TempGuard {
         if self.armed {
             let _ = std::fs::remove_file(&self.path);
         }
+        // The lock (if any) is released after the removal, when the fields drop.
     }
-}
-
-/// The temporary file suffix; everything this engine leaves behind ends with it.
-pub const PARTIAL_SUFFIX: &str = ".oci-fetch-partial";
-
-pub(super) static UNIQUE: AtomicU64 = AtomicU64::new(0);
-
-/// The path of the temporary file for `digest` going to `dest`. `keep` gives the stable name
-/// used for resumable partial files.
-pub fn partial_path(dest: &Path, digest: &Digest, keep: bool) -> PathBuf {
-    let name = dest
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let hex = &digest.encoded()[..12.min(digest.encoded().len())];
-    let file = if keep {
-        format!(".{name}.{hex}{PARTIAL_SUFFIX}")
-    } else {
-        let n = UNIQUE.fetch_add(1, Ordering::Relaxed);
-        format!(".{name}.{hex}.{}-{n}{PARTIAL_SUFFIX}", std::process::id())
-    };
-    dest.with_file_name(file)
 }
 
 /// The file and verifier, owned by the writer thread during an attempt.
@@ -75,7 +74,7 @@ pub(super) struct Sink {
 }
 
 impl Sink {
-    fn new(file: FileWriter, verifier: Verifier) -> Sink {
+    pub(super) fn new(file: FileWriter, verifier: Verifier) -> Sink {
         Sink {
             file,
             verifier,
@@ -125,78 +124,17 @@ pub(super) fn writer_loop(
     (sink, r)
 }
 
-/// Opens the temporary file: a kept partial file is re-hashed and continued, otherwise a new
-/// file is created (never following a symlink: `create_new` fails on any existing entry).
-/// `direct`: write with direct IO where possible (see `direct`).
-pub(super) fn open_temp(
-    path: &Path,
-    mut verifier: Verifier,
-    keep: bool,
-    direct: bool,
-) -> io::Result<(Sink, u64)> {
-    if keep {
-        // The stable name is predictable: never follow a symlink planted there.
-        let mut options = OpenOptions::new();
-        options.read(true).write(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.custom_flags(libc::O_NOFOLLOW);
-        }
-        match options.open(path) {
-            Ok(mut file) => {
-                let meta = file.metadata()?;
-                if !meta.is_file() {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidInput,
-                        "not a regular file",
-                    ));
-                }
-                let mut len = meta.len();
-                if len > verifier.size() {
-                    file.set_len(0)?;
-                    len = 0;
-                }
-                let mut buf = vec![0u8; REHASH_BUFFER];
-                let mut reader = (&mut file).take(len);
-                loop {
-                    let n = reader.read(&mut buf)?;
-                    if n == 0 {
-                        break;
-                    }
-                    if verifier.update(&buf[..n]).is_err() {
-                        break;
-                    }
-                }
-                if verifier.position() != len {
-                    // Shrunk under us; start over.
-                    verifier.reset();
-                    file.set_len(0)?;
-                }
-                let at = verifier.position();
-                // The writer writes at explicit offsets from `at` on.
-                let writer = FileWriter::new(file, path, at, direct);
-                return Ok((Sink::new(writer, verifier), at));
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
+/// Syncs a directory, so that a rename into it survives a power cut. Unix only: elsewhere a
+/// directory cannot be opened for this, and the call does nothing.
+pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
     }
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(path)?;
-    Ok((
-        Sink::new(FileWriter::new(file, path, 0, direct), verifier),
-        0,
-    ))
-}
-
-pub(super) fn sync_dir(dir: &Path) {
-    // Durability of the rename; best effort (not every platform can open a directory).
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
     }
 }
 

@@ -4,6 +4,8 @@ mod bad_input;
 mod cmd_ref;
 mod copy;
 mod decompress;
+mod gate;
+mod interrupt;
 mod publish;
 mod pull;
 mod registry;

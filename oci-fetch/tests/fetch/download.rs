@@ -309,7 +309,7 @@ async fn kept_partial_resumes_after_a_restart() {
     download(&src, &desc, &dest, &opts)
         .await
         .expect_err("truncated");
-    let partial = partial_path(&dest, &desc.digest, true);
+    let partial = partial_path(&dest, &desc.digest);
     assert_eq!(std::fs::metadata(&partial).expect("kept").len(), 12_000);
     assert!(!dest.exists());
 
@@ -328,7 +328,7 @@ async fn corrupt_kept_partial_triggers_one_clean_restart() {
     let dest = dir.path().join("out.bin");
     let data = payload(LEN);
     let desc = descriptor("x", &data);
-    let partial = partial_path(&dest, &desc.digest, true);
+    let partial = partial_path(&dest, &desc.digest);
     let mut prefix = data[..5000].to_vec();
     prefix[100] ^= 1;
     std::fs::write(&partial, &prefix).expect("seed corrupt partial");
@@ -350,7 +350,7 @@ async fn oversized_kept_partial_is_discarded() {
     let dest = dir.path().join("out.bin");
     let data = payload(1000);
     let desc = descriptor("x", &data);
-    std::fs::write(partial_path(&dest, &desc.digest, true), payload(5000)).expect("seed");
+    std::fs::write(partial_path(&dest, &desc.digest), payload(5000)).expect("seed");
     let mut opts = fast_opts();
     opts.keep_partial = true;
     let src = Hostile::new(data.clone());
@@ -424,12 +424,19 @@ async fn progress_reports_bytes_total_and_finish() {
 #[test]
 fn partial_names_end_with_the_suffix() {
     let d = sha256(b"x");
-    let p = partial_path(std::path::Path::new("/tmp/dir/file.img"), &d, true);
+    let p = partial_path(std::path::Path::new("/tmp/dir/file.img"), &d);
     assert!(p.to_string_lossy().ends_with(PARTIAL_SUFFIX));
     assert_eq!(p.parent(), Some(std::path::Path::new("/tmp/dir")));
+    // Named by what it is (blob and destination), never by the process: a later run finds it.
+    let name = p.file_name().expect("name").to_string_lossy().into_owned();
+    assert_eq!(
+        name,
+        format!(".file.img.{}{PARTIAL_SUFFIX}", &d.encoded()[..12])
+    );
+    assert!(!name.contains(&std::process::id().to_string()));
     assert_ne!(
-        partial_path(std::path::Path::new("/a/b"), &d, false),
-        partial_path(std::path::Path::new("/a/b"), &d, false)
+        partial_path(std::path::Path::new("/a/b"), &d),
+        partial_path(std::path::Path::new("/a/c"), &d)
     );
 }
 
@@ -531,7 +538,7 @@ async fn kept_partial_of_unaligned_length_is_continued_exactly() {
         download(&src, &desc, &dest, &opts)
             .await
             .expect_err("truncated");
-        let partial = partial_path(&dest, &desc.digest, true);
+        let partial = partial_path(&dest, &desc.digest);
         assert_eq!(std::fs::metadata(&partial).expect("kept").len(), cut);
         let src = Hostile::new(data.clone()).chunk(300_007);
         let d = download(&src, &desc, &dest, &opts).await.expect("resumed");

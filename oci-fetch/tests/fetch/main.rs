@@ -6,6 +6,7 @@ mod download;
 mod fuzzed;
 mod layout;
 mod many;
+mod partial;
 mod pull;
 mod security;
 mod source;

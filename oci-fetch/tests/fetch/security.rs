@@ -107,8 +107,7 @@ async fn symlinks_are_refused_even_with_overwrite() {
 /// The test fails when one is refused, so that its entry is removed.
 const PENDING_SYMLINK_GAPS: &[&str] = &[];
 
-/// With `keep_partial`, the partial file has a stable, predictable name beside the
-/// destination. A symlink planted there, pointing outside, must not be opened, truncated or
+/// The partial file has a stable, predictable name beside the destination. A symlink planted there, pointing outside, must not be opened, truncated or
 /// written through.
 #[cfg(unix)]
 #[tokio::test]
@@ -121,7 +120,7 @@ async fn symlink_at_the_partial_file_name_is_never_written_through() {
     let mut src = MemorySource::new();
     let l = layer(&mut src, "disk.img", &data);
     let dest = dir.path().join("disk.img");
-    std::os::unix::fs::symlink(&target, partial_path(&dest, &l.digest, true)).expect("symlink");
+    std::os::unix::fs::symlink(&target, partial_path(&dest, &l.digest)).expect("symlink");
     let mut opts = PullOptions::default();
     opts.download = fast_opts();
     opts.download.keep_partial = true;

@@ -2,7 +2,8 @@
 //!
 //! `fetch -o FILE` streams through the download engine: digest and size are checked in
 //! transit, the bytes land in a temporary file beside FILE and are renamed into place only
-//! after verification; on failure nothing is left at FILE.
+//! after verification; on failure nothing is left at FILE. The partial file is kept for the next
+//! fetch to FILE to resume, unless `--no-resume`.
 
 use std::path::PathBuf;
 
@@ -26,6 +27,12 @@ pub(crate) enum Command {
         /// Where to write the blob.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: PathBuf,
+        /// Do not resume: an interrupted or failed fetch removes its partial file, and a
+        /// partial file an earlier run left is discarded. By default it is kept beside FILE, as
+        /// `.FILE.<12 hex of the digest>.oci-fetch-partial`, and the next fetch to FILE
+        /// re-hashes it and fetches only the rest.
+        #[arg(long)]
+        no_resume: bool,
     },
     /// Delete a blob.
     Delete {
@@ -45,7 +52,11 @@ fn blob_digest(reference: &Reference) -> Result<Digest, Failure> {
 pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<(), Failure> {
     let rt = runtime()?;
     match command {
-        Command::Fetch { reference, output } => {
+        Command::Fetch {
+            reference,
+            output,
+            no_resume,
+        } => {
             let reference = global.reference(&reference)?;
             let digest = blob_digest(&reference)?;
             let client = global.client(&[reference.registry()], &[])?;
@@ -65,7 +76,9 @@ pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<(), Failure> 
                 })?;
                 let desc = Descriptor::new("application/octet-stream", digest.clone(), size);
                 source.expect_size(&digest, size);
-                let done = download(&source, &desc, &output, &DownloadOptions::default())
+                let mut opts = DownloadOptions::default();
+                opts.keep_partial = !no_resume;
+                let done = download(&source, &desc, &output, &opts)
                     .await
                     .with_context(|| format!("fetching {digest} to {}", output.display()))?;
                 eprintln!(

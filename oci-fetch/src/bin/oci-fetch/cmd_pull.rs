@@ -11,6 +11,9 @@
 //! is verified on the compressed bytes, and a name ending in `.zst`/`.zstd`/`.gz`/`.gzip` loses
 //! that suffix.
 //!
+//! An interrupted or failed pull keeps each file's partial download (`.NAME.<hex>.oci-fetch-partial`
+//! in DIR) and the next pull into DIR resumes it; `--no-resume` removes it instead.
+//!
 //! Progress bars (on stderr) only when stderr is a terminal. `--json` prints
 //! `{"manifest_url": …, "manifest_digest": …, "files": [{"path", "digest", "size",
 //! "verified": true, "compression", "decompressed_size"}]}` (`compression` and
@@ -56,6 +59,12 @@ pub(crate) struct Args {
     /// a program that reads them next (costs more CPU per byte).
     #[arg(long)]
     no_direct_io: bool,
+    /// Do not resume: an interrupted or failed download removes its partial file, and a
+    /// partial file an earlier run left is discarded. By default a partial file is kept beside
+    /// each file, as `.NAME.<12 hex of the digest>.oci-fetch-partial`, and the next pull to the
+    /// same directory re-hashes it and fetches only the rest.
+    #[arg(long)]
+    no_resume: bool,
     /// Print the selection table before pulling.
     #[arg(long)]
     explain: bool,
@@ -137,6 +146,7 @@ async fn pull_into(
     let mut opts = PullOptions::default();
     opts.overwrite = args.overwrite;
     opts.download.direct_io = !args.no_direct_io;
+    opts.download.keep_partial = !args.no_resume;
     if args.decompress {
         opts.download.decompress = Decompress::Auto;
         opts.download.strip_compression_suffix = true;

@@ -85,13 +85,7 @@ pub(crate) fn failure(e: PublishError) -> Failure {
     }
 }
 
-/// A single-threaded runtime for one command.
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?)
-}
+pub(crate) use crate::interrupt::runtime;
 
 /// Parses repeated `KEY=VALUE` arguments.
 pub(crate) fn annotations(args: &[String]) -> Result<BTreeMap<String, String>, Failure> {

@@ -222,13 +222,7 @@ pub(crate) async fn open(
     Ok((Opened::Registry(source), target, reference.to_string()))
 }
 
-/// A single-threaded runtime for one command.
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    Ok(tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime")?)
-}
+pub(crate) use crate::interrupt::runtime;
 
 /// Resolves REF with the selection flags.
 pub(crate) async fn resolve_with(

@@ -4,8 +4,8 @@
 //! live here; every decision is made by a library.
 //!
 //! Exit codes: 0 success, 1 the operation failed (registry, network, verification), 2 bad input
-//! (reference, flags, configuration files). Errors are one line on stderr; stdout carries only
-//! results.
+//! (reference, flags, configuration files), 130 interrupted by SIGINT, 143 by SIGTERM (see
+//! `interrupt`). Errors are one line on stderr; stdout carries only results.
 
 mod cmd_attach;
 mod cmd_blob;
@@ -21,6 +21,7 @@ mod cmd_resolve;
 mod cmd_tag;
 mod cmd_tags;
 mod common;
+mod interrupt;
 mod place;
 
 use std::process::ExitCode;
@@ -100,6 +101,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(failure) = interrupt::install() {
+        return report(failure);
+    }
     // A `--registries-conf` named on the command line is loaded before any command runs, so a
     // missing or broken file is an error for every command, never silently ignored.
     if cli.global.registries_conf.is_some()
