@@ -2,7 +2,8 @@
 //!
 //! What to undo is decided by [`Compression::detect`]: the media type when it declares zstd or
 //! gzip (then the content must start with that compression's magic bytes: a layer labelled zstd
-//! that is not zstd is an error, never silently copied), else the magic bytes themselves. Decompression is CPU-bound and runs on a blocking thread.
+//! that is not zstd is an error, never silently copied), else, for a generic media type, the
+//! magic bytes themselves. Decompression is CPU-bound and runs on a blocking thread.
 //! It streams (constant memory) and stops as soon as the output passes the limit.
 
 use std::io::{self, BufReader, Read, Write};
@@ -31,8 +32,9 @@ pub enum Decompress {
     /// Write the blob as it is.
     #[default]
     Off,
-    /// Decompress blobs whose media type declares zstd or gzip, or (for any other media type)
-    /// whose verified bytes start with the zstd or gzip magic; others are written as they are.
+    /// Decompress blobs whose media type declares zstd or gzip, or (for a generic media type,
+    /// `oci_ref::media_type::is_generic`) whose verified bytes start with the zstd or gzip
+    /// magic; others are written as they are.
     Auto,
 }
 

@@ -49,6 +49,16 @@ pub const INDEX_TYPES: [&str; 2] = [OCI_INDEX, DOCKER_MANIFEST_LIST];
 /// The media types of single image manifests: OCI and Docker schema 2.
 pub const MANIFEST_TYPES: [&str; 2] = [OCI_MANIFEST, DOCKER_MANIFEST];
 
+/// The layer media types that say nothing about the content: none at all, bytes
+/// ([`OCTET_STREAM`]), and an uncompressed tar ([`OCI_LAYER_TAR`]), which `oras push` writes for
+/// any file given without a type. For these, the content's magic bytes tell its compression.
+pub const GENERIC_LAYER_TYPES: [&str; 3] = ["", OCTET_STREAM, OCI_LAYER_TAR];
+
+/// Whether `media_type` is one of the [`GENERIC_LAYER_TYPES`] (compared by [`essence`]).
+pub fn is_generic(media_type: &str) -> bool {
+    GENERIC_LAYER_TYPES.contains(&essence(media_type).as_str())
+}
+
 /// A media type's essence: parameters (`; charset=…`) and surrounding white space removed,
 /// lower-cased.
 pub fn essence(media_type: &str) -> String {
@@ -137,11 +147,30 @@ impl Compression {
             .filter(|stem| !stem.is_empty())
     }
 
-    /// What a download with decompression on undoes: the compression the media type declares,
-    /// else the one the content's first bytes show (Ironic decides by the zstd magic alone, so
-    /// a zstd file pushed with a generic layer type is still decompressed).
+    /// What a download with decompression on undoes, and what `resolve` reports: the
+    /// compression the media type declares, else, for a [generic](is_generic) media type, the
+    /// one the content's first bytes show. So a zstd file pushed with a generic layer type
+    /// (`oras push disk.img.zst`) is still decompressed, as Ironic's conductor does.
+    ///
+    /// # Deviation
+    ///
+    /// Ironic decides by the zstd magic alone, whatever the media type. Here a specific media
+    /// type that declares no compression (`application/vnd.example.disk.qcow2`) is taken at its
+    /// word: `resolve` then needs no extra request to agree with `pull`.
     pub fn detect(media_type: &str, head: &[u8]) -> Option<Compression> {
-        Compression::from_media_type(media_type).or_else(|| Compression::from_magic(head))
+        Compression::from_media_type(media_type).or_else(|| {
+            if Compression::needs_head(media_type) {
+                Compression::from_magic(head)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Whether [`Compression::detect`] looks at the content's first bytes for `media_type`:
+    /// a [generic](is_generic) type that declares no compression.
+    pub fn needs_head(media_type: &str) -> bool {
+        Compression::from_media_type(media_type).is_none() && is_generic(media_type)
     }
 
     /// The magic bytes the content starts with.

@@ -186,8 +186,8 @@ pub struct Downloaded {
 /// Downloads the blob `desc` from `source` to `dest`, verified, atomically.
 ///
 /// On success `dest` holds exactly the verified bytes, or their decompression with
-/// [`Decompress::Auto`] when the media type declares zstd or gzip or the verified bytes start
-/// with their magic ([`Compression::detect`]; the digest is always checked on the compressed
+/// [`Decompress::Auto`] when the media type declares zstd or gzip or, for a generic media type,
+/// the verified bytes start with their magic ([`Compression::detect`]; the digest is always checked on the compressed
 /// bytes), synced to disk with its directory. On
 /// failure nothing is at `dest` (an existing file there is left untouched) and the partial file
 /// is removed unless [`DownloadOptions::keep_partial`] is set. A download of the same blob to

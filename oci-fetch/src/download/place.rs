@@ -32,7 +32,9 @@ pub(super) async fn place(
 ) -> Result<((u64, Option<Compression>), PathBuf), DownloadError> {
     let compression = match compression {
         Some(c) => Some(c),
-        None if ctx.opts.decompress == Decompress::Auto => {
+        None if ctx.opts.decompress == Decompress::Auto
+            && Compression::needs_head(&ctx.desc.media_type) =>
+        {
             let head = read_head(&file).map_err(|source| DownloadError::Io {
                 path: ctx.temp.to_path_buf(),
                 op: FileOp::ReadPartial,

@@ -369,8 +369,8 @@ async fn pinned_manifest(
 }
 
 /// The compression of the chosen blob, decided as a download with decompression on decides
-/// ([`Compression::detect`]): by the media type, else by the blob's first bytes (one more
-/// request, made only when the media type declares nothing). `resolve` and `pull` therefore
+/// ([`Compression::detect`]): by the media type, else, for a generic media type, by the blob's
+/// first bytes (one more request, made only then). `resolve` and `pull` therefore
 /// report the same compression.
 async fn compression_of(
     source: &dyn ManifestSource,
@@ -379,8 +379,8 @@ async fn compression_of(
     let Some(blob) = blob else {
         return Ok(None);
     };
-    if let Some(c) = Compression::from_media_type(&blob.media_type) {
-        return Ok(Some(c));
+    if !Compression::needs_head(&blob.media_type) {
+        return Ok(Compression::detect(&blob.media_type, &[]));
     }
     let head = source.blob_head(&blob.digest).await?;
     Ok(Compression::detect(&blob.media_type, &head))

@@ -62,6 +62,15 @@ fn compression_from_media_type_and_magic() {
     check(media_type::OCTET_STREAM, &GZIP_MAGIC, None, Some(Gzip));
     check(media_type::OCTET_STREAM, &ZSTD_MAGIC[..3], None, None);
     check("application/vnd.qemu.qcow2", b"QFI\xfb", None, None);
+    // A specific type that declares no compression is taken at its word (Deviation).
+    check("application/vnd.qemu.qcow2", &ZSTD_MAGIC, None, None);
+    check(
+        "Application/Octet-Stream; x=y",
+        &ZSTD_MAGIC,
+        None,
+        Some(Zstd),
+    );
+    check("", &GZIP_MAGIC, None, Some(Gzip));
     check("", b"", None, None);
 }
 

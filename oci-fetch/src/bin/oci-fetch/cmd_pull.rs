@@ -6,8 +6,9 @@
 //! name without one), and hostile titles are refused. What is pulled: the chosen blob; for a
 //! digest reference to an artifact, or a selected container image, every layer. With
 //! `--decompress`, zstd and gzip blobs are written decompressed: when the media type says so
-//! (`+zstd`, `+gzip`, `application/zstd`, `application/gzip`, `.zst`, `.gz`) or, for any other
-//! type, when the bytes start with the zstd or gzip magic (Ironic decides by magic); the digest
+//! (`+zstd`, `+gzip`, `application/zstd`, `application/gzip`, `.zst`, `.gz`) or, for a generic
+//! type (none, `application/octet-stream`, `oras push`'s default tar), when the bytes start
+//! with the zstd or gzip magic (Ironic decides by magic); the digest
 //! is verified on the compressed bytes, and a name ending in `.zst`/`.zstd`/`.gz`/`.gzip` loses
 //! that suffix.
 //!
