@@ -65,9 +65,10 @@
 //!   closed or returned to the pool.
 //! - [`Repository::push_blob`], [`Repository::push_blob_chunked`],
 //!   [`Repository::push_blob_streamed`], [`Repository::push_blob_while_hashing`],
-//!   [`Repository::mount_or_push_blob`]: possibly an open upload session on the registry
-//!   (registries expire them); the blob is never half-committed, because only the closing `PUT`
-//!   with the digest commits it.
+//!   [`Repository::mount_or_push_blob`]: the open upload session is cancelled with a `DELETE`
+//!   spawned on the current runtime ([`abandoned_uploads_cancelled`] waits for those; a
+//!   registry that refuses the `DELETE` expires the session itself); the blob is never
+//!   half-committed, because only the closing `PUT` with the digest commits it.
 //! - [`Repository::push_manifest`]: the manifest may or may not have been stored; when it has a
 //!   subject and the registry has no referrers API, the fallback index may not have been
 //!   updated yet. Pushing again is safe (idempotent).
@@ -83,6 +84,7 @@ mod pager;
 mod referrers;
 mod repository;
 mod retry;
+mod session;
 mod stream_upload;
 mod transport;
 mod upload;
@@ -110,6 +112,7 @@ pub use retry::{
     DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_TOTAL_WAIT,
     JITTER_FRACTION, RetryPolicy, parse_retry_after,
 };
+pub use session::abandoned_uploads_cancelled;
 pub use upload::{DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES, MAX_STALLED_CHUNK_ATTEMPTS, PushOutcome};
 
 impl Client {

@@ -32,6 +32,7 @@ use reqwest::{Method, Response, StatusCode, Url};
 
 use crate::error::{Error, Protocol};
 use crate::repository::{Access, Repository};
+use crate::session::OpenSession;
 use crate::transport::Target;
 use crate::upload::PushOutcome;
 use crate::urls;
@@ -148,9 +149,9 @@ impl Repository {
         S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
     {
         let (location, _) = self.start_plain_upload(target).await?;
-        // The session's current URL, to cancel it by; `None` once the closing `PUT` was sent
-        // (`finish_upload` cancels on its own failure).
-        let mut open_at = Some(location.clone());
+        // The session's current URL, to cancel it by (in the background if this future is
+        // dropped); closed once the closing `PUT` is sent (`finish_upload` guards that).
+        let mut session = OpenSession::new(self, target, location.clone());
         let result = async {
             let next = if size == 0 {
                 location.clone()
@@ -175,7 +176,7 @@ impl Repository {
                     }
                 }
             };
-            open_at = Some(next.clone());
+            session.at(next.clone());
             let digest = match known {
                 Some(d) => d.clone(),
                 None => {
@@ -184,11 +185,12 @@ impl Repository {
                     d
                 }
             };
-            open_at = None;
+            let _ = session.close();
             self.finish_upload(target, next, &digest, None).await?;
             Ok((digest, PushOutcome::Uploaded))
         }
         .await;
+        let open_at = session.close();
         if !matches!(result, Ok((_, PushOutcome::Uploaded)))
             && let Some(url) = open_at
         {
@@ -281,6 +283,7 @@ impl Repository {
         S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
     {
         let (location, _) = self.start_plain_upload(target).await?;
+        let mut session = OpenSession::new(self, target, location.clone());
         let mut url = location.clone();
         url.query_pairs_mut().append_pair("digest", digest.as_str());
         let outcome = match self
@@ -296,6 +299,7 @@ impl Repository {
                 .status_error(&Method::PUT, target, resp)
                 .await),
         };
+        let _ = session.close();
         if outcome.is_err() {
             self.cancel_upload(target, location).await;
         }

@@ -15,6 +15,7 @@ use url::Url;
 
 use crate::error::{Error, Protocol};
 use crate::repository::{Access, Repository, header_value};
+use crate::session::OpenSession;
 use crate::transport::{Req, Target};
 use crate::urls::encode_query_value;
 use oci_ref::Hasher;
@@ -72,7 +73,8 @@ impl Repository {
         }
         let target = self.target(Access::Push)?;
         let (location, min) = self.start_plain_upload(&target).await?;
-        match self
+        let mut session = OpenSession::new(self, &target, location.clone());
+        let uploaded = self
             .upload_chunks(
                 &target,
                 location.clone(),
@@ -82,13 +84,16 @@ impl Repository {
                 chunk_size,
                 min,
             )
-            .await
-        {
+            .await;
+        match uploaded {
             Ok(location) => {
+                // `finish_upload` guards the session from here on.
+                let _ = session.close();
                 self.finish_upload(&target, location, digest, None).await?;
                 Ok(PushOutcome::Uploaded)
             }
             Err(e) => {
+                let _ = session.close();
                 self.cancel_upload(&target, location).await;
                 Err(e)
             }
@@ -218,11 +223,16 @@ impl Repository {
         if let Some(data) = data {
             req = req.header(header::CONTENT_TYPE, OCTET_STREAM).body(data);
         }
-        match self.send_ok(target, req).await {
+        let mut open = location.clone();
+        open.set_query(None);
+        // Dropped while the `PUT` is in flight: cancelled in the background.
+        let mut session = OpenSession::new(self, target, open.clone());
+        let sent = self.send_ok(target, req).await;
+        let _ = session.close();
+        match sent {
             Ok(_) => Ok(()),
             Err(e) => {
-                location.set_query(None);
-                self.cancel_upload(target, location).await;
+                self.cancel_upload(target, open).await;
                 Err(e)
             }
         }

@@ -571,3 +571,40 @@ async fn upload_while_hashing_fails_when_the_hash_fails_and_cancels_the_session(
     assert!(!methods.iter().any(|m| m == "PUT"), "{methods:?}");
     assert_eq!(methods.last().map(String::as_str), Some("DELETE"));
 }
+
+/// A push dropped while its body is on the wire (a cancelled task, Ctrl-C) cancels its session
+/// with a `DELETE` spawned on the runtime; `abandoned_uploads_cancelled` waits for it.
+#[tokio::test]
+async fn dropped_push_cancels_its_session_in_the_background() {
+    use futures_util::StreamExt as _;
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/dropped"),
+        _ => Reply::new(204),
+    })
+    .await;
+    let repo = s.repo("app");
+    let digest = sha256(b"never finished");
+    let push = repo.push_blob_streamed(&digest, 1000, || async {
+        // Three bytes, then nothing more: the body stays on the wire until the drop.
+        Ok(
+            futures_util::stream::iter([Ok(bytes::Bytes::from_static(b"abc"))])
+                .chain(futures_util::stream::pending()),
+        )
+    });
+    let stopped = tokio::time::timeout(std::time::Duration::from_millis(300), push).await;
+    assert!(stopped.is_err(), "the push was still sending when dropped");
+    tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        oci_client::abandoned_uploads_cancelled(),
+    )
+    .await
+    .expect("the cancellation finished");
+    let deletes: Vec<String> = s
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path().to_owned())
+        .collect();
+    assert_eq!(deletes, ["/v2/app/blobs/uploads/dropped"]);
+}

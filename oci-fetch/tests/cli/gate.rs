@@ -3,7 +3,7 @@
 
 use std::io::{Read as _, Write as _};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 /// Registry → client.
@@ -24,6 +24,8 @@ struct Shared {
     moved: Condvar,
     closed: AtomicBool,
     streams: Mutex<Vec<TcpStream>>,
+    /// Reads from clients that began with a `DELETE` request line.
+    deletes: AtomicU64,
 }
 
 impl Shared {
@@ -63,6 +65,7 @@ impl Gate {
             moved: Condvar::new(),
             closed: AtomicBool::new(false),
             streams: Mutex::new(Vec::new()),
+            deletes: AtomicU64::new(0),
         });
         let upstream = upstream.to_owned();
         let accept = shared.clone();
@@ -88,6 +91,11 @@ impl Gate {
     /// Bytes passed to the registry so far.
     pub(crate) fn received(&self) -> u64 {
         self.shared.passed(UP)
+    }
+
+    /// `DELETE` requests clients sent (counted before the limit holds them back).
+    pub(crate) fn deletes(&self) -> u64 {
+        self.shared.deletes.load(Ordering::SeqCst)
     }
 }
 
@@ -115,6 +123,9 @@ fn relay(shared: &Arc<Shared>, client: TcpStream, server: TcpStream) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
+                if direction == UP && buf[..n].starts_with(b"DELETE ") {
+                    shared.deletes.fetch_add(1, Ordering::SeqCst);
+                }
                 if !shared.admit(direction, n as u64) || to.write_all(&buf[..n]).is_err() {
                     break;
                 }

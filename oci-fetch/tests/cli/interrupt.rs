@@ -360,8 +360,8 @@ fn two_concurrent_pulls_to_one_place_both_end_verified() {
     check_only_the_verified_file(&out);
 }
 
-/// An upload in flight is abandoned on SIGINT: exit 130 with one line, nothing is published
-/// under the tag, and the same push works afterwards.
+/// An upload in flight is abandoned on SIGINT: exit 130 with one line, its session cancelled
+/// with a `DELETE`, nothing published under the tag, and the same push works afterwards.
 #[test]
 fn sigint_mid_push_abandons_the_upload() {
     let f = fixture();
@@ -387,9 +387,11 @@ fn sigint_mid_push_abandons_the_upload() {
     });
     send(&child, "INT");
     let stopped = child.wait_with_output().expect("wait for oci-fetch");
+    let deletes = gate.deletes();
     drop(gate);
     check_stopped(&stopped, 130, "SIGINT");
     assert!(stopped.stdout.is_empty(), "no digest printed");
+    assert_eq!(deletes, 1, "the upload session was cancelled");
 
     let tag = format!("{}/interrupt/pushed:v1", f.registry.host);
     let fetched = crate::oci_fetch(&["manifest", "fetch", "--plain-http", &tag]);

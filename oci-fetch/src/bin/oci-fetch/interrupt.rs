@@ -5,8 +5,9 @@
 //! for them. Every command runs its async work through [`Runtime::block_on`], which races the
 //! work against a signal: on a signal the work's future is dropped — the libraries are
 //! cancel-safe by `Drop`: a download removes its partial file, or leaves it to be resumed by
-//! the next run when resuming is on (`pull`, `blob fetch`), an upload in flight is abandoned
-//! with its connection — and the process exits. A signal that arrives while no async work
+//! the next run when resuming is on (`pull`, `blob fetch`), an upload in flight is abandoned and
+//! its session cancelled with a `DELETE` (waited for up to [`UPLOAD_CANCEL_GRACE`]) — and the
+//! process exits. A signal that arrives while no async work
 //! runs exits at once; a second signal, or [`CLEANUP_GRACE`] without the work noticing the
 //! first, exits without waiting further.
 
@@ -25,6 +26,10 @@ use crate::Failure;
 /// the process exits anyway. Dropping is immediate in practice: this only bounds a command
 /// stuck outside the async runtime.
 pub(crate) const CLEANUP_GRACE: Duration = Duration::from_secs(5);
+
+/// Longest wait, after a signal dropped the work, for the `DELETE`s that cancel the upload
+/// sessions it abandoned (shorter than [`CLEANUP_GRACE`], which bounds the whole exit).
+pub(crate) const UPLOAD_CANCEL_GRACE: Duration = Duration::from_secs(2);
 
 /// Which signal stopped the command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,8 +146,15 @@ impl Runtime {
         ACTIVE.fetch_sub(1, Ordering::SeqCst);
         match out {
             Ok(out) => out,
-            // `work` has been dropped by now.
-            Err(stop) => exit(stop.unwrap_or(Stop::Interrupt)),
+            Err(stop) => {
+                // `work` has been dropped by now: let the upload sessions it abandoned be
+                // cancelled (`DELETE`s spawned on this runtime), briefly.
+                self.0.block_on(async {
+                    let cancelled = oci_client::abandoned_uploads_cancelled();
+                    let _ = tokio::time::timeout(UPLOAD_CANCEL_GRACE, cancelled).await;
+                });
+                exit(stop.unwrap_or(Stop::Interrupt))
+            }
         }
     }
 }
