@@ -153,12 +153,13 @@ async fn resolve_index_with_policies_and_pull_verified() -> anyhow::Result<()> {
             .map(|e| e.3.clone())
             .expect("entry pushed")
     };
-    // local: qcow2 first; only the chosen manifest is fetched (index + 1).
+    // local: qcow2 first; only the chosen manifest is fetched (index + 1), plus the first bytes
+    // of the chosen blob: its media type is generic, so they tell its compression.
     let local = Policy::ironic(DownloadSource::Local, Some("arm64"));
-    check_resolve(&client, &reference, &local, &layer("aarch64", "qcow2"), 2).await?;
+    check_resolve(&client, &reference, &local, &layer("aarch64", "qcow2"), 3).await?;
     // http: raw first.
     let http = Policy::ironic(DownloadSource::Http, Some("amd64"));
-    check_resolve(&client, &reference, &http, &layer("x86_64", "raw"), 2).await?;
+    check_resolve(&client, &reference, &http, &layer("x86_64", "raw"), 3).await?;
     // A platform policy: the first aarch64 entry in index order, no manifest needed.
     let platform = Policy::platform("linux", "arm64", None);
     let source = RegistrySource::direct(&client, &reference)?;
@@ -177,7 +178,7 @@ async fn resolve_index_with_policies_and_pull_verified() -> anyhow::Result<()> {
 
     // Pull the chosen blob, verified, named by title.
     let resolved =
-        check_resolve(&client, &reference, &local, &layer("aarch64", "qcow2"), 2).await?;
+        check_resolve(&client, &reference, &local, &layer("aarch64", "qcow2"), 3).await?;
     let dir = tempfile::tempdir()?;
     let source = RegistrySource::direct(&client, &reference)?;
     let blob = resolved.blob.clone().expect("artifact blob");

@@ -77,7 +77,7 @@ impl Descriptor {
 pub struct ImageManifest {
     /// Always 2.
     pub schema_version: u32,
-    /// [`OCI_MANIFEST`].
+    /// [`OCI_MANIFEST`](oci_ref::media_type::OCI_MANIFEST).
     pub media_type: String,
     /// The artifact type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,7 +100,7 @@ pub struct ImageManifest {
 pub struct ImageIndex {
     /// Always 2.
     pub schema_version: u32,
-    /// [`OCI_INDEX`].
+    /// [`OCI_INDEX`](oci_ref::media_type::OCI_INDEX).
     pub media_type: String,
     /// The artifact type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -166,7 +166,7 @@ impl std::fmt::Display for Platform {
 pub struct FileSpec {
     /// The path on disk.
     pub path: PathBuf,
-    /// The media type; `None` means [`OCI_LAYER_TAR`].
+    /// The media type; `None` means [`OCI_LAYER_TAR`](oci_ref::media_type::OCI_LAYER_TAR).
     pub media_type: Option<String>,
 }
 

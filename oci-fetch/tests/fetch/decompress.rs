@@ -116,10 +116,11 @@ async fn zstd_and_gzip_in_every_chunking_with_resume() {
 
 #[tokio::test]
 async fn uncompressed_media_type_is_written_as_is() {
+    // A specific type that declares no compression is taken at its word, whatever the bytes.
     let blob = zstd(b"hello");
     let (r, out) = check(
         blob.clone(),
-        "application/octet-stream",
+        "application/vnd.example.disk.raw",
         DecompressLimits::default(),
         &[],
         4096,
@@ -127,6 +128,45 @@ async fn uncompressed_media_type_is_written_as_is() {
     .await;
     assert_eq!(r.expect("plain").decompressed, None);
     assert_eq!(out, Some(blob));
+}
+
+#[tokio::test]
+async fn generic_media_type_is_decompressed_by_magic() {
+    for (blob, c) in [
+        (zstd(b"hello"), Compression::Zstd),
+        (gzip(b"hello"), Compression::Gzip),
+    ] {
+        for media_type in [
+            "application/octet-stream",
+            "application/vnd.oci.image.layer.v1.tar",
+        ] {
+            let (r, out) = check(
+                blob.clone(),
+                media_type,
+                DecompressLimits::default(),
+                &[],
+                4096,
+            )
+            .await;
+            assert_eq!(
+                r.expect("decompressed").decompressed,
+                Some(c),
+                "{media_type}"
+            );
+            assert_eq!(out.as_deref(), Some(&b"hello"[..]), "{media_type}");
+        }
+    }
+    // Plain bytes under a generic type stay as they are.
+    let (r, out) = check(
+        b"plain".to_vec(),
+        "application/octet-stream",
+        DecompressLimits::default(),
+        &[],
+        4096,
+    )
+    .await;
+    assert_eq!(r.expect("plain").decompressed, None);
+    assert_eq!(out.as_deref(), Some(&b"plain"[..]));
 }
 
 #[tokio::test]
