@@ -25,6 +25,13 @@ pub(crate) struct ProcessGuard {
     _dir: tempfile::TempDir,
 }
 
+impl ProcessGuard {
+    /// The registry's storage directory (`rootdirectory` of the filesystem driver).
+    pub(crate) fn storage(&self) -> std::path::PathBuf {
+        self._dir.path().join("storage")
+    }
+}
+
 impl Drop for ProcessGuard {
     fn drop(&mut self) {
         // Errors mean the process is already gone; nothing else to clean up.

@@ -77,6 +77,21 @@ impl Registry {
         })
     }
 
+    /// The file holding blob `digest` in a `process` backend registry's storage, for tests
+    /// that corrupt what the registry serves (a real registry never lies on its own). `None`
+    /// for the other backends, whose storage is out of reach.
+    pub fn blob_file(&self, digest: &oci_ref::Digest) -> Option<std::path::PathBuf> {
+        let Guard::Process(guard) = &self._guard else {
+            return None;
+        };
+        let hex = digest.encoded();
+        Some(guard.storage().join(format!(
+            "docker/registry/v2/blobs/{}/{}/{hex}/data",
+            digest.algorithm().as_str(),
+            hex.get(..2)?
+        )))
+    }
+
     fn external(options: &RegistryOptions) -> anyhow::Result<Self> {
         anyhow::ensure!(
             options.auth == Auth::None,

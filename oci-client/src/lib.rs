@@ -78,6 +78,7 @@
 mod blob;
 mod client;
 mod config;
+mod descriptor;
 mod error;
 mod manifest;
 mod pager;
@@ -98,13 +99,12 @@ pub use config::{
     ClientBuilder, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, DEFAULT_USER_AGENT,
     Limits, MAX_MANIFEST_BYTES, MAX_PAGE_BYTES, MAX_PAGES, MAX_REDIRECTS, RegistryOptions,
 };
+pub use descriptor::{ANNOTATION_TITLE, Descriptor};
 pub use error::{
     Error, ErrorCode, Limit, MAX_ERROR_BODY_BYTES, MAX_ERROR_ENTRIES, MAX_ERROR_MESSAGE_BYTES,
     Protocol, RegistryError, TransportKind,
 };
-pub use manifest::{
-    Descriptor, MANIFEST_ACCEPT, Manifest, ManifestHead, ParsedManifest, PushedManifest,
-};
+pub use manifest::{MANIFEST_ACCEPT, Manifest, ManifestHead, ParsedManifest, PushedManifest};
 pub use pager::{next_link, parse_next_link};
 pub use referrers::{Referrers, ReferrersSource};
 pub use repository::Repository;

@@ -19,6 +19,7 @@ use oci_ref::{Algorithm, Digest, TagOrDigest, digest_of};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 
+use crate::descriptor::Descriptor;
 use crate::error::{Error, Limit, Protocol};
 use crate::repository::{Access, Repository, header_value};
 use crate::transport::{BodyError, Req};
@@ -28,17 +29,6 @@ pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
     application/vnd.oci.image.index.v1+json, \
     application/vnd.docker.distribution.manifest.v2+json, \
     application/vnd.docker.distribution.manifest.list.v2+json";
-
-/// Media type, digest and size of a piece of content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Descriptor {
-    /// The media type.
-    pub media_type: String,
-    /// The digest.
-    pub digest: Digest,
-    /// The size in bytes.
-    pub size: u64,
-}
 
 /// A manifest as received: the exact bytes and their descriptor.
 #[derive(Debug, Clone)]
@@ -188,11 +178,7 @@ impl Repository {
             }
         }
         let media_type = manifest_media_type(&bytes, content_type.as_deref(), &redacted)?;
-        let descriptor = Descriptor {
-            media_type,
-            digest,
-            size: bytes.len() as u64,
-        };
+        let descriptor = Descriptor::new(media_type, digest, bytes.len() as u64);
         Ok(Manifest { bytes, descriptor })
     }
 
@@ -249,11 +235,7 @@ impl Repository {
         }) = self.head_manifest(reference).await?
             && !is_generic(&media_type)
         {
-            return Ok(Descriptor {
-                media_type,
-                digest,
-                size,
-            });
+            return Ok(Descriptor::new(media_type, digest, size));
         }
         Ok(self.fetch_manifest(reference).await?.descriptor)
     }
@@ -314,11 +296,7 @@ impl Repository {
             });
         }
         let subject_confirmed = resp.headers().contains_key("oci-subject");
-        let descriptor = Descriptor {
-            media_type: media_type.to_owned(),
-            digest,
-            size,
-        };
+        let descriptor = Descriptor::new(media_type, digest, size);
         if let (Some(subject), false) = (&subject, subject_confirmed) {
             self.add_to_referrers_fallback(subject, &descriptor, &bytes)
                 .await?;

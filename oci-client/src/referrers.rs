@@ -17,8 +17,8 @@ use oci_ref::{Digest, Tag, TagOrDigest};
 use reqwest::Method;
 use reqwest::header::{self, HeaderValue};
 
+use crate::descriptor::Descriptor;
 use crate::error::{Error, Protocol};
-use crate::manifest::Descriptor;
 use crate::pager::Pager;
 use crate::repository::{Access, Repository};
 use crate::transport::Req;

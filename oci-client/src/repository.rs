@@ -130,6 +130,31 @@ impl Repository {
         crate::pager::collect(self.tag_pages(page_size)?).await
     }
 
+    /// The `Authorization` header value this client sends to read from this repository (the
+    /// blob URLs under [`Repository::api_base`]), for a caller that hands such a URL to another
+    /// program (Ironic's conductor hands `image_request_authorization` to its agent).
+    ///
+    /// It is the header obtained by earlier requests (a fetched manifest leaves a pull token in
+    /// the cache), or a fresh token when the registry answered a `Bearer` challenge before;
+    /// `None` when this client sends none (anonymous access, or nothing requested yet). The
+    /// value is a secret: its `Debug` is redacted and nothing here logs it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Auth`] when a token had to be fetched and the exchange failed.
+    pub async fn pull_authorization(&self) -> Result<Option<oci_auth::Authorization>, Error> {
+        let target = self.target(Access::Pull)?;
+        self.client
+            .inner
+            .auth
+            .authorize(&target.registry, &target.scopes)
+            .await
+            .map_err(|source| Error::Auth {
+                url: self.base.to_string(),
+                source,
+            })
+    }
+
     /// Cancels an upload session (best effort; errors are ignored as the spec asks).
     pub(crate) async fn cancel_upload(&self, target: &Target, location: Url) {
         let req = Req::new(Method::DELETE, location).idempotent(false);

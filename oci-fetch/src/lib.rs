@@ -15,7 +15,11 @@
 //!   place only after verification, optionally [decompressed](decompress);
 //! - [`many`]: several blobs under a concurrency limit, with [`progress`] events;
 //! - [`pull`]: an artifact's layers into a directory by title, refusing hostile titles;
-//! - [`layout`]: OCI image layouts as a source and as a content-addressed destination.
+//! - [`layout`]: OCI image layouts as a source and as a content-addressed destination;
+//! - [`artifact`]: the layer API for downstream crates — resolve a reference (registry with
+//!   `registries.conf` sources, or layout), pick a layer by title, media type or annotation,
+//!   and read it as a verified stream, an `AsyncRead`, into memory under a cap, into any
+//!   `AsyncWrite`, or into a file.
 //!
 //! **Architecture Invariant:** no file appears at a destination before its digest and size
 //! were checked; a failed or cancelled download leaves nothing there.
@@ -77,6 +81,7 @@
 //! - `cli` (default): the `oci-fetch` command-line program. Library users opt out with
 //!   `default-features = false`.
 
+pub mod artifact;
 pub mod copy;
 pub mod decompress;
 pub mod descriptor;

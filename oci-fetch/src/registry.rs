@@ -208,7 +208,7 @@ struct Endpoint {
 }
 
 impl Endpoint {
-    /// The blob URL at this source, for error messages.
+    /// The blob URL at this source.
     fn blob_url(&self, digest: &Digest) -> String {
         format!("{}blobs/{digest}", self.repo.api_base())
     }
@@ -327,15 +327,56 @@ impl RegistrySource {
         self.shared.requests.load(Ordering::Relaxed)
     }
 
-    /// `https://host/v2/<repo>/blobs/<digest>` for the user's reference (`http` when the client
-    /// talks plain HTTP to that registry).
-    pub fn blob_url(&self, digest: &Digest) -> String {
-        let scheme = if self.plain_http { "http" } else { "https" };
-        format!(
-            "{scheme}://{}/v2/{}/blobs/{digest}",
-            self.reference.api_host(),
-            self.reference.repository()
-        )
+    /// `scheme://host/v2/<repo>/blobs/<blob>` at the pull source that served the manifest
+    /// `manifest` (a mirror, with registries.conf's namespace rewrite applied), which has the
+    /// manifest's blobs; at the first pull source when that manifest was not fetched here.
+    /// The scheme is `http` when the client talks plain HTTP to that host.
+    pub fn blob_url(&self, manifest: &Digest, blob: &Digest) -> String {
+        match self.serving_endpoint(manifest) {
+            Some(e) => e.blob_url(blob),
+            None => {
+                let scheme = if self.plain_http { "http" } else { "https" };
+                format!(
+                    "{scheme}://{}/v2/{}/blobs/{blob}",
+                    self.reference.api_host(),
+                    self.reference.repository()
+                )
+            }
+        }
+    }
+
+    /// The `Authorization` header value for [`RegistrySource::blob_url`] of `manifest`'s
+    /// blobs: what this client sends to the source that served `manifest` (Ironic's
+    /// `image_request_authorization`, handed to the machine that fetches the URL). `None` when
+    /// that source needs none. A secret: redacted in `Debug`; print it only when asked.
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::Stopped`] when a token had to be fetched and the exchange failed.
+    pub async fn blob_authorization(
+        &self,
+        manifest: &Digest,
+    ) -> Result<Option<oci_auth::Authorization>, RegistryError> {
+        let Some(endpoint) = self
+            .serving_endpoint(manifest)
+            .or_else(|| self.shared.endpoints.first())
+        else {
+            return Ok(None);
+        };
+        endpoint
+            .repo
+            .pull_authorization()
+            .await
+            .map_err(|e| RegistryError::Stopped {
+                what: "authorization".to_owned(),
+                reference: endpoint.source.reference.to_string(),
+                source: Box::new(e),
+            })
+    }
+
+    fn serving_endpoint(&self, manifest: &Digest) -> Option<&Endpoint> {
+        let i = *lock(&self.shared.manifests).get(manifest)?;
+        self.shared.endpoints.get(i)
     }
 
     /// Registers the size a blob must have, so a source announcing another `Content-Length`
@@ -346,8 +387,7 @@ impl RegistrySource {
 
     /// The source that served the manifest `digest`, if it was fetched.
     pub fn manifest_served_by(&self, digest: &Digest) -> Option<&PullSource> {
-        let i = *lock(&self.shared.manifests).get(digest)?;
-        self.shared.endpoints.get(i).map(|e| &e.source)
+        self.serving_endpoint(digest).map(|e| &e.source)
     }
 
     /// The source that served (or is serving) the blob `digest`.

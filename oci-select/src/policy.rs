@@ -4,6 +4,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use crate::candidate::{ANNOTATION_DISKTYPE, Candidate};
 use crate::error::DownloadSourceError;
@@ -124,9 +125,9 @@ fn summary(explanation: &Explanation) -> String {
 /// (an abstention sorts after any rank), ties broken by index position. The first is the winner.
 /// This is exactly Ironic's filter, stable sort and walk, because a filter applied during the
 /// walk picks the same first survivor as one applied before sorting.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Policy {
-    rules: Vec<Box<dyn Rule>>,
+    rules: Vec<Arc<dyn Rule>>,
 }
 
 /// One candidate's evaluation.
@@ -149,13 +150,13 @@ impl Policy {
 
     /// Appends a rule (builder form).
     pub fn with(mut self, rule: impl Rule + 'static) -> Policy {
-        self.rules.push(Box::new(rule));
+        self.rules.push(Arc::new(rule));
         self
     }
 
     /// Appends a boxed rule.
     pub fn push(&mut self, rule: Box<dyn Rule>) {
-        self.rules.push(rule);
+        self.rules.push(Arc::from(rule));
     }
 
     /// Appends every rule of `other` (e.g. a policy file's rules after a preset's).
@@ -165,8 +166,25 @@ impl Policy {
     }
 
     /// The rules, in order.
-    pub fn rules(&self) -> &[Box<dyn Rule>] {
+    pub fn rules(&self) -> &[Arc<dyn Rule>] {
         &self.rules
+    }
+
+    /// Whether a rule named `name` (see [`Rule::name`]) is in the policy.
+    pub fn has_rule(&self, name: &str) -> bool {
+        self.rules.iter().any(|r| r.name() == name)
+    }
+
+    /// This policy without the rules named `name` (rules are shared, not copied).
+    pub fn without(&self, name: &str) -> Policy {
+        Policy {
+            rules: self
+                .rules
+                .iter()
+                .filter(|r| r.name() != name)
+                .cloned()
+                .collect(),
+        }
     }
 
     /// Ironic's `identify_specific_image` for a tag, as rules:

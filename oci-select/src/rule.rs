@@ -9,7 +9,8 @@ use crate::candidate::Candidate;
 ///
 /// For each candidate a rule either rejects it (with a [`Reason`]), ranks it (with a [`Rank`],
 /// lower is better), or abstains. Rules must be pure and deterministic: the same candidate must
-/// always get the same verdict. The trait is object-safe; policies hold `Box<dyn Rule>`.
+/// always get the same verdict. The trait is object-safe; policies hold `Arc<dyn Rule>`
+/// (shared, so a policy clones cheaply).
 ///
 /// A rule that reads [`Candidate::manifest`] says so in [`Rule::needs_manifest`]; the resolver
 /// then fetches that candidate's manifest before the rule is asked (see

@@ -186,10 +186,12 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             tail.join("\n")
         );
     }
-    bail!(
-        "{failed} check(s) and {failed_tests} test(s) failed (test output: {})",
+    // The report above says what failed: end with one line and the status, no error trace.
+    eprintln!(
+        "conformance: {failed} check(s) and {failed_tests} test(s) failed (test output: {})",
         log_path.display()
-    )
+    );
+    std::process::exit(1)
 }
 
 /// `cargo test -p conformance --test conformance` with the suite's environment.

@@ -187,6 +187,61 @@ async fn oras_python_push_is_pulled_by_us_byte_exact() {
     .expect("what oras pushes, we pull byte-exact");
 }
 
+/// oras-py's multi-file push, resolved under the CLI's default (Ironic) policy and pulled
+/// through the layer API: every titled file is written byte-exact (the reference names a
+/// manifest, so the single-layer rule does not apply).
+#[tokio::test]
+async fn oras_python_multi_file_push_is_pulled_whole() {
+    setup();
+    require_peers().expect("interop peers installed");
+    for_each_backend(&RegistryOptions::new(), async |registry| {
+        let dir = tempfile::tempdir()?;
+        let specs: [(&str, &[u8]); 3] = [
+            ("vmlinuz", b"kernel"),
+            ("initramfs", b"ramdisk"),
+            ("notes.txt", b"built by oras-py\n"),
+        ];
+        for (name, content) in &specs {
+            std::fs::write(dir.path().join(name), content)?;
+        }
+        let target = reference(registry, &unique_repo("interop-multi"), "v1")?;
+        let names: Vec<&str> = specs.iter().map(|(n, _)| *n).collect();
+        let mut args = vec!["push", registry.host()];
+        let target_text = target.to_string();
+        args.push(&target_text);
+        args.extend_from_slice(&names);
+        oras_py(dir.path(), &args)?;
+        let client = Client::builder().plain_http(registry.host()).build()?;
+        let policy = oci_select::Policy::ironic(oci_select::DownloadSource::Local, None);
+        let artifact =
+            oci_fetch::artifact::Artifact::from_registry(&client, &target, None, &policy).await?;
+        let resolved = artifact.resolved();
+        anyhow::ensure!(
+            resolved.rule_set == oci_fetch::resolve::RuleSet::Artifact,
+            "rule set {:?}",
+            resolved.rule_set
+        );
+        let out = tempfile::tempdir()?;
+        let pulled = oci_fetch::pull::pull_files(
+            artifact.source().blobs(),
+            &resolved.files(),
+            out.path(),
+            &oci_fetch::pull::PullOptions::default(),
+        )
+        .await?;
+        anyhow::ensure!(pulled.len() == specs.len(), "{} files", pulled.len());
+        for (name, content) in &specs {
+            anyhow::ensure!(
+                std::fs::read(out.path().join(name))? == *content,
+                "{name} differs"
+            );
+        }
+        Ok(())
+    })
+    .await
+    .expect("what oras-py pushes as several files, we pull whole");
+}
+
 #[tokio::test]
 async fn our_push_is_pulled_by_oras_python_byte_exact() {
     setup();

@@ -90,7 +90,7 @@ async fn resolve_and_pull(
         .blob_served_by(&blob.digest)
         .map(|s| s.reference.to_string())
         .unwrap_or_default();
-    Ok((r.source, served, std::fs::read(path)?))
+    Ok((r.source.to_string(), served, std::fs::read(path)?))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

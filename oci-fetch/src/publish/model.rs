@@ -15,8 +15,8 @@ pub const EMPTY_JSON: &[u8] = b"{}";
 /// The empty descriptor's digest.
 pub const EMPTY_DIGEST: &str =
     "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
-/// Title annotation: the file name of a layer.
-pub const ANNOTATION_TITLE: &str = "org.opencontainers.image.title";
+/// Title annotation: the file name of a layer (defined once, in `oci-client`).
+pub use oci_client::ANNOTATION_TITLE;
 /// Creation time annotation (RFC 3339).
 pub const ANNOTATION_CREATED: &str = "org.opencontainers.image.created";
 /// Key of the manifest's own annotations in an annotation file (oras format).

@@ -231,6 +231,11 @@ fn check_annotation_file(
 
 /// Pushes `req` to `store` (a `&Repository` or a `&OciLayout`), tagging the manifest with `tag`
 /// (or by digest only when `None`).
+///
+/// # Errors
+///
+/// [`PublishError`]: invalid options, tag or files (checked before anything is uploaded),
+/// and failures of the store.
 pub async fn push<'a>(
     store: impl Into<Store<'a>>,
     tag: Option<&str>,
@@ -251,6 +256,24 @@ pub async fn push<'a>(
         ),
         None => None,
     };
+    let hashed = prepare_layers(store, req).await?;
+    let config_file = match &req.config {
+        Some(spec) => Some(hash_file(spec).await?),
+        None => None,
+    };
+    let mut blobs = Vec::new();
+    let config = push_config(store, req, config_file.as_ref(), &mut blobs).await?;
+    let layers = push_layers(store, req, &hashed, &mut blobs).await?;
+    let manifest = build_manifest(req, config, layers)?;
+    push_manifest_json(store, manifest_ref.as_ref(), &manifest, blobs).await
+}
+
+/// Titles and hashes (or plans to hash while uploading) every file; checks duplicate titles and
+/// the annotation file's keys.
+async fn prepare_layers(
+    store: Store<'_>,
+    req: &PushRequest,
+) -> Result<Vec<(String, LayerFile)>, PublishError> {
     let mut hashed = Vec::with_capacity(req.files.len());
     let mut titles = BTreeSet::new();
     for spec in &req.files {
@@ -263,48 +286,41 @@ pub async fn push<'a>(
     if let Some(file) = &req.annotation_file {
         check_annotation_file(file, &titles)?;
     }
-    let config_file = match &req.config {
-        Some(spec) => Some(hash_file(spec).await?),
-        None => None,
-    };
+    Ok(hashed)
+}
 
-    let mut blobs = Vec::new();
-    // Config.
-    let mut config = match (&config_file, &req.platform) {
+/// Uploads the config (a file, a platform config, or the empty config) and returns its
+/// descriptor with the annotation file's `$config` annotations.
+async fn push_config(
+    store: Store<'_>,
+    req: &PushRequest,
+    config_file: Option<&HashedFile>,
+    blobs: &mut Vec<PushedBlob>,
+) -> Result<Descriptor, PublishError> {
+    let (mut config, outcome) = match (config_file, &req.platform) {
         (Some(f), _) => {
             let outcome = upload_file(store, f).await?;
             let media_type = f.spec.media_type.as_deref().unwrap_or(OCI_IMAGE_CONFIG);
-            let d = Descriptor::new(media_type, &f.digest, f.size);
-            blobs.push(PushedBlob {
-                descriptor: d.clone(),
-                outcome,
-            });
-            d
+            (Descriptor::new(media_type, &f.digest, f.size), outcome)
         }
         (None, Some(platform)) => {
             let body = platform.config_json();
             let digest = oci_ref::digest_of(oci_ref::Algorithm::Sha256, &body);
             let d = Descriptor::new(OCI_IMAGE_CONFIG, digest.as_str(), body.len() as u64);
-            let outcome = store.push_bytes(&digest, Bytes::from(body)).await?;
-            blobs.push(PushedBlob {
-                descriptor: d.clone(),
-                outcome,
-            });
-            d
+            (d, store.push_bytes(&digest, Bytes::from(body)).await?)
         }
         (None, None) => {
             let digest = to_client_digest(EMPTY_DIGEST)?;
             let outcome = store
                 .push_bytes(&digest, Bytes::from_static(EMPTY_JSON))
                 .await?;
-            let d = Descriptor::empty();
-            blobs.push(PushedBlob {
-                descriptor: d.clone(),
-                outcome,
-            });
-            d
+            (Descriptor::empty(), outcome)
         }
     };
+    blobs.push(PushedBlob {
+        descriptor: config.clone(),
+        outcome,
+    });
     if let Some(a) = req
         .annotation_file
         .as_ref()
@@ -312,11 +328,19 @@ pub async fn push<'a>(
     {
         config.annotations.extend(a.clone());
     }
+    Ok(config)
+}
 
-    // Layers, uploading each distinct digest once.
+/// Uploads the layers, each distinct digest once; returns their titled descriptors.
+async fn push_layers(
+    store: Store<'_>,
+    req: &PushRequest,
+    hashed: &[(String, LayerFile)],
+    blobs: &mut Vec<PushedBlob>,
+) -> Result<Vec<Descriptor>, PublishError> {
     let mut layers = Vec::with_capacity(hashed.len());
     let mut done: BTreeMap<String, PushOutcome> = BTreeMap::new();
-    for (title, f) in &hashed {
+    for (title, f) in hashed {
         let (spec, digest, size, outcome) = match f {
             LayerFile::Hashed(f) => {
                 let outcome = match done.get(&f.digest) {
@@ -344,9 +368,7 @@ pub async fn push<'a>(
         });
         layers.push(d);
     }
-
-    let manifest = build_manifest(req, config, layers)?;
-    push_manifest_json(store, manifest_ref.as_ref(), &manifest, blobs).await
+    Ok(layers)
 }
 
 /// Serialises and pushes a manifest (by tag, else by its digest).

@@ -6,7 +6,22 @@
 //! fetches **only** the manifests the policy's [fetch plan](oci_select::Policy::fetch_plan) asks
 //! for (concurrently, round after round until the plan is complete), selects, and returns a
 //! [`Resolved`]: the pinned manifest URL, the chosen layer, disk format, compression, file
-//! name, size, which source served, the number of requests made, and the explanation.
+//! name, size, which source served (and a blob URL there), the number of requests made, the
+//! [rule set](RuleSet) that ran, and the explanation.
+//!
+//! # Rule sets
+//!
+//! Which files an artifact is made of depends on what the reference names ([`RuleSet`]):
+//!
+//! - an **index**, with a policy that keeps the single-layer rule ([`Policy::ironic`]): a disk
+//!   image is chosen among the entries, as Ironic does; multi-layer entries are skipped (unless
+//!   they are container images) and the one file is [`Resolved::blob`];
+//! - an **index**, with a policy without that rule (`Policy::ironic(..).without(SingleLayer::NAME)`,
+//!   the CLI's `--multi-file`): an entry is chosen by platform and the other rules, and every
+//!   layer of it is a file (kernel + ramdisk per architecture);
+//! - a **manifest** named by tag: it is the artifact, and every layer is a file, as `oras pull`
+//!   writes them (the single-layer rule is not applied; the policy's other rules still are);
+//! - a **manifest** named by digest: no selection (below).
 //!
 //! # Digest references
 //!
@@ -33,10 +48,10 @@ use oci_ref::media_type::Compression;
 use oci_ref::{Digest, TagOrDigest};
 use oci_select::{
     Candidate, CandidateError, DiskFormat, Document, Explanation, ManifestFacts, Policy,
-    SelectError, classify,
+    SelectError, classify, rules::SingleLayer,
 };
 
-pub use source::{FetchedManifest, LayoutSource, ManifestSource};
+pub use source::{FetchedManifest, LayoutSource, ManifestSource, ServedBy};
 
 use crate::descriptor::Descriptor;
 use crate::layout::LayoutError;
@@ -61,6 +76,9 @@ pub enum ResolveError {
     /// Reading the layout failed.
     #[error(transparent)]
     Layout(#[from] LayoutError),
+    /// A document could not be read into candidates.
+    #[error(transparent)]
+    Document(#[from] CandidateError),
     /// The first bytes of the chosen blob, read to tell its compression, could not be read.
     #[error("{digest}: reading the first bytes of the blob: {source}")]
     BlobHead {
@@ -70,9 +88,6 @@ pub enum ResolveError {
         #[source]
         source: crate::source::SourceError,
     },
-    /// A document could not be read into candidates.
-    #[error(transparent)]
-    Document(#[from] CandidateError),
     /// The index lists no manifests (Ironic: `InvalidImageRef`).
     #[error("{reference}: the index lists no manifests")]
     EmptyIndex {
@@ -130,6 +145,55 @@ impl ResolveError {
     }
 }
 
+/// Which rules decided what the artifact's files are; see the [module docs](self#rule-sets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RuleSet {
+    /// An index, single-layer rule in the policy: one disk image chosen among the entries
+    /// (Ironic's `identify_specific_image`).
+    DiskImage,
+    /// An index, no single-layer rule in the policy: an entry chosen by the policy, every layer
+    /// of it a file.
+    MultiFile,
+    /// A manifest named by tag: every layer a file, as `oras pull`.
+    Artifact,
+    /// A manifest named by digest: no selection (Ironic's "specific" URL).
+    Pinned,
+}
+
+impl RuleSet {
+    /// `disk-image`, `multi-file`, `artifact` or `pinned`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleSet::DiskImage => "disk-image",
+            RuleSet::MultiFile => "multi-file",
+            RuleSet::Artifact => "artifact",
+            RuleSet::Pinned => "pinned",
+        }
+    }
+
+    /// Why this rule set ran, in one sentence.
+    pub fn reason(self) -> &'static str {
+        match self {
+            RuleSet::DiskImage => {
+                "the reference names an index and the policy has the single-layer rule: one disk \
+                 image is chosen among its entries (Ironic)"
+            }
+            RuleSet::MultiFile => {
+                "the reference names an index and the policy has no single-layer rule: an entry \
+                 is chosen by the policy and every layer of it is a file"
+            }
+            RuleSet::Artifact => {
+                "the reference names a manifest: every layer is a file, as oras pull writes them \
+                 (the single-layer rule applies only to index entries)"
+            }
+            RuleSet::Pinned => {
+                "the reference is a digest naming a manifest: no selection, verified by digest"
+            }
+        }
+    }
+}
+
 /// The result of [`resolve`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -138,28 +202,45 @@ pub struct Resolved {
     pub manifest_url: String,
     /// The chosen manifest's digest.
     pub manifest_digest: Digest,
-    /// The chosen layer: the single layer of the chosen artifact (the first layer for a
-    /// digest reference to a multi-layer artifact, as Ironic); `None` for a container image.
+    /// The chosen layer when the artifact is one file: the single layer (the first layer for a
+    /// digest reference to a multi-layer artifact, as Ironic); `None` for a container image
+    /// and for a multi-file artifact (see [`Resolved::files`]).
     pub blob: Option<Descriptor>,
-    /// `https://host/v2/<repo>/blobs/<digest>` of [`Resolved::blob`].
+    /// `scheme://host/v2/<repo>/blobs/<digest>` of [`Resolved::blob`] at [`Resolved::source`]
+    /// (a mirror's host and rewritten repository when a mirror served the manifest), or a
+    /// `file://` URL into a layout.
     pub blob_url: Option<String>,
     /// Every layer of the chosen manifest, in order.
     pub layers: Vec<Descriptor>,
     /// Ironic's disk format: `qcow2`, `raw`, `bootc`, `unknown` (digest reference), or `None`.
     pub disk_format: Option<DiskFormat>,
-    /// The compression of [`Resolved::blob`]: declared by its media type, else seen in its
-    /// first bytes (`Compression::detect`, the rule a download with decompression on applies).
+    /// The compression of [`Resolved::blob`]: declared by its media type, else, for a generic
+    /// media type, seen in its first bytes (`Compression::detect`, the rule a download with
+    /// decompression on applies).
     pub compression: Option<Compression>,
     /// The blob's `org.opencontainers.image.title`.
     pub filename: Option<String>,
-    /// The blob's size; for a container image, config plus layers (Ironic's `image_size`).
+    /// The blob's size; otherwise config plus layers (Ironic's `image_size`).
     pub size: u64,
-    /// Which source served the chosen manifest.
-    pub source: String,
+    /// Which source served the chosen manifest (and so where [`Resolved::blob_url`] points).
+    pub source: ServedBy,
     /// Requests made (see [`ManifestSource::requests`]).
     pub requests: u64,
+    /// Which rules decided the artifact's files.
+    pub rule_set: RuleSet,
     /// Every candidate's fate; `None` for a digest reference (no selection).
     pub explanation: Option<Explanation>,
+}
+
+impl Resolved {
+    /// The layers a pull writes: [`Resolved::blob`] under [`RuleSet::DiskImage`]; every layer
+    /// otherwise (and for a container image).
+    pub fn files(&self) -> Vec<Descriptor> {
+        match (&self.blob, self.rule_set) {
+            (Some(b), RuleSet::DiskImage) => vec![b.clone()],
+            _ => self.layers.clone(),
+        }
+    }
 }
 
 /// Counts the resolver's own calls, for sources that do not count.
@@ -195,6 +276,13 @@ fn layer_descriptor(layer: &oci_select::Layer) -> Descriptor {
 }
 
 /// Resolves `target` (named `reference` in messages) from `source` under `policy`.
+///
+/// # Errors
+///
+/// [`ResolveError::Registry`] / [`ResolveError::Layout`] when a document cannot be read,
+/// [`ResolveError::Document`] when one is not a manifest or index, [`ResolveError::EmptyIndex`],
+/// [`ResolveError::TooManyCandidates`], [`ResolveError::NoMatch`] (every candidate rejected, with
+/// the explanation) and [`ResolveError::Undecided`].
 pub async fn resolve(
     source: &dyn ManifestSource,
     reference: &str,
@@ -212,29 +300,20 @@ pub async fn resolve(
     if by_digest && kind == Document::Manifest {
         return pinned_manifest(&counter, top).await;
     }
-    let mut candidates = match kind {
-        Document::Index => Candidate::from_index(&top.bytes)?,
-        _ => {
-            let facts = ManifestFacts::from_json(&top.bytes)?;
-            let config = match (facts.has_image_config(), facts.config_digest()) {
-                (true, Some(d)) => {
-                    counter.bump();
-                    Some(
-                        source
-                            .fetch_config(d, facts.config_size().unwrap_or(0))
-                            .await?,
-                    )
-                }
-                _ => None,
+    let (mut candidates, rule_set, policy) = match kind {
+        Document::Index => {
+            let rule_set = if policy.has_rule(SingleLayer::NAME) {
+                RuleSet::DiskImage
+            } else {
+                RuleSet::MultiFile
             };
-            let size = top.bytes.len() as u64;
-            vec![Candidate::from_manifest(
-                top.digest.clone(),
-                facts,
-                Some(size),
-                config.as_deref(),
-            )?]
+            (Candidate::from_index(&top.bytes)?, rule_set, policy.clone())
         }
+        _ => (
+            vec![manifest_candidate(&counter, &top).await?],
+            RuleSet::Artifact,
+            policy.without(SingleLayer::NAME),
+        ),
     };
     if candidates.is_empty() {
         return Err(ResolveError::EmptyIndex {
@@ -248,11 +327,81 @@ pub async fn resolve(
             limit: MAX_CANDIDATES,
         });
     }
+    let rounds = complete_plan(&counter, reference, &policy, &mut candidates).await?;
+    let selection = policy
+        .select(&candidates)
+        .map_err(|e| select_error(e, reference, rounds))?;
+    let chosen = selection.candidate.clone();
+    let facts = match chosen.manifest() {
+        Some(f) => f.clone(),
+        // A container image passes Ironic's rules without its manifest; its layers are still
+        // needed for the size (Ironic fetches it too).
+        None => {
+            let t = TagOrDigest::Digest(chosen.digest().clone());
+            ManifestFacts::from_json(&counter.manifest(&t).await?.bytes)?
+        }
+    };
+    let layers: Vec<Descriptor> = facts.layers().iter().map(layer_descriptor).collect();
+    let blob = match layers.as_slice() {
+        [one] if !chosen.is_container_image() => Some(one.clone()),
+        _ => None,
+    };
+    let size = blob.as_ref().map_or_else(|| facts.total_size(), |b| b.size);
+    finish(
+        &counter,
+        chosen.digest().clone(),
+        Chosen {
+            blob,
+            layers,
+            disk_format: DiskFormat::of(&chosen),
+            size,
+            rule_set,
+            explanation: Some(selection.explanation),
+        },
+    )
+    .await
+}
+
+/// The one candidate of a manifest named by tag (its config read when it has an image config).
+async fn manifest_candidate(
+    counter: &Counter<'_>,
+    top: &FetchedManifest,
+) -> Result<Candidate, ResolveError> {
+    let facts = ManifestFacts::from_json(&top.bytes)?;
+    let config = match (facts.has_image_config(), facts.config_digest()) {
+        (true, Some(d)) => {
+            counter.bump();
+            Some(
+                counter
+                    .source
+                    .fetch_config(d, facts.config_size().unwrap_or(0))
+                    .await?,
+            )
+        }
+        _ => None,
+    };
+    let size = top.bytes.len() as u64;
+    Ok(Candidate::from_manifest(
+        top.digest.clone(),
+        facts,
+        Some(size),
+        config.as_deref(),
+    )?)
+}
+
+/// Fetches the manifests the policy's fetch plan asks for, round after round, until the plan is
+/// complete. Returns the rounds made.
+async fn complete_plan(
+    counter: &Counter<'_>,
+    reference: &str,
+    policy: &Policy,
+    candidates: &mut [Candidate],
+) -> Result<usize, ResolveError> {
     let mut rounds = 0;
     loop {
-        let plan = policy.fetch_plan(&candidates);
+        let plan = policy.fetch_plan(candidates);
         if plan.is_complete() {
-            break;
+            return Ok(rounds);
         }
         rounds += 1;
         if rounds > MAX_FETCH_ROUNDS {
@@ -262,7 +411,6 @@ pub async fn resolve(
             });
         }
         let wanted: BTreeSet<usize> = plan.required.into_iter().collect();
-        let counter = &counter;
         let fetches = wanted.iter().filter_map(|&i| {
             let c = candidates.get(i)?;
             let t = TagOrDigest::Digest(c.digest().clone());
@@ -275,63 +423,56 @@ pub async fn resolve(
             }
         }
     }
-    let selection = match policy.select(&candidates) {
-        Ok(s) => s,
-        Err(SelectError::NoMatch { explanation }) => {
-            return Err(ResolveError::NoMatch {
-                reference: reference.to_owned(),
-                explanation,
-            });
-        }
-        Err(SelectError::NoCandidates) => {
-            return Err(ResolveError::EmptyIndex {
-                reference: reference.to_owned(),
-            });
-        }
-        Err(_) => {
-            return Err(ResolveError::Undecided {
-                reference: reference.to_owned(),
-                rounds,
-            });
-        }
-    };
-    let chosen = selection.candidate.clone();
-    let explanation = selection.explanation;
-    let facts = match chosen.manifest() {
-        Some(f) => f.clone(),
-        // A container image passes Ironic's rules without its manifest; its layers are still
-        // needed for the size (Ironic fetches it too).
-        None => {
-            let t = TagOrDigest::Digest(chosen.digest().clone());
-            ManifestFacts::from_json(&counter.manifest(&t).await?.bytes)?
-        }
-    };
-    let layers: Vec<Descriptor> = facts.layers().iter().map(layer_descriptor).collect();
-    let disk_format = DiskFormat::of(&chosen);
-    let blob = if chosen.is_container_image() {
-        None
-    } else if layers.len() == 1 {
-        layers.first().cloned()
-    } else {
-        None
-    };
-    let size = match &blob {
-        Some(b) => b.size,
-        None => facts.total_size(),
-    };
+}
+
+fn select_error(e: SelectError, reference: &str, rounds: usize) -> ResolveError {
+    match e {
+        SelectError::NoMatch { explanation } => ResolveError::NoMatch {
+            reference: reference.to_owned(),
+            explanation,
+        },
+        SelectError::NoCandidates => ResolveError::EmptyIndex {
+            reference: reference.to_owned(),
+        },
+        _ => ResolveError::Undecided {
+            reference: reference.to_owned(),
+            rounds,
+        },
+    }
+}
+
+/// What was chosen, before the source adds where it is.
+struct Chosen {
+    blob: Option<Descriptor>,
+    layers: Vec<Descriptor>,
+    disk_format: Option<DiskFormat>,
+    size: u64,
+    rule_set: RuleSet,
+    explanation: Option<Explanation>,
+}
+
+async fn finish(
+    counter: &Counter<'_>,
+    manifest: Digest,
+    chosen: Chosen,
+) -> Result<Resolved, ResolveError> {
+    let source = counter.source;
+    let blob = chosen.blob;
+    let compression = compression_of(source, blob.as_ref()).await?;
     Ok(Resolved {
-        manifest_url: source.pinned_url(chosen.digest()),
-        manifest_digest: chosen.digest().clone(),
-        blob_url: blob.as_ref().map(|b| source.blob_url(&b.digest)),
-        compression: compression_of(source, blob.as_ref()).await?,
+        manifest_url: source.pinned_url(&manifest),
+        blob_url: blob.as_ref().map(|b| source.blob_url(&manifest, &b.digest)),
+        compression,
         filename: blob.as_ref().and_then(|b| b.title().map(str::to_owned)),
         blob,
-        layers,
-        disk_format,
-        size,
-        source: source.served_by(chosen.digest()),
+        layers: chosen.layers,
+        disk_format: chosen.disk_format,
+        size: chosen.size,
+        source: source.served_by(&manifest),
         requests: counter.total(),
-        explanation: Some(explanation),
+        rule_set: chosen.rule_set,
+        manifest_digest: manifest,
+        explanation: chosen.explanation,
     })
 }
 
@@ -340,7 +481,6 @@ async fn pinned_manifest(
     counter: &Counter<'_>,
     top: FetchedManifest,
 ) -> Result<Resolved, ResolveError> {
-    let source = counter.source;
     let facts = ManifestFacts::from_json(&top.bytes)?;
     let layers: Vec<Descriptor> = facts.layers().iter().map(layer_descriptor).collect();
     let (blob, disk_format) = if facts.is_oci_artifact() {
@@ -348,30 +488,26 @@ async fn pinned_manifest(
     } else {
         (None, Some(DiskFormat::Bootc))
     };
-    let size = match &blob {
-        Some(b) => b.size,
-        None => facts.total_size(),
-    };
-    Ok(Resolved {
-        manifest_url: source.pinned_url(&top.digest),
-        blob_url: blob.as_ref().map(|b| source.blob_url(&b.digest)),
-        compression: compression_of(source, blob.as_ref()).await?,
-        filename: blob.as_ref().and_then(|b| b.title().map(str::to_owned)),
-        blob,
-        layers,
-        disk_format,
-        size,
-        source: source.served_by(&top.digest),
-        requests: counter.total(),
-        manifest_digest: top.digest,
-        explanation: None,
-    })
+    let size = blob.as_ref().map_or_else(|| facts.total_size(), |b| b.size);
+    finish(
+        counter,
+        top.digest,
+        Chosen {
+            blob,
+            layers,
+            disk_format,
+            size,
+            rule_set: RuleSet::Pinned,
+            explanation: None,
+        },
+    )
+    .await
 }
 
 /// The compression of the chosen blob, decided as a download with decompression on decides
 /// ([`Compression::detect`]): by the media type, else, for a generic media type, by the blob's
-/// first bytes (one more request, made only then). `resolve` and `pull` therefore
-/// report the same compression.
+/// first bytes (one more request, made only then). `resolve` and `pull` therefore report the
+/// same compression.
 async fn compression_of(
     source: &dyn ManifestSource,
     blob: Option<&Descriptor>,

@@ -1,16 +1,57 @@
 //! The manifest seam of [`resolve`](super::resolve): [`ManifestSource`], implemented by a
 //! registry ([`RegistrySource`]) and by an on-disk layout ([`OciLayout`]).
 
+use std::fmt;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use oci_ref::{Digest, TagOrDigest};
+use oci_ref::{Digest, Reference, TagOrDigest};
 
 use super::ResolveError;
 use crate::descriptor::Descriptor;
 use crate::layout::{MAX_MANIFEST_SIZE, OciLayout};
 use crate::registry::{MAX_CONFIG_BYTES, RegistrySource};
 use crate::source::{BlobSource, BoxFuture, blob_head};
+
+/// Which source served the chosen manifest: where its blobs are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ServedBy {
+    /// A registry pull source (registries.conf's primary location or a mirror).
+    Registry {
+        /// The reference as requested at that source, namespace rewrite applied.
+        reference: Reference,
+        /// `true` for a mirror, `false` for the primary location.
+        mirror: bool,
+    },
+    /// An OCI image layout on disk.
+    Layout {
+        /// The layout's root directory.
+        dir: PathBuf,
+    },
+}
+
+impl ServedBy {
+    /// `primary`, `mirror` or `layout`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ServedBy::Registry { mirror: true, .. } => "mirror",
+            ServedBy::Registry { mirror: false, .. } => "primary",
+            ServedBy::Layout { .. } => "layout",
+        }
+    }
+}
+
+impl fmt::Display for ServedBy {
+    /// The reference at the source, or the layout directory.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ServedBy::Registry { reference, .. } => write!(f, "{reference}"),
+            ServedBy::Layout { dir } => write!(f, "{}", dir.display()),
+        }
+    }
+}
 
 /// A manifest or index as received: bytes verified against [`FetchedManifest::digest`].
 #[derive(Debug, Clone)]
@@ -63,8 +104,9 @@ pub trait ManifestSource: Send + Sync {
     /// `DIR@sha256:…` for a layout).
     fn pinned_url(&self, digest: &Digest) -> String;
 
-    /// Where the blob `digest` can be fetched from directly.
-    fn blob_url(&self, digest: &Digest) -> String;
+    /// Where the blob `blob` of the manifest `manifest` can be fetched from directly: at the
+    /// source that served that manifest.
+    fn blob_url(&self, manifest: &Digest, blob: &Digest) -> String;
 
     /// The first bytes of the blob `digest`, unverified (see [`blob_head`]): how
     /// [`resolve`](super::resolve) tells the compression of a blob whose media type declares
@@ -75,8 +117,8 @@ pub trait ManifestSource: Send + Sync {
         Box::pin(async { Ok(Vec::new()) })
     }
 
-    /// Which source served the manifest `digest` (a pull source reference, a layout path).
-    fn served_by(&self, digest: &Digest) -> String;
+    /// Which source served the manifest `manifest`.
+    fn served_by(&self, manifest: &Digest) -> ServedBy;
 }
 
 impl ManifestSource for RegistrySource {
@@ -110,18 +152,25 @@ impl ManifestSource for RegistrySource {
         self.reference().pinned(digest.clone()).to_oci_url()
     }
 
-    fn blob_url(&self, digest: &Digest) -> String {
-        RegistrySource::blob_url(self, digest)
+    fn blob_url(&self, manifest: &Digest, blob: &Digest) -> String {
+        RegistrySource::blob_url(self, manifest, blob)
     }
 
     fn blob_head<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Vec<u8>, ResolveError>> {
         Box::pin(head_of(self, digest))
     }
 
-    fn served_by(&self, digest: &Digest) -> String {
-        self.manifest_served_by(digest)
-            .map(|s| s.reference.to_string())
-            .unwrap_or_else(|| self.reference().to_string())
+    fn served_by(&self, manifest: &Digest) -> ServedBy {
+        match self.manifest_served_by(manifest) {
+            Some(s) => ServedBy::Registry {
+                reference: s.reference.clone(),
+                mirror: s.mirror,
+            },
+            None => ServedBy::Registry {
+                reference: self.reference().clone(),
+                mirror: false,
+            },
+        }
     }
 }
 
@@ -174,8 +223,8 @@ impl ManifestSource for LayoutSource {
         self.layout.pinned_url(digest)
     }
 
-    fn blob_url(&self, digest: &Digest) -> String {
-        self.layout.blob_url(digest)
+    fn blob_url(&self, manifest: &Digest, blob: &Digest) -> String {
+        self.layout.blob_url(manifest, blob)
     }
 
     fn blob_head<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Vec<u8>, ResolveError>> {
@@ -183,8 +232,8 @@ impl ManifestSource for LayoutSource {
         Box::pin(head_of(&self.layout, digest))
     }
 
-    fn served_by(&self, digest: &Digest) -> String {
-        self.layout.served_by(digest)
+    fn served_by(&self, manifest: &Digest) -> ServedBy {
+        self.layout.served_by(manifest)
     }
 }
 
@@ -220,14 +269,16 @@ impl ManifestSource for OciLayout {
         format!("{}@{digest}", self.root().display())
     }
 
-    fn blob_url(&self, digest: &Digest) -> String {
-        let path = self.blob_path(digest);
+    fn blob_url(&self, _manifest: &Digest, blob: &Digest) -> String {
+        let path = self.blob_path(blob);
         let abs = std::path::absolute(&path).unwrap_or(path);
         format!("file://{}", abs.display())
     }
 
-    fn served_by(&self, _digest: &Digest) -> String {
-        self.root().display().to_string()
+    fn served_by(&self, _manifest: &Digest) -> ServedBy {
+        ServedBy::Layout {
+            dir: self.root().to_path_buf(),
+        }
     }
 }
 

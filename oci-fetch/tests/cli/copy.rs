@@ -3,22 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::{TestRegistry, check_usage_error, oci_fetch};
+use crate::{TestRegistry, check_usage_error, ok};
 
 /// The example layout committed under `examples/`.
 fn example_layout() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/machine-images")
-}
-
-/// Runs `oci-fetch` expecting success; returns stdout.
-fn ok(args: &[&str]) -> String {
-    let out = oci_fetch(args);
-    assert!(
-        out.status.success(),
-        "{args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 stdout")
 }
 
 /// The digest `index.json` of `layout` records for `tag`.

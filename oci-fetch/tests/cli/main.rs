@@ -6,6 +6,7 @@ mod copy;
 mod decompress;
 mod gate;
 mod interrupt;
+mod multi_file;
 mod publish;
 mod pull;
 mod registry;
@@ -21,6 +22,17 @@ pub(crate) fn oci_fetch(args: &[&str]) -> Output {
         .env_remove("REGISTRY_AUTH_FILE")
         .output()
         .expect("the oci-fetch binary runs")
+}
+
+/// Runs `oci-fetch` expecting success; returns stdout.
+pub(crate) fn ok(args: &[&str]) -> String {
+    let out = oci_fetch(args);
+    assert!(
+        out.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 stdout")
 }
 
 /// Asserts the bad-input contract: exit code 2, nothing on stdout, exactly one line on stderr

@@ -4,17 +4,7 @@
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 
-use crate::{TestRegistry, oci_fetch};
-
-fn ok(args: &[&str]) -> String {
-    let out = oci_fetch(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 stdout")
-}
+use crate::{TestRegistry, oci_fetch, ok};
 
 fn failure(args: &[&str], needle: &str) {
     let out = oci_fetch(args);

@@ -47,11 +47,13 @@ fn json_contract_fields_in_order() {
         "manifest_digest",
         "blob_digest",
         "blob_url",
+        "source",
         "size",
         "media_type",
         "filename",
         "disk_format",
         "compression",
+        "rule_set",
         "requests",
         "candidates",
     ];
@@ -73,11 +75,13 @@ fn json_contract_fields_in_order() {
         "\"manifest_digest\"",
         "\"blob_digest\"",
         "\"blob_url\"",
+        "\"source\"",
         "\"size\"",
         "\"media_type\"",
         "\"filename\"",
         "\"disk_format\"",
         "\"compression\"",
+        "\"rule_set\"",
         "\"requests\"",
         "\"candidates\"",
     ]
@@ -102,6 +106,8 @@ fn json_contract_fields_in_order() {
             .contains("@sha256:")
     );
     assert!(v["blob_url"].as_str().expect("url").starts_with("file://"));
+    assert_eq!(v["source"]["kind"], "layout");
+    assert_eq!(v["rule_set"], "disk-image");
     // index.json + index, index.json + the one manifest needed: the raw entry is not read.
     assert_eq!(v["requests"], 4);
 }
@@ -259,7 +265,9 @@ mod library {
     use std::sync::Mutex;
 
     use bytes::Bytes;
-    use oci_fetch::resolve::{FetchedManifest, ManifestSource, ResolveError, Resolved, resolve};
+    use oci_fetch::resolve::{
+        FetchedManifest, ManifestSource, ResolveError, Resolved, ServedBy, resolve,
+    };
     use oci_fetch::source::BoxFuture;
     use oci_ref::TagOrDigest;
     use oci_ref::{Algorithm, Digest};
@@ -314,11 +322,13 @@ mod library {
         fn pinned_url(&self, digest: &Digest) -> String {
             format!("oci://memory/test@{digest}")
         }
-        fn blob_url(&self, digest: &Digest) -> String {
-            format!("https://memory/v2/test/blobs/{digest}")
+        fn blob_url(&self, _manifest: &Digest, blob: &Digest) -> String {
+            format!("https://memory/v2/test/blobs/{blob}")
         }
-        fn served_by(&self, _digest: &Digest) -> String {
-            "memory".to_owned()
+        fn served_by(&self, _manifest: &Digest) -> ServedBy {
+            ServedBy::Layout {
+                dir: "memory".into(),
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 //! Integration tests of `oci-fetch`'s library; modules mirror `src`.
 
+mod artifact;
 mod common;
 mod decompress;
 mod download;

@@ -14,6 +14,9 @@ pub struct SingleLayer {
 }
 
 impl SingleLayer {
+    /// The rule's [name](Rule::name), for [`Policy::without`](crate::Policy::without).
+    pub const NAME: &'static str = "single-layer";
+
     /// Ironic's rule: multi-layer (or layer-less) entries are skipped unless they are container
     /// images.
     pub fn ironic() -> SingleLayer {
@@ -32,7 +35,7 @@ impl SingleLayer {
 
 impl Rule for SingleLayer {
     fn name(&self) -> &str {
-        "single-layer"
+        SingleLayer::NAME
     }
 
     fn describe(&self) -> String {

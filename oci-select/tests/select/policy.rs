@@ -244,3 +244,14 @@ fn extend_appends_rules_in_order() {
     );
     assert_eq!(oci_select::DownloadSource::Local.to_string(), "local");
 }
+
+#[test]
+fn without_drops_a_rule_by_name_and_keeps_the_original() {
+    let policy = Policy::ironic(oci_select::DownloadSource::Local, Some("arm64"));
+    let multi_file = policy.without(oci_select::rules::SingleLayer::NAME);
+    let names: Vec<&str> = multi_file.rules().iter().map(|r| r.name()).collect();
+    assert_eq!(names, ["architecture", "disk-format"]);
+    assert!(!multi_file.has_rule("single-layer"));
+    assert!(policy.has_rule("single-layer"), "the original is unchanged");
+    assert_eq!(policy.rules().len(), 3);
+}

@@ -131,8 +131,16 @@ impl Answer {
 
     /// Fails unless a JSON error body's first code is `code` (a non-JSON body is allowed).
     pub(crate) fn error_code_is(&self, code: &str) -> anyhow::Result<()> {
+        self.error_code_in(&[code])
+    }
+
+    /// Fails unless a JSON error body's first code is one of `codes` (a non-JSON body is
+    /// allowed).
+    pub(crate) fn error_code_in(&self, codes: &[&str]) -> anyhow::Result<()> {
         match self.first_error_code() {
-            Some(got) if got != code => Err(self.fail(format_args!("error code {code}"))),
+            Some(got) if !codes.contains(&got.as_str()) => {
+                Err(self.fail(format_args!("error code {}", codes.join(" or "))))
+            }
             _ => Ok(()),
         }
     }

@@ -3,8 +3,11 @@
 //!
 //! `-o DIR` is always a directory (created if missing, removed again on failure if this pull
 //! created it); files are named by their `org.opencontainers.image.title` (a digest-derived
-//! name without one), and hostile titles are refused. What is pulled: the chosen blob; for a
-//! digest reference to an artifact, or a selected container image, every layer. With
+//! name without one), and hostile titles are refused. What is pulled depends on the rule set
+//! that ran (`--explain` names it): a disk image chosen among an index's entries (Ironic's
+//! single-layer rule) is one file; every layer is a file for a manifest named by tag (as
+//! `oras pull`), for a digest reference, for a selected container image, and for an index entry
+//! chosen with `--multi-file` (kernel + ramdisk per architecture). With
 //! `--decompress`, zstd and gzip blobs are written decompressed: when the media type says so
 //! (`+zstd`, `+gzip`, `application/zstd`, `application/gzip`, `.zst`, `.gz`) or, for a generic
 //! type (none, `application/octet-stream`, `oras push`'s default tar), when the bytes start
@@ -30,8 +33,6 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use oci_fetch::decompress::Decompress;
 use oci_fetch::progress::{ProgressEvent, ProgressSink};
 use oci_fetch::pull::{PullOptions, PulledFile, pull_files};
-use oci_fetch::resolve::Resolved;
-use oci_ref::TagOrDigest;
 use serde::Serialize;
 
 use crate::Failure;
@@ -80,12 +81,8 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
     let (resolved, files) = rt.block_on(async {
         let (opened, target, name) = open(&args.reference, &args.select, global).await?;
         let resolved = resolve_with(&opened, &target, &name, &policy).await?;
-        let layers = to_pull(&resolved, &target);
-        if let Opened::Registry(r) = &opened {
-            for l in &layers {
-                r.expect_size(&l.digest, l.size);
-            }
-        }
+        let layers = resolved.files();
+        opened.expect_sizes(&layers);
         let files = pull_into(&opened, &layers, &args).await?;
         Ok::<_, Failure>((resolved, files))
     })?;
@@ -126,16 +123,6 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
-}
-
-/// The layers to download: the chosen blob, or every layer (digest reference to an artifact,
-/// container image).
-fn to_pull(resolved: &Resolved, target: &TagOrDigest) -> Vec<oci_fetch::descriptor::Descriptor> {
-    match (&resolved.blob, target) {
-        (_, TagOrDigest::Digest(_)) if resolved.explanation.is_none() => resolved.layers.clone(),
-        (Some(b), _) => vec![b.clone()],
-        (None, _) => resolved.layers.clone(),
-    }
 }
 
 async fn pull_into(

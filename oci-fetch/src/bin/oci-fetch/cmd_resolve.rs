@@ -11,10 +11,17 @@
 //!   `--arch` and `--download-source` then apply only when given.
 //! - `--os`, `--variant`, `--artifact-type` and each `--annotation KEY=VALUE` add a rule after
 //!   the others, with or without `--policy`.
+//! - `--multi-file` drops the single-layer rule, for an index whose entries are multi-file
+//!   artifacts (kernel + ramdisk per architecture): the entry is chosen by platform and the
+//!   other rules, and `pull` writes every layer of it. A manifest named by tag is always pulled
+//!   whole (as `oras pull`); the single-layer rule only chooses among index entries.
 //!
 //! `--json` is a stable contract: `manifest_url`, `manifest_digest`, `blob_digest`, `blob_url`,
-//! `size`, `media_type`, `filename`, `disk_format`, `compression`, `requests`, `candidates`
-//! (each `digest`, `verdict`, `reason`), in this order. `--oci-layout` reads REF as a layout
+//! `source` (`{"kind": "primary"|"mirror"|"layout", "location": …}`: where the manifest was
+//! read, and where `blob_url` points), `size`, `media_type`, `filename`, `disk_format`,
+//! `compression`, `rule_set`, `requests`, `candidates` (each `digest`, `verdict`, `reason`), in
+//! this order. `--show-authorization` adds `authorization` last: the `Authorization` header
+//! value for `blob_url` (a secret, printed only with this flag; `null` when none is needed). `--oci-layout` reads REF as a layout
 //! address `DIR:TAG` or `DIR@DIGEST` (like `oras --oci-layout`).
 
 use std::path::PathBuf;
@@ -22,10 +29,10 @@ use std::path::PathBuf;
 use anyhow::{Context as _, anyhow};
 use oci_fetch::layout::{OciLayout, parse_layout_address};
 use oci_fetch::registry::{RegistrySource, insecure_hosts};
-use oci_fetch::resolve::{LayoutSource, ManifestSource, Resolved, resolve};
+use oci_fetch::resolve::{LayoutSource, Resolved, RuleSet, ServedBy, resolve};
 use oci_ref::TagOrDigest;
 use oci_select::rules::{
-    Annotation, Architecture, ArtifactType, DiskFormatPreference, Os, Variant,
+    Annotation, Architecture, ArtifactType, DiskFormatPreference, Os, SingleLayer, Variant,
 };
 use oci_select::{DownloadSource, Policy};
 use serde::Serialize;
@@ -68,6 +75,10 @@ pub(crate) struct SelectArgs {
     /// TOML policy file; replaces the built-in Ironic preset.
     #[arg(long, value_name = "FILE")]
     pub(crate) policy: Option<PathBuf>,
+    /// For an index of multi-file artifacts (kernel + ramdisk per architecture): choose the
+    /// entry without the single-layer rule and pull every layer of it.
+    #[arg(long)]
+    pub(crate) multi_file: bool,
     /// Read REF as an OCI layout address (`DIR:TAG` or `DIR@DIGEST`) instead of a registry
     /// reference.
     #[arg(long)]
@@ -88,6 +99,10 @@ pub(crate) struct Args {
     /// Print a JSON object (the stable contract in the module docs).
     #[arg(long)]
     json: bool,
+    /// Also print the `Authorization` header value for the blob URL (a secret: for handing the
+    /// URL to another machine, as Ironic's conductor does for its agent).
+    #[arg(long)]
+    show_authorization: bool,
 }
 
 /// The default architecture: this machine's, in the names Ironic uses.
@@ -136,6 +151,9 @@ impl SelectArgs {
         if let Some(t) = &self.artifact_type {
             policy = policy.with(ArtifactType::new(t));
         }
+        if self.multi_file {
+            policy = policy.without(SingleLayer::NAME);
+        }
         for a in &self.annotation {
             let Some((k, v)) = a.split_once('=').filter(|(k, _)| !k.is_empty()) else {
                 return Err(Failure::Usage(anyhow!(
@@ -149,30 +167,7 @@ impl SelectArgs {
 }
 
 /// Where a command reads from: a registry (with its pull sources) or a layout.
-pub(crate) enum Opened {
-    /// A registry.
-    Registry(RegistrySource),
-    /// An OCI layout.
-    Layout(LayoutSource),
-}
-
-impl Opened {
-    /// As a manifest source.
-    pub(crate) fn manifests(&self) -> &dyn ManifestSource {
-        match self {
-            Opened::Registry(r) => r,
-            Opened::Layout(l) => l,
-        }
-    }
-
-    /// As a blob source.
-    pub(crate) fn blobs(&self) -> &dyn oci_fetch::source::BlobSource {
-        match self {
-            Opened::Registry(r) => r,
-            Opened::Layout(l) => l.layout(),
-        }
-    }
-}
+pub(crate) use oci_fetch::artifact::ArtifactSource as Opened;
 
 /// Opens REF: a layout address with `--oci-layout`, else a registry reference with its pull
 /// sources from registries.conf. Returns the source, the target and a display name.
@@ -239,18 +234,39 @@ pub(crate) async fn resolve_with(
 pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
     let policy = args.select.policy()?;
     let rt = runtime()?;
-    let resolved = rt.block_on(async {
+    let (resolved, authorization) = rt.block_on(async {
         let (opened, target, name) = open(&args.reference, &args.select, global).await?;
-        resolve_with(&opened, &target, &name, &policy).await
+        let resolved = resolve_with(&opened, &target, &name, &policy).await?;
+        let authorization = match (&opened, args.show_authorization) {
+            (Opened::Registry(r), true) => r
+                .blob_authorization(&resolved.manifest_digest)
+                .await
+                .map_err(|e| Failure::Operation(e.into()))?
+                .map(|a| a.header_value().to_str().map(str::to_owned))
+                .transpose()
+                .context("the Authorization value is not text")?,
+            _ => None,
+        };
+        Ok::<_, Failure>((resolved, authorization))
     })?;
     if args.json {
-        println!("{}", serde_json::to_string(&ResolveJson::of(&resolved))?);
+        let mut out = ResolveJson::of(&resolved);
+        if args.show_authorization {
+            out.authorization = Some(authorization);
+        }
+        println!("{}", serde_json::to_string(&out)?);
         return Ok(());
     }
     if args.explain {
         print_explain(&resolved);
     }
     print_summary(&resolved);
+    if args.show_authorization {
+        println!(
+            "authorization: {}",
+            authorization.as_deref().unwrap_or("none")
+        );
+    }
     Ok(())
 }
 
@@ -260,7 +276,12 @@ pub(crate) fn print_explain(r: &Resolved) {
         Some(e) => println!("{e}"),
         None => println!("digest reference: no selection, manifest verified by digest"),
     }
-    println!("source: {}", r.source);
+    println!(
+        "rule set: {} ({})",
+        r.rule_set.as_str(),
+        r.rule_set.reason()
+    );
+    println!("source: {} ({})", r.source, r.source.kind());
     println!("requests: {}", r.requests);
 }
 
@@ -273,7 +294,10 @@ fn print_summary(r: &Resolved) {
                 println!("blob url: {url}");
             }
         }
-        None => println!("blob: none (container image, {} bytes)", r.size),
+        None if r.rule_set == RuleSet::DiskImage || r.layers.len() <= 1 => {
+            println!("blob: none (container image, {} bytes)", r.size)
+        }
+        None => println!("blob: none ({} files, {} bytes)", r.layers.len(), r.size),
     }
     if let Some(f) = &r.filename {
         println!("filename: {f}");
@@ -295,13 +319,33 @@ pub(crate) struct ResolveJson<'a> {
     manifest_digest: &'a str,
     blob_digest: Option<&'a str>,
     blob_url: Option<&'a str>,
+    source: SourceJson,
     size: u64,
     media_type: Option<&'a str>,
     filename: Option<&'a str>,
     disk_format: Option<&'static str>,
     compression: Option<&'static str>,
+    rule_set: &'static str,
     requests: u64,
     candidates: Vec<CandidateJson<'a>>,
+    /// Only with `--show-authorization` (then `null` when no header is needed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorization: Option<Option<String>>,
+}
+
+#[derive(Debug, Serialize)]
+struct SourceJson {
+    kind: &'static str,
+    location: String,
+}
+
+impl SourceJson {
+    fn of(s: &ServedBy) -> SourceJson {
+        SourceJson {
+            kind: s.kind(),
+            location: s.to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -318,11 +362,13 @@ impl<'a> ResolveJson<'a> {
             manifest_digest: r.manifest_digest.as_str(),
             blob_digest: r.blob.as_ref().map(|b| b.digest.as_str()),
             blob_url: r.blob_url.as_deref(),
+            source: SourceJson::of(&r.source),
             size: r.size,
             media_type: r.blob.as_ref().map(|b| b.media_type.as_str()),
             filename: r.filename.as_deref(),
             disk_format: r.disk_format.map(|d| d.as_str()),
             compression: r.compression.map(|c| c.as_str()),
+            rule_set: r.rule_set.as_str(),
             requests: r.requests,
             candidates: r
                 .explanation
@@ -334,6 +380,7 @@ impl<'a> ResolveJson<'a> {
                     reason: &c.reason,
                 })
                 .collect(),
+            authorization: None,
         }
     }
 }
