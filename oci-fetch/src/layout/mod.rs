@@ -29,7 +29,7 @@ use bytes::Bytes;
 use oci_ref::Digest;
 
 pub use address::{AddressError, LayoutAddress, LayoutTarget, TAG_MAX_LEN, parse_layout_address};
-pub use copy::{CopyStats, MAX_INDEX_DEPTH, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST};
+pub use copy::{MAX_INDEX_DEPTH, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST};
 
 use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManifest};
 use crate::download::{DownloadError, DownloadOptions, download};
@@ -135,14 +135,6 @@ pub enum LayoutError {
         /// Why.
         #[source]
         source: VerifyError,
-    },
-    /// Indexes nest deeper than the limit (see [`MAX_INDEX_DEPTH`]).
-    #[error("{digest}: indexes nest deeper than {limit} levels")]
-    TooDeep {
-        /// The index at the limit.
-        digest: Digest,
-        /// The limit.
-        limit: usize,
     },
     /// A file operation failed.
     #[error("{path}: {source}")]
