@@ -30,7 +30,7 @@ use oci_ref::media_type::OCI_INDEX;
 use oci_ref::{Digest, TagOrDigest};
 
 pub use address::{AddressError, LayoutAddress, parse_layout_address};
-pub use copy::{CopyStats, MAX_INDEX_DEPTH};
+pub use copy::MAX_INDEX_DEPTH;
 
 use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManifest};
 use crate::download::{DownloadError, DownloadOptions, download};
@@ -132,14 +132,6 @@ pub enum LayoutError {
         /// Why.
         #[source]
         source: VerifyError,
-    },
-    /// Indexes nest deeper than the limit (see [`MAX_INDEX_DEPTH`]).
-    #[error("{digest}: indexes nest deeper than {limit} levels")]
-    TooDeep {
-        /// The index at the limit.
-        digest: Digest,
-        /// The limit.
-        limit: usize,
     },
     /// A file operation failed.
     #[error("{path}: {source}")]

@@ -314,3 +314,50 @@ fn mirror_alone_serves_resolve_and_pull_with_primary_unreachable() {
         content
     );
 }
+
+#[test]
+fn show_authorization_prints_the_header_for_the_blob_url_only_when_asked() {
+    let registry = TestRegistry::start_with(&conformance::RegistryOptions::htpasswd([(
+        "alice",
+        "wonderland",
+    )]));
+    let host = &registry.host;
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("config.json");
+    let basic = "YWxpY2U6d29uZGVybGFuZA==";
+    std::fs::write(
+        &config,
+        format!(r#"{{"auths": {{"{host}": {{"auth": "{basic}"}}}}}}"#),
+    )
+    .expect("config");
+    let config = config.to_str().expect("utf-8");
+    let src = files(&[("disk.raw", b"secret disk")]);
+    let reference = format!("{host}/auth/disk:v1");
+    push_in(
+        src.path(),
+        &reference,
+        &["disk.raw"],
+        &["--registry-config", config],
+    );
+    let plain = ok(&[
+        "resolve",
+        "--plain-http",
+        "--registry-config",
+        config,
+        "--json",
+        &reference,
+    ]);
+    assert!(!plain.contains(basic), "never printed unasked: {plain}");
+    let v: serde_json::Value = serde_json::from_str(&ok(&[
+        "resolve",
+        "--plain-http",
+        "--registry-config",
+        config,
+        "--json",
+        "--show-authorization",
+        &reference,
+    ]))
+    .expect("json");
+    assert_eq!(v["authorization"], format!("Basic {basic}"));
+    assert_eq!(v["source"]["kind"], "primary");
+}

@@ -274,3 +274,36 @@ async fn corrupted_byte_is_caught_at_the_end_of_the_stream() {
     assert!(e.is_verification(), "{e}");
     assert!(!out.exists());
 }
+
+#[tokio::test]
+async fn a_layout_is_read_through_the_same_api() {
+    use oci_fetch::layout::example::{EXAMPLE_DISK_TAG, write_example_layout};
+    use oci_fetch::resolve::ServedBy;
+    use oci_ref::TagOrDigest;
+    let dir = tempfile::tempdir().expect("dir");
+    let ex = write_example_layout(dir.path().join("layout"))
+        .await
+        .expect("example");
+    let policy = Policy::ironic(oci_select::DownloadSource::Local, Some("aarch64"));
+    let artifact = Artifact::from_layout(
+        &ex.root,
+        &TagOrDigest::tag(EXAMPLE_DISK_TAG).expect("valid tag"),
+        &policy,
+    )
+    .await
+    .expect("artifact");
+    assert!(matches!(
+        artifact.resolved().source,
+        ServedBy::Layout { .. }
+    ));
+    let layer = artifact.layers().first().expect("a layer").clone();
+    let bytes = artifact.read_to_vec(&layer, 1 << 20).await.expect("read");
+    let path = oci_fetch::layout::OciLayout::open(&ex.root)
+        .await
+        .expect("open")
+        .blob_path(&layer.digest);
+    assert_eq!(bytes, std::fs::read(path).expect("blob file"));
+    let mut out = Vec::new();
+    let n = artifact.copy_to(&layer, &mut out).await.expect("copy");
+    assert_eq!((n, out), (layer.size, bytes));
+}

@@ -1,6 +1,7 @@
 //! OCI image layouts: address parsing, reading, writing, round trips, the example layout.
 
 use bytes::Bytes;
+use oci_fetch::copy::{CopyError, Location, copy};
 use oci_fetch::descriptor::{ANNOTATION_REF_NAME, ImageIndex, ImageManifest};
 use oci_fetch::download::DownloadOptions;
 use oci_fetch::layout::example::{EXAMPLE_BOOT_TAG, EXAMPLE_DISK_TAG, write_example_layout};
@@ -340,31 +341,36 @@ proptest::proptest! {
     }
 }
 
+/// A layout address `DIR:TAG` or `DIR@DIGEST` as a copy location.
+fn at(dir: &std::path::Path, target: TagOrDigest) -> Location {
+    Location::Layout(LayoutAddress {
+        dir: dir.to_path_buf(),
+        target: Some(target),
+    })
+}
+
 #[tokio::test]
-async fn copy_graph_copies_everything_once() {
+async fn copy_walks_the_graph_once_between_layouts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ex = write_example_layout(dir.path().join("src"))
         .await
         .expect("example");
-    let src = OciLayout::open(&ex.root).await.expect("open");
-    let dst = OciLayout::create(dir.path().join("dst"))
-        .await
-        .expect("create");
+    let client = oci_client::Client::new_default().expect("client");
+    let from = at(
+        &ex.root,
+        TagOrDigest::tag(EXAMPLE_DISK_TAG).expect("valid tag"),
+    );
+    let to = at(
+        &dir.path().join("dst"),
+        TagOrDigest::tag(EXAMPLE_DISK_TAG).expect("valid tag"),
+    );
     let opts = DownloadOptions::default();
-    let stats = dst
-        .copy_graph(&src, &ex.disk_index, &opts)
-        .await
-        .expect("copy disk index");
+    let done = copy(&client, &from, &to, &opts).await.expect("copy");
     // index + 4 manifests + 4 layers + the shared empty config (written once, then skipped 3x).
-    assert_eq!((stats.written, stats.skipped), (10, 3));
-    dst.tag(&ex.disk_index, EXAMPLE_DISK_TAG)
-        .await
-        .expect("tag");
-    let again = dst
-        .copy_graph(&src, &ex.disk_index, &opts)
-        .await
-        .expect("again");
-    assert_eq!((again.written, again.skipped), (0, 13));
+    assert_eq!((done.stats.copied, done.stats.skipped), (10, 3));
+    let again = copy(&client, &from, &to, &opts).await.expect("again");
+    assert_eq!((again.stats.copied, again.stats.skipped), (0, 13));
+    let dst = OciLayout::open(dir.path().join("dst")).await.expect("dst");
     for (_, _, layer) in &ex.disk_layers {
         assert!(dst.contains(layer).await.expect("contains"));
     }
@@ -376,7 +382,7 @@ async fn copy_graph_copies_everything_once() {
 }
 
 #[tokio::test]
-async fn copy_graph_stops_at_the_depth_limit() {
+async fn copy_stops_at_the_index_depth_limit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let layout = OciLayout::create(dir.path()).await.expect("create");
     let leaf = layout
@@ -385,7 +391,11 @@ async fn copy_graph_stops_at_the_depth_limit() {
         .expect("leaf");
     let mut top = leaf;
     for _ in 0..=oci_fetch::layout::MAX_INDEX_DEPTH {
-        let body = serde_json::json!({ "schemaVersion": 2, "manifests": [top] });
+        let body = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": oci_ref::media_type::OCI_INDEX,
+            "manifests": [top],
+        });
         top = layout
             .write_blob_bytes(
                 oci_ref::media_type::OCI_INDEX,
@@ -394,12 +404,17 @@ async fn copy_graph_stops_at_the_depth_limit() {
             .await
             .expect("index");
     }
-    let dst = OciLayout::create(dir.path().join("dst"))
-        .await
-        .expect("dst");
-    let err = dst
-        .copy_graph(&layout, &top, &DownloadOptions::default())
-        .await
-        .expect_err("too deep");
-    assert!(matches!(err, LayoutError::TooDeep { .. }), "{err:?}");
+    let client = oci_client::Client::new_default().expect("client");
+    let err = copy(
+        &client,
+        &at(dir.path(), TagOrDigest::Digest(top.digest.clone())),
+        &at(
+            &dir.path().join("dst"),
+            TagOrDigest::tag("deep").expect("valid tag"),
+        ),
+        &DownloadOptions::default(),
+    )
+    .await
+    .expect_err("too deep");
+    assert!(matches!(err, CopyError::TooDeep { .. }), "{err:?}");
 }
