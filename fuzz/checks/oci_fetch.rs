@@ -4,7 +4,8 @@
 
 #![allow(dead_code)]
 
-use oci_fetch::decompress::{Compression, DecompressLimits, decompress_blocking};
+use oci_fetch::decompress::{DecompressLimits, decompress_blocking};
+use oci_ref::media_type::Compression;
 
 /// Output cap for one input: large enough for real streams, small enough to keep runs fast.
 pub(crate) const MAX_OUTPUT: u64 = 4 * 1024 * 1024;
@@ -44,5 +45,5 @@ pub(crate) fn decompress(data: &[u8]) {
         assert_eq!(n, out.len() as u64, "reported size matches the output");
         assert!(n <= limits.limit_for(compressed), "output within the limit");
     }
-    let _ = Compression::sniff(data);
+    let _ = Compression::from_magic(data);
 }

@@ -17,11 +17,11 @@ use reqwest::header;
 use reqwest::{Method, StatusCode};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use crate::digest::Hasher;
 use crate::error::{Error, Protocol};
 use crate::manifest::{content_length, docker_content_digest};
 use crate::repository::{Access, Repository, header_value};
 use crate::transport::{Req, transport_error};
+use oci_ref::Hasher;
 
 /// What a blob `HEAD` told.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,12 +164,7 @@ impl Repository {
         digest: &Digest,
         expected_size: Option<u64>,
     ) -> Result<BlobStream, Error> {
-        let Some(hasher) = Hasher::new(digest.algorithm()) else {
-            return Err(Error::InvalidInput {
-                what: "digest algorithm",
-                source: None,
-            });
-        };
+        let hasher = Hasher::new(digest.algorithm());
         let (resp, redacted) = self.open_blob(digest, expected_size).await?;
         let content_length = resp.content_length();
         let verify = Verify {

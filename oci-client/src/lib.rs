@@ -23,18 +23,18 @@
 //!
 //! ```no_run
 //! use futures_util::StreamExt;
-//! use oci_client::{Client, ManifestRef};
-//! use oci_ref::Reference;
+//! use oci_client::Client;
+//! use oci_ref::{Reference, TagOrDigest};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = Client::builder().plain_http("localhost:5000").build()?;
 //! let reference: Reference = "localhost:5000/disks/fedora:42".parse()?;
 //! let repo = client.repository(&reference)?;
-//! let manifest = repo.fetch_manifest(&ManifestRef::from(&reference)).await?;
+//! let manifest = repo.fetch_manifest(&reference.target()).await?;
 //! println!("{} {}", manifest.digest(), manifest.media_type());
 //!
 //! // Edge case: a tag that does not exist is a typed "not found", not a generic failure.
-//! let missing = repo.fetch_manifest(&ManifestRef::tag("no-such-tag")?).await;
+//! let missing = repo.fetch_manifest(&TagOrDigest::tag("no-such-tag")?).await;
 //! assert!(missing.is_err_and(|e| e.is_not_found()));
 //!
 //! let tags = repo.tags(Some(100)).await?;
@@ -79,7 +79,6 @@ mod blob;
 mod client;
 mod config;
 mod descriptor;
-mod digest;
 mod error;
 mod manifest;
 mod pager;
@@ -101,17 +100,13 @@ pub use config::{
     Limits, MAX_MANIFEST_BYTES, MAX_PAGE_BYTES, MAX_PAGES, MAX_REDIRECTS, RegistryOptions,
 };
 pub use descriptor::{ANNOTATION_TITLE, Descriptor};
-pub use digest::{Hasher, digest_of};
 pub use error::{
     Error, ErrorCode, Limit, MAX_ERROR_BODY_BYTES, MAX_ERROR_ENTRIES, MAX_ERROR_MESSAGE_BYTES,
     Protocol, RegistryError, TransportKind,
 };
-pub use manifest::{
-    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, MANIFEST_ACCEPT,
-    Manifest, ManifestHead, ManifestRef, OCI_INDEX, OCI_MANIFEST, ParsedManifest, PushedManifest,
-};
+pub use manifest::{MANIFEST_ACCEPT, Manifest, ManifestHead, ParsedManifest, PushedManifest};
 pub use pager::{next_link, parse_next_link};
-pub use referrers::{Referrers, ReferrersSource, referrers_tag};
+pub use referrers::{Referrers, ReferrersSource};
 pub use repository::Repository;
 pub use retry::{
     DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_TOTAL_WAIT,

@@ -7,122 +7,28 @@
 //! ([`crate::Limits::max_manifest_bytes`]) and never re-serialised: the bytes you get are the
 //! bytes that hash to the digest.
 //!
-//! The `<reference>` path segment is checked when the URL is built: a tag outside the tag
-//! grammar, even one put in [`ManifestRef::Tag`] by hand, is refused before any request.
+//! Manifests are named by [`TagOrDigest`]: a tag is valid by construction
+//! ([`oci_ref::Tag::parse`]), so the `<reference>` path segment can never carry a line break,
+//! `/` or `..` into the request.
 
 use bytes::Bytes;
-use oci_ref::{Algorithm, Digest, Reference};
+use oci_ref::media_type::{
+    DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, OCI_INDEX, OCI_MANIFEST,
+};
+use oci_ref::{Algorithm, Digest, TagOrDigest, digest_of};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 
 use crate::descriptor::Descriptor;
-use crate::digest::digest_of;
 use crate::error::{Error, Limit, Protocol};
 use crate::repository::{Access, Repository, header_value};
 use crate::transport::{BodyError, Req};
-
-/// `application/vnd.oci.image.manifest.v1+json`
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// `application/vnd.oci.image.index.v1+json`
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// `application/vnd.docker.distribution.manifest.v2+json`
-pub const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
-/// `application/vnd.docker.distribution.manifest.list.v2+json`
-pub const DOCKER_MANIFEST_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
-/// Docker schema 1 (unsigned); refused with [`Error::UnsupportedManifest`].
-pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
-/// Docker schema 1 (signed); refused with [`Error::UnsupportedManifest`].
-pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
 /// The `Accept` header sent for manifests: the four types this crate understands.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
     application/vnd.oci.image.index.v1+json, \
     application/vnd.docker.distribution.manifest.v2+json, \
     application/vnd.docker.distribution.manifest.list.v2+json";
-
-/// What goes after `/manifests/`: a tag or a digest.
-///
-/// A tag is checked against the tag grammar `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` by
-/// [`ManifestRef::tag`], and again whenever a request URL is built from it: the `Tag` variant is
-/// public, so a hand-built tag with a line break, a space, `/` or `..` is refused with
-/// [`Error::InvalidInput`] before anything is sent, instead of being silently altered by URL
-/// parsing or reaching another repository's path.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ManifestRef {
-    /// A tag (validated against the tag grammar when a request is built).
-    Tag(String),
-    /// A digest.
-    Digest(Digest),
-}
-
-impl ManifestRef {
-    /// A tag, checked against `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
-    pub fn tag(tag: &str) -> Result<ManifestRef, Error> {
-        check_tag(tag)?;
-        Ok(ManifestRef::Tag(tag.to_owned()))
-    }
-
-    /// The path segment.
-    pub fn as_str(&self) -> &str {
-        match self {
-            ManifestRef::Tag(t) => t,
-            ManifestRef::Digest(d) => d.as_str(),
-        }
-    }
-
-    /// The path segment, once checked: a tag must match the tag grammar (a [`Digest`] is valid
-    /// by construction).
-    pub(crate) fn path_segment(&self) -> Result<&str, Error> {
-        if let ManifestRef::Tag(t) = self {
-            check_tag(t)?;
-        }
-        Ok(self.as_str())
-    }
-}
-
-/// Whether `tag` matches the tag grammar `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
-pub(crate) fn is_valid_tag(tag: &str) -> bool {
-    !tag.is_empty()
-        && tag.len() <= oci_ref::TAG_LENGTH_MAX
-        && tag.bytes().enumerate().all(|(i, b)| {
-            b.is_ascii_alphanumeric() || b == b'_' || (i > 0 && matches!(b, b'.' | b'-'))
-        })
-}
-
-/// [`is_valid_tag`] as a typed error.
-fn check_tag(tag: &str) -> Result<(), Error> {
-    if is_valid_tag(tag) {
-        Ok(())
-    } else {
-        Err(Error::InvalidInput {
-            what: "tag",
-            source: None,
-        })
-    }
-}
-
-impl From<Digest> for ManifestRef {
-    fn from(d: Digest) -> Self {
-        ManifestRef::Digest(d)
-    }
-}
-
-impl From<&Digest> for ManifestRef {
-    fn from(d: &Digest) -> Self {
-        ManifestRef::Digest(d.clone())
-    }
-}
-
-impl From<&Reference> for ManifestRef {
-    /// The digest when the reference has one, else its tag.
-    fn from(r: &Reference) -> Self {
-        match (r.digest(), r.tag()) {
-            (Some(d), _) => ManifestRef::Digest(d.clone()),
-            (None, Some(t)) => ManifestRef::Tag(t.to_owned()),
-            (None, None) => ManifestRef::Tag(oci_ref::DEFAULT_TAG.to_owned()),
-        }
-    }
-}
 
 /// A manifest as received: the exact bytes and their descriptor.
 #[derive(Debug, Clone)]
@@ -227,7 +133,7 @@ struct PeekDescriptor {
 
 impl Repository {
     /// Fetches a manifest by tag or digest, verified and size-capped.
-    pub async fn fetch_manifest(&self, reference: &ManifestRef) -> Result<Manifest, Error> {
+    pub async fn fetch_manifest(&self, reference: &TagOrDigest) -> Result<Manifest, Error> {
         let target = self.target(Access::Pull)?;
         let url = self.manifest_url(reference)?;
         let redacted = self.client.inner.redact(&url, &target);
@@ -249,7 +155,7 @@ impl Repository {
         }
         let header_digest = docker_content_digest(&headers, &redacted)?;
         let algorithm = match (reference, &header_digest) {
-            (ManifestRef::Digest(d), _) => d.algorithm(),
+            (TagOrDigest::Digest(d), _) => d.algorithm(),
             (_, Some(d)) => d.algorithm(),
             _ => Algorithm::Sha256,
         };
@@ -279,7 +185,7 @@ impl Repository {
     /// `HEAD` on a manifest: `None` when it does not exist.
     pub async fn head_manifest(
         &self,
-        reference: &ManifestRef,
+        reference: &TagOrDigest,
     ) -> Result<Option<ManifestHead>, Error> {
         let target = self.target(Access::Pull)?;
         let url = self.manifest_url(reference)?;
@@ -321,7 +227,7 @@ impl Repository {
 
     /// Resolves a tag or digest to a descriptor: a `HEAD` when it tells everything, else a
     /// verified `GET`.
-    pub async fn resolve(&self, reference: &ManifestRef) -> Result<Descriptor, Error> {
+    pub async fn resolve(&self, reference: &TagOrDigest) -> Result<Descriptor, Error> {
         if let Some(ManifestHead {
             media_type: Some(media_type),
             digest: Some(digest),
@@ -339,7 +245,7 @@ impl Repository {
     /// `OCI-Subject`, the referrers fallback index (tag `<alg>-<hex>`) is updated.
     pub async fn push_manifest(
         &self,
-        reference: &ManifestRef,
+        reference: &TagOrDigest,
         bytes: Bytes,
         media_type: &str,
     ) -> Result<PushedManifest, Error> {
@@ -408,21 +314,21 @@ impl Repository {
     /// Deleting by digest a manifest that has a `subject` on a registry without referrers API
     /// also removes it from the subject's fallback index (the manifest is read first to learn
     /// its subject).
-    pub async fn delete_manifest(&self, reference: &ManifestRef) -> Result<(), Error> {
+    pub async fn delete_manifest(&self, reference: &TagOrDigest) -> Result<(), Error> {
         let subject = match reference {
-            ManifestRef::Digest(_) => match self.fetch_manifest(reference).await {
+            TagOrDigest::Digest(_) => match self.fetch_manifest(reference).await {
                 Ok(m) => serde_json::from_slice::<Peek>(m.bytes())
                     .ok()
                     .and_then(|p| p.subject)
                     .and_then(|s| Digest::parse(&s.digest).ok()),
                 Err(_) => None,
             },
-            ManifestRef::Tag(_) => None,
+            TagOrDigest::Tag(_) => None,
         };
         let target = self.target(Access::Push)?;
         let url = self.manifest_url(reference)?;
         self.send_ok(&target, Req::new(Method::DELETE, url)).await?;
-        if let (Some(subject), ManifestRef::Digest(deleted)) = (subject, reference) {
+        if let (Some(subject), TagOrDigest::Digest(deleted)) = (subject, reference) {
             self.remove_from_referrers_fallback(&subject, deleted)
                 .await?;
         }
@@ -430,10 +336,10 @@ impl Repository {
     }
 }
 
-fn reference_digest(r: &ManifestRef) -> Option<&Digest> {
+fn reference_digest(r: &TagOrDigest) -> Option<&Digest> {
     match r {
-        ManifestRef::Digest(d) => Some(d),
-        ManifestRef::Tag(_) => None,
+        TagOrDigest::Digest(d) => Some(d),
+        TagOrDigest::Tag(_) => None,
     }
 }
 

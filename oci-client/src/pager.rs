@@ -19,7 +19,6 @@ use url::Url;
 
 use crate::client::Inner;
 use crate::error::{Error, Limit, Protocol};
-use crate::manifest::is_valid_tag;
 use crate::transport::{Body, BodyError, Req, Target};
 use crate::urls;
 
@@ -153,7 +152,7 @@ fn parse_strings(page: &Page, listing: Listing) -> Result<Vec<String>, Error> {
             .ok_or_else(|| Error::protocol(&page.url, Protocol::InvalidJson))?,
         Some(_) => return Err(Error::protocol(&page.url, Protocol::InvalidJson)),
     };
-    if matches!(listing, Listing::Tags) && !items.iter().all(|t| is_valid_tag(t)) {
+    if matches!(listing, Listing::Tags) && !items.iter().all(|t| oci_ref::Tag::parse(t).is_ok()) {
         return Err(Error::protocol(&page.url, Protocol::InvalidTag));
     }
     Ok(items)

@@ -12,13 +12,13 @@
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use oci_ref::Digest;
+use oci_ref::media_type::OCI_INDEX;
+use oci_ref::{Digest, Tag, TagOrDigest};
 use reqwest::Method;
 use reqwest::header::{self, HeaderValue};
 
 use crate::descriptor::Descriptor;
 use crate::error::{Error, Protocol};
-use crate::manifest::{ManifestRef, OCI_INDEX};
 use crate::pager::Pager;
 use crate::repository::{Access, Repository};
 use crate::transport::Req;
@@ -41,23 +41,6 @@ pub struct Referrers {
     pub descriptors: Vec<oci_spec::image::Descriptor>,
     /// Where they came from.
     pub source: ReferrersSource,
-}
-
-/// The fallback tag for `subject`: `<alg>-<hex>`, algorithm truncated to 32 and hex to 64
-/// characters, other characters not valid in a tag replaced with `-`.
-pub fn referrers_tag(subject: &Digest) -> String {
-    let alg: String = subject.algorithm().as_str().chars().take(32).collect();
-    let enc: String = subject.encoded().chars().take(64).collect();
-    format!("{alg}-{enc}")
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
 }
 
 #[derive(serde::Deserialize)]
@@ -130,7 +113,7 @@ impl Repository {
         subject: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<Vec<oci_spec::image::Descriptor>, Error> {
-        let tag = ManifestRef::Tag(referrers_tag(subject));
+        let tag = TagOrDigest::Tag(Tag::referrers_fallback(subject));
         let manifest = match self.fetch_manifest(&tag).await {
             Ok(m) => m,
             Err(e) if e.is_not_found() => return Ok(Vec::new()),
@@ -161,7 +144,7 @@ impl Repository {
             Err(e) if e.status() == Some(404) => {}
             Err(e) => return Err(e),
         }
-        let tag = ManifestRef::Tag(referrers_tag(subject));
+        let tag = TagOrDigest::Tag(Tag::referrers_fallback(subject));
         let manifest = match self.fetch_manifest(&tag).await {
             Ok(m) if m.is_index() => m,
             Ok(_) => return Ok(()),
@@ -182,7 +165,7 @@ impl Repository {
         self.put_index(&tag, &index).await
     }
 
-    async fn put_index(&self, tag: &ManifestRef, index: &serde_json::Value) -> Result<(), Error> {
+    async fn put_index(&self, tag: &TagOrDigest, index: &serde_json::Value) -> Result<(), Error> {
         let body = serde_json::to_vec(index).map_err(|e| Error::InvalidInput {
             what: "referrers index",
             source: Some(Box::new(e)),
@@ -205,7 +188,7 @@ impl Repository {
         descriptor: &Descriptor,
         bytes: &[u8],
     ) -> Result<(), Error> {
-        let tag = ManifestRef::Tag(referrers_tag(subject));
+        let tag = TagOrDigest::Tag(Tag::referrers_fallback(subject));
         let mut index: serde_json::Value = match self.fetch_manifest(&tag).await {
             Ok(m) if m.is_index() => serde_json::from_slice(m.bytes())
                 .map_err(|_| Error::protocol(self.base.as_str(), Protocol::ReferrersTagNotIndex))?,

@@ -2,13 +2,13 @@
 //! `manifest`, `blob`, `upload`, `referrers` modules, tags here.
 
 use futures_util::Stream;
+use oci_ref::TagOrDigest;
 use reqwest::Method;
 use reqwest::header::HeaderValue;
 use url::Url;
 
 use crate::client::Client;
 use crate::error::Error;
-use crate::manifest::ManifestRef;
 use crate::pager::{Listing, Pager};
 use crate::transport::{Req, Target};
 
@@ -90,10 +90,9 @@ impl Repository {
         self.base.join(path).map_err(|_| invalid())
     }
 
-    /// The URL of `/v2/<name>/manifests/<reference>`; a tag outside the tag grammar is
-    /// [`Error::InvalidInput`] (see [`ManifestRef`]).
-    pub(crate) fn manifest_url(&self, reference: &ManifestRef) -> Result<Url, Error> {
-        self.url(&format!("manifests/{}", reference.path_segment()?))
+    /// The URL of `/v2/<name>/manifests/<reference>`.
+    pub(crate) fn manifest_url(&self, reference: &TagOrDigest) -> Result<Url, Error> {
+        self.url(&format!("manifests/{}", reference.as_str()))
     }
 
     /// Sends and returns the response, turning error statuses into errors.

@@ -13,12 +13,12 @@ use reqwest::{Method, Response, StatusCode};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use url::Url;
 
-use crate::digest::Hasher;
 use crate::error::{Error, Protocol};
 use crate::repository::{Access, Repository, header_value};
 use crate::session::OpenSession;
 use crate::transport::{Req, Target};
 use crate::urls::encode_query_value;
+use oci_ref::Hasher;
 
 /// Default chunk size for [`Repository::push_blob_chunked`].
 pub const DEFAULT_CHUNK_BYTES: usize = 8 * 1024 * 1024;
@@ -43,7 +43,7 @@ pub enum PushOutcome {
     Uploaded,
 }
 
-const OCTET_STREAM: HeaderValue = HeaderValue::from_static("application/octet-stream");
+const OCTET_STREAM: HeaderValue = HeaderValue::from_static(oci_ref::media_type::OCTET_STREAM);
 
 impl Repository {
     /// Uploads `data` as blob `digest` in one PUT, unless the registry already has it.
@@ -255,12 +255,7 @@ impl Repository {
             return Err(Error::protocol(&redacted, Protocol::ChunkMinLengthTooLarge));
         }
         let chunk_size = chunk_size.clamp(1, MAX_CHUNK_BYTES).max(min);
-        let Some(mut hasher) = Hasher::new(digest.algorithm()) else {
-            return Err(Error::InvalidInput {
-                what: "digest algorithm",
-                source: None,
-            });
-        };
+        let mut hasher = Hasher::new(digest.algorithm());
         let mut offset = 0u64;
         let mut buf =
             Vec::with_capacity(chunk_size.min(usize::try_from(size).unwrap_or(usize::MAX)));

@@ -14,19 +14,16 @@
 //!
 //! Referrers (`subject`) are not followed.
 
+use oci_ref::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use oci_client::{Client, ManifestRef, Repository};
-use oci_ref::{Digest, Reference};
+use oci_client::{Client, Repository};
+use oci_ref::{Digest, Reference, Tag, TagOrDigest};
 
 use crate::descriptor::{Descriptor, ImageIndex, ImageManifest};
 use crate::download::DownloadOptions;
-use crate::layout::{
-    LayoutAddress, LayoutError, LayoutTarget, MAX_INDEX_DEPTH, MAX_MANIFEST_SIZE,
-    MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST, MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST,
-    OciLayout,
-};
+use crate::layout::{LayoutAddress, LayoutError, MAX_INDEX_DEPTH, MAX_MANIFEST_SIZE, OciLayout};
 use crate::registry::{RegistryError, RegistrySource};
 use crate::source::{BlobSource, BoxFuture, MemorySource};
 
@@ -169,7 +166,7 @@ impl Src {
         match self {
             Src::Registry(r) => {
                 let m = r
-                    .fetch_manifest(&ManifestRef::Digest(desc.digest.clone()))
+                    .fetch_manifest(&TagOrDigest::Digest(desc.digest.clone()))
                     .await?;
                 Ok(m.bytes().clone())
             }
@@ -209,11 +206,11 @@ struct Copier<'a> {
 }
 
 fn is_index(media_type: &str) -> bool {
-    media_type == MEDIA_TYPE_INDEX || media_type == MEDIA_TYPE_DOCKER_LIST
+    media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST
 }
 
 fn is_manifest(media_type: &str) -> bool {
-    media_type == MEDIA_TYPE_MANIFEST || media_type == MEDIA_TYPE_DOCKER_MANIFEST
+    media_type == OCI_MANIFEST || media_type == DOCKER_MANIFEST
 }
 
 /// The `mediaType` field of a manifest body, for descriptors that do not carry one.
@@ -227,7 +224,7 @@ fn sniff_media_type(bytes: &[u8]) -> Option<String> {
     let p: Peek = serde_json::from_slice(bytes).ok()?;
     match (p.media_type, p.manifests) {
         (Some(m), _) => Some(m),
-        (None, Some(_)) => Some(MEDIA_TYPE_INDEX.to_owned()),
+        (None, Some(_)) => Some(OCI_INDEX.to_owned()),
         (None, None) => None,
     }
 }
@@ -278,7 +275,7 @@ impl Copier<'_> {
                     self.blob(layer).await?;
                 }
             }
-            self.put_manifest(desc, bytes, &ManifestRef::Digest(desc.digest.clone()))
+            self.put_manifest(desc, bytes, &TagOrDigest::Digest(desc.digest.clone()))
                 .await
         })
     }
@@ -296,7 +293,7 @@ impl Copier<'_> {
         &mut self,
         desc: &Descriptor,
         bytes: Bytes,
-        target: &ManifestRef,
+        target: &TagOrDigest,
     ) -> Result<(), CopyError> {
         match &self.dst {
             Dst::Layout(layout) => {
@@ -400,7 +397,7 @@ async fn staging_layout() -> Result<OciLayout, CopyError> {
 async fn root_descriptor(src: &Src, location: &Location) -> Result<Descriptor, CopyError> {
     match (src, location) {
         (Src::Registry(source), Location::Registry(reference)) => {
-            let m = source.fetch_manifest(&ManifestRef::from(reference)).await?;
+            let m = source.fetch_manifest(&TagOrDigest::from(reference)).await?;
             Ok(Descriptor::new(
                 m.media_type(),
                 m.digest().clone(),
@@ -449,18 +446,20 @@ pub async fn copy(
     };
     let root = root_descriptor(&src, from).await?;
     let from_tag = match from {
-        Location::Registry(r) if r.digest().is_none() => Some(r.tag().unwrap_or("latest")),
+        Location::Registry(r) if r.digest().is_none() => {
+            Some(r.typed_tag().unwrap_or_else(Tag::latest))
+        }
         Location::Layout(LayoutAddress {
-            target: Some(LayoutTarget::Tag(t)),
+            target: Some(TagOrDigest::Tag(t)),
             ..
-        }) => Some(t.as_str()),
+        }) => Some(t.clone()),
         _ => None,
     };
     let (dst_tag, dst_digest) = match to {
-        Location::Registry(r) => (r.tag(), r.digest()),
+        Location::Registry(r) => (r.typed_tag(), r.digest()),
         Location::Layout(a) => match &a.target {
-            Some(LayoutTarget::Tag(t)) => (Some(t.as_str()), None),
-            Some(LayoutTarget::Digest(d)) => (None, Some(d)),
+            Some(TagOrDigest::Tag(t)) => (Some(t.clone()), None),
+            Some(TagOrDigest::Digest(d)) => (None, Some(d)),
             None => (None, None),
         },
     };
@@ -473,9 +472,9 @@ pub async fn copy(
         });
     }
     let tag = match (dst_tag, dst_digest) {
-        (Some(t), _) => Some(t.to_owned()),
+        (Some(t), _) => Some(t),
         (None, Some(_)) => None,
-        (None, None) => from_tag.map(str::to_owned),
+        (None, None) => from_tag,
     };
     let (dst, mount_from) = match to {
         Location::Registry(reference) => {
@@ -509,7 +508,7 @@ pub async fn copy(
     match (&copier.dst, &tag) {
         (Dst::Registry { .. }, Some(t)) => {
             let bytes = copier.src.manifest(&root).await?;
-            let target = ManifestRef::Tag(t.clone());
+            let target = TagOrDigest::Tag(t.clone());
             let what = format!("tag {t}");
             if let Dst::Registry { repo, reference } = &copier.dst {
                 repo.push_manifest(&target, bytes, &root.media_type)
@@ -517,12 +516,12 @@ pub async fn copy(
                     .map_err(dst_error(what, reference))?;
             }
         }
-        (Dst::Layout(layout), Some(t)) => layout.tag(&root, t).await?,
+        (Dst::Layout(layout), Some(t)) => layout.tag(&root, t.as_str()).await?,
         (_, None) => {}
     }
     Ok(Copied {
         root,
-        tag,
+        tag: tag.map(Tag::into_string),
         stats: copier.stats,
     })
 }

@@ -1,18 +1,14 @@
 //! zstd and gzip decompression of verified blobs, with limits against decompression bombs.
 //!
-//! The compression is chosen from the media type (`+zstd`, `+gzip`, a `.zst`/`.gz` suffix) and
-//! then checked against the magic bytes of the content: a layer labelled zstd that is not zstd is
-//! an error, never silently copied. Decompression is CPU-bound and runs on a blocking thread.
+//! What to undo is decided by [`Compression::detect`]: the media type when it declares zstd or
+//! gzip (then the content must start with that compression's magic bytes: a layer labelled zstd
+//! that is not zstd is an error, never silently copied), else, for a generic media type, the
+//! magic bytes themselves. Decompression is CPU-bound and runs on a blocking thread.
 //! It streams (constant memory) and stops as soon as the output passes the limit.
 
-use std::fmt;
 use std::io::{self, BufReader, Read, Write};
 
-/// zstd frame magic number (RFC 8878 §3.1.1), little-endian `0xFD2FB528`.
-pub const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
-
-/// gzip member header ID1, ID2 (RFC 1952 §2.3.1).
-pub const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+use oci_ref::media_type::Compression;
 
 /// Default cap on the decompressed size of one blob: 256 GiB, above any machine image we
 /// expect, below what fills a typical disk by surprise.
@@ -29,60 +25,6 @@ pub const DEFAULT_RATIO_FLOOR: u64 = 1024 * 1024 * 1024;
 /// Buffer used when copying decompressed output (1 MiB).
 const COPY_BUFFER: usize = 1024 * 1024;
 
-/// A compression format this crate can decompress.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Compression {
-    /// gzip (RFC 1952), including concatenated members.
-    Gzip,
-    /// zstd (RFC 8878), including concatenated frames.
-    Zstd,
-}
-
-impl fmt::Display for Compression {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Compression::Gzip => "gzip",
-            Compression::Zstd => "zstd",
-        })
-    }
-}
-
-impl Compression {
-    /// The compression a media type declares: `…+zstd`, `…+gzip`, or a `.zst`/`.zstd`/`.gz`
-    /// suffix (some tools label files that way), `None` otherwise.
-    pub fn from_media_type(media_type: &str) -> Option<Compression> {
-        let mt = media_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if mt.ends_with("+zstd") || mt.ends_with(".zst") || mt.ends_with(".zstd") {
-            Some(Compression::Zstd)
-        } else if mt.ends_with("+gzip") || mt.ends_with(".gz") || mt.ends_with(".gzip") {
-            Some(Compression::Gzip)
-        } else {
-            None
-        }
-    }
-
-    /// The magic bytes the content must start with.
-    pub fn magic(self) -> &'static [u8] {
-        match self {
-            Compression::Gzip => &GZIP_MAGIC,
-            Compression::Zstd => &ZSTD_MAGIC,
-        }
-    }
-
-    /// The compression whose magic bytes `prefix` starts with.
-    pub fn sniff(prefix: &[u8]) -> Option<Compression> {
-        [Compression::Zstd, Compression::Gzip]
-            .into_iter()
-            .find(|c| prefix.starts_with(c.magic()))
-    }
-}
-
 /// Whether downloads decompress. Off by default: pulls give the exact bytes of the blob.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -90,7 +32,9 @@ pub enum Decompress {
     /// Write the blob as it is.
     #[default]
     Off,
-    /// Decompress blobs whose media type declares zstd or gzip; others are written as they are.
+    /// Decompress blobs whose media type declares zstd or gzip, or (for a generic media type,
+    /// `oci_ref::media_type::is_generic`) whose verified bytes start with the zstd or gzip
+    /// magic; others are written as they are.
     Auto,
 }
 
@@ -154,6 +98,12 @@ pub enum DecompressError {
         #[source]
         source: io::Error,
     },
+    /// `oci-ref` names a compression this build cannot undo.
+    #[error("{compression} decompression is not supported")]
+    Unsupported {
+        /// The compression.
+        compression: Compression,
+    },
     /// Reading the input or writing the output failed.
     #[error("IO error while decompressing")]
     Io(#[source] io::Error),
@@ -191,6 +141,7 @@ pub fn decompress_blocking(
         Compression::Zstd => {
             Box::new(zstd::stream::read::Decoder::with_buffer(input).map_err(corrupt)?)
         }
+        other => return Err(DecompressError::Unsupported { compression: other }),
     };
     let mut buf = vec![0u8; COPY_BUFFER];
     let mut written: u64 = 0;

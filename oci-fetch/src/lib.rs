@@ -30,12 +30,12 @@
 //! use oci_fetch::descriptor::Descriptor;
 //! use oci_fetch::download::{DownloadError, DownloadOptions, download};
 //! use oci_fetch::source::MemorySource;
-//! use oci_fetch::verify::digest_of;
+//! use oci_ref::digest_of;
 //!
 //! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
 //! let dir = tempfile::tempdir().unwrap();
 //! let bytes = b"kernel image".to_vec();
-//! let digest = digest_of(oci_ref::Algorithm::Sha256, &bytes).unwrap();
+//! let digest = digest_of(oci_ref::Algorithm::Sha256, &bytes);
 //! let mut source = MemorySource::new();
 //! source.insert(digest.clone(), bytes.clone());
 //!

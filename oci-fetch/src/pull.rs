@@ -21,6 +21,7 @@
 //! [`DownloadOptions::keep_partial`](crate::download::DownloadOptions::keep_partial)); files
 //! already renamed into place by this pull stay.
 
+use oci_ref::media_type::Compression;
 use std::collections::{BTreeSet, HashSet};
 use std::io;
 use std::path::{Component, Path, PathBuf};
@@ -270,6 +271,47 @@ fn prepare(
     }
 }
 
+/// With decompression and [`DownloadOptions::strip_compression_suffix`](crate::download::DownloadOptions::strip_compression_suffix),
+/// a file named `disk.img.zst` may land as `disk.img`: that name gets the same checks as the
+/// title (no symlink, no overwrite unless asked).
+fn check_decompressed_name(
+    file: &PlannedFile,
+    dest: &Path,
+    opts: &PullOptions,
+) -> Result<(), PullError> {
+    let d = &opts.download;
+    if d.decompress != crate::decompress::Decompress::Auto || !d.strip_compression_suffix {
+        return Ok(());
+    }
+    let Some(c) = dest
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(Compression::from_file_name)
+    else {
+        return Ok(());
+    };
+    let stripped = crate::download::decompressed_path(dest, c);
+    if stripped == dest {
+        return Ok(());
+    }
+    match std::fs::symlink_metadata(&stripped) {
+        Ok(m) if m.file_type().is_symlink() || !m.is_file() => Err(PullError::Symlink {
+            title: file.name.clone(),
+            path: stripped,
+        }),
+        Ok(_) if !opts.overwrite => Err(PullError::Exists {
+            title: file.name.clone(),
+            path: stripped,
+        }),
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(source) => Err(PullError::Io {
+            path: stripped,
+            source,
+        }),
+    }
+}
+
 /// Downloads `layers` into `dir` (which must exist), each verified, named by title.
 ///
 /// Returns the files in layer order.
@@ -283,7 +325,9 @@ pub async fn pull_files(
     let mut jobs = Vec::with_capacity(planned.len());
     let mut made_dirs = Vec::new();
     for file in &planned {
-        match prepare(dir, file, opts.overwrite, &mut made_dirs) {
+        match prepare(dir, file, opts.overwrite, &mut made_dirs)
+            .and_then(|job| check_decompressed_name(file, &job.0, opts).map(|()| job))
+        {
             Ok(job) => jobs.push(job),
             Err(e) => {
                 remove_dirs(&made_dirs);

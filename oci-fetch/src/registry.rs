@@ -46,7 +46,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use bytes::Bytes;
 use futures_util::StreamExt;
 use oci_client::registries::{PullSource, SourceFailure, falls_through};
-use oci_client::{BlobStream, Client, Manifest, ManifestRef, Repository, TransportKind};
+use oci_client::{BlobStream, Client, Manifest, Repository, TransportKind};
+use oci_ref::TagOrDigest;
 use oci_ref::{Digest, Reference};
 
 use crate::source::{BlobBody, BlobSource, BoxFuture, SourceError, SourceErrorKind};
@@ -397,7 +398,7 @@ impl RegistrySource {
 
     /// Fetches a manifest or index by tag or digest (digest-verified by `oci-client`), walking
     /// the sources.
-    pub async fn fetch_manifest(&self, target: &ManifestRef) -> Result<Manifest, RegistryError> {
+    pub async fn fetch_manifest(&self, target: &TagOrDigest) -> Result<Manifest, RegistryError> {
         let what = format!("manifest {}", target.as_str());
         let (i, manifest) = self
             .walk(&what, |repo| {

@@ -54,6 +54,33 @@ impl fmt::Display for SourceErrorKind {
     }
 }
 
+/// Bytes enough to tell any compression by its magic number.
+pub const HEAD_BYTES: usize = 4;
+
+/// The first [`HEAD_BYTES`] bytes of the blob `digest` (fewer for a shorter blob), unverified:
+/// enough to tell its compression ([`oci_ref::media_type::Compression::detect`]). The body is
+/// dropped after them.
+///
+/// # Errors
+///
+/// The source's error opening or reading the blob.
+pub async fn blob_head(source: &dyn BlobSource, digest: &Digest) -> Result<Vec<u8>, SourceError> {
+    use futures_util::StreamExt as _;
+    let mut body = source.open(digest, 0).await?;
+    let mut head = Vec::with_capacity(HEAD_BYTES);
+    while head.len() < HEAD_BYTES {
+        match body.stream.next().await {
+            Some(chunk) => {
+                let chunk = chunk?;
+                let take = chunk.len().min(HEAD_BYTES - head.len());
+                head.extend_from_slice(&chunk[..take]);
+            }
+            None => break,
+        }
+    }
+    Ok(head)
+}
+
 /// A failure of a blob source: a kind plus the underlying cause.
 #[derive(Debug, thiserror::Error)]
 #[error("{kind}{}", detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default())]
@@ -270,7 +297,7 @@ impl MemorySource {
     }
 
     /// Stores `bytes` under `digest`. Nothing is checked, so a test can model a lying source;
-    /// compute honest digests with [`crate::verify::digest_of`].
+    /// compute honest digests with [`oci_ref::digest_of`].
     pub fn insert(&mut self, digest: Digest, bytes: impl Into<Bytes>) {
         self.blobs.insert(digest, bytes.into());
     }

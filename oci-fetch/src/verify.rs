@@ -12,19 +12,12 @@
 //! keep the hasher state in memory (a dropped connection within one process), and a fresh
 //! verifier fed the bytes of a kept partial file re-hashes the prefix (after a process restart).
 
-use oci_ref::{Algorithm, Digest};
-use sha2::{Digest as _, Sha256, Sha512};
+use oci_ref::{Digest, Hasher};
 
 /// Why bytes did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum VerifyError {
-    /// The digest algorithm cannot be verified by this build.
-    #[error("cannot verify {digest}: unsupported digest algorithm")]
-    UnsupportedAlgorithm {
-        /// The digest whose algorithm is unsupported.
-        digest: Digest,
-    },
     /// More bytes arrived than the descriptor's size.
     #[error("{digest}: more than the expected {expected} bytes arrived (at least {at_least})")]
     TooLong {
@@ -50,70 +43,23 @@ pub enum VerifyError {
     DigestMismatch {
         /// The expected digest.
         expected: Digest,
-        /// The digest of the bytes that arrived (`algorithm:hex`).
-        actual: String,
+        /// The digest of the bytes that arrived.
+        actual: Digest,
     },
-}
-
-#[derive(Clone)]
-enum Hasher {
-    Sha256(Sha256),
-    Sha512(Sha512),
-}
-
-impl Hasher {
-    fn new(algorithm: Algorithm) -> Option<Hasher> {
-        match algorithm {
-            Algorithm::Sha256 => Some(Hasher::Sha256(Sha256::new())),
-            Algorithm::Sha512 => Some(Hasher::Sha512(Sha512::new())),
-            _ => None,
-        }
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        match self {
-            Hasher::Sha256(h) => h.update(bytes),
-            Hasher::Sha512(h) => h.update(bytes),
-        }
-    }
-
-    fn finish_hex(self) -> String {
-        match self {
-            Hasher::Sha256(h) => hex(&h.finalize()),
-            Hasher::Sha512(h) => hex(&h.finalize()),
-        }
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(HEX[usize::from(b >> 4)] as char);
-        s.push(HEX[usize::from(b & 0xf)] as char);
-    }
-    s
-}
-
-/// Computes the digest of `bytes` with `algorithm` (`None` if the algorithm is unsupported).
-pub fn digest_of(algorithm: Algorithm, bytes: &[u8]) -> Option<Digest> {
-    let mut h = Hasher::new(algorithm)?;
-    h.update(bytes);
-    Digest::parse(&format!("{algorithm}:{}", h.finish_hex())).ok()
 }
 
 /// Checks bytes against an expected digest and size as they arrive.
 ///
 /// ```
 /// use oci_fetch::verify::{Verifier, VerifyError};
-/// let digest = oci_fetch::verify::digest_of(oci_ref::Algorithm::Sha256, b"hello").expect("sha256");
-/// let mut v = Verifier::new(digest.clone(), 5)?;
+/// let digest = oci_ref::digest_of(oci_ref::Algorithm::Sha256, b"hello");
+/// let mut v = Verifier::new(digest.clone(), 5);
 /// v.update(b"hel")?;
 /// v.update(b"lo")?;
 /// v.finish()?;
 ///
 /// // One byte too many is refused at once, before it is hashed.
-/// let mut v = Verifier::new(digest, 5)?;
+/// let mut v = Verifier::new(digest, 5);
 /// assert!(matches!(v.update(b"hello!"), Err(VerifyError::TooLong { .. })));
 /// # Ok::<(), VerifyError>(())
 /// ```
@@ -159,16 +105,13 @@ impl Checkpoint {
 
 impl Verifier {
     /// A verifier expecting exactly `size` bytes hashing to `expected`.
-    pub fn new(expected: Digest, size: u64) -> Result<Verifier, VerifyError> {
-        let Some(hasher) = Hasher::new(expected.algorithm()) else {
-            return Err(VerifyError::UnsupportedAlgorithm { digest: expected });
-        };
-        Ok(Verifier {
+    pub fn new(expected: Digest, size: u64) -> Verifier {
+        Verifier {
+            hasher: Hasher::new(expected.algorithm()),
             expected,
             size,
-            hasher,
             seen: 0,
-        })
+        }
     }
 
     /// The expected digest.
@@ -223,9 +166,7 @@ impl Verifier {
 
     /// Forgets every byte seen: for a source that restarted from offset 0.
     pub fn reset(&mut self) {
-        if let Some(h) = Hasher::new(self.expected.algorithm()) {
-            self.hasher = h;
-        }
+        self.hasher = Hasher::new(self.expected.algorithm());
         self.seen = 0;
     }
 
@@ -238,14 +179,13 @@ impl Verifier {
                 actual: self.seen,
             });
         }
-        let algorithm = self.expected.algorithm();
-        let actual = self.hasher.finish_hex();
-        if actual == self.expected.encoded() {
+        let actual = self.hasher.finish();
+        if actual == self.expected {
             Ok(())
         } else {
             Err(VerifyError::DigestMismatch {
                 expected: self.expected,
-                actual: format!("{algorithm}:{actual}"),
+                actual,
             })
         }
     }

@@ -92,6 +92,11 @@ impl Digest {
                 actual: bytes.len() * 2,
             });
         }
+        Ok(Digest::from_hash(algorithm, bytes))
+    }
+
+    /// [`Digest::from_bytes`] for bytes whose length is known to match (a hash output).
+    pub(crate) fn from_hash(algorithm: Algorithm, bytes: &[u8]) -> Digest {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut text = String::with_capacity(algorithm.as_str().len() + 1 + bytes.len() * 2);
         text.push_str(algorithm.as_str());
@@ -100,7 +105,7 @@ impl Digest {
             text.push(HEX[(b >> 4) as usize] as char);
             text.push(HEX[(b & 0xf) as usize] as char);
         }
-        Ok(Digest { algorithm, text })
+        Digest { algorithm, text }
     }
 
     /// The algorithm.

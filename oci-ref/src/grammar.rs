@@ -1,9 +1,9 @@
 //! The reference grammar: splitting a string into domain, path, tag and digest and validating
 //! each part. No normalisation happens here (see [`crate::normalize`]).
 
+use crate::NAME_TOTAL_LENGTH_MAX;
 use crate::digest::{self, Digest};
 use crate::error::{Error, Part};
-use crate::{NAME_TOTAL_LENGTH_MAX, TAG_LENGTH_MAX};
 
 /// A reference as written, split and validated but not normalised: the domain may be absent
 /// and neither tag nor digest is implied.
@@ -170,7 +170,7 @@ fn finish<'a>(
     validate_path(path)?;
     check_path_length(path)?;
     if let Some(t) = tag {
-        validate_tag(t)?;
+        crate::tag::validate(t)?;
     }
     Ok(Parsed {
         domain,
@@ -305,36 +305,6 @@ pub(crate) fn check_path_length(path: &str) -> Result<(), Error> {
             value: path.to_owned(),
             len: path.len(),
             max: NAME_TOTAL_LENGTH_MAX,
-        });
-    }
-    Ok(())
-}
-
-/// Checks a tag: `[\w][\w.-]{0,127}`.
-pub(crate) fn validate_tag(tag: &str) -> Result<(), Error> {
-    if tag.is_empty() {
-        return Err(Error::Empty { part: Part::Tag });
-    }
-    let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let b = tag.as_bytes();
-    if !word(b[0]) {
-        return Err(Error::Invalid {
-            part: Part::Tag,
-            value: tag.to_owned(),
-            reason: "a tag must start with a letter, digit or '_'",
-        });
-    }
-    if !b.iter().all(|&c| word(c) || c == b'.' || c == b'-') {
-        return Err(Error::Invalid {
-            part: Part::Tag,
-            value: tag.to_owned(),
-            reason: "a tag may only contain letters, digits, '_', '.' and '-'",
-        });
-    }
-    if tag.len() > TAG_LENGTH_MAX {
-        return Err(Error::TagTooLong {
-            len: tag.len(),
-            max: TAG_LENGTH_MAX,
         });
     }
     Ok(())

@@ -23,7 +23,10 @@
 //!
 //! # Feature flags
 //!
-//! None. The only dependency is `thiserror`.
+//! - `hash` (off by default): `Hasher` and `digest_of`, computing digests with `sha2`. Still
+//!   pure: bytes in, a [`Digest`] out.
+//!
+//! Without features the only dependency is `thiserror`.
 //!
 //! # Examples
 //!
@@ -51,12 +54,19 @@
 mod digest;
 mod error;
 pub mod grammar;
+#[cfg(feature = "hash")]
+mod hash;
+pub mod media_type;
 pub mod normalize;
 mod reference;
+mod tag;
 
 pub use digest::{Algorithm, Digest};
 pub use error::{Error, Part};
+#[cfg(feature = "hash")]
+pub use hash::{Hasher, digest_of};
 pub use reference::{Reference, api_host};
+pub use tag::{Tag, TagOrDigest};
 
 /// The registry name of Docker Hub in references.
 pub const DOCKER_HUB: &str = "docker.io";

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use crate::digest::Digest;
 use crate::error::Error;
+use crate::tag::{Tag, TagOrDigest};
 use crate::{DOCKER_HUB, DOCKER_HUB_API_HOST, grammar, normalize};
 
 /// A fully qualified, normalised reference to a manifest in a registry.
@@ -122,7 +123,7 @@ impl Reference {
         grammar::validate_domain(registry)?;
         grammar::validate_path(repository)?;
         if let Some(t) = tag {
-            grammar::validate_tag(t)?;
+            crate::tag::validate(t)?;
         }
         if tag.is_none() && digest.is_none() {
             return Err(Error::MissingTagOrDigest);
@@ -189,6 +190,22 @@ impl Reference {
         }
     }
 
+    /// The tag as a [`Tag`], if the reference has one.
+    pub fn typed_tag(&self) -> Option<Tag> {
+        self.tag.clone().map(Tag)
+    }
+
+    /// What the reference names in its repository: the digest when present (it wins over a
+    /// tag), else the tag.
+    pub fn target(&self) -> TagOrDigest {
+        match (&self.digest, &self.tag) {
+            (Some(d), _) => TagOrDigest::Digest(d.clone()),
+            (None, Some(t)) => TagOrDigest::Tag(Tag(t.clone())),
+            // Unreachable by construction: every constructor requires a tag or a digest.
+            (None, None) => TagOrDigest::Tag(Tag::latest()),
+        }
+    }
+
     /// The same repository pinned to `digest`, without a tag.
     pub fn pinned(&self, digest: Digest) -> Reference {
         Reference {
@@ -201,7 +218,7 @@ impl Reference {
 
     /// The same repository with `tag` and no digest.
     pub fn with_tag(&self, tag: &str) -> Result<Reference, Error> {
-        grammar::validate_tag(tag)?;
+        crate::tag::validate(tag)?;
         Ok(Reference {
             registry: self.registry.clone(),
             repository: self.repository.clone(),

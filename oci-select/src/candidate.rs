@@ -9,20 +9,10 @@
 use std::collections::BTreeMap;
 
 use oci_ref::Digest;
+use oci_ref::media_type::{DOCKER_IMAGE_CONFIG, OCI_EMPTY, OCI_IMAGE_CONFIG};
 
 use crate::error::{CandidateError, Document};
 use crate::json;
-
-/// Media type of the OCI empty descriptor's content, used as `config` by artifacts
-/// ([image-spec v1.1, guidelines for artifact usage](https://github.com/opencontainers/image-spec/blob/v1.1.0/manifest.md#guidelines-for-artifact-usage)).
-pub const MEDIA_TYPE_EMPTY: &str = "application/vnd.oci.empty.v1+json";
-
-/// Media type of an OCI image config, which carries the platform
-/// ([image-spec v1.1, config](https://github.com/opencontainers/image-spec/blob/v1.1.0/config.md)).
-pub const MEDIA_TYPE_IMAGE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-
-/// Media type of a Docker image config (same platform fields as the OCI one).
-pub const MEDIA_TYPE_DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 
 /// The layer annotation naming the file a layer holds
 /// ([image-spec v1.1, pre-defined annotation keys](https://github.com/opencontainers/image-spec/blob/v1.1.0/annotations.md#pre-defined-annotation-keys)).
@@ -256,7 +246,7 @@ impl ManifestFacts {
     pub fn has_image_config(&self) -> bool {
         matches!(
             self.config_media_type.as_deref(),
-            Some(MEDIA_TYPE_IMAGE_CONFIG | MEDIA_TYPE_DOCKER_CONFIG)
+            Some(OCI_IMAGE_CONFIG | DOCKER_IMAGE_CONFIG)
         )
     }
 
@@ -283,7 +273,7 @@ impl ManifestFacts {
     /// Whether this manifest is an OCI artifact by its own content: a non-empty `artifactType`,
     /// or the empty config.
     pub fn is_oci_artifact(&self) -> bool {
-        self.artifact_type.is_some() || self.config_media_type.as_deref() == Some(MEDIA_TYPE_EMPTY)
+        self.artifact_type.is_some() || self.config_media_type.as_deref() == Some(OCI_EMPTY)
     }
 }
 
@@ -505,7 +495,7 @@ impl Candidate {
     /// `artifactType`, or an empty-descriptor config. An index entry normally has neither, so
     /// an entry without a `disktype` and without `artifactType` counts as a container image.
     pub fn is_oci_artifact(&self) -> bool {
-        self.artifact_type.is_some() || self.config_media_type.as_deref() == Some(MEDIA_TYPE_EMPTY)
+        self.artifact_type.is_some() || self.config_media_type.as_deref() == Some(OCI_EMPTY)
     }
 
     /// Ironic's container-image ("bootc") classification: no (or an empty) `disktype`

@@ -1,5 +1,7 @@
 //! Telling an index from a single manifest: [`classify`].
 
+use oci_ref::media_type;
+
 use crate::error::{CandidateError, Document};
 use crate::json;
 #[cfg(doc)]
@@ -7,16 +9,10 @@ use crate::{Candidate, ManifestFacts};
 
 /// Media types of documents that list manifests: the OCI image index and the Docker manifest
 /// list.
-const INDEX_MEDIA_TYPES: &[&str] = &[
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-];
+const INDEX_MEDIA_TYPES: &[&str] = &media_type::INDEX_TYPES;
 
 /// Media types of single image manifests (OCI and Docker schema 2).
-const MANIFEST_MEDIA_TYPES: &[&str] = &[
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.docker.distribution.manifest.v2+json",
-];
+const MANIFEST_MEDIA_TYPES: &[&str] = &media_type::MANIFEST_TYPES;
 
 /// Whether the document a tag resolved to is an index (→ [`Candidate::from_index`]) or a single
 /// manifest (→ [`ManifestFacts::from_json`] and [`Candidate::from_manifest`]).

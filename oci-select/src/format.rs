@@ -1,5 +1,5 @@
-//! What the chosen artifact is: its [`DiskFormat`] (from the `disktype` annotation) and its
-//! [`Compression`] (from the layer media type).
+//! What the chosen artifact is: its [`DiskFormat`] (from the `disktype` annotation). Its
+//! compression is `oci_ref::media_type::Compression`.
 
 use std::fmt;
 
@@ -54,57 +54,6 @@ impl DiskFormat {
 }
 
 impl fmt::Display for DiskFormat {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// How a blob is compressed, as its media type says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum Compression {
-    /// Zstandard.
-    Zstd,
-    /// gzip.
-    Gzip,
-}
-
-impl Compression {
-    /// Compression from a layer media type's suffix.
-    ///
-    /// Ironic's rule is "ends with `zstd`" / "ends with `gzip`", which covers
-    /// `…tar+zstd`, `…tar+gzip`, `application/zstd` and `application/gzip`. This also accepts
-    /// the file-extension forms `+zst`, `.zst`, `+gz`, `.gz`, and compares ASCII
-    /// case-insensitively (media types are case-insensitive, RFC 6838 §4.2). Parameters
-    /// (`; charset=…`) are ignored.
-    pub fn from_media_type(media_type: &str) -> Option<Compression> {
-        let essence = media_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if essence.ends_with("zstd") || essence.ends_with("+zst") || essence.ends_with(".zst") {
-            Some(Compression::Zstd)
-        } else if essence.ends_with("gzip") || essence.ends_with("+gz") || essence.ends_with(".gz")
-        {
-            Some(Compression::Gzip)
-        } else {
-            None
-        }
-    }
-
-    /// The lower-case name: `zstd`, `gzip`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Compression::Zstd => "zstd",
-            Compression::Gzip => "gzip",
-        }
-    }
-}
-
-impl fmt::Display for Compression {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }

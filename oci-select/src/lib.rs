@@ -125,13 +125,12 @@ mod rule;
 pub mod rules;
 
 pub use candidate::{
-    ANNOTATION_DISKTYPE, ANNOTATION_TITLE, Candidate, Layer, MEDIA_TYPE_DOCKER_CONFIG,
-    MEDIA_TYPE_EMPTY, MEDIA_TYPE_IMAGE_CONFIG, ManifestFacts, Platform,
+    ANNOTATION_DISKTYPE, ANNOTATION_TITLE, Candidate, Layer, ManifestFacts, Platform,
 };
 pub use document::classify;
 pub use error::{CandidateError, Document, DownloadSourceError, PolicyFileError};
 pub use explain::{CandidateReport, Explanation, RankReport, VerdictKind};
-pub use format::{Compression, DiskFormat};
+pub use format::DiskFormat;
 pub use policy::{DownloadSource, FetchPlan, Policy, SelectError, Selection};
 pub use rule::{Rank, Reason, Rule, Verdict};
 pub use rules::MISSING_DISKTYPE_RANK;

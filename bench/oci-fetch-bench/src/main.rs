@@ -196,7 +196,7 @@ async fn ours_resolve(
 ) -> Res<(u64, String)> {
     let source = RegistrySource::direct(client, reference)?;
     let policy = oci_select::Policy::ironic(oci_select::DownloadSource::Local, Some(arch));
-    let target = oci_fetch::resolve::ManifestTarget::of(reference);
+    let target = oci_ref::TagOrDigest::from(reference);
     let r = oci_fetch::resolve::resolve(&source, &reference.to_string(), &target, &policy).await?;
     let blob = r.blob.ok_or("no blob chosen")?;
     Ok((r.requests, blob.digest.to_string()))
@@ -221,7 +221,7 @@ async fn ironic_resolve(
     }
     requests += 1;
     let index = repo
-        .fetch_manifest(&oci_client::ManifestRef::tag(tag)?)
+        .fetch_manifest(&oci_ref::TagOrDigest::tag(tag)?)
         .await?;
     let index: serde_json::Value = serde_json::from_slice(index.bytes())?;
     let aliases: &[&str] = match arch {
@@ -262,7 +262,7 @@ async fn ironic_resolve(
     for (_, digest) in candidates {
         requests += 1;
         let m = repo
-            .fetch_manifest(&oci_client::ManifestRef::Digest(Digest::parse(&digest)?))
+            .fetch_manifest(&oci_ref::TagOrDigest::Digest(Digest::parse(&digest)?))
             .await?;
         let m: serde_json::Value = serde_json::from_slice(m.bytes())?;
         if let Some(layer) = m["layers"][0]["digest"].as_str() {
@@ -305,7 +305,7 @@ fn refparse(rest: &[String]) -> Res<()> {
 /// Verifies `file` against `digest` and `size` with the engine's `Verifier`.
 fn hash(file: &str, digest: &str, size: &str) -> Res<()> {
     use std::io::Read as _;
-    let mut verifier = oci_fetch::verify::Verifier::new(Digest::parse(digest)?, size.parse()?)?;
+    let mut verifier = oci_fetch::verify::Verifier::new(Digest::parse(digest)?, size.parse()?);
     let mut f = std::fs::File::open(file)?;
     let mut buf = vec![0u8; 1024 * 1024];
     loop {

@@ -9,9 +9,9 @@ use anyhow::Context as _;
 use conformance::capability::{Outcome, probe, provisioned_only, record};
 use conformance::{Registry, RegistryOptions, for_each_backend, unique_repo};
 use futures_util::StreamExt as _;
-use oci_client::{
-    Client, ManifestRef, OCI_INDEX, OCI_MANIFEST, PushOutcome, ReferrersSource, Repository,
-};
+use oci_client::{Client, PushOutcome, ReferrersSource, Repository};
+use oci_ref::TagOrDigest;
+use oci_ref::media_type::{OCI_INDEX, OCI_MANIFEST};
 use oci_ref::{Algorithm, Digest, Reference};
 
 use crate::OCI_EMPTY;
@@ -43,11 +43,11 @@ fn repo(registry: &Registry, name: &str) -> anyhow::Result<(Repository, Referenc
 }
 
 fn digest(data: &[u8]) -> Digest {
-    oci_client::digest_of(Algorithm::Sha256, data)
+    oci_ref::digest_of(Algorithm::Sha256, data)
 }
 
-fn tag(t: &str) -> ManifestRef {
-    ManifestRef::tag(t).expect("test tags are valid")
+fn tag(t: &str) -> TagOrDigest {
+    TagOrDigest::tag(t).expect("test tags are valid")
 }
 
 async fn fetch_all(repo: &Repository, d: &Digest, size: u64) -> anyhow::Result<Vec<u8>> {
@@ -61,7 +61,7 @@ async fn fetch_all(repo: &Repository, d: &Digest, size: u64) -> anyhow::Result<V
 /// manifest digest.
 async fn push_image(
     repo: &Repository,
-    reference: &ManifestRef,
+    reference: &TagOrDigest,
     layer: &[u8],
     extra: serde_json::Value,
 ) -> anyhow::Result<Digest> {
@@ -318,7 +318,7 @@ async fn manifest_put_get_head_delete() {
         let d = probe(registry, "client/manifest-put-get-head", async {
             let d = push_image(&repo, &tag("v1"), layer, serde_json::json!({})).await?;
             let by_tag = repo.fetch_manifest(&tag("v1")).await?;
-            let by_digest = repo.fetch_manifest(&ManifestRef::Digest(d.clone())).await?;
+            let by_digest = repo.fetch_manifest(&TagOrDigest::Digest(d.clone())).await?;
             anyhow::ensure!(by_tag.digest() == &d && by_digest.digest() == &d);
             anyhow::ensure!(by_tag.bytes() == by_digest.bytes());
             anyhow::ensure!(
@@ -348,10 +348,10 @@ async fn manifest_put_get_head_delete() {
         })
         .await?;
         let deleted = probe(registry, "client/manifest-delete", async {
-            repo.delete_manifest(&ManifestRef::Digest(d.clone()))
+            repo.delete_manifest(&TagOrDigest::Digest(d.clone()))
                 .await?;
             let e = repo
-                .fetch_manifest(&ManifestRef::Digest(d.clone()))
+                .fetch_manifest(&TagOrDigest::Digest(d.clone()))
                 .await
                 .err();
             anyhow::ensure!(e.is_some_and(|e| e.is_not_found()), "manifest still there");
@@ -497,7 +497,9 @@ async fn referrers_write_and_read() {
             );
             if !api {
                 let fallback = repo
-                    .fetch_manifest(&tag(&oci_client::referrers_tag(&subject)))
+                    .fetch_manifest(&TagOrDigest::Tag(oci_ref::Tag::referrers_fallback(
+                        &subject,
+                    )))
                     .await?;
                 anyhow::ensure!(
                     fallback.media_type() == OCI_INDEX,
@@ -507,7 +509,7 @@ async fn referrers_write_and_read() {
             }
             // Deleting a referrer removes it from the listing (from the fallback index when
             // the registry has no referrers API).
-            repo.delete_manifest(&ManifestRef::Digest(attached[0].clone()))
+            repo.delete_manifest(&TagOrDigest::Digest(attached[0].clone()))
                 .await?;
             let left = repo.referrers(&subject, None).await?;
             let left: Vec<String> = left

@@ -14,10 +14,11 @@ use std::process::Command;
 use anyhow::Context as _;
 use conformance::capability::probe;
 use conformance::{Registry, RegistryOptions, for_each_backend, unique_repo};
-use oci_client::{Client, ManifestRef, PushOutcome, ReferrersSource, Repository};
+use oci_client::{Client, PushOutcome, ReferrersSource, Repository};
 use oci_fetch::publish::discover::{DiscoverOptions, discover, render_tree};
 use oci_fetch::publish::model::{Descriptor, FileSpec};
 use oci_fetch::publish::push::{PushRequest, Pushed, push, resolve_subject};
+use oci_ref::TagOrDigest;
 use oci_ref::{Digest, Reference};
 use sha2::{Digest as _, Sha256};
 
@@ -156,7 +157,7 @@ async fn oras_python_push_is_pulled_by_us_byte_exact() {
                 ],
             )?;
             let repo = repository(registry, &target)?;
-            let manifest = repo.fetch_manifest(&ManifestRef::from(&target)).await?;
+            let manifest = repo.fetch_manifest(&TagOrDigest::from(&target)).await?;
             anyhow::ensure!(
                 manifest.digest().as_str() == printed.trim(),
                 "oras printed {printed:?}, the tag resolves to {}",
@@ -374,7 +375,7 @@ async fn skopeo_reads_our_artifacts_and_layouts() {
                 ],
             )?;
             let copy = repository(registry, &copy_ref)?;
-            let copied = copy.fetch_manifest(&ManifestRef::from(&copy_ref)).await?;
+            let copied = copy.fetch_manifest(&TagOrDigest::from(&copy_ref)).await?;
             anyhow::ensure!(
                 copied.bytes().as_ref() == pushed.manifest.as_slice(),
                 "registry-to-registry copy changed the manifest"
@@ -399,7 +400,7 @@ async fn skopeo_reads_our_artifacts_and_layouts() {
                 ],
             )?;
             let pulled = repository(registry, &from_layout)?
-                .fetch_manifest(&ManifestRef::from(&from_layout))
+                .fetch_manifest(&TagOrDigest::from(&from_layout))
                 .await?;
             anyhow::ensure!(
                 pulled.digest().as_str() == written,
@@ -474,7 +475,7 @@ async fn write_layout(root: &Path, payload: &[u8]) -> anyhow::Result<String> {
 
 async fn attach(
     repo: &Repository,
-    subject: &ManifestRef,
+    subject: &TagOrDigest,
     dir: &Path,
     name: &str,
     artifact_type: &str,
@@ -515,10 +516,10 @@ async fn seed_walkthrough_discovers_the_referrers_tree() {
                 ..PushRequest::default()
             };
             let pushed = push(&repo, Some("v1"), &req).await?;
-            let v1 = ManifestRef::from(&target);
+            let v1 = TagOrDigest::from(&target);
             let signature = attach(&repo, &v1, dir.path(), "signature.json", SIG).await?;
             let sbom = attach(&repo, &v1, dir.path(), "sbom.json", SBOM).await?;
-            let sbom_ref = ManifestRef::Digest(Digest::parse(&sbom.descriptor.digest)?);
+            let sbom_ref = TagOrDigest::Digest(Digest::parse(&sbom.descriptor.digest)?);
             let sbom_sig = attach(&repo, &sbom_ref, dir.path(), "sbom-signature.json", SIG).await?;
 
             let subject = Digest::parse(&pushed.descriptor.digest)?;

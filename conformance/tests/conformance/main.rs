@@ -17,10 +17,7 @@ use anyhow::Context as _;
 use conformance::Registry;
 use sha2::{Digest as _, Sha256};
 
-/// OCI image manifest media type (image-spec v1.1.1, `manifest.md`).
-pub(crate) const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// OCI empty config media type (image-spec v1.1.1, `manifest.md#guidance-for-an-empty-descriptor`).
-pub(crate) const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+pub(crate) use oci_ref::media_type::{OCI_EMPTY, OCI_MANIFEST};
 
 /// `sha256:<hex>` of `data`.
 pub(crate) fn sha256_digest(data: &[u8]) -> String {

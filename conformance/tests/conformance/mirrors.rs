@@ -16,7 +16,8 @@ use conformance::{Backend, Registry, RegistryOptions, unique_repo};
 use oci_client::registries::RegistriesConf;
 use oci_fetch::pull::{PullOptions, pull_files};
 use oci_fetch::registry::RegistrySource;
-use oci_fetch::resolve::{ManifestTarget, resolve};
+use oci_fetch::resolve::resolve;
+use oci_ref::TagOrDigest;
 use oci_ref::{Digest, Reference};
 use oci_select::{DownloadSource, Policy};
 
@@ -67,7 +68,7 @@ async fn resolve_and_pull(
     let r = resolve(
         &source,
         &reference.to_string(),
-        &ManifestTarget::of(reference),
+        &TagOrDigest::from(reference),
         &policy,
     )
     .await?;

@@ -7,10 +7,11 @@
 use bytes::Bytes;
 use conformance::capability::{Outcome, record};
 use conformance::{Registry, unique_repo};
-use oci_client::{Client, ManifestRef, Repository};
+use oci_client::{Client, Repository};
 use oci_fetch::pull::{PullOptions, pull_files};
 use oci_fetch::registry::RegistrySource;
-use oci_fetch::resolve::{ManifestTarget, resolve};
+use oci_fetch::resolve::resolve;
+use oci_ref::TagOrDigest;
 use oci_ref::{Algorithm, Digest, Reference};
 use oci_select::{DownloadSource, Policy};
 use serde_json::json;
@@ -30,7 +31,7 @@ pub(crate) fn plain_client(hosts: &[&str]) -> anyhow::Result<Client> {
 }
 
 fn digest(data: &[u8]) -> Digest {
-    oci_client::digest_of(Algorithm::Sha256, data)
+    oci_ref::digest_of(Algorithm::Sha256, data)
 }
 
 /// Pushes a one-layer artifact; returns the manifest digest and size, and the layer digest.
@@ -55,7 +56,7 @@ pub(crate) async fn push_artifact(
     }))?;
     let d = digest(&body);
     let size = body.len() as u64;
-    repo.push_manifest(&ManifestRef::Digest(d.clone()), Bytes::from(body), MANIFEST)
+    repo.push_manifest(&TagOrDigest::Digest(d.clone()), Bytes::from(body), MANIFEST)
         .await?;
     Ok((d, size, layer))
 }
@@ -98,7 +99,7 @@ pub(crate) async fn push_machine_index(
     let index = serde_json::to_vec(&json!({
         "schemaVersion": 2, "mediaType": INDEX, "manifests": entries,
     }))?;
-    repo.push_manifest(&ManifestRef::tag(tag)?, Bytes::from(index), INDEX)
+    repo.push_manifest(&TagOrDigest::tag(tag)?, Bytes::from(index), INDEX)
         .await?;
     Ok(out)
 }
@@ -115,7 +116,7 @@ async fn check_resolve(
     let r = resolve(
         &source,
         &reference.to_string(),
-        &ManifestTarget::of(reference),
+        &TagOrDigest::from(reference),
         policy,
     )
     .await?;
@@ -152,16 +153,17 @@ async fn resolve_index_with_policies_and_pull_verified() -> anyhow::Result<()> {
             .map(|e| e.3.clone())
             .expect("entry pushed")
     };
-    // local: qcow2 first; only the chosen manifest is fetched (index + 1).
+    // local: qcow2 first; only the chosen manifest is fetched (index + 1), plus the first bytes
+    // of the chosen blob: its media type is generic, so they tell its compression.
     let local = Policy::ironic(DownloadSource::Local, Some("arm64"));
-    check_resolve(&client, &reference, &local, &layer("aarch64", "qcow2"), 2).await?;
+    check_resolve(&client, &reference, &local, &layer("aarch64", "qcow2"), 3).await?;
     // http: raw first.
     let http = Policy::ironic(DownloadSource::Http, Some("amd64"));
-    check_resolve(&client, &reference, &http, &layer("x86_64", "raw"), 2).await?;
+    check_resolve(&client, &reference, &http, &layer("x86_64", "raw"), 3).await?;
     // A platform policy: the first aarch64 entry in index order, no manifest needed.
     let platform = Policy::platform("linux", "arm64", None);
     let source = RegistrySource::direct(&client, &reference)?;
-    let p = resolve(&source, "p", &ManifestTarget::of(&reference), &platform).await?;
+    let p = resolve(&source, "p", &TagOrDigest::from(&reference), &platform).await?;
     anyhow::ensure!(
         p.blob.as_ref().map(|b| &b.digest) == Some(&layer("aarch64", "qcow2")),
         "platform policy chose {:?}",
@@ -176,7 +178,7 @@ async fn resolve_index_with_policies_and_pull_verified() -> anyhow::Result<()> {
 
     // Pull the chosen blob, verified, named by title.
     let resolved =
-        check_resolve(&client, &reference, &local, &layer("aarch64", "qcow2"), 2).await?;
+        check_resolve(&client, &reference, &local, &layer("aarch64", "qcow2"), 3).await?;
     let dir = tempfile::tempdir()?;
     let source = RegistrySource::direct(&client, &reference)?;
     let blob = resolved.blob.clone().expect("artifact blob");

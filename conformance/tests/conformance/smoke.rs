@@ -2,11 +2,9 @@
 
 use conformance::capability::probe;
 use conformance::{RegistryOptions, for_each_backend, unique_repo};
+use oci_ref::media_type::{OCI_EMPTY, OCI_MANIFEST};
 
-use crate::{
-    OCI_EMPTY, OCI_MANIFEST, authed, client, pull_blob, pull_manifest, push_blob, push_manifest,
-    sha256_digest,
-};
+use crate::{authed, client, pull_blob, pull_manifest, push_blob, push_manifest, sha256_digest};
 
 #[tokio::test]
 async fn v2_ping_answers() {

@@ -62,7 +62,7 @@ fn codes_round_trip() {
 
 #[test]
 fn display() {
-    let d = |s: &[u8]| oci_client::digest_of(oci_ref::Algorithm::Sha256, s);
+    let d = |s: &[u8]| oci_ref::digest_of(oci_ref::Algorithm::Sha256, s);
     let errors = [
         registry(404, &["MANIFEST_UNKNOWN", "NAME_UNKNOWN"]),
         registry(500, &[]),
@@ -82,7 +82,7 @@ fn display() {
         },
         Error::UnsupportedManifest {
             url: "https://r.example/v2/a/manifests/old".into(),
-            media_type: oci_client::DOCKER_SCHEMA1.into(),
+            media_type: oci_ref::media_type::DOCKER_SCHEMA1.into(),
         },
     ];
     let text: Vec<String> = errors.iter().map(ToString::to_string).collect();

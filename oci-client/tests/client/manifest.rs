@@ -1,6 +1,8 @@
 //! Manifests against a hostile server: wrong digests, oversized bodies, schema 1, media types.
 
-use oci_client::{Error, Limit, Limits, ManifestRef, OCI_MANIFEST, Protocol};
+use oci_client::{Error, Limit, Limits, Protocol};
+use oci_ref::TagOrDigest;
+use oci_ref::media_type::OCI_MANIFEST;
 
 use crate::server::{Reply, Server, ServerExt as _, sha256};
 
@@ -15,7 +17,7 @@ fn ok_reply(body: &[u8]) -> Reply {
 /// Fetches `reference` from a server answering every request with `reply`.
 async fn check_fetch(
     reply: Reply,
-    reference: ManifestRef,
+    reference: TagOrDigest,
 ) -> (Result<oci_client::Manifest, Error>, Server) {
     let server = Server::start(move |_| reply.clone());
     let result = server.repo("app").fetch_manifest(&reference).await;
@@ -25,7 +27,7 @@ async fn check_fetch(
 #[tokio::test]
 async fn raw_bytes_kept_and_digest_verified() {
     let digest = sha256(BODY);
-    let (m, _s) = check_fetch(ok_reply(BODY), ManifestRef::Digest(digest.clone())).await;
+    let (m, _s) = check_fetch(ok_reply(BODY), TagOrDigest::Digest(digest.clone())).await;
     let m = m.expect("manifest fetch succeeds");
     assert_eq!(m.bytes().as_ref(), BODY, "bytes are not re-serialised");
     assert_eq!(m.digest(), &digest);
@@ -40,7 +42,7 @@ async fn raw_bytes_kept_and_digest_verified() {
 #[tokio::test]
 async fn wrong_digest_for_requested_digest() {
     let other = sha256(b"something else");
-    let (r, _s) = check_fetch(ok_reply(BODY), ManifestRef::Digest(other)).await;
+    let (r, _s) = check_fetch(ok_reply(BODY), TagOrDigest::Digest(other)).await;
     let e = r.expect_err("digest mismatch");
     assert!(e.is_digest_mismatch(), "{e}");
 }
@@ -48,14 +50,14 @@ async fn wrong_digest_for_requested_digest() {
 #[tokio::test]
 async fn wrong_docker_content_digest_on_tag_fetch() {
     let reply = ok_reply(BODY).header("Docker-Content-Digest", sha256(b"nope").as_str());
-    let (r, _s) = check_fetch(reply, ManifestRef::tag("v1").expect("tag")).await;
+    let (r, _s) = check_fetch(reply, TagOrDigest::tag("v1").expect("tag")).await;
     assert!(r.expect_err("mismatch").is_digest_mismatch());
 }
 
 #[tokio::test]
 async fn garbage_docker_content_digest_is_a_protocol_error() {
     let reply = ok_reply(BODY).header("Docker-Content-Digest", "sha256:zzz");
-    let (r, _s) = check_fetch(reply, ManifestRef::tag("v1").expect("tag")).await;
+    let (r, _s) = check_fetch(reply, TagOrDigest::tag("v1").expect("tag")).await;
     assert!(matches!(
         r,
         Err(Error::Protocol {
@@ -72,7 +74,7 @@ async fn oversized_manifest_stops_reading_while_streaming() {
     let reply = Reply::new(200)
         .header("Content-Type", OCI_MANIFEST)
         .endless(total);
-    let (r, server) = check_fetch(reply, ManifestRef::tag("big").expect("tag")).await;
+    let (r, server) = check_fetch(reply, TagOrDigest::tag("big").expect("tag")).await;
     assert!(
         matches!(r, Err(Error::LimitExceeded { limit: Limit::ManifestBytes, max, .. }) if max == oci_client::MAX_MANIFEST_BYTES)
     );
@@ -102,7 +104,7 @@ async fn oversized_content_length_refused_before_reading() {
     let e = client
         .repository(&r)
         .expect("repo")
-        .fetch_manifest(&ManifestRef::from(&r))
+        .fetch_manifest(&TagOrDigest::from(&r))
         .await;
     assert!(matches!(
         e,
@@ -117,24 +119,24 @@ async fn oversized_content_length_refused_before_reading() {
 #[tokio::test]
 async fn schema1_is_unsupported() {
     let reply = Reply::new(200)
-        .header("Content-Type", oci_client::DOCKER_SCHEMA1_SIGNED)
+        .header("Content-Type", oci_ref::media_type::DOCKER_SCHEMA1_SIGNED)
         .body(br#"{"schemaVersion":1,"name":"x"}"#.to_vec());
-    let (r, _s) = check_fetch(reply, ManifestRef::tag("old").expect("tag")).await;
+    let (r, _s) = check_fetch(reply, TagOrDigest::tag("old").expect("tag")).await;
     assert!(matches!(r, Err(Error::UnsupportedManifest { .. })));
     // Also when the registry lies about the type but the body says schemaVersion 1.
     let reply = Reply::new(200)
         .header("Content-Type", "application/json")
         .body(br#"{"schemaVersion":1}"#.to_vec());
-    let (r, _s) = check_fetch(reply, ManifestRef::tag("old").expect("tag")).await;
+    let (r, _s) = check_fetch(reply, TagOrDigest::tag("old").expect("tag")).await;
     assert!(matches!(r, Err(Error::UnsupportedManifest { .. })));
 }
 
 #[tokio::test]
 async fn media_type_mismatch_is_rejected() {
     let reply = Reply::new(200)
-        .header("Content-Type", oci_client::OCI_INDEX)
+        .header("Content-Type", oci_ref::media_type::OCI_INDEX)
         .body(BODY.to_vec());
-    let (r, _s) = check_fetch(reply, ManifestRef::tag("v1").expect("tag")).await;
+    let (r, _s) = check_fetch(reply, TagOrDigest::tag("v1").expect("tag")).await;
     assert!(matches!(
         r,
         Err(Error::Protocol {
@@ -146,16 +148,16 @@ async fn media_type_mismatch_is_rejected() {
 
 #[tokio::test]
 async fn accept_header_lists_the_four_types() {
-    let (_r, server) = check_fetch(ok_reply(BODY), ManifestRef::tag("v1").expect("tag")).await;
+    let (_r, server) = check_fetch(ok_reply(BODY), TagOrDigest::tag("v1").expect("tag")).await;
     let accept = server.requests()[0]
         .header("accept")
         .unwrap_or_default()
         .to_owned();
     for t in [
         OCI_MANIFEST,
-        oci_client::OCI_INDEX,
-        oci_client::DOCKER_MANIFEST,
-        oci_client::DOCKER_MANIFEST_LIST,
+        oci_ref::media_type::OCI_INDEX,
+        oci_ref::media_type::DOCKER_MANIFEST,
+        oci_ref::media_type::DOCKER_MANIFEST_LIST,
     ] {
         assert!(accept.contains(t), "{accept} lacks {t}");
     }
@@ -175,7 +177,7 @@ async fn push_sends_content_type_and_updates_referrers_fallback() {
     let pushed = server
         .repo("app")
         .push_manifest(
-            &ManifestRef::tag("sig").expect("tag"),
+            &TagOrDigest::tag("sig").expect("tag"),
             body.clone().into(),
             OCI_MANIFEST,
         )
@@ -189,7 +191,7 @@ async fn push_sends_content_type_and_updates_referrers_fallback() {
     assert_eq!(puts[0].body, body.as_bytes());
     assert!(puts[1].path().ends_with(&format!(
         "/manifests/{}",
-        oci_client::referrers_tag(&subject)
+        oci_ref::Tag::referrers_fallback(&subject)
     )));
     let index: serde_json::Value = serde_json::from_slice(&puts[1].body).expect("index JSON");
     let entry = &index["manifests"][0];
@@ -225,7 +227,7 @@ async fn body_cut_short_is_retried_regression_fault_matrix() {
     let s = cut_then(2, ok_reply(BODY)).await;
     let m = s
         .repo("app")
-        .fetch_manifest(&ManifestRef::Digest(digest.clone()))
+        .fetch_manifest(&TagOrDigest::Digest(digest.clone()))
         .await
         .expect("the third attempt reads the whole body");
     assert_eq!(m.bytes().as_ref(), BODY);
@@ -237,7 +239,7 @@ async fn body_always_cut_short_ends_retryable_after_the_policy() {
     let s = cut_then(usize::MAX, ok_reply(BODY)).await;
     let e = s
         .repo("app")
-        .fetch_manifest(&ManifestRef::Digest(sha256(BODY)))
+        .fetch_manifest(&TagOrDigest::Digest(sha256(BODY)))
         .await
         .expect_err("never a whole body");
     assert!(e.is_retryable(), "{e:?}");

@@ -1,6 +1,7 @@
 //! Referrers: API with and without server-side filtering, tag-schema fallback.
 
-use oci_client::{OCI_INDEX, ReferrersSource};
+use oci_client::ReferrersSource;
+use oci_ref::media_type::OCI_INDEX;
 
 use crate::server::{Reply, Server, ServerExt as _, sha256};
 
@@ -19,22 +20,6 @@ fn index(types: &[&str]) -> String {
         r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{}]}}"#,
         manifests.join(",")
     )
-}
-
-#[test]
-fn fallback_tag_schema() {
-    let d = sha256(b"x");
-    assert_eq!(
-        oci_client::referrers_tag(&d),
-        format!("sha256-{}", d.encoded())
-    );
-    let long: oci_ref::Digest = format!("sha512:{}", "a".repeat(128))
-        .parse()
-        .expect("sha512");
-    assert_eq!(
-        oci_client::referrers_tag(&long),
-        format!("sha512-{}", "a".repeat(64))
-    );
 }
 
 #[tokio::test]
@@ -74,11 +59,11 @@ async fn filters_client_side_without_oci_filters_applied() {
 #[tokio::test]
 async fn falls_back_to_the_tag_schema_on_404() {
     let subject = sha256(b"s");
-    let tag = oci_client::referrers_tag(&subject);
+    let tag = oci_ref::Tag::referrers_fallback(&subject);
     let s = Server::start(move |req| {
         if req.path().contains("/referrers/") {
             Reply::new(404).body("404 page not found")
-        } else if req.path().ends_with(&tag) && req.path().starts_with("/v2/has/") {
+        } else if req.path().ends_with(tag.as_str()) && req.path().starts_with("/v2/has/") {
             Reply::new(200)
                 .header("Content-Type", OCI_INDEX)
                 .body(index(&["a/sig", "a/sbom"]))
@@ -110,7 +95,7 @@ async fn deleting_a_referrer_updates_the_fallback_index() {
         sha256(b"c")
     );
     let referrer_digest = sha256(referrer.as_bytes());
-    let tag = oci_client::referrers_tag(&subject);
+    let tag = oci_ref::Tag::referrers_fallback(&subject);
     let index = format!(
         r#"{{"schemaVersion":2,"mediaType":"{OCI_INDEX}","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{referrer_digest}","size":{}}},{{"mediaType":"x","digest":"{}","size":1}}]}}"#,
         referrer.len(),
@@ -119,7 +104,7 @@ async fn deleting_a_referrer_updates_the_fallback_index() {
     let d = referrer_digest.clone();
     let s = Server::start(move |req| match req.method.as_str() {
         "GET" if req.path().contains("/referrers/") => Reply::new(404),
-        "GET" if req.path().ends_with(&tag) => Reply::new(200)
+        "GET" if req.path().ends_with(tag.as_str()) => Reply::new(200)
             .header("Content-Type", OCI_INDEX)
             .body(index.clone()),
         "GET" if req.path().ends_with(d.as_str()) => Reply::new(200)
@@ -130,7 +115,7 @@ async fn deleting_a_referrer_updates_the_fallback_index() {
         _ => Reply::new(404),
     });
     s.repo("app")
-        .delete_manifest(&oci_client::ManifestRef::Digest(referrer_digest.clone()))
+        .delete_manifest(&oci_ref::TagOrDigest::Digest(referrer_digest.clone()))
         .await
         .expect("delete");
     let put = s

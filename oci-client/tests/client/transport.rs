@@ -1,10 +1,12 @@
 //! Retries, redirects, authentication and error bodies against a hostile server.
 
+use oci_ref::media_type::OCI_MANIFEST;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use oci_client::{Error, ErrorCode, Limit, ManifestRef, OCI_MANIFEST, RetryPolicy};
+use oci_client::{Error, ErrorCode, Limit, RetryPolicy};
+use oci_ref::TagOrDigest;
 
 use crate::server::{Reply, Server, ServerExt as _};
 
@@ -27,7 +29,7 @@ async fn flaky(failures: usize, failure: Reply) -> Server {
 async fn fetch(server: &Server) -> Result<oci_client::Manifest, Error> {
     server
         .repo("app")
-        .fetch_manifest(&ManifestRef::tag("v1").expect("tag"))
+        .fetch_manifest(&TagOrDigest::tag("v1").expect("tag"))
         .await
 }
 
@@ -178,7 +180,7 @@ async fn check_cross_origin(trusted: bool) -> Option<String> {
     client
         .repository(&r)
         .expect("repo")
-        .fetch_manifest(&ManifestRef::from(&r))
+        .fetch_manifest(&TagOrDigest::from(&r))
         .await
         .expect("fetch via cdn");
     let seen = cdn.requests();
@@ -223,7 +225,7 @@ async fn fetch_with(
     client
         .repository(&r)
         .expect("repo")
-        .fetch_manifest(&ManifestRef::from(&r))
+        .fetch_manifest(&TagOrDigest::from(&r))
         .await
 }
 
@@ -314,7 +316,7 @@ fn futures_are_send() {
     let r: oci_ref::Reference = "localhost:5000/app:v1".parse().expect("ref");
     let repo = client.repository(&r).expect("repo");
     let d = crate::server::sha256(b"x");
-    let m = ManifestRef::from(&r);
+    let m = TagOrDigest::from(&r);
     is_send(client.ping("localhost:5000"));
     is_send(client.catalog("localhost:5000", None));
     is_send(repo.fetch_manifest(&m));

@@ -42,6 +42,7 @@
 
 mod stream;
 
+use oci_ref::TagOrDigest;
 use std::path::Path;
 
 use oci_client::Client;
@@ -56,9 +57,7 @@ use crate::descriptor::Descriptor;
 use crate::download::{DownloadError, DownloadOptions, Downloaded, download};
 use crate::layout::{LayoutError, OciLayout};
 use crate::registry::{RegistryError, RegistrySource, direct_sources};
-use crate::resolve::{
-    LayoutSource, ManifestSource, ManifestTarget, ResolveError, Resolved, resolve,
-};
+use crate::resolve::{LayoutSource, ManifestSource, ResolveError, Resolved, resolve};
 use crate::source::{BlobSource, SourceError};
 use crate::verify::VerifyError;
 
@@ -277,7 +276,7 @@ impl Artifact {
     /// [`ArtifactError::Resolve`] when resolution fails (see [`resolve`]).
     pub async fn open(
         source: ArtifactSource,
-        target: &ManifestTarget,
+        target: &TagOrDigest,
         name: &str,
         policy: &Policy,
     ) -> Result<Artifact, ArtifactError> {
@@ -310,7 +309,7 @@ impl Artifact {
             None => direct_sources(reference),
         };
         let source = RegistrySource::new(client, reference, sources)?;
-        let target = ManifestTarget::of(reference);
+        let target = TagOrDigest::from(reference);
         Artifact::open(
             ArtifactSource::Registry(source),
             &target,
@@ -327,7 +326,7 @@ impl Artifact {
     /// [`ArtifactError::Layout`] when `dir` is not a layout, and [`ArtifactError::Resolve`].
     pub async fn from_layout(
         dir: &Path,
-        target: &ManifestTarget,
+        target: &TagOrDigest,
         policy: &Policy,
     ) -> Result<Artifact, ArtifactError> {
         let layout = OciLayout::open(dir).await?;

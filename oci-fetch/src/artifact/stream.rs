@@ -145,17 +145,7 @@ impl<'a> LayerStream<'a> {
     /// The bytes of `layer` from `source`.
     pub(super) fn new(source: &'a dyn BlobSource, layer: &Descriptor) -> LayerStream<'a> {
         let retry = Arc::new(AtomicBool::new(false));
-        let verifier = Verifier::new(layer.digest.clone(), layer.size);
-        let (verifier, early) = match verifier {
-            Ok(v) => (Some(v), None),
-            Err(source) => (
-                None,
-                Some(LayerError::Verify {
-                    digest: layer.digest.clone(),
-                    source,
-                }),
-            ),
-        };
+        let verifier = Some(Verifier::new(layer.digest.clone(), layer.size));
         let state = State {
             source,
             digest: layer.digest.clone(),
@@ -165,13 +155,12 @@ impl<'a> LayerStream<'a> {
             skip: 0,
             retry: retry.clone(),
         };
-        let early = futures_util::stream::iter(early.map(Err));
         let rest = futures_util::stream::unfold(state, |mut state| async move {
             let item = state.next().await?;
             Some((item, state))
         });
         LayerStream {
-            inner: Box::pin(early.chain(rest)),
+            inner: Box::pin(rest),
             retry,
         }
     }

@@ -17,7 +17,9 @@ use std::thread::JoinHandle;
 
 use bytes::{Buf, Bytes};
 
-use crate::decompress::{Compression, DecompressLimits, decompress_blocking};
+use oci_ref::media_type::Compression;
+
+use crate::decompress::{DecompressLimits, decompress_blocking};
 
 use super::TempGuard;
 use super::direct::FileWriter;

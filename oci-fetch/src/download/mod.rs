@@ -58,7 +58,9 @@ use std::time::Duration;
 
 use oci_ref::Digest;
 
-use crate::decompress::{Compression, Decompress, DecompressLimits};
+use oci_ref::media_type::Compression;
+
+use crate::decompress::{Decompress, DecompressLimits};
 use crate::descriptor::Descriptor;
 use crate::progress::{ProgressEvent, ProgressSink};
 use crate::source::BlobSource;
@@ -80,6 +82,7 @@ pub use inflate::INFLATE_QUEUE_DEPTH;
 use inflate::Inflater;
 pub use partial::{LOCK_POLL_INTERVAL, PARTIAL_SUFFIX, partial_path};
 use partial::{claim, inflate_path, prepare, sweep};
+pub use place::decompressed_path;
 use place::place;
 use temp::{
     FinishError, Sink, TempGuard, WriteFailure, finish_temp, parent_dir, sync_dir, writer_loop,
@@ -128,6 +131,10 @@ pub struct DownloadOptions {
     pub keep_partial: bool,
     /// Whether to decompress.
     pub decompress: Decompress,
+    /// When a download was decompressed and the destination's file name ends with the suffix
+    /// of the compression undone (`disk.img.zst`), write it without the suffix (`disk.img`).
+    /// [`Downloaded::path`] says where the file went. Off by default.
+    pub strip_compression_suffix: bool,
     /// Limits for decompression.
     pub decompress_limits: DecompressLimits,
     /// Where progress events go.
@@ -148,6 +155,7 @@ impl Default for DownloadOptions {
             stall_timeout: DEFAULT_STALL_TIMEOUT,
             keep_partial: false,
             decompress: Decompress::Off,
+            strip_compression_suffix: false,
             decompress_limits: DecompressLimits::default(),
             progress: None,
             direct_io: true,
@@ -177,8 +185,10 @@ pub struct Downloaded {
 
 /// Downloads the blob `desc` from `source` to `dest`, verified, atomically.
 ///
-/// On success `dest` holds exactly the verified bytes (or their decompression, with
-/// [`Decompress::Auto`] and a compressed media type), synced to disk with its directory. On
+/// On success `dest` holds exactly the verified bytes, or their decompression with
+/// [`Decompress::Auto`] when the media type declares zstd or gzip or, for a generic media type,
+/// the verified bytes start with their magic ([`Compression::detect`]; the digest is always checked on the compressed
+/// bytes), synced to disk with its directory. On
 /// failure nothing is at `dest` (an existing file there is left untouched) and the partial file
 /// is removed unless [`DownloadOptions::keep_partial`] is set. A download of the same blob to
 /// the same destination that is already running (in this or another process) is waited for.
@@ -194,7 +204,7 @@ pub async fn download(
     dest: &Path,
     opts: &DownloadOptions,
 ) -> Result<Downloaded, DownloadError> {
-    let verifier = Verifier::new(desc.digest.clone(), desc.size)?;
+    let verifier = Verifier::new(desc.digest.clone(), desc.size);
     let temp = partial_path(dest, &desc.digest);
     let ctx = Ctx {
         source,
@@ -271,13 +281,14 @@ async fn download_into(
         digest: digest.clone(),
     });
     let inflated = inflater.map(|i| (i, streamed));
-    let (written, decompressed) = place(ctx, guard, file, dest, compression, inflated).await?;
+    let ((written, decompressed), path) =
+        place(ctx, guard, file, dest, compression, inflated).await?;
     ctx.emit(ProgressEvent::Finished {
         digest: digest.clone(),
-        path: dest.to_path_buf(),
+        path: path.clone(),
     });
     Ok(Downloaded {
-        path: dest.to_path_buf(),
+        path,
         digest: digest.clone(),
         size: desc.size,
         written,

@@ -6,7 +6,9 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
-use crate::decompress::{Compression, DecompressError};
+use oci_ref::media_type::Compression;
+
+use crate::decompress::{Decompress, DecompressError};
 use crate::progress::ProgressEvent;
 
 use super::direct::FileWriter;
@@ -16,8 +18,10 @@ use super::*;
 /// Moves the verified temporary file into place, decompressing it first if asked: the output of
 /// the decompressor that ran during the download when it saw every byte (`inflated`: the
 /// inflater and whether it was fed the whole blob), else a pass over the verified file.
+/// `compression` is what the media type declared; with [`Decompress::Auto`] and none declared,
+/// the verified file's first bytes decide ([`Compression::detect`]).
 /// `guard` is the partial file's: disarmed once the name no longer holds our file. Returns the
-/// size written and the compression undone.
+/// size written and the compression undone, and the path written.
 pub(super) async fn place(
     ctx: &Ctx<'_>,
     guard: &mut TempGuard,
@@ -25,14 +29,29 @@ pub(super) async fn place(
     dest: &Path,
     compression: Option<Compression>,
     inflated: Option<(Inflater, bool)>,
-) -> Result<(u64, Option<Compression>), DownloadError> {
+) -> Result<((u64, Option<Compression>), PathBuf), DownloadError> {
+    let compression = match compression {
+        Some(c) => Some(c),
+        None if ctx.opts.decompress == Decompress::Auto
+            && Compression::needs_head(&ctx.desc.media_type) =>
+        {
+            let head = read_head(&file).map_err(|source| DownloadError::Io {
+                path: ctx.temp.to_path_buf(),
+                op: FileOp::ReadPartial,
+                source,
+            })?;
+            Compression::detect(&ctx.desc.media_type, &head)
+        }
+        None => None,
+    };
     let Some(compression) = compression else {
         drop(file);
         rename_into_place(ctx.temp, dest)?;
         guard.disarm();
         sync_parent(dest)?;
-        return Ok((ctx.desc.size, None));
+        return Ok(((ctx.desc.size, None), dest.to_path_buf()));
     };
+    let dest = &decompressed_dest(ctx, dest, compression);
     let written = match inflated {
         Some((inflater, true)) => finish_inflater(ctx, inflater, dest).await?,
         Some((void, false)) => {
@@ -46,7 +65,42 @@ pub(super) async fn place(
     // The compressed partial file is no longer needed, kept or not.
     guard.discard();
     sync_parent(dest)?;
-    Ok((written, Some(compression)))
+    Ok(((written, Some(compression)), dest.clone()))
+}
+
+/// Where decompressed output goes: `dest`, or `dest` without the suffix of `compression` when
+/// [`DownloadOptions::strip_compression_suffix`] asks for it.
+fn decompressed_dest(ctx: &Ctx<'_>, dest: &Path, compression: Compression) -> PathBuf {
+    if ctx.opts.strip_compression_suffix {
+        decompressed_path(dest, compression)
+    } else {
+        dest.to_path_buf()
+    }
+}
+
+/// `dest` without the file-name suffix of `compression` (`disk.img.zst` → `disk.img`), or
+/// `dest` itself when its name does not end with one.
+pub fn decompressed_path(dest: &Path, compression: Compression) -> PathBuf {
+    let Some(name) = dest.file_name().and_then(|n| n.to_str()) else {
+        return dest.to_path_buf();
+    };
+    match Compression::strip_suffix(name) {
+        Some(stem) if Compression::from_file_name(name) == Some(compression) => {
+            dest.with_file_name(stem)
+        }
+        _ => dest.to_path_buf(),
+    }
+}
+
+/// The first bytes of the verified file (enough for every magic number).
+fn read_head(file: &File) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let mut head = Vec::with_capacity(crate::source::HEAD_BYTES);
+    let mut f = file;
+    f.seek(SeekFrom::Start(0))?;
+    f.take(crate::source::HEAD_BYTES as u64)
+        .read_to_end(&mut head)?;
+    Ok(head)
 }
 
 fn rename_into_place(from: &Path, dest: &Path) -> Result<(), DownloadError> {

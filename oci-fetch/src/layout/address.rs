@@ -18,25 +18,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
 
-use oci_ref::Digest;
-
-/// What in a layout an address names.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LayoutTarget {
-    /// An `index.json` entry by its `org.opencontainers.image.ref.name`.
-    Tag(String),
-    /// Content by digest.
-    Digest(Digest),
-}
-
-impl fmt::Display for LayoutTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            LayoutTarget::Tag(t) => write!(f, ":{t}"),
-            LayoutTarget::Digest(d) => write!(f, "@{d}"),
-        }
-    }
-}
+use oci_ref::{Digest, Tag, TagOrDigest};
 
 /// A parsed layout address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +26,7 @@ pub struct LayoutAddress {
     /// The layout directory.
     pub dir: PathBuf,
     /// The tag or digest, if one was given.
-    pub target: Option<LayoutTarget>,
+    pub target: Option<TagOrDigest>,
 }
 
 impl fmt::Display for LayoutAddress {
@@ -68,12 +50,15 @@ pub enum AddressError {
         input: String,
     },
     /// The tag is not `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
-    #[error("layout address {input:?}: invalid tag {tag:?}")]
+    #[error("layout address {input:?}: invalid tag {tag:?}: {source}")]
     InvalidTag {
         /// The input.
         input: String,
         /// The tag part.
         tag: String,
+        /// Why ([`oci_ref::Tag::parse`]).
+        #[source]
+        source: oci_ref::Error,
     },
     /// The part after `@` is not a valid digest.
     #[error("layout address {input:?}: invalid digest {digest:?}: {source}")]
@@ -88,20 +73,11 @@ pub enum AddressError {
     },
 }
 
-/// Longest tag: 128 characters, as in the distribution-spec tag grammar.
-pub const TAG_MAX_LEN: usize = oci_ref::TAG_LENGTH_MAX;
-
-fn valid_tag(tag: &str) -> bool {
-    let mut chars = tag.chars();
-    match chars.next() {
-        Some(c) if c.is_ascii_alphanumeric() || c == '_' => {}
-        _ => return false,
-    }
-    tag.len() <= TAG_MAX_LEN
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
 /// Parses `DIR`, `DIR:TAG` or `DIR@DIGEST`.
+///
+/// # Errors
+///
+/// [`AddressError`]: no directory, a tag outside the tag grammar, or an invalid digest after `@`.
 pub fn parse_layout_address(input: &str) -> Result<LayoutAddress, AddressError> {
     let empty = || AddressError::EmptyDir {
         input: input.to_owned(),
@@ -119,24 +95,23 @@ pub fn parse_layout_address(input: &str) -> Result<LayoutAddress, AddressError> 
         }
         return Ok(LayoutAddress {
             dir: PathBuf::from(dir),
-            target: Some(LayoutTarget::Digest(d)),
+            target: Some(TagOrDigest::Digest(d)),
         });
     }
     if let Some((dir, tag)) = input.rsplit_once(':')
         && !tag.contains('/')
     {
-        if !valid_tag(tag) {
-            return Err(AddressError::InvalidTag {
-                input: input.to_owned(),
-                tag: tag.to_owned(),
-            });
-        }
+        let tag = Tag::parse(tag).map_err(|source| AddressError::InvalidTag {
+            input: input.to_owned(),
+            tag: tag.to_owned(),
+            source,
+        })?;
         if dir.is_empty() {
             return Err(empty());
         }
         return Ok(LayoutAddress {
             dir: PathBuf::from(dir),
-            target: Some(LayoutTarget::Tag(tag.to_owned())),
+            target: Some(TagOrDigest::Tag(tag)),
         });
     }
     if input.is_empty() {

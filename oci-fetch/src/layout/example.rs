@@ -6,9 +6,10 @@
 
 use std::path::PathBuf;
 
+use oci_ref::media_type::{OCI_EMPTY, OCI_INDEX, OCI_MANIFEST};
 use serde_json::json;
 
-use super::{LayoutError, MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST, OciLayout};
+use super::{LayoutError, OciLayout};
 use crate::descriptor::{ANNOTATION_TITLE, Descriptor};
 
 /// The tag of the disk-image index.
@@ -19,8 +20,6 @@ pub const EXAMPLE_BOOT_TAG: &str = "boot-1.0";
 pub const EXAMPLE_DISK_ARTIFACT_TYPE: &str = "application/vnd.example.machine-image.v1";
 /// The artifact type of the kernel + ramdisk manifest.
 pub const EXAMPLE_BOOT_ARTIFACT_TYPE: &str = "application/vnd.example.boot-files.v1";
-/// The empty config media type (image-spec v1.1 empty descriptor).
-pub const MEDIA_TYPE_EMPTY: &str = "application/vnd.oci.empty.v1+json";
 
 /// What [`write_example_layout`] wrote.
 #[derive(Debug, Clone)]
@@ -46,13 +45,13 @@ async fn manifest(
 ) -> Result<Descriptor, LayoutError> {
     let body = json!({
         "schemaVersion": 2,
-        "mediaType": MEDIA_TYPE_MANIFEST,
+        "mediaType": OCI_MANIFEST,
         "artifactType": artifact_type,
         "config": config,
         "layers": layers,
     });
     let bytes = serde_json::to_vec_pretty(&body).unwrap_or_default();
-    let mut d = layout.write_blob_bytes(MEDIA_TYPE_MANIFEST, bytes).await?;
+    let mut d = layout.write_blob_bytes(OCI_MANIFEST, bytes).await?;
     d.artifact_type = Some(artifact_type.to_owned());
     Ok(d)
 }
@@ -60,9 +59,7 @@ async fn manifest(
 /// Writes the example layout into `root` (created if needed) and returns what it contains.
 pub async fn write_example_layout(root: impl Into<PathBuf>) -> Result<ExampleLayout, LayoutError> {
     let layout = OciLayout::create(root).await?;
-    let config = layout
-        .write_blob_bytes(MEDIA_TYPE_EMPTY, &b"{}"[..])
-        .await?;
+    let config = layout.write_blob_bytes(OCI_EMPTY, &b"{}"[..]).await?;
 
     let mut entries = Vec::new();
     let mut disk_layers = Vec::new();
@@ -101,7 +98,7 @@ pub async fn write_example_layout(root: impl Into<PathBuf>) -> Result<ExampleLay
             )
             .await?;
             entries.push(json!({
-                "mediaType": MEDIA_TYPE_MANIFEST,
+                "mediaType": OCI_MANIFEST,
                 "digest": m.digest.as_str(),
                 "size": m.size,
                 "artifactType": EXAMPLE_DISK_ARTIFACT_TYPE,
@@ -113,13 +110,11 @@ pub async fn write_example_layout(root: impl Into<PathBuf>) -> Result<ExampleLay
     }
     let index = json!({
         "schemaVersion": 2,
-        "mediaType": MEDIA_TYPE_INDEX,
+        "mediaType": OCI_INDEX,
         "manifests": entries,
     });
     let index_bytes = serde_json::to_vec_pretty(&index).unwrap_or_default();
-    let disk_index = layout
-        .write_blob_bytes(MEDIA_TYPE_INDEX, index_bytes)
-        .await?;
+    let disk_index = layout.write_blob_bytes(OCI_INDEX, index_bytes).await?;
     layout.tag(&disk_index, EXAMPLE_DISK_TAG).await?;
 
     let kernel = layout

@@ -26,10 +26,11 @@ use std::path::{Path, PathBuf};
 use tokio::io::AsyncReadExt;
 
 use bytes::Bytes;
-use oci_ref::Digest;
+use oci_ref::media_type::OCI_INDEX;
+use oci_ref::{Digest, TagOrDigest};
 
-pub use address::{AddressError, LayoutAddress, LayoutTarget, TAG_MAX_LEN, parse_layout_address};
-pub use copy::{CopyStats, MAX_INDEX_DEPTH, MEDIA_TYPE_DOCKER_LIST, MEDIA_TYPE_DOCKER_MANIFEST};
+pub use address::{AddressError, LayoutAddress, parse_layout_address};
+pub use copy::MAX_INDEX_DEPTH;
 
 use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManifest};
 use crate::download::{DownloadError, DownloadOptions, download};
@@ -42,10 +43,6 @@ pub const OCI_LAYOUT_FILE: &str = "oci-layout";
 pub const INDEX_FILE: &str = "index.json";
 /// The layout version written, and the major version read.
 pub const LAYOUT_VERSION: &str = "1.0.0";
-/// Media type of an image index.
-pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// Media type of an image manifest.
-pub const MEDIA_TYPE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 /// Largest `oci-layout` or `index.json` read (16 MiB): far above real indexes, small enough to
 /// hold in memory.
@@ -135,14 +132,6 @@ pub enum LayoutError {
         /// Why.
         #[source]
         source: VerifyError,
-    },
-    /// Indexes nest deeper than the limit (see [`MAX_INDEX_DEPTH`]).
-    #[error("{digest}: indexes nest deeper than {limit} levels")]
-    TooDeep {
-        /// The index at the limit.
-        digest: Digest,
-        /// The limit.
-        limit: usize,
     },
     /// A file operation failed.
     #[error("{path}: {source}")]
@@ -316,9 +305,8 @@ impl OciLayout {
         }
         let index = root.join(INDEX_FILE);
         if tokio::fs::symlink_metadata(&index).await.is_err() {
-            let body = format!(
-                "{{\"schemaVersion\":2,\"mediaType\":\"{MEDIA_TYPE_INDEX}\",\"manifests\":[]}}"
-            );
+            let body =
+                format!("{{\"schemaVersion\":2,\"mediaType\":\"{OCI_INDEX}\",\"manifests\":[]}}");
             write_atomic(&index, body.into_bytes()).await?;
         }
         OciLayout::open(root).await
@@ -346,19 +334,21 @@ impl OciLayout {
 
     /// Finds what a target names: a tag by `ref.name` in `index.json`; a digest by its
     /// `index.json` entry or, failing that, by the blob file (media type then unknown: empty).
-    pub async fn resolve(&self, target: &LayoutTarget) -> Result<Descriptor, LayoutError> {
+    pub async fn resolve(&self, target: &TagOrDigest) -> Result<Descriptor, LayoutError> {
         let index = self.index().await?;
         match target {
-            LayoutTarget::Tag(tag) => index
+            TagOrDigest::Tag(tag) => index
                 .manifests
                 .into_iter()
                 .rev()
-                .find(|d| d.annotations.get(ANNOTATION_REF_NAME) == Some(tag))
+                .find(|d| {
+                    d.annotations.get(ANNOTATION_REF_NAME).map(String::as_str) == Some(tag.as_str())
+                })
                 .ok_or_else(|| LayoutError::TagNotFound {
                     root: self.root.clone(),
-                    tag: tag.clone(),
+                    tag: tag.to_string(),
                 }),
-            LayoutTarget::Digest(digest) => {
+            TagOrDigest::Digest(digest) => {
                 if let Some(d) = index.manifests.into_iter().find(|d| &d.digest == digest) {
                     return Ok(d);
                 }
@@ -399,7 +389,7 @@ impl OciLayout {
             other => other?,
         };
         let verify = || -> Result<(), VerifyError> {
-            let mut v = Verifier::new(desc.digest.clone(), desc.size)?;
+            let mut v = Verifier::new(desc.digest.clone(), desc.size);
             v.update(&bytes)?;
             v.finish()
         };
@@ -433,9 +423,7 @@ impl OciLayout {
         let p = path.clone();
         let joined = tokio::task::spawn_blocking(move || -> io::Result<bool> {
             use std::io::Read;
-            let Ok(mut v) = Verifier::new(digest, size) else {
-                return Ok(false);
-            };
+            let mut v = Verifier::new(digest, size);
             let mut f = std::fs::File::open(&p)?;
             let mut buf = vec![0u8; 1024 * 1024];
             loop {
@@ -487,12 +475,7 @@ impl OciLayout {
         bytes: impl Into<Bytes>,
     ) -> Result<Descriptor, LayoutError> {
         let bytes = bytes.into();
-        let Some(digest) = crate::verify::digest_of(oci_ref::Algorithm::Sha256, &bytes) else {
-            return Err(LayoutError::Io {
-                path: self.root.clone(),
-                source: io::Error::other("sha256 unavailable"),
-            });
-        };
+        let digest = oci_ref::digest_of(oci_ref::Algorithm::Sha256, &bytes);
         let desc = Descriptor::new(media_type, digest.clone(), bytes.len() as u64);
         let mut mem = crate::source::MemorySource::new();
         mem.insert(digest, bytes);

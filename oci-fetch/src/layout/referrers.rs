@@ -12,14 +12,13 @@ use std::collections::BTreeSet;
 use oci_ref::Digest;
 use serde::Deserialize;
 
+use oci_ref::media_type::{OCI_INDEX, OCI_MANIFEST};
+
 use super::{LayoutError, MAX_MANIFEST_SIZE, OciLayout, parse_json};
 use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor};
 
 /// Media types of the `index.json` entries read while looking for referrers.
-const MANIFEST_TYPES: [&str; 2] = [
-    "application/vnd.oci.image.manifest.v1+json",
-    "application/vnd.oci.image.index.v1+json",
-];
+const MANIFEST_TYPES: [&str; 2] = [OCI_MANIFEST, OCI_INDEX];
 
 /// The fields of a manifest or index a referrers listing needs.
 #[derive(Deserialize)]

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use oci_client::ManifestRef;
+use oci_ref::TagOrDigest;
 use serde::Serialize;
 
 use super::store::Store;
@@ -69,7 +69,7 @@ pub(crate) fn artifact_type_of(bytes: &[u8]) -> Option<String> {
 /// Walks the referrers tree of `subject` in `store` (a `&Repository` or a `&OciLayout`).
 pub async fn discover<'a>(
     store: impl Into<Store<'a>>,
-    subject: &ManifestRef,
+    subject: &TagOrDigest,
     options: &DiscoverOptions,
 ) -> Result<ReferrerNode, PublishError> {
     let store = store.into();

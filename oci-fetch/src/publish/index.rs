@@ -7,14 +7,13 @@
 //! the source was pushed with `--artifact-platform`. Its annotations are the source manifest's
 //! own (without `org.opencontainers.image.created`) overlaid with the ones given.
 
+use oci_ref::media_type::{OCI_IMAGE_CONFIG, OCI_INDEX};
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
-use oci_client::ManifestRef;
+use oci_ref::TagOrDigest;
 
-use super::model::{
-    ANNOTATION_CREATED, Descriptor, ImageIndex, OCI_IMAGE_CONFIG, OCI_INDEX, Platform,
-};
+use super::model::{ANNOTATION_CREATED, Descriptor, ImageIndex, Platform};
 use super::push::Pushed;
 use super::store::Store;
 use super::{PublishError, to_client_digest};
@@ -27,7 +26,7 @@ pub const MAX_PLATFORM_CONFIG_BYTES: u64 = 64 * 1024;
 #[derive(Debug, Clone)]
 pub struct IndexEntry {
     /// The source manifest (tag or digest in the same repository).
-    pub source: ManifestRef,
+    pub source: TagOrDigest,
     /// Its platform; `None` reads it from the source's image config when there is one.
     pub platform: Option<Platform>,
     /// Annotations for the entry (win over the source manifest's).
@@ -63,7 +62,7 @@ pub async fn create_index<'a>(
     let store = store.into();
     let tag = match tag {
         Some(t) => Some(
-            ManifestRef::tag(t).map_err(|_| PublishError::invalid("tag", t, "not a valid tag"))?,
+            TagOrDigest::tag(t).map_err(|_| PublishError::invalid("tag", t, "not a valid tag"))?,
         ),
         None => None,
     };

@@ -5,28 +5,16 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use oci_ref::media_type::OCI_EMPTY;
 use serde::{Deserialize, Serialize};
 
 use super::PublishError;
 
-/// OCI image manifest media type.
-pub const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-/// OCI image index media type.
-pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
-/// OCI image config media type (used for `--artifact-platform`).
-pub const OCI_IMAGE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-/// The empty descriptor's media type
-/// ([image-spec v1.1.1 § empty descriptor](https://github.com/opencontainers/image-spec/blob/v1.1.1/manifest.md#guidance-for-an-empty-descriptor)).
-pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
 /// The empty descriptor's content, `{}`.
 pub const EMPTY_JSON: &[u8] = b"{}";
 /// The empty descriptor's digest.
 pub const EMPTY_DIGEST: &str =
     "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a";
-/// The artifact type written when none is given and the config is empty, as `oras push` does.
-pub const DEFAULT_ARTIFACT_TYPE: &str = "application/vnd.unknown.artifact.v1";
-/// The layer media type when a file has none, as `oras push` does.
-pub const DEFAULT_LAYER_MEDIA_TYPE: &str = "application/vnd.oci.image.layer.v1.tar";
 /// Title annotation: the file name of a layer (defined once, in `oci-client`).
 pub use oci_client::ANNOTATION_TITLE;
 /// Creation time annotation (RFC 3339).
@@ -89,7 +77,7 @@ impl Descriptor {
 pub struct ImageManifest {
     /// Always 2.
     pub schema_version: u32,
-    /// [`OCI_MANIFEST`].
+    /// [`OCI_MANIFEST`](oci_ref::media_type::OCI_MANIFEST).
     pub media_type: String,
     /// The artifact type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -112,7 +100,7 @@ pub struct ImageManifest {
 pub struct ImageIndex {
     /// Always 2.
     pub schema_version: u32,
-    /// [`OCI_INDEX`].
+    /// [`OCI_INDEX`](oci_ref::media_type::OCI_INDEX).
     pub media_type: String,
     /// The artifact type.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,7 +166,7 @@ impl std::fmt::Display for Platform {
 pub struct FileSpec {
     /// The path on disk.
     pub path: PathBuf,
-    /// The media type; `None` means [`DEFAULT_LAYER_MEDIA_TYPE`].
+    /// The media type; `None` means [`OCI_LAYER_TAR`](oci_ref::media_type::OCI_LAYER_TAR).
     pub media_type: Option<String>,
 }
 

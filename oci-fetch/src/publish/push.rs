@@ -11,19 +11,20 @@
 //! buffer whatever the file size. Blobs the registry already has are not uploaded again (the client sends
 //! `HEAD` first).
 
+use oci_ref::media_type::{OCI_IMAGE_CONFIG, OCI_LAYER_TAR, OCI_MANIFEST, UNKNOWN_ARTIFACT};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use oci_client::{ManifestRef, PushOutcome};
-use sha2::{Digest as _, Sha256};
+use oci_client::PushOutcome;
+use oci_ref::{Algorithm, Hasher, TagOrDigest};
 use std::io::Read as _;
 
 use super::model::{
     ANNOTATION_CREATED, ANNOTATION_FILE_CONFIG, ANNOTATION_FILE_MANIFEST, ANNOTATION_TITLE,
-    AnnotationFile, DEFAULT_ARTIFACT_TYPE, DEFAULT_LAYER_MEDIA_TYPE, Descriptor, EMPTY_DIGEST,
-    EMPTY_JSON, FileSpec, ImageManifest, OCI_IMAGE_CONFIG, OCI_MANIFEST, Platform, now_rfc3339,
+    AnnotationFile, Descriptor, EMPTY_DIGEST, EMPTY_JSON, FileSpec, ImageManifest, Platform,
+    now_rfc3339,
 };
 use super::store::Store;
 use super::{PublishError, to_client_digest};
@@ -40,7 +41,7 @@ const HASH_BUFFER_BYTES: usize = 1024 * 1024;
 pub struct PushRequest {
     /// The files, each one layer titled with its file name.
     pub files: Vec<FileSpec>,
-    /// `artifactType`; when `None` and no `--config` is given, [`DEFAULT_ARTIFACT_TYPE`].
+    /// `artifactType`; when `None` and no `--config` is given, [`UNKNOWN_ARTIFACT`].
     pub artifact_type: Option<String>,
     /// Manifest annotations (`-a KEY=VALUE`); they win over the annotation file's `$manifest`.
     pub annotations: BTreeMap<String, String>,
@@ -114,7 +115,7 @@ fn open_regular(path: &Path) -> Result<(std::fs::File, u64), PublishError> {
 /// a large file nobody needs any more.
 pub(crate) fn hash_path(path: &Path, stop: &AtomicBool) -> Result<(String, u64), PublishError> {
     let (mut file, _) = open_regular(path)?;
-    let mut hasher = Sha256::new();
+    let mut hasher = Hasher::new(Algorithm::Sha256);
     let mut buf = vec![0u8; HASH_BUFFER_BYTES];
     let mut size = 0u64;
     loop {
@@ -138,12 +139,7 @@ pub(crate) fn hash_path(path: &Path, stop: &AtomicBool) -> Result<(String, u64),
         hasher.update(&buf[..n]);
         size += n as u64;
     }
-    let hex: String = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok((format!("sha256:{hex}"), size))
+    Ok((hasher.finish().to_string(), size))
 }
 
 /// Hashes a file in one streaming pass, on a blocking thread with plain reads (an async file
@@ -206,7 +202,7 @@ fn build_manifest(
         // With a custom config its media type is the artifact type (image-spec v1.1 § artifacts
         // guidance); otherwise (empty or platform config) oras writes the unknown type.
         (None, Some(_)) => None,
-        (None, None) => Some(DEFAULT_ARTIFACT_TYPE.to_owned()),
+        (None, None) => Some(UNKNOWN_ARTIFACT.to_owned()),
     };
     Ok(ImageManifest {
         schema_version: 2,
@@ -256,7 +252,7 @@ pub async fn push<'a>(
     // Validate everything local before touching the registry.
     let manifest_ref = match tag {
         Some(t) => Some(
-            ManifestRef::tag(t).map_err(|_| PublishError::invalid("tag", t, "not a valid tag"))?,
+            TagOrDigest::tag(t).map_err(|_| PublishError::invalid("tag", t, "not a valid tag"))?,
         ),
         None => None,
     };
@@ -309,7 +305,7 @@ async fn push_config(
         }
         (None, Some(platform)) => {
             let body = platform.config_json();
-            let digest = oci_client::digest_of(oci_ref::Algorithm::Sha256, &body);
+            let digest = oci_ref::digest_of(oci_ref::Algorithm::Sha256, &body);
             let d = Descriptor::new(OCI_IMAGE_CONFIG, digest.as_str(), body.len() as u64);
             (d, store.push_bytes(&digest, Bytes::from(body)).await?)
         }
@@ -359,10 +355,7 @@ async fn push_layers(
             }
         };
         done.entry(digest.clone()).or_insert(outcome);
-        let media_type = spec
-            .media_type
-            .as_deref()
-            .unwrap_or(DEFAULT_LAYER_MEDIA_TYPE);
+        let media_type = spec.media_type.as_deref().unwrap_or(OCI_LAYER_TAR);
         let mut d = Descriptor::new(media_type, &digest, size);
         if let Some(a) = req.annotation_file.as_ref().and_then(|m| m.get(title)) {
             d.annotations.extend(a.clone());
@@ -381,7 +374,7 @@ async fn push_layers(
 /// Serialises and pushes a manifest (by tag, else by its digest).
 async fn push_manifest_json(
     store: Store<'_>,
-    tag: Option<&ManifestRef>,
+    tag: Option<&TagOrDigest>,
     manifest: &ImageManifest,
     blobs: Vec<PushedBlob>,
 ) -> Result<Pushed, PublishError> {
@@ -410,7 +403,7 @@ async fn push_manifest_json(
 /// Resolves `reference` (tag or digest) in `store` to the descriptor a `subject` field needs.
 pub async fn resolve_subject<'a>(
     store: impl Into<Store<'a>>,
-    reference: &ManifestRef,
+    reference: &TagOrDigest,
 ) -> Result<Descriptor, PublishError> {
     Ok(store.into().fetch_manifest(reference).await?.descriptor)
 }

@@ -10,14 +10,15 @@
 use std::path::Path;
 
 use bytes::Bytes;
-use oci_client::{ManifestRef, PushOutcome, Repository};
+use oci_client::{PushOutcome, Repository};
 use oci_ref::Digest;
+use oci_ref::TagOrDigest;
 
 use super::model::Descriptor;
 use super::push::MONOLITHIC_MAX_BYTES;
 use super::{PublishError, to_client_digest};
 use crate::download::DownloadOptions;
-use crate::layout::{LayoutTarget, MAX_MANIFEST_SIZE, OciLayout};
+use crate::layout::{MAX_MANIFEST_SIZE, OciLayout};
 use crate::source::{FileSource, MemorySource, read_chunks};
 
 /// A registry repository or an OCI layout. Functions of [`crate::publish`] take
@@ -56,10 +57,10 @@ pub(crate) struct ManifestPushed {
     pub(crate) subject_confirmed: bool,
 }
 
-fn layout_target(reference: &ManifestRef) -> LayoutTarget {
+fn layout_target(reference: &TagOrDigest) -> TagOrDigest {
     match reference {
-        ManifestRef::Tag(t) => LayoutTarget::Tag(t.clone()),
-        ManifestRef::Digest(d) => LayoutTarget::Digest(d.clone()),
+        TagOrDigest::Tag(t) => TagOrDigest::Tag(t.clone()),
+        TagOrDigest::Digest(d) => TagOrDigest::Digest(d.clone()),
     }
 }
 
@@ -189,16 +190,16 @@ impl Store<'_> {
     /// Stores manifest `bytes` under `tag`, or by digest only when `None`.
     pub(crate) async fn push_manifest(
         &self,
-        tag: Option<&ManifestRef>,
+        tag: Option<&TagOrDigest>,
         bytes: Bytes,
         media_type: &str,
         artifact_type: Option<&str>,
     ) -> Result<ManifestPushed, PublishError> {
-        let digest = oci_client::digest_of(oci_ref::Algorithm::Sha256, &bytes);
+        let digest = oci_ref::digest_of(oci_ref::Algorithm::Sha256, &bytes);
         let size = bytes.len() as u64;
         match self {
             Store::Registry(repo) => {
-                let reference = tag.cloned().unwrap_or(ManifestRef::Digest(digest));
+                let reference = tag.cloned().unwrap_or(TagOrDigest::Digest(digest));
                 let pushed = repo.push_manifest(&reference, bytes, media_type).await?;
                 Ok(ManifestPushed {
                     digest: pushed.descriptor.digest,
@@ -211,7 +212,7 @@ impl Store<'_> {
                 let mut desc = crate::descriptor::Descriptor::new(media_type, digest.clone(), size);
                 desc.artifact_type = artifact_type.map(str::to_owned);
                 match tag {
-                    Some(ManifestRef::Tag(t)) => layout.tag(&desc, t).await?,
+                    Some(TagOrDigest::Tag(t)) => layout.tag(&desc, t.as_str()).await?,
                     _ => layout.add_manifest(&desc).await?,
                 }
                 Ok(ManifestPushed {
@@ -226,7 +227,7 @@ impl Store<'_> {
     /// Reads a manifest (or index) by tag or digest, verified and size-capped.
     pub(crate) async fn fetch_manifest(
         &self,
-        reference: &ManifestRef,
+        reference: &TagOrDigest,
     ) -> Result<StoredManifest, PublishError> {
         match self {
             Store::Registry(repo) => {

@@ -1,6 +1,6 @@
 //! Tag: the manifest bytes of a reference, unchanged, under more tags.
 
-use oci_client::ManifestRef;
+use oci_ref::TagOrDigest;
 
 use super::PublishError;
 use super::model::Descriptor;
@@ -11,14 +11,14 @@ use super::store::Store;
 /// is written.
 pub async fn tag<'a>(
     store: impl Into<Store<'a>>,
-    source: &ManifestRef,
+    source: &TagOrDigest,
     tags: &[String],
 ) -> Result<Descriptor, PublishError> {
     let store = store.into();
     let refs = tags
         .iter()
         .map(|t| {
-            ManifestRef::tag(t).map_err(|_| PublishError::invalid("tag", t, "not a valid tag"))
+            TagOrDigest::tag(t).map_err(|_| PublishError::invalid("tag", t, "not a valid tag"))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let manifest = store.fetch_manifest(source).await?;

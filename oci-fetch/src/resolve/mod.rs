@@ -44,13 +44,14 @@ mod source;
 use std::collections::BTreeSet;
 
 use futures_util::future::join_all;
-use oci_ref::{Digest, Reference};
+use oci_ref::media_type::Compression;
+use oci_ref::{Digest, TagOrDigest};
 use oci_select::{
-    Candidate, CandidateError, Compression, DiskFormat, Document, Explanation, ManifestFacts,
-    Policy, SelectError, classify, rules::SingleLayer,
+    Candidate, CandidateError, DiskFormat, Document, Explanation, ManifestFacts, Policy,
+    SelectError, classify, rules::SingleLayer,
 };
 
-pub use source::{FetchedManifest, LayoutSource, ManifestSource, ManifestTarget, ServedBy};
+pub use source::{FetchedManifest, LayoutSource, ManifestSource, ServedBy};
 
 use crate::descriptor::Descriptor;
 use crate::layout::LayoutError;
@@ -78,11 +79,14 @@ pub enum ResolveError {
     /// A document could not be read into candidates.
     #[error(transparent)]
     Document(#[from] CandidateError),
-    /// The tag is not a valid tag.
-    #[error("invalid tag {tag:?}")]
-    InvalidTag {
-        /// The tag.
-        tag: String,
+    /// The first bytes of the chosen blob, read to tell its compression, could not be read.
+    #[error("{digest}: reading the first bytes of the blob: {source}")]
+    BlobHead {
+        /// The blob.
+        digest: Digest,
+        /// Why.
+        #[source]
+        source: crate::source::SourceError,
     },
     /// The index lists no manifests (Ironic: `InvalidImageRef`).
     #[error("{reference}: the index lists no manifests")]
@@ -210,7 +214,9 @@ pub struct Resolved {
     pub layers: Vec<Descriptor>,
     /// Ironic's disk format: `qcow2`, `raw`, `bootc`, `unknown` (digest reference), or `None`.
     pub disk_format: Option<DiskFormat>,
-    /// Compression from the blob's media type (the download checks magic bytes as well).
+    /// The compression of [`Resolved::blob`]: declared by its media type, else, for a generic
+    /// media type, seen in its first bytes (`Compression::detect`, the rule a download with
+    /// decompression on applies).
     pub compression: Option<Compression>,
     /// The blob's `org.opencontainers.image.title`.
     pub filename: Option<String>,
@@ -237,17 +243,6 @@ impl Resolved {
     }
 }
 
-impl ManifestTarget {
-    /// The target of a reference: its digest if it has one, else its tag.
-    pub fn of(reference: &Reference) -> ManifestTarget {
-        match (reference.digest(), reference.tag()) {
-            (Some(d), _) => ManifestTarget::Digest(d.clone()),
-            (None, Some(t)) => ManifestTarget::Tag(t.to_owned()),
-            (None, None) => ManifestTarget::Tag(oci_ref::DEFAULT_TAG.to_owned()),
-        }
-    }
-}
-
 /// Counts the resolver's own calls, for sources that do not count.
 struct Counter<'a> {
     source: &'a dyn ManifestSource,
@@ -268,7 +263,7 @@ impl Counter<'_> {
         }
     }
 
-    async fn manifest(&self, target: &ManifestTarget) -> Result<FetchedManifest, ResolveError> {
+    async fn manifest(&self, target: &TagOrDigest) -> Result<FetchedManifest, ResolveError> {
         self.bump();
         self.source.fetch_manifest(target).await
     }
@@ -291,7 +286,7 @@ fn layer_descriptor(layer: &oci_select::Layer) -> Descriptor {
 pub async fn resolve(
     source: &dyn ManifestSource,
     reference: &str,
-    target: &ManifestTarget,
+    target: &TagOrDigest,
     policy: &Policy,
 ) -> Result<Resolved, ResolveError> {
     let counter = Counter {
@@ -301,9 +296,9 @@ pub async fn resolve(
     };
     let top = counter.manifest(target).await?;
     let kind = classify(top.media_type.as_deref(), &top.bytes)?;
-    let by_digest = matches!(target, ManifestTarget::Digest(_));
+    let by_digest = matches!(target, TagOrDigest::Digest(_));
     if by_digest && kind == Document::Manifest {
-        return pinned_manifest(&counter, top);
+        return pinned_manifest(&counter, top).await;
     }
     let (mut candidates, rule_set, policy) = match kind {
         Document::Index => {
@@ -342,7 +337,7 @@ pub async fn resolve(
         // A container image passes Ironic's rules without its manifest; its layers are still
         // needed for the size (Ironic fetches it too).
         None => {
-            let t = ManifestTarget::Digest(chosen.digest().clone());
+            let t = TagOrDigest::Digest(chosen.digest().clone());
             ManifestFacts::from_json(&counter.manifest(&t).await?.bytes)?
         }
     };
@@ -352,7 +347,7 @@ pub async fn resolve(
         _ => None,
     };
     let size = blob.as_ref().map_or_else(|| facts.total_size(), |b| b.size);
-    Ok(finish(
+    finish(
         &counter,
         chosen.digest().clone(),
         Chosen {
@@ -363,7 +358,8 @@ pub async fn resolve(
             rule_set,
             explanation: Some(selection.explanation),
         },
-    ))
+    )
+    .await
 }
 
 /// The one candidate of a manifest named by tag (its config read when it has an image config).
@@ -417,7 +413,7 @@ async fn complete_plan(
         let wanted: BTreeSet<usize> = plan.required.into_iter().collect();
         let fetches = wanted.iter().filter_map(|&i| {
             let c = candidates.get(i)?;
-            let t = ManifestTarget::Digest(c.digest().clone());
+            let t = TagOrDigest::Digest(c.digest().clone());
             Some(async move { (i, counter.manifest(&t).await) })
         });
         for (i, fetched) in join_all(fetches).await {
@@ -455,15 +451,18 @@ struct Chosen {
     explanation: Option<Explanation>,
 }
 
-fn finish(counter: &Counter<'_>, manifest: Digest, chosen: Chosen) -> Resolved {
+async fn finish(
+    counter: &Counter<'_>,
+    manifest: Digest,
+    chosen: Chosen,
+) -> Result<Resolved, ResolveError> {
     let source = counter.source;
     let blob = chosen.blob;
-    Resolved {
+    let compression = compression_of(source, blob.as_ref()).await?;
+    Ok(Resolved {
         manifest_url: source.pinned_url(&manifest),
         blob_url: blob.as_ref().map(|b| source.blob_url(&manifest, &b.digest)),
-        compression: blob
-            .as_ref()
-            .and_then(|b| Compression::from_media_type(&b.media_type)),
+        compression,
         filename: blob.as_ref().and_then(|b| b.title().map(str::to_owned)),
         blob,
         layers: chosen.layers,
@@ -474,11 +473,14 @@ fn finish(counter: &Counter<'_>, manifest: Digest, chosen: Chosen) -> Resolved {
         rule_set: chosen.rule_set,
         manifest_digest: manifest,
         explanation: chosen.explanation,
-    }
+    })
 }
 
 /// A digest reference to a manifest: no selection, verified by the fetch.
-fn pinned_manifest(counter: &Counter<'_>, top: FetchedManifest) -> Result<Resolved, ResolveError> {
+async fn pinned_manifest(
+    counter: &Counter<'_>,
+    top: FetchedManifest,
+) -> Result<Resolved, ResolveError> {
     let facts = ManifestFacts::from_json(&top.bytes)?;
     let layers: Vec<Descriptor> = facts.layers().iter().map(layer_descriptor).collect();
     let (blob, disk_format) = if facts.is_oci_artifact() {
@@ -487,7 +489,7 @@ fn pinned_manifest(counter: &Counter<'_>, top: FetchedManifest) -> Result<Resolv
         (None, Some(DiskFormat::Bootc))
     };
     let size = blob.as_ref().map_or_else(|| facts.total_size(), |b| b.size);
-    Ok(finish(
+    finish(
         counter,
         top.digest,
         Chosen {
@@ -498,5 +500,24 @@ fn pinned_manifest(counter: &Counter<'_>, top: FetchedManifest) -> Result<Resolv
             rule_set: RuleSet::Pinned,
             explanation: None,
         },
-    ))
+    )
+    .await
+}
+
+/// The compression of the chosen blob, decided as a download with decompression on decides
+/// ([`Compression::detect`]): by the media type, else, for a generic media type, by the blob's
+/// first bytes (one more request, made only then). `resolve` and `pull` therefore report the
+/// same compression.
+async fn compression_of(
+    source: &dyn ManifestSource,
+    blob: Option<&Descriptor>,
+) -> Result<Option<Compression>, ResolveError> {
+    let Some(blob) = blob else {
+        return Ok(None);
+    };
+    if !Compression::needs_head(&blob.media_type) {
+        return Ok(Compression::detect(&blob.media_type, &[]));
+    }
+    let head = source.blob_head(&blob.digest).await?;
+    Ok(Compression::detect(&blob.media_type, &head))
 }

@@ -6,32 +6,13 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
-use oci_client::ManifestRef;
-use oci_ref::{Digest, Reference};
+use oci_ref::{Digest, Reference, TagOrDigest};
 
 use super::ResolveError;
 use crate::descriptor::Descriptor;
-use crate::layout::{LayoutTarget, MAX_MANIFEST_SIZE, OciLayout};
+use crate::layout::{MAX_MANIFEST_SIZE, OciLayout};
 use crate::registry::{MAX_CONFIG_BYTES, RegistrySource};
-use crate::source::BoxFuture;
-
-/// What a manifest is asked for by.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum ManifestTarget {
-    /// A tag.
-    Tag(String),
-    /// A digest.
-    Digest(Digest),
-}
-
-impl fmt::Display for ManifestTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ManifestTarget::Tag(t) => write!(f, ":{t}"),
-            ManifestTarget::Digest(d) => write!(f, "@{d}"),
-        }
-    }
-}
+use crate::source::{BlobSource, BoxFuture, blob_head};
 
 /// Which source served the chosen manifest: where its blobs are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,7 +84,7 @@ pub trait ManifestSource: Send + Sync {
     /// Fetches a manifest or index.
     fn fetch_manifest<'a>(
         &'a self,
-        target: &'a ManifestTarget,
+        target: &'a TagOrDigest,
     ) -> BoxFuture<'a, Result<FetchedManifest, ResolveError>>;
 
     /// Reads a small blob (an image config), verified.
@@ -127,6 +108,15 @@ pub trait ManifestSource: Send + Sync {
     /// source that served that manifest.
     fn blob_url(&self, manifest: &Digest, blob: &Digest) -> String;
 
+    /// The first bytes of the blob `digest`, unverified (see [`blob_head`]): how
+    /// [`resolve`](super::resolve) tells the compression of a blob whose media type declares
+    /// none, the way a download with decompression on does. The default reads nothing (no
+    /// compression can then be seen in the bytes).
+    fn blob_head<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Vec<u8>, ResolveError>> {
+        let _ = digest;
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     /// Which source served the manifest `manifest`.
     fn served_by(&self, manifest: &Digest) -> ServedBy;
 }
@@ -134,16 +124,10 @@ pub trait ManifestSource: Send + Sync {
 impl ManifestSource for RegistrySource {
     fn fetch_manifest<'a>(
         &'a self,
-        target: &'a ManifestTarget,
+        target: &'a TagOrDigest,
     ) -> BoxFuture<'a, Result<FetchedManifest, ResolveError>> {
         Box::pin(async move {
-            let r = match target {
-                ManifestTarget::Tag(t) => {
-                    ManifestRef::tag(t).map_err(|_| ResolveError::InvalidTag { tag: t.clone() })?
-                }
-                ManifestTarget::Digest(d) => ManifestRef::Digest(d.clone()),
-            };
-            let m = RegistrySource::fetch_manifest(self, &r).await?;
+            let m = RegistrySource::fetch_manifest(self, target).await?;
             Ok(FetchedManifest {
                 bytes: m.bytes().clone(),
                 media_type: Some(m.media_type().to_owned()),
@@ -170,6 +154,10 @@ impl ManifestSource for RegistrySource {
 
     fn blob_url(&self, manifest: &Digest, blob: &Digest) -> String {
         RegistrySource::blob_url(self, manifest, blob)
+    }
+
+    fn blob_head<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Vec<u8>, ResolveError>> {
+        Box::pin(head_of(self, digest))
     }
 
     fn served_by(&self, manifest: &Digest) -> ServedBy {
@@ -211,7 +199,7 @@ impl LayoutSource {
 impl ManifestSource for LayoutSource {
     fn fetch_manifest<'a>(
         &'a self,
-        target: &'a ManifestTarget,
+        target: &'a TagOrDigest,
     ) -> BoxFuture<'a, Result<FetchedManifest, ResolveError>> {
         // Reading index.json (resolve) and the manifest blob: two reads.
         self.reads.fetch_add(2, Ordering::Relaxed);
@@ -239,6 +227,11 @@ impl ManifestSource for LayoutSource {
         self.layout.blob_url(manifest, blob)
     }
 
+    fn blob_head<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Vec<u8>, ResolveError>> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        Box::pin(head_of(&self.layout, digest))
+    }
+
     fn served_by(&self, manifest: &Digest) -> ServedBy {
         self.layout.served_by(manifest)
     }
@@ -247,14 +240,10 @@ impl ManifestSource for LayoutSource {
 impl ManifestSource for OciLayout {
     fn fetch_manifest<'a>(
         &'a self,
-        target: &'a ManifestTarget,
+        target: &'a TagOrDigest,
     ) -> BoxFuture<'a, Result<FetchedManifest, ResolveError>> {
         Box::pin(async move {
-            let t = match target {
-                ManifestTarget::Tag(t) => LayoutTarget::Tag(t.clone()),
-                ManifestTarget::Digest(d) => LayoutTarget::Digest(d.clone()),
-            };
-            let desc = self.resolve(&t).await?;
+            let desc = self.resolve(target).await?;
             let bytes = self.read_blob(&desc, MAX_MANIFEST_SIZE).await?;
             let media_type = Some(desc.media_type.clone()).filter(|m| !m.is_empty());
             Ok(FetchedManifest {
@@ -291,4 +280,14 @@ impl ManifestSource for OciLayout {
             dir: self.root().to_path_buf(),
         }
     }
+}
+
+/// [`blob_head`] as a [`ResolveError`].
+async fn head_of(source: &dyn BlobSource, digest: &Digest) -> Result<Vec<u8>, ResolveError> {
+    blob_head(source, digest)
+        .await
+        .map_err(|source| ResolveError::BlobHead {
+            digest: digest.clone(),
+            source,
+        })
 }

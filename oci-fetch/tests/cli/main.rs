@@ -3,6 +3,7 @@
 mod bad_input;
 mod cmd_ref;
 mod copy;
+mod decompress;
 mod gate;
 mod interrupt;
 mod multi_file;

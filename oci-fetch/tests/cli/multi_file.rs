@@ -2,11 +2,12 @@
 //! multi-file artifacts chosen by platform (`--multi-file`), and resolve/pull through a mirror
 //! that alone has the artifact, against a real registry.
 
+use oci_ref::TagOrDigest;
 use std::path::Path;
 use std::process::Command;
 
 use bytes::Bytes;
-use oci_client::{Client, ManifestRef};
+use oci_client::Client;
 use oci_ref::{Algorithm, Digest, Reference};
 use serde_json::json;
 
@@ -59,7 +60,7 @@ fn pull_and_check(args: &[&str], expected: &[(&str, &[u8])]) -> serde_json::Valu
 }
 
 fn digest(data: &[u8]) -> Digest {
-    oci_fetch::verify::digest_of(Algorithm::Sha256, data).expect("sha256")
+    oci_ref::digest_of(Algorithm::Sha256, data)
 }
 
 /// Pushes a manifest shaped exactly as the oras CLI's `oras push REF a b` (artifactType
@@ -105,7 +106,7 @@ fn push_oras_cli_shape(host: &str, reference: &str, layers: &[(&str, &[u8])]) {
         .expect("json");
         let tag = r.tag().expect("tag");
         repo.push_manifest(
-            &ManifestRef::tag(tag).expect("tag"),
+            &TagOrDigest::tag(tag).expect("tag"),
             Bytes::from(body),
             MANIFEST,
         )
@@ -312,4 +313,51 @@ fn mirror_alone_serves_resolve_and_pull_with_primary_unreachable() {
         std::fs::read(out.path().join("disk.raw")).expect("pulled"),
         content
     );
+}
+
+#[test]
+fn show_authorization_prints_the_header_for_the_blob_url_only_when_asked() {
+    let registry = TestRegistry::start_with(&conformance::RegistryOptions::htpasswd([(
+        "alice",
+        "wonderland",
+    )]));
+    let host = &registry.host;
+    let dir = tempfile::tempdir().expect("dir");
+    let config = dir.path().join("config.json");
+    let basic = "YWxpY2U6d29uZGVybGFuZA==";
+    std::fs::write(
+        &config,
+        format!(r#"{{"auths": {{"{host}": {{"auth": "{basic}"}}}}}}"#),
+    )
+    .expect("config");
+    let config = config.to_str().expect("utf-8");
+    let src = files(&[("disk.raw", b"secret disk")]);
+    let reference = format!("{host}/auth/disk:v1");
+    push_in(
+        src.path(),
+        &reference,
+        &["disk.raw"],
+        &["--registry-config", config],
+    );
+    let plain = ok(&[
+        "resolve",
+        "--plain-http",
+        "--registry-config",
+        config,
+        "--json",
+        &reference,
+    ]);
+    assert!(!plain.contains(basic), "never printed unasked: {plain}");
+    let v: serde_json::Value = serde_json::from_str(&ok(&[
+        "resolve",
+        "--plain-http",
+        "--registry-config",
+        config,
+        "--json",
+        "--show-authorization",
+        &reference,
+    ]))
+    .expect("json");
+    assert_eq!(v["authorization"], format!("Basic {basic}"));
+    assert_eq!(v["source"]["kind"], "primary");
 }

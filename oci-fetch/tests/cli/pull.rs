@@ -229,12 +229,13 @@ fn check_pull_json(args: &[&str], expected_names: &[&str]) -> serde_json::Value 
             let p = PathBuf::from(f["path"].as_str().expect("path"));
             assert!(p.is_file(), "{p:?} exists");
             assert_eq!(f["verified"], json!(true));
-            if !args.contains(&"--decompress") {
-                assert_eq!(
-                    std::fs::metadata(&p).expect("meta").len(),
-                    f["size"].as_u64().expect("size"),
-                    "size of {p:?}"
-                );
+            let written = std::fs::metadata(&p).expect("meta").len();
+            if f["compression"].is_null() {
+                assert_eq!(written, f["size"].as_u64().expect("size"), "size of {p:?}");
+                assert!(f["decompressed_size"].is_null(), "{f}");
+            } else {
+                assert!(args.contains(&"--decompress"), "{f}");
+                assert_eq!(written, f["decompressed_size"].as_u64().expect("size"));
             }
             p.file_name().expect("name").to_string_lossy().into_owned()
         })
@@ -289,7 +290,7 @@ fn pull_from_the_example_layout_json() {
 fn pull_decompresses_on_request() {
     let out = tempfile::tempdir().expect("tempdir");
     let d = out.path().to_str().expect("utf-8");
-    check_pull_json(
+    let v = check_pull_json(
         &[
             "pull",
             "--oci-layout",
@@ -303,9 +304,11 @@ fn pull_decompresses_on_request() {
             "-o",
             d,
         ],
-        &["fedora-42-aarch64.raw.zst"],
+        &["fedora-42-aarch64.raw"],
     );
-    let text = std::fs::read_to_string(out.path().join("fedora-42-aarch64.raw.zst"))
+    assert_eq!(v["files"][0]["compression"], json!("zstd"));
+    assert!(!out.path().join("fedora-42-aarch64.raw.zst").exists());
+    let text = std::fs::read_to_string(out.path().join("fedora-42-aarch64.raw"))
         .expect("decompressed text");
     assert_eq!(
         text,

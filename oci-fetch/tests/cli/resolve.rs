@@ -217,15 +217,16 @@ mod library {
 
     use bytes::Bytes;
     use oci_fetch::resolve::{
-        FetchedManifest, ManifestSource, ManifestTarget, ResolveError, Resolved, ServedBy, resolve,
+        FetchedManifest, ManifestSource, ResolveError, Resolved, ServedBy, resolve,
     };
     use oci_fetch::source::BoxFuture;
+    use oci_ref::TagOrDigest;
     use oci_ref::{Algorithm, Digest};
     use oci_select::{DiskFormat, DownloadSource, Policy};
     use serde_json::json;
 
     fn digest(bytes: &[u8]) -> Digest {
-        oci_fetch::verify::digest_of(Algorithm::Sha256, bytes).expect("sha256")
+        oci_ref::digest_of(Algorithm::Sha256, bytes)
     }
 
     /// Documents by digest and tag; records every digest fetched.
@@ -250,12 +251,12 @@ mod library {
     impl ManifestSource for Memory {
         fn fetch_manifest<'a>(
             &'a self,
-            target: &'a ManifestTarget,
+            target: &'a TagOrDigest,
         ) -> BoxFuture<'a, Result<FetchedManifest, ResolveError>> {
             Box::pin(async move {
                 let d = match target {
-                    ManifestTarget::Tag(t) => self.tags[t].clone(),
-                    ManifestTarget::Digest(d) => d.clone(),
+                    TagOrDigest::Tag(t) => self.tags[t.as_str()].clone(),
+                    TagOrDigest::Digest(d) => d.clone(),
                 };
                 self.fetched.lock().expect("lock").push(d.clone());
                 let (bytes, mt) = self.docs[&d].clone();
@@ -341,7 +342,7 @@ mod library {
 
     fn run(
         source: &Memory,
-        target: ManifestTarget,
+        target: TagOrDigest,
         policy: &Policy,
     ) -> Result<Resolved, ResolveError> {
         tokio::runtime::Builder::new_current_thread()
@@ -354,7 +355,7 @@ mod library {
     fn fetches_only_the_manifests_the_policy_needs() {
         let (m, d) = fixture();
         let policy = Policy::ironic(DownloadSource::Local, Some("x86_64"));
-        let r = run(&m, ManifestTarget::Tag("v1".into()), &policy).expect("resolves");
+        let r = run(&m, TagOrDigest::tag("v1").expect("valid tag"), &policy).expect("resolves");
         // qcow2 first, but it has two layers: skipped; raw is next (its manifest fetched too).
         assert_eq!(r.filename.as_deref(), Some("x.raw.zst"));
         assert_eq!(r.disk_format, Some(DiskFormat::Raw));
@@ -378,7 +379,7 @@ mod library {
         let policy = Policy::new().with(oci_select::rules::ContainerImage::new(
             oci_select::rules::ContainerImageMode::Require,
         ));
-        let r = run(&m, ManifestTarget::Tag("v1".into()), &policy).expect("resolves");
+        let r = run(&m, TagOrDigest::tag("v1").expect("valid tag"), &policy).expect("resolves");
         assert_eq!(r.disk_format, Some(DiskFormat::Bootc));
         assert!(r.blob.is_none());
         assert_eq!(r.manifest_digest, d[4]);
@@ -390,7 +391,7 @@ mod library {
     fn digest_reference_is_unknown_and_skips_selection() {
         let (m, d) = fixture();
         let policy = Policy::ironic(DownloadSource::Local, Some("s390x"));
-        let r = run(&m, ManifestTarget::Digest(d[3].clone()), &policy).expect("resolves");
+        let r = run(&m, TagOrDigest::Digest(d[3].clone()), &policy).expect("resolves");
         assert_eq!(r.disk_format, Some(DiskFormat::Unknown));
         assert_eq!(r.filename.as_deref(), Some("arm.qcow2"));
         assert!(r.explanation.is_none());
@@ -401,7 +402,8 @@ mod library {
     fn no_match_is_a_typed_error_listing_every_candidate() {
         let (m, _) = fixture();
         let policy = Policy::ironic(DownloadSource::Http, Some("ppc64le"));
-        let err = run(&m, ManifestTarget::Tag("v1".into()), &policy).expect_err("no match");
+        let err =
+            run(&m, TagOrDigest::tag("v1").expect("valid tag"), &policy).expect_err("no match");
         match &err {
             ResolveError::NoMatch { explanation, .. } => {
                 assert_eq!(explanation.candidates.len(), 4);
@@ -425,7 +427,12 @@ mod library {
             json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": []}),
         );
         m.tags.insert("e".into(), i);
-        let err = run(&m, ManifestTarget::Tag("e".into()), &Policy::new()).expect_err("empty");
+        let err = run(
+            &m,
+            TagOrDigest::tag("e").expect("valid tag"),
+            &Policy::new(),
+        )
+        .expect_err("empty");
         assert!(matches!(err, ResolveError::EmptyIndex { .. }), "{err}");
     }
 }

@@ -1,12 +1,13 @@
 //! The verified layer API (`oci_fetch::artifact`) against a real registry: the two examples'
 //! code paths, picking layers, and a corrupted byte caught at the end of a stream.
 
+use oci_ref::TagOrDigest;
 use std::path::Path;
 
 use bytes::Bytes;
 use conformance::{Backend, Registry, RegistryOptions, unique_repo};
 use futures_util::StreamExt as _;
-use oci_client::{Client, ManifestRef, Repository};
+use oci_client::{Client, Repository};
 use oci_fetch::artifact::{Artifact, ArtifactError, LayerError, LayerPick};
 use oci_ref::{Algorithm, Digest, Reference};
 use oci_select::Policy;
@@ -31,7 +32,7 @@ const EMPTY: &str = "application/vnd.oci.empty.v1+json";
 const ARTIFACT: &str = "application/vnd.unknown.artifact.v1";
 
 fn digest(data: &[u8]) -> Digest {
-    oci_fetch::verify::digest_of(Algorithm::Sha256, data).expect("sha256")
+    oci_ref::digest_of(Algorithm::Sha256, data)
 }
 
 fn client(host: &str) -> Client {
@@ -72,7 +73,7 @@ async fn push_files(
     .expect("json");
     let d = digest(&body);
     repo.push_manifest(
-        &ManifestRef::tag(tag).expect("tag"),
+        &TagOrDigest::tag(tag).expect("tag"),
         Bytes::from(body.clone()),
         MANIFEST,
     )
@@ -114,7 +115,7 @@ async fn ipa_kernel_example_picks_the_kernel_of_this_platform() {
                                            "manifests": entries}))
     .expect("json");
     repo.push_manifest(
-        &ManifestRef::tag("latest").expect("tag"),
+        &TagOrDigest::tag("latest").expect("tag"),
         Bytes::from(index),
         INDEX,
     )
@@ -272,4 +273,37 @@ async fn corrupted_byte_is_caught_at_the_end_of_the_stream() {
         .expect_err("download fails");
     assert!(e.is_verification(), "{e}");
     assert!(!out.exists());
+}
+
+#[tokio::test]
+async fn a_layout_is_read_through_the_same_api() {
+    use oci_fetch::layout::example::{EXAMPLE_DISK_TAG, write_example_layout};
+    use oci_fetch::resolve::ServedBy;
+    use oci_ref::TagOrDigest;
+    let dir = tempfile::tempdir().expect("dir");
+    let ex = write_example_layout(dir.path().join("layout"))
+        .await
+        .expect("example");
+    let policy = Policy::ironic(oci_select::DownloadSource::Local, Some("aarch64"));
+    let artifact = Artifact::from_layout(
+        &ex.root,
+        &TagOrDigest::tag(EXAMPLE_DISK_TAG).expect("valid tag"),
+        &policy,
+    )
+    .await
+    .expect("artifact");
+    assert!(matches!(
+        artifact.resolved().source,
+        ServedBy::Layout { .. }
+    ));
+    let layer = artifact.layers().first().expect("a layer").clone();
+    let bytes = artifact.read_to_vec(&layer, 1 << 20).await.expect("read");
+    let path = oci_fetch::layout::OciLayout::open(&ex.root)
+        .await
+        .expect("open")
+        .blob_path(&layer.digest);
+    assert_eq!(bytes, std::fs::read(path).expect("blob file"));
+    let mut out = Vec::new();
+    let n = artifact.copy_to(&layer, &mut out).await.expect("copy");
+    assert_eq!((n, out), (layer.size, bytes));
 }

@@ -2,9 +2,10 @@
 
 use std::io::Write;
 
-use oci_fetch::decompress::{Compression, Decompress, DecompressError, DecompressLimits};
+use oci_fetch::decompress::{Decompress, DecompressError, DecompressLimits};
 use oci_fetch::descriptor::Descriptor;
 use oci_fetch::download::{DownloadError, download};
+use oci_ref::media_type::Compression;
 
 use crate::common::{Hostile, Open, assert_empty, entries, fast_opts, payload, sha256};
 
@@ -64,9 +65,15 @@ fn compression_from_media_type() {
     );
     check("application/vnd.oci.image.layer.v1.tar", None);
     check("application/vnd.qemu.qcow2", None);
-    assert_eq!(Compression::sniff(&zstd(b"x")), Some(Compression::Zstd));
-    assert_eq!(Compression::sniff(&gzip(b"x")), Some(Compression::Gzip));
-    assert_eq!(Compression::sniff(b"QFI\xfb"), None);
+    assert_eq!(
+        Compression::from_magic(&zstd(b"x")),
+        Some(Compression::Zstd)
+    );
+    assert_eq!(
+        Compression::from_magic(&gzip(b"x")),
+        Some(Compression::Gzip)
+    );
+    assert_eq!(Compression::from_magic(b"QFI\xfb"), None);
 }
 
 #[tokio::test]
@@ -109,10 +116,11 @@ async fn zstd_and_gzip_in_every_chunking_with_resume() {
 
 #[tokio::test]
 async fn uncompressed_media_type_is_written_as_is() {
+    // A specific type that declares no compression is taken at its word, whatever the bytes.
     let blob = zstd(b"hello");
     let (r, out) = check(
         blob.clone(),
-        "application/octet-stream",
+        "application/vnd.example.disk.raw",
         DecompressLimits::default(),
         &[],
         4096,
@@ -120,6 +128,45 @@ async fn uncompressed_media_type_is_written_as_is() {
     .await;
     assert_eq!(r.expect("plain").decompressed, None);
     assert_eq!(out, Some(blob));
+}
+
+#[tokio::test]
+async fn generic_media_type_is_decompressed_by_magic() {
+    for (blob, c) in [
+        (zstd(b"hello"), Compression::Zstd),
+        (gzip(b"hello"), Compression::Gzip),
+    ] {
+        for media_type in [
+            "application/octet-stream",
+            "application/vnd.oci.image.layer.v1.tar",
+        ] {
+            let (r, out) = check(
+                blob.clone(),
+                media_type,
+                DecompressLimits::default(),
+                &[],
+                4096,
+            )
+            .await;
+            assert_eq!(
+                r.expect("decompressed").decompressed,
+                Some(c),
+                "{media_type}"
+            );
+            assert_eq!(out.as_deref(), Some(&b"hello"[..]), "{media_type}");
+        }
+    }
+    // Plain bytes under a generic type stay as they are.
+    let (r, out) = check(
+        b"plain".to_vec(),
+        "application/octet-stream",
+        DecompressLimits::default(),
+        &[],
+        4096,
+    )
+    .await;
+    assert_eq!(r.expect("plain").decompressed, None);
+    assert_eq!(out.as_deref(), Some(&b"plain"[..]));
 }
 
 #[tokio::test]

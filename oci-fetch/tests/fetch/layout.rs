@@ -1,21 +1,23 @@
 //! OCI image layouts: address parsing, reading, writing, round trips, the example layout.
 
 use bytes::Bytes;
+use oci_fetch::copy::{CopyError, Location, copy};
 use oci_fetch::descriptor::{ANNOTATION_REF_NAME, ImageIndex, ImageManifest};
 use oci_fetch::download::DownloadOptions;
 use oci_fetch::layout::example::{EXAMPLE_BOOT_TAG, EXAMPLE_DISK_TAG, write_example_layout};
 use oci_fetch::layout::{
-    AddressError, LayoutAddress, LayoutError, LayoutTarget, MAX_MANIFEST_SIZE, OciLayout,
-    parse_layout_address, valid_ref_name,
+    AddressError, LayoutAddress, LayoutError, MAX_MANIFEST_SIZE, OciLayout, parse_layout_address,
+    valid_ref_name,
 };
 use oci_fetch::pull::{PullOptions, pull_files};
 use oci_fetch::source::MemorySource;
+use oci_ref::TagOrDigest;
 
 use crate::common::{descriptor, entries, payload, sha256};
 
 #[test]
 fn address_grammar() {
-    let check = |input: &str, dir: &str, target: Option<LayoutTarget>| {
+    let check = |input: &str, dir: &str, target: Option<TagOrDigest>| {
         assert_eq!(
             parse_layout_address(input).expect(input),
             LayoutAddress {
@@ -27,17 +29,21 @@ fn address_grammar() {
     };
     let d = sha256(b"x");
     check("out", "out", None);
-    check("./out:v1", "./out", Some(LayoutTarget::Tag("v1".into())));
+    check(
+        "./out:v1",
+        "./out",
+        Some(TagOrDigest::tag("v1").expect("valid tag")),
+    );
     check("/tmp/a:b/c", "/tmp/a:b/c", None);
     check(
         &format!("dir@{d}"),
         "dir",
-        Some(LayoutTarget::Digest(d.clone())),
+        Some(TagOrDigest::Digest(d.clone())),
     );
     check(
         &format!("a:b@{d}"),
         "a:b",
-        Some(LayoutTarget::Digest(d.clone())),
+        Some(TagOrDigest::Digest(d.clone())),
     );
     check("user@host/dir", "user@host/dir", None);
     assert_eq!(
@@ -149,7 +155,7 @@ async fn round_trip_write_tag_read_pull() {
     let index = reopened.index().await.expect("index");
     assert_eq!(index.manifests.len(), 1, "re-tagging replaces the entry");
     let by_tag = reopened
-        .resolve(&LayoutTarget::Tag("v1".into()))
+        .resolve(&TagOrDigest::tag("v1").expect("valid tag"))
         .await
         .expect("tag");
     assert_eq!(by_tag.digest, m.digest);
@@ -161,7 +167,7 @@ async fn round_trip_write_tag_read_pull() {
         Some("v1")
     );
     let by_digest = reopened
-        .resolve(&LayoutTarget::Digest(m.digest.clone()))
+        .resolve(&TagOrDigest::Digest(m.digest.clone()))
         .await
         .expect("digest");
     assert_eq!(by_digest.size, m.size);
@@ -189,7 +195,7 @@ async fn round_trip_write_tag_read_pull() {
     assert!(copy.contains(&desc).await.expect("contains"));
 
     let err = reopened
-        .resolve(&LayoutTarget::Tag("nope".into()))
+        .resolve(&TagOrDigest::tag("nope").expect("valid tag"))
         .await
         .expect_err("no tag");
     assert!(err.is_not_found());
@@ -266,7 +272,7 @@ async fn example_layout_resolves_and_pulls() {
         .expect("example");
     let layout = OciLayout::open(&ex.root).await.expect("open");
     let disk = layout
-        .resolve(&LayoutTarget::Tag(EXAMPLE_DISK_TAG.into()))
+        .resolve(&TagOrDigest::tag(EXAMPLE_DISK_TAG).expect("valid tag"))
         .await
         .expect("disk tag");
     let index: ImageIndex = serde_json::from_slice(
@@ -285,7 +291,7 @@ async fn example_layout_resolves_and_pulls() {
         assert!(layout.contains(&m.layers[0]).await.expect("layer present"));
     }
     let boot = layout
-        .resolve(&LayoutTarget::Tag(EXAMPLE_BOOT_TAG.into()))
+        .resolve(&TagOrDigest::tag(EXAMPLE_BOOT_TAG).expect("valid tag"))
         .await
         .expect("boot tag");
     let m: ImageManifest = serde_json::from_slice(
@@ -335,43 +341,48 @@ proptest::proptest! {
     }
 }
 
+/// A layout address `DIR:TAG` or `DIR@DIGEST` as a copy location.
+fn at(dir: &std::path::Path, target: TagOrDigest) -> Location {
+    Location::Layout(LayoutAddress {
+        dir: dir.to_path_buf(),
+        target: Some(target),
+    })
+}
+
 #[tokio::test]
-async fn copy_graph_copies_everything_once() {
+async fn copy_walks_the_graph_once_between_layouts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ex = write_example_layout(dir.path().join("src"))
         .await
         .expect("example");
-    let src = OciLayout::open(&ex.root).await.expect("open");
-    let dst = OciLayout::create(dir.path().join("dst"))
-        .await
-        .expect("create");
+    let client = oci_client::Client::new_default().expect("client");
+    let from = at(
+        &ex.root,
+        TagOrDigest::tag(EXAMPLE_DISK_TAG).expect("valid tag"),
+    );
+    let to = at(
+        &dir.path().join("dst"),
+        TagOrDigest::tag(EXAMPLE_DISK_TAG).expect("valid tag"),
+    );
     let opts = DownloadOptions::default();
-    let stats = dst
-        .copy_graph(&src, &ex.disk_index, &opts)
-        .await
-        .expect("copy disk index");
+    let done = copy(&client, &from, &to, &opts).await.expect("copy");
     // index + 4 manifests + 4 layers + the shared empty config (written once, then skipped 3x).
-    assert_eq!((stats.written, stats.skipped), (10, 3));
-    dst.tag(&ex.disk_index, EXAMPLE_DISK_TAG)
-        .await
-        .expect("tag");
-    let again = dst
-        .copy_graph(&src, &ex.disk_index, &opts)
-        .await
-        .expect("again");
-    assert_eq!((again.written, again.skipped), (0, 13));
+    assert_eq!((done.stats.copied, done.stats.skipped), (10, 3));
+    let again = copy(&client, &from, &to, &opts).await.expect("again");
+    assert_eq!((again.stats.copied, again.stats.skipped), (0, 13));
+    let dst = OciLayout::open(dir.path().join("dst")).await.expect("dst");
     for (_, _, layer) in &ex.disk_layers {
         assert!(dst.contains(layer).await.expect("contains"));
     }
     let m = dst
-        .resolve(&LayoutTarget::Tag(EXAMPLE_DISK_TAG.into()))
+        .resolve(&TagOrDigest::tag(EXAMPLE_DISK_TAG).expect("valid tag"))
         .await
         .expect("tag");
     assert_eq!(m.digest, ex.disk_index.digest);
 }
 
 #[tokio::test]
-async fn copy_graph_stops_at_the_depth_limit() {
+async fn copy_stops_at_the_index_depth_limit() {
     let dir = tempfile::tempdir().expect("tempdir");
     let layout = OciLayout::create(dir.path()).await.expect("create");
     let leaf = layout
@@ -380,21 +391,30 @@ async fn copy_graph_stops_at_the_depth_limit() {
         .expect("leaf");
     let mut top = leaf;
     for _ in 0..=oci_fetch::layout::MAX_INDEX_DEPTH {
-        let body = serde_json::json!({ "schemaVersion": 2, "manifests": [top] });
+        let body = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": oci_ref::media_type::OCI_INDEX,
+            "manifests": [top],
+        });
         top = layout
             .write_blob_bytes(
-                oci_fetch::layout::MEDIA_TYPE_INDEX,
+                oci_ref::media_type::OCI_INDEX,
                 serde_json::to_vec(&body).expect("json"),
             )
             .await
             .expect("index");
     }
-    let dst = OciLayout::create(dir.path().join("dst"))
-        .await
-        .expect("dst");
-    let err = dst
-        .copy_graph(&layout, &top, &DownloadOptions::default())
-        .await
-        .expect_err("too deep");
-    assert!(matches!(err, LayoutError::TooDeep { .. }), "{err:?}");
+    let client = oci_client::Client::new_default().expect("client");
+    let err = copy(
+        &client,
+        &at(dir.path(), TagOrDigest::Digest(top.digest.clone())),
+        &at(
+            &dir.path().join("dst"),
+            TagOrDigest::tag("deep").expect("valid tag"),
+        ),
+        &DownloadOptions::default(),
+    )
+    .await
+    .expect_err("too deep");
+    assert!(matches!(err, CopyError::TooDeep { .. }), "{err:?}");
 }

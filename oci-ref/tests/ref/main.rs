@@ -9,9 +9,12 @@ mod digest;
 mod error;
 mod fuzzed;
 mod grammar;
+mod hash;
+mod media_type;
 mod normalize;
 mod proptests;
 mod reference;
+mod tag;
 
 use oci_ref::Reference;
 

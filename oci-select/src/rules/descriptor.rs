@@ -2,8 +2,9 @@
 //! [`Annotation`]. All filter only.
 
 use super::list;
-use crate::candidate::{Candidate, MEDIA_TYPE_EMPTY};
+use crate::candidate::Candidate;
 use crate::rule::{Rule, Verdict};
+use oci_ref::media_type::OCI_EMPTY;
 
 /// Keeps candidates whose artifact type is one of a list.
 ///
@@ -32,7 +33,7 @@ fn effective_artifact_type(candidate: &Candidate) -> Option<&str> {
     candidate.artifact_type().or_else(|| {
         let m = candidate.manifest()?;
         m.artifact_type()
-            .or_else(|| m.config_media_type().filter(|t| *t != MEDIA_TYPE_EMPTY))
+            .or_else(|| m.config_media_type().filter(|t| *t != OCI_EMPTY))
     })
 }
 

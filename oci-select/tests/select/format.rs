@@ -1,38 +1,8 @@
-//! Disk format and compression helpers.
+//! Disk format helpers.
 
-use oci_select::{Candidate, Compression, DiskFormat};
+use oci_select::{Candidate, DiskFormat};
 
 use crate::{digest, entry};
-
-fn check_compression(media_type: &str, expected: Option<Compression>) {
-    assert_eq!(
-        Compression::from_media_type(media_type),
-        expected,
-        "{media_type}"
-    );
-}
-
-#[test]
-fn compression_from_media_type_suffix() {
-    check_compression(
-        "application/vnd.oci.image.layer.v1.tar+zstd",
-        Some(Compression::Zstd),
-    );
-    check_compression("application/zstd", Some(Compression::Zstd));
-    check_compression("application/vnd.example.disk+zst", Some(Compression::Zstd));
-    check_compression("application/x-disk.zst", Some(Compression::Zstd));
-    check_compression(
-        "application/vnd.oci.image.layer.v1.tar+gzip",
-        Some(Compression::Gzip),
-    );
-    check_compression("application/gzip", Some(Compression::Gzip));
-    check_compression("application/x.gz", Some(Compression::Gzip));
-    check_compression("Application/ZSTD", Some(Compression::Zstd));
-    check_compression("application/zstd; foo=bar", Some(Compression::Zstd));
-    check_compression("application/vnd.oci.image.layer.v1.tar", None);
-    check_compression("application/octet-stream", None);
-    check_compression("", None);
-}
 
 #[test]
 fn disk_format_normalisation() {
@@ -54,10 +24,5 @@ fn names_serialise_lower_case() {
         serde_json::to_string(&DiskFormat::Bootc).expect("json"),
         "\"bootc\""
     );
-    assert_eq!(
-        serde_json::to_string(&Compression::Zstd).expect("json"),
-        "\"zstd\""
-    );
     assert_eq!(DiskFormat::Unknown.to_string(), "unknown");
-    assert_eq!(Compression::Gzip.to_string(), "gzip");
 }

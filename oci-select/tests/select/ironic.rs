@@ -2,8 +2,8 @@
 //! inventory §6.2), each named after the Ironic test or rule it mirrors.
 
 use oci_select::{
-    Candidate, Compression, DiskFormat, DownloadSource, DownloadSourceError, ManifestFacts,
-    Platform, Policy, SelectError, VerdictKind,
+    Candidate, DiskFormat, DownloadSource, DownloadSourceError, ManifestFacts, Platform, Policy,
+    SelectError, VerdictKind,
 };
 
 use crate::{digest, entry, layers, one_layer, resolve_loop, table};
@@ -96,8 +96,8 @@ fn test_identify_specific_image_local_result_fields() {
     let selection = policy.select(&candidates).expect("a match");
     let layer = &selection.candidate.manifest().expect("fetched").layers()[0];
     assert_eq!(
-        Compression::from_media_type(layer.media_type()),
-        Some(Compression::Zstd)
+        oci_ref::media_type::Compression::from_media_type(layer.media_type()),
+        Some(oci_ref::media_type::Compression::Zstd)
     );
     assert_eq!(layer.title(), Some("disk.img.zst"));
 }
@@ -248,7 +248,10 @@ fn test_identify_specific_image_single_manifest() {
         None,
         "Ironic reports null"
     );
-    assert_eq!(Compression::from_media_type(layer.media_type()), None);
+    assert_eq!(
+        oci_ref::media_type::Compression::from_media_type(layer.media_type()),
+        None
+    );
     assert_eq!(layer.media_type(), "application/vnd.oci.image.layer.v1.tar");
     assert_eq!(layer.title(), Some("cirros-0.6.3-x86_64-disk.img"));
     assert_eq!(layer.size(), 21692416);

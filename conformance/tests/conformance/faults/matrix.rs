@@ -1,6 +1,8 @@
 //! The fault matrix: every fault of the proxy against every operation, each cell checked for
 //! its expected outcome and the invariants.
 
+use oci_ref::TagOrDigest;
+use oci_ref::media_type::OCI_MANIFEST;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -10,7 +12,7 @@ use conformance::capability::provisioned_only;
 use conformance::fault_proxy::{Fault, FaultProxy, Rule};
 use conformance::token_server::{TOKEN_ISSUER, TOKEN_SERVICE, TokenServer};
 use conformance::{Auth, Registry, RegistryOptions};
-use oci_client::{ManifestRef, OCI_MANIFEST, Repository};
+use oci_client::Repository;
 use oci_fetch::descriptor::Descriptor;
 use oci_fetch::download::download;
 use oci_fetch::registry::RegistrySource;
@@ -202,9 +204,9 @@ async fn run_op(bed: &Bed, op: Op, dir: &Path, cell: usize) -> Result<(), Failur
     match op {
         Op::ResolveTag | Op::ManifestByDigest => {
             let target = if op == Op::ResolveTag {
-                ManifestRef::Tag("v1".to_owned())
+                TagOrDigest::tag("v1").expect("valid tag")
             } else {
-                ManifestRef::Digest(c.manifest_digest.clone())
+                TagOrDigest::Digest(c.manifest_digest.clone())
             };
             let m = repo
                 .fetch_manifest(&target)
@@ -249,22 +251,19 @@ async fn run_op(bed: &Bed, op: Op, dir: &Path, cell: usize) -> Result<(), Failur
             verify_blob_direct(bed, &d, &data).await
         }
         Op::PushManifest => {
-            let tag = format!("cell-{cell}");
-            repo.push_manifest(
-                &ManifestRef::tag(&tag).map_err(|e| client_failure(&e))?,
-                Bytes::from(c.manifest.clone()),
-                OCI_MANIFEST,
-            )
-            .await
-            .map_err(|e| client_failure(&e))?;
+            let tag = TagOrDigest::tag(&format!("cell-{cell}"))
+                .map_err(|e| other_failure(format!("tag: {e}")))?;
+            repo.push_manifest(&tag, Bytes::from(c.manifest.clone()), OCI_MANIFEST)
+                .await
+                .map_err(|e| client_failure(&e))?;
             let direct = client_for(bed._registry.host());
-            let direct_ref: Reference = format!("{}/{}:{tag}", bed._registry.host(), c.repo)
+            let direct_ref: Reference = format!("{}/{}{tag}", bed._registry.host(), c.repo)
                 .parse()
                 .map_err(|e| other_failure(format!("reference: {e}")))?;
             let m = direct
                 .repository(&direct_ref)
                 .map_err(|e| client_failure(&e))?
-                .fetch_manifest(&ManifestRef::Tag(tag))
+                .fetch_manifest(&tag)
                 .await
                 .map_err(|e| other_failure(format!("pushed manifest not readable: {e}")))?;
             if m.digest() != &c.manifest_digest {
@@ -353,7 +352,7 @@ async fn run_token_op(bed: &TokenBed) -> Result<(), Failure> {
     let m = client
         .repository(&reference)
         .map_err(|e| client_failure(&e))?
-        .fetch_manifest(&ManifestRef::Tag("v1".to_owned()))
+        .fetch_manifest(&TagOrDigest::tag("v1").expect("valid tag"))
         .await
         .map_err(|e| client_failure(&e))?;
     if m.digest() != &bed.manifest_digest {

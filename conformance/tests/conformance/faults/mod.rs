@@ -10,11 +10,13 @@
 //! `OCI_FAULTS_PRINT=1` prints the matrix (`cargo xtask faults`). The soak runs
 //! [`DEFAULT_SOAK`] pulls (`OCI_FAULTS_SOAK=N` to change) with seeded random faults.
 
+use oci_ref::TagOrDigest;
+use oci_ref::media_type::OCI_MANIFEST;
 use std::time::Duration;
 
 use bytes::Bytes;
 use conformance::unique_repo;
-use oci_client::{Client, ManifestRef, OCI_MANIFEST, RetryPolicy};
+use oci_client::{Client, RetryPolicy};
 use oci_fetch::download::DownloadOptions;
 use oci_ref::{Algorithm, Digest, Reference};
 
@@ -39,7 +41,7 @@ fn setup() {
 }
 
 fn digest(data: &[u8]) -> Digest {
-    oci_client::digest_of(Algorithm::Sha256, data)
+    oci_ref::digest_of(Algorithm::Sha256, data)
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so blobs differ and runs repeat.
@@ -242,7 +244,7 @@ async fn prepare(registry_host: &str) -> anyhow::Result<Content> {
         .await?;
     let manifest = image_manifest(&blob, None);
     repo.push_manifest(
-        &ManifestRef::tag("v1")?,
+        &TagOrDigest::tag("v1")?,
         Bytes::from(manifest.clone()),
         OCI_MANIFEST,
     )
@@ -251,7 +253,7 @@ async fn prepare(registry_host: &str) -> anyhow::Result<Content> {
     let referrer = image_manifest(&blob, Some((&manifest_digest, manifest.len())));
     let referrer_digest = digest(&referrer);
     repo.push_manifest(
-        &ManifestRef::Digest(referrer_digest.clone()),
+        &TagOrDigest::Digest(referrer_digest.clone()),
         Bytes::from(referrer),
         OCI_MANIFEST,
     )

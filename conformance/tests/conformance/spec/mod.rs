@@ -29,7 +29,7 @@ use reqwest::header::HeaderMap;
 
 use crate::{OCI_EMPTY, OCI_MANIFEST, authed, client, push_blob, push_manifest, resolve_location};
 
-pub(crate) use oci_client::OCI_INDEX;
+pub(crate) use oci_ref::media_type::OCI_INDEX;
 
 /// Layer media type of the data sets.
 const LAYER: &str = "application/vnd.oci.image.layer.v1.tar";

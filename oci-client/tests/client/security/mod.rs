@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use oci_auth::{Credential, Keychain, Secret};
-use oci_client::{Client, Error, Limit, Limits, ManifestRef, OCI_MANIFEST, RetryPolicy};
+use oci_client::{Client, Error, Limit, Limits, RetryPolicy};
+use oci_ref::TagOrDigest;
+use oci_ref::media_type::OCI_MANIFEST;
 
 use oci_testkit::secrets::Scanner;
 
@@ -49,8 +51,8 @@ fn repo_of(client: &Client, registry: &str) -> oci_client::Repository {
         .expect("repository handle")
 }
 
-fn tag(t: &str) -> ManifestRef {
-    ManifestRef::tag(t).expect("tag")
+fn tag(t: &str) -> TagOrDigest {
+    TagOrDigest::tag(t).expect("tag")
 }
 
 /// A server's origin as a handler can see it once the server is running.

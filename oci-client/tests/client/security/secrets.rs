@@ -114,7 +114,7 @@ async fn failures(client: &Client, server: &Server) -> Vec<(String, Error)> {
         ),
         (
             "delete_manifest",
-            repo.delete_manifest(&ManifestRef::Digest(d.clone())).await,
+            repo.delete_manifest(&TagOrDigest::Digest(d.clone())).await,
         ),
     ];
     let streamed = match repo.fetch_blob(&d, Some(4)).await {

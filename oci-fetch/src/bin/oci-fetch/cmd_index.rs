@@ -17,10 +17,10 @@
 
 use std::collections::BTreeMap;
 
-use oci_client::ManifestRef;
 use oci_fetch::publish::index::{IndexEntry, IndexRequest, create_index};
 use oci_fetch::publish::model::{Platform, parse_annotation};
 use oci_ref::Reference;
+use oci_ref::TagOrDigest;
 
 use crate::Failure;
 use crate::cmd_push::{Common, annotations, failure, print_pushed, runtime};
@@ -73,11 +73,11 @@ fn parse_entry(
                 "the source must be in the same repository as the index",
             ));
         }
-        ManifestRef::from(&r)
+        TagOrDigest::from(&r)
     } else if src.contains(':') {
-        ManifestRef::Digest(oci_ref::Digest::parse(src).map_err(|_| bad("not a digest"))?)
+        TagOrDigest::Digest(oci_ref::Digest::parse(src).map_err(|_| bad("not a digest"))?)
     } else {
-        ManifestRef::tag(src).map_err(|_| bad("not a tag"))?
+        TagOrDigest::tag(src).map_err(|_| bad("not a tag"))?
     };
     let mut platform = None;
     let mut entry_annotations = BTreeMap::new();

@@ -6,7 +6,7 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
-use oci_client::ManifestRef;
+use oci_ref::TagOrDigest;
 use serde::Serialize;
 
 use crate::Failure;
@@ -51,7 +51,7 @@ pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<(), Failure> 
             let repo = client
                 .repository(&reference)
                 .map_err(|e| Failure::Usage(e.into()))?;
-            let manifest = rt.block_on(repo.fetch_manifest(&ManifestRef::from(&reference)))?;
+            let manifest = rt.block_on(repo.fetch_manifest(&TagOrDigest::from(&reference)))?;
             let mut out = std::io::stdout().lock();
             if descriptor {
                 let d = manifest.descriptor();
@@ -73,7 +73,7 @@ pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<(), Failure> 
             let repo = client
                 .repository(&reference)
                 .map_err(|e| Failure::Usage(e.into()))?;
-            rt.block_on(repo.delete_manifest(&ManifestRef::from(&reference)))?;
+            rt.block_on(repo.delete_manifest(&TagOrDigest::from(&reference)))?;
             eprintln!("deleted {reference}");
         }
     }

@@ -8,14 +8,20 @@
 //! single-layer rule) is one file; every layer is a file for a manifest named by tag (as
 //! `oras pull`), for a digest reference, for a selected container image, and for an index entry
 //! chosen with `--multi-file` (kernel + ramdisk per architecture). With
-//! `--decompress`, zstd and gzip blobs are written decompressed (same file name).
+//! `--decompress`, zstd and gzip blobs are written decompressed: when the media type says so
+//! (`+zstd`, `+gzip`, `application/zstd`, `application/gzip`, `.zst`, `.gz`) or, for a generic
+//! type (none, `application/octet-stream`, `oras push`'s default tar), when the bytes start
+//! with the zstd or gzip magic (Ironic decides by magic); the digest
+//! is verified on the compressed bytes, and a name ending in `.zst`/`.zstd`/`.gz`/`.gzip` loses
+//! that suffix.
 //!
 //! An interrupted or failed pull keeps each file's partial download (`.NAME.<hex>.oci-fetch-partial`
 //! in DIR) and the next pull into DIR resumes it; `--no-resume` removes it instead.
 //!
 //! Progress bars (on stderr) only when stderr is a terminal. `--json` prints
 //! `{"manifest_url": …, "manifest_digest": …, "files": [{"path", "digest", "size",
-//! "verified": true}]}`. On failure: exit non-zero, one line on stderr, nothing written.
+//! "verified": true, "compression", "decompressed_size"}]}` (`compression` and
+//! `decompressed_size` are `null` unless the file was decompressed). On failure: exit non-zero, one line on stderr, nothing written.
 
 use std::collections::HashMap;
 use std::io::IsTerminal as _;
@@ -44,8 +50,8 @@ pub(crate) struct Args {
     output: PathBuf,
     #[command(flatten)]
     select: SelectArgs,
-    /// Write zstd/gzip blobs decompressed (the digest is still verified on the compressed
-    /// bytes).
+    /// Write zstd/gzip blobs decompressed, by media type or magic bytes, without a
+    /// `.zst`/`.gz` suffix (the digest is still verified on the compressed bytes).
     #[arg(long)]
     decompress: bool,
     /// Replace existing files.
@@ -91,6 +97,8 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
                     digest: f.downloaded.digest.as_str(),
                     size: f.downloaded.size,
                     verified: true,
+                    compression: f.downloaded.decompressed.map(|c| c.as_str()),
+                    decompressed_size: f.downloaded.decompressed.map(|_| f.downloaded.written),
                 })
                 .collect(),
         };
@@ -129,6 +137,7 @@ async fn pull_into(
     opts.download.keep_partial = !args.no_resume;
     if args.decompress {
         opts.download.decompress = Decompress::Auto;
+        opts.download.strip_compression_suffix = true;
     }
     let bars = std::io::stderr().is_terminal() && !args.json;
     if bars {
@@ -223,4 +232,8 @@ struct FileJson<'a> {
     digest: &'a str,
     size: u64,
     verified: bool,
+    /// The compression undone (`--decompress`), else `null`.
+    compression: Option<&'static str>,
+    /// The size of the file written when it was decompressed, else `null`.
+    decompressed_size: Option<u64>,
 }

@@ -27,9 +27,10 @@
 use std::path::PathBuf;
 
 use anyhow::{Context as _, anyhow};
-use oci_fetch::layout::{LayoutTarget, OciLayout, parse_layout_address};
+use oci_fetch::layout::{OciLayout, parse_layout_address};
 use oci_fetch::registry::{RegistrySource, insecure_hosts};
-use oci_fetch::resolve::{LayoutSource, ManifestTarget, Resolved, RuleSet, ServedBy, resolve};
+use oci_fetch::resolve::{LayoutSource, Resolved, RuleSet, ServedBy, resolve};
+use oci_ref::TagOrDigest;
 use oci_select::rules::{
     Annotation, Architecture, ArtifactType, DiskFormatPreference, Os, SingleLayer, Variant,
 };
@@ -174,7 +175,7 @@ pub(crate) async fn open(
     text: &str,
     select: &SelectArgs,
     global: &GlobalArgs,
-) -> Result<(Opened, ManifestTarget, String), Failure> {
+) -> Result<(Opened, TagOrDigest, String), Failure> {
     if select.oci_layout {
         let address = parse_layout_address(text).map_err(|e| {
             Failure::Usage(
@@ -182,8 +183,7 @@ pub(crate) async fn open(
             )
         })?;
         let target = match address.target {
-            Some(LayoutTarget::Tag(t)) => ManifestTarget::Tag(t),
-            Some(LayoutTarget::Digest(d)) => ManifestTarget::Digest(d),
+            Some(target) => target,
             None => {
                 return Err(Failure::Usage(anyhow!(
                     "layout address {text:?} names no tag or digest; use DIR:TAG or DIR@DIGEST"
@@ -213,7 +213,7 @@ pub(crate) async fn open(
     let client = global.client(&[reference.registry()], &extra)?;
     let source =
         RegistrySource::new(&client, &reference, sources).map_err(|e| Failure::Usage(e.into()))?;
-    let target = ManifestTarget::of(&reference);
+    let target = TagOrDigest::from(&reference);
     Ok((Opened::Registry(source), target, reference.to_string()))
 }
 
@@ -222,7 +222,7 @@ pub(crate) use crate::interrupt::runtime;
 /// Resolves REF with the selection flags.
 pub(crate) async fn resolve_with(
     opened: &Opened,
-    target: &ManifestTarget,
+    target: &TagOrDigest,
     name: &str,
     policy: &Policy,
 ) -> Result<Resolved, Failure> {

@@ -1,7 +1,7 @@
 //! `oci-fetch tag`: the manifest of REF, byte for byte, under more tags. Prints the digest.
 
-use oci_client::ManifestRef;
 use oci_fetch::publish::tag::tag;
+use oci_ref::TagOrDigest;
 
 use crate::Failure;
 use crate::cmd_push::{Common, failure, print_pushed, runtime};
@@ -23,7 +23,7 @@ pub(crate) struct Args {
 
 pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
     for t in &args.tags {
-        if ManifestRef::tag(t).is_err() {
+        if TagOrDigest::tag(t).is_err() {
             return Err(Failure::Usage(anyhow::anyhow!("invalid tag {t:?}")));
         }
     }

@@ -2,10 +2,10 @@
 //! image layout on disk addressed `DIR[:TAG]` or `DIR@DIGEST` (like `oras ... --oci-layout`).
 
 use anyhow::anyhow;
-use oci_client::ManifestRef;
-use oci_fetch::layout::{LayoutAddress, LayoutTarget, OciLayout, parse_layout_address};
+use oci_fetch::layout::{LayoutAddress, OciLayout, parse_layout_address};
 use oci_fetch::publish::Store;
 use oci_ref::Reference;
+use oci_ref::TagOrDigest;
 
 use crate::Failure;
 use crate::cmd_push::repository;
@@ -88,7 +88,7 @@ impl Place {
             )
         })?;
         match (&address.target, mode) {
-            (Some(LayoutTarget::Digest(_)), Mode::Write) => Err(Failure::Usage(anyhow!(
+            (Some(TagOrDigest::Digest(_)), Mode::Write) => Err(Failure::Usage(anyhow!(
                 "cannot push to a digest in layout address {text:?}: give DIR or DIR:TAG"
             ))),
             (None, Mode::Read) => Err(Failure::Usage(anyhow!(
@@ -124,21 +124,20 @@ impl Place {
         match self {
             Place::Registry { reference, .. } => reference.tag(),
             Place::Layout { address, .. } => match &address.target {
-                Some(LayoutTarget::Tag(t)) => Some(t),
+                Some(TagOrDigest::Tag(t)) => Some(t.as_str()),
                 _ => None,
             },
         }
     }
 
     /// The manifest REF names (for a layout, `Mode::Read` guaranteed there is one).
-    pub(crate) fn manifest(&self) -> ManifestRef {
+    pub(crate) fn manifest(&self) -> TagOrDigest {
         match self {
-            Place::Registry { reference, .. } => ManifestRef::from(reference),
-            Place::Layout { address, .. } => match &address.target {
-                Some(LayoutTarget::Digest(d)) => ManifestRef::Digest(d.clone()),
-                Some(LayoutTarget::Tag(t)) => ManifestRef::Tag(t.clone()),
-                None => ManifestRef::Tag(oci_ref::DEFAULT_TAG.to_owned()),
-            },
+            Place::Registry { reference, .. } => TagOrDigest::from(reference),
+            Place::Layout { address, .. } => address
+                .target
+                .clone()
+                .unwrap_or_else(|| TagOrDigest::Tag(oci_ref::Tag::latest())),
         }
     }
 

@@ -61,7 +61,7 @@ async fn endless_referrer_chain_stops_at_the_depth_cap() {
     let repo = client
         .repository(&registry.reference("app:v1"))
         .expect("repository");
-    let subject = ManifestRef::tag("v1").expect("tag");
+    let subject = TagOrDigest::tag("v1").expect("tag");
     for asked in [None, Some(MAX_DISCOVER_DEPTH * 1000)] {
         let before = referrer_requests(&registry);
         let started = std::time::Instant::now();
@@ -107,7 +107,7 @@ async fn referrers_beyond_the_node_cap_are_refused() {
     let started = std::time::Instant::now();
     let e = discover(
         &repo,
-        &ManifestRef::tag("v1").expect("tag"),
+        &TagOrDigest::tag("v1").expect("tag"),
         &DiscoverOptions::default(),
     )
     .await
@@ -133,7 +133,7 @@ async fn referrers_beyond_the_node_cap_are_refused() {
 fn padded_index(len: u64) -> Vec<u8> {
     let mut body = format!(
         r#"{{"schemaVersion":2,"mediaType":"{}","manifests":[]}}"#,
-        oci_fetch::layout::MEDIA_TYPE_INDEX
+        oci_ref::media_type::OCI_INDEX
     )
     .into_bytes();
     body.resize(usize::try_from(len).expect("fits"), b' ');
@@ -164,7 +164,7 @@ async fn index_beyond_the_index_cap_is_refused_and_left_untouched() {
     let over = padded_index(MAX_INDEX_SIZE + 1);
     std::fs::write(&index, &over).expect("write index");
     let blob = layout
-        .write_blob_bytes(oci_fetch::layout::MEDIA_TYPE_MANIFEST, &b"{}"[..])
+        .write_blob_bytes(oci_ref::media_type::OCI_MANIFEST, &b"{}"[..])
         .await
         .expect("blob");
     let before = names_in(dir.path());
@@ -306,7 +306,8 @@ async fn config_blob_beyond_the_config_cap_is_refused_before_any_request() {
 
 #[tokio::test]
 async fn index_listing_more_than_the_candidate_cap_is_refused_before_fetching_entries() {
-    use oci_fetch::resolve::{MAX_CANDIDATES, ManifestTarget, ResolveError, resolve};
+    use oci_fetch::resolve::{MAX_CANDIDATES, ResolveError, resolve};
+    use oci_ref::TagOrDigest;
     let manifests: Vec<serde_json::Value> = (0..=MAX_CANDIDATES)
         .map(|i| {
             serde_json::json!({
@@ -339,7 +340,7 @@ async fn index_listing_more_than_the_candidate_cap_is_refused_before_fetching_en
     let e = resolve(
         &source,
         &reference.to_string(),
-        &ManifestTarget::of(&reference),
+        &TagOrDigest::from(&reference),
         &oci_select::Policy::new(),
     )
     .await
@@ -402,7 +403,7 @@ async fn platform_config_beyond_the_cap_is_never_read() {
         layout.tag(&d, tag).await.expect("tag");
     }
     let entry = |tag: &str| IndexEntry {
-        source: ManifestRef::tag(tag).expect("tag"),
+        source: TagOrDigest::tag(tag).expect("tag"),
         platform: None,
         annotations: BTreeMap::new(),
     };

@@ -14,7 +14,8 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use oci_auth::{Credential, Keychain, Secret};
-use oci_client::{Client, ManifestRef, RetryPolicy};
+use oci_client::{Client, RetryPolicy};
+use oci_ref::TagOrDigest;
 use oci_fetch::decompress::{Decompress, DecompressError, DecompressLimits};
 use oci_fetch::descriptor::{ANNOTATION_TITLE, Descriptor};
 use oci_fetch::download::{DownloadError, download, partial_path};

@@ -62,10 +62,10 @@ async fn library_failures(
     let reference = registry.reference("app:v1");
     let source = RegistrySource::direct(&client, &reference).expect("source");
     let mut out: Vec<(&'static str, Box<dyn std::error::Error + Send + Sync>)> = Vec::new();
-    if let Err(e) = source.fetch_manifest(&ManifestRef::from(&reference)).await {
+    if let Err(e) = source.fetch_manifest(&TagOrDigest::from(&reference)).await {
         out.push(("fetch_manifest", Box::new(e)));
     }
-    let target = oci_fetch::resolve::ManifestTarget::of(&reference);
+    let target = oci_ref::TagOrDigest::from(&reference);
     if let Err(e) = oci_fetch::resolve::resolve(
         &source,
         &reference.to_string(),
