@@ -15,13 +15,13 @@ use std::sync::{Arc, OnceLock};
 use bytes::Bytes;
 use oci_auth::{Credential, Keychain, Secret};
 use oci_client::{Client, RetryPolicy};
-use oci_ref::TagOrDigest;
 use oci_fetch::decompress::{Decompress, DecompressError, DecompressLimits};
 use oci_fetch::descriptor::{ANNOTATION_TITLE, Descriptor};
 use oci_fetch::download::{DownloadError, download, partial_path};
 use oci_fetch::pull::{PullError, PullOptions, TitleProblem, pull_files};
 use oci_fetch::registry::RegistrySource;
 use oci_fetch::source::MemorySource;
+use oci_ref::TagOrDigest;
 
 use oci_testkit::secrets::Scanner;
 use oci_testkit::server::{Reply, Server as Registry};
