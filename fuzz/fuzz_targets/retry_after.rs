@@ -1,5 +1,5 @@
 //! Fuzz target: any UTF-8 input as a `Retry-After` value through
-//! `oci_client::parse_retry_after`, and the resulting delay through `RetryPolicy::delay`.
+//! `oci_auth::token_response::parse_retry_after`, and the resulting delay through `RetryPolicy::delay`.
 //! Nothing may panic (no overflow on huge delay-seconds or far-future dates), and a delay
 //! longer than the policy's total wait budget is never granted.
 //!
@@ -10,7 +10,8 @@
 use std::time::{Duration, SystemTime};
 
 use libfuzzer_sys::fuzz_target;
-use oci_client::{RetryPolicy, parse_retry_after};
+use oci_auth::token_response::parse_retry_after;
+use oci_client::RetryPolicy;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -1,6 +1,6 @@
 //! Fuzz target: any bytes as a token-server answer through `oci_auth::token_response::parse`,
 //! then the lifetime arithmetic on what it accepted; UTF-8 input also as an `issued_at` through
-//! `parse_rfc3339` and as a `Retry-After` value through `parse_retry_after`. Nothing may panic
+//! `oci_ref::rfc3339::parse` and as a `Retry-After` value through `parse_retry_after`. Nothing may panic
 //! (no overflow on absurd `expires_in`, far-future dates or huge delay-seconds), an accepted
 //! token is never longer than `TOKEN_LENGTH_MAX`, fits a header and never shows in `Debug`, and
 //! its lifetime stays within `DEFAULT_TOKEN_LIFETIME..=TOKEN_LIFETIME_MAX`.
@@ -13,7 +13,8 @@
 use std::time::{Duration, SystemTime};
 
 use libfuzzer_sys::fuzz_target;
-use oci_auth::token_response::{self, parse_retry_after, parse_rfc3339, remaining_lifetime};
+use oci_auth::token_response::{self, parse_retry_after, remaining_lifetime};
+use oci_ref::rfc3339::parse as parse_rfc3339;
 use oci_auth::{DEFAULT_TOKEN_LIFETIME, TOKEN_LENGTH_MAX, TOKEN_LIFETIME_MAX};
 
 fuzz_target!(|data: &[u8]| {

@@ -8,8 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
+use oci_auth::token_response::parse_retry_after;
 use oci_client::registries::RegistriesConf;
-use oci_client::{RetryPolicy, parse_next_link, parse_retry_after};
+use oci_client::{RetryPolicy, parse_next_link};
 use oci_ref::Reference;
 
 /// A hang guard, not a performance target: every parser here is linear in its input.
