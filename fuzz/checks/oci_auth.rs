@@ -11,10 +11,11 @@ use oci_auth::config::{AuthFile, decode_auth, normalize_key, server_key};
 use oci_auth::helper_protocol::{
     CREDENTIALS_NOT_FOUND, KNOWN_MESSAGES, failure_excerpt, is_not_found, parse_get_response,
 };
-use oci_auth::token_response::{self, parse_retry_after, parse_rfc3339, remaining_lifetime};
+use oci_auth::token_response::{self, parse_retry_after, remaining_lifetime};
 use oci_auth::{
     Credential, DEFAULT_TOKEN_LIFETIME, Scope, TOKEN_LENGTH_MAX, TOKEN_LIFETIME_MAX, challenge,
 };
+use oci_ref::rfc3339::parse as parse_rfc3339;
 
 /// `WWW-Authenticate` values: accepted challenges survive their display round trip.
 pub(crate) fn www_authenticate(data: &[u8]) {

@@ -6,8 +6,9 @@
 
 use std::time::{Duration, SystemTime};
 
+use oci_auth::token_response::parse_retry_after;
+use oci_client::RetryPolicy;
 use oci_client::registries::RegistriesConf;
-use oci_client::{RetryPolicy, parse_retry_after};
 use oci_ref::Reference;
 
 /// A `registries.conf` file, then the pull sources of a few references.

@@ -110,7 +110,7 @@ pub use referrers::{Referrers, ReferrersSource};
 pub use repository::Repository;
 pub use retry::{
     DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_TOTAL_WAIT,
-    JITTER_FRACTION, RetryPolicy, parse_retry_after,
+    JITTER_FRACTION, RetryPolicy,
 };
 pub use session::abandoned_uploads_cancelled;
 pub use upload::{DEFAULT_CHUNK_BYTES, MAX_CHUNK_BYTES, MAX_STALLED_CHUNK_ATTEMPTS, PushOutcome};

@@ -12,7 +12,7 @@
 //! token server's `Retry-After`.
 
 use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// Default number of attempts, first one included (oras-go: 1 + 5 retries).
 pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
@@ -100,16 +100,4 @@ fn jittered(d: Duration) -> Duration {
         .finish();
     let unit = (r >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0;
     d.mul_f64((1.0 + unit * JITTER_FRACTION).max(0.0))
-}
-
-/// Parses `Retry-After`: delay-seconds or an HTTP-date
-/// ([RFC 9110 § 10.2.3](https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3)). Dates in the
-/// past give zero; garbage gives `None`.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let date = httpdate::parse_http_date(value).ok()?;
-    Some(date.duration_since(now).unwrap_or(Duration::ZERO))
 }

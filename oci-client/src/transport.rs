@@ -22,8 +22,8 @@ use url::Url;
 
 use crate::client::Inner;
 use crate::error::{Error, Limit, Protocol, TransportKind, method_name, parse_error_body};
-use crate::retry::parse_retry_after;
 use crate::urls;
+use oci_auth::token_response::parse_retry_after;
 
 /// One logical request to a registry.
 #[derive(Debug, Clone)]

@@ -59,6 +59,7 @@ mod hash;
 pub mod media_type;
 pub mod normalize;
 mod reference;
+pub mod rfc3339;
 mod tag;
 
 pub use digest::{Algorithm, Digest};

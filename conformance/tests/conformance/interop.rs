@@ -264,7 +264,7 @@ async fn our_push_is_pulled_by_oras_python_byte_exact() {
             let req = PushRequest {
                 files: specs,
                 artifact_type: Some("application/vnd.example.bundle.v1".into()),
-                created: Some(CREATED.into()),
+                created: oci_ref::rfc3339::parse(CREATED),
                 ..PushRequest::default()
             };
             let pushed = push(&repo, Some("v1"), &req).await?;
@@ -319,7 +319,7 @@ async fn skopeo_reads_our_artifacts_and_layouts() {
             let req = PushRequest {
                 files: specs,
                 artifact_type: Some("application/vnd.example.hello.v1".into()),
-                created: Some(CREATED.into()),
+                created: oci_ref::rfc3339::parse(CREATED),
                 ..PushRequest::default()
             };
             let pushed = push(&repo, Some("v1"), &req).await?;
@@ -488,7 +488,7 @@ async fn attach(
         files: specs,
         artifact_type: Some(artifact_type.into()),
         subject: Some(resolve_subject(repo, subject).await?),
-        created: Some(CREATED.into()),
+        created: oci_ref::rfc3339::parse(CREATED),
         ..PushRequest::default()
     };
     Ok(push(repo, None, &req).await?)
@@ -512,7 +512,7 @@ async fn seed_walkthrough_discovers_the_referrers_tree() {
             let req = PushRequest {
                 files: files(dir.path(), &[("namespace.yaml", "application/yaml", yaml)])?,
                 artifact_type: Some("application/vnd.example.manifests.v1".into()),
-                created: Some(CREATED.into()),
+                created: oci_ref::rfc3339::parse(CREATED),
                 ..PushRequest::default()
             };
             let pushed = push(&repo, Some("v1"), &req).await?;

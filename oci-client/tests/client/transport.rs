@@ -71,7 +71,11 @@ async fn retry_after_beyond_budget_fails_at_once() {
 fn retry_after_parses_seconds_and_http_dates() {
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
     let check = |v: &str, want: Option<Duration>| {
-        assert_eq!(oci_client::parse_retry_after(v, now), want, "{v}")
+        assert_eq!(
+            oci_auth::token_response::parse_retry_after(v, now),
+            want,
+            "{v}"
+        )
     };
     check("120", Some(Duration::from_secs(120)));
     check(

@@ -266,34 +266,3 @@ pub fn read_annotation_file(path: &Path) -> Result<AnnotationFile, PublishError>
         reason: format!("expected an object of objects of strings: {e}"),
     })
 }
-
-/// `t` (seconds since the Unix epoch) as RFC 3339 UTC: `2024-03-17T08:42:37Z`.
-pub fn rfc3339_utc(t: u64) -> String {
-    let days = t / 86_400;
-    let rem = t % 86_400;
-    // Civil-from-days (Howard Hinnant's algorithm), valid for all u64 days we can meet.
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Now, as RFC 3339 UTC.
-pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    rfc3339_utc(secs)
-}

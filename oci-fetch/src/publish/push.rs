@@ -24,7 +24,6 @@ use std::io::Read as _;
 use super::model::{
     ANNOTATION_CREATED, ANNOTATION_FILE_CONFIG, ANNOTATION_FILE_MANIFEST, ANNOTATION_TITLE,
     AnnotationFile, Descriptor, EMPTY_DIGEST, EMPTY_JSON, FileSpec, ImageManifest, Platform,
-    now_rfc3339,
 };
 use super::store::Store;
 use super::{PublishError, to_client_digest};
@@ -53,9 +52,10 @@ pub struct PushRequest {
     pub config: Option<FileSpec>,
     /// The manifest this one refers to (`attach`).
     pub subject: Option<Descriptor>,
-    /// `org.opencontainers.image.created`; `None` means now. An annotation given by the user
+    /// `org.opencontainers.image.created`, written as RFC 3339 UTC; `None` writes none (the
+    /// CLI passes the time of the push, as `oras push` does). An annotation given by the user
     /// always wins.
-    pub created: Option<String>,
+    pub created: Option<std::time::SystemTime>,
 }
 
 /// One blob of a push and what the registry did with it.
@@ -193,9 +193,10 @@ fn build_manifest(
         annotations.extend(m.clone());
     }
     annotations.extend(req.annotations.clone());
-    if !annotations.contains_key(ANNOTATION_CREATED) {
-        let created = req.created.clone().unwrap_or_else(now_rfc3339);
-        annotations.insert(ANNOTATION_CREATED.to_owned(), created);
+    if !annotations.contains_key(ANNOTATION_CREATED)
+        && let Some(t) = req.created
+    {
+        annotations.insert(ANNOTATION_CREATED.to_owned(), oci_ref::rfc3339::format(t));
     }
     let artifact_type = match (&req.artifact_type, &req.config) {
         (Some(t), _) => Some(t.clone()),

@@ -14,6 +14,7 @@ mod media_type;
 mod normalize;
 mod proptests;
 mod reference;
+mod rfc3339;
 mod tag;
 
 use oci_ref::Reference;

@@ -131,6 +131,8 @@ pub(crate) fn request(
         artifact_type,
         annotations: annotations(annotation_args)?,
         annotation_file,
+        // The clock is read here, in the binary; the library takes the time as a value.
+        created: Some(std::time::SystemTime::now()),
         ..PushRequest::default()
     })
 }

@@ -23,7 +23,7 @@ async fn annotation_values_with_control_characters_go_only_into_json_bodies() {
             media_type: None,
         }],
         annotations,
-        created: Some("2020-01-01T00:00:00Z".to_owned()),
+        created: oci_ref::rfc3339::parse("2020-01-01T00:00:00Z"),
         ..Default::default()
     };
     oci_fetch::publish::push::push(&repo, Some("v1"), &req)
