@@ -73,7 +73,7 @@ pub enum PublishError {
         expected: &'static str,
     },
     /// `discover` met more referrers than [`super::discover::MAX_DISCOVER_NODES`].
-    #[error("more than {limit} referrers in the tree; narrow with --depth or --artifact-type")]
+    #[error("more than {limit} referrers in the tree; narrow the walk by depth or artifact type")]
     TooManyReferrers {
         /// The limit.
         limit: usize,

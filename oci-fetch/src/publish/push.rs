@@ -246,7 +246,7 @@ pub async fn push<'a>(
     if req.config.is_some() && req.platform.is_some() {
         return Err(PublishError::invalid(
             "option",
-            "--config with --artifact-platform",
+            "a config blob together with a platform",
             "the platform is written into the config; give one or the other",
         ));
     }
