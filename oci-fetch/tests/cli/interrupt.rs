@@ -23,7 +23,7 @@ const BLOB: u64 = 64 * MIB;
 const TITLE: &str = "big.img";
 /// Longest wait for a child to reach a point (a partial file of some size, an exit): a bound
 /// against hanging, never a measure of speed.
-const PATIENCE: Duration = Duration::from_secs(120);
+const PATIENCE: Duration = Duration::from_secs(600);
 
 /// The registry with the big artifact pushed, shared by the tests of this module.
 struct Fixture {
