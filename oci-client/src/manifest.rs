@@ -19,7 +19,7 @@ use oci_ref::{Algorithm, Digest, TagOrDigest, digest_of};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 
-use crate::descriptor::Descriptor;
+use oci_ref::model::{Descriptor, ImageIndex, ImageManifest};
 use crate::error::{Error, Limit, Protocol};
 use crate::repository::{Access, Repository, header_value};
 use crate::transport::{BodyError, Req};
@@ -37,15 +37,16 @@ pub struct Manifest {
     descriptor: Descriptor,
 }
 
-/// A manifest parsed with [`crate::spec`]. Docker schema 2 manifests and lists parse as their
-/// OCI counterparts (the shapes are the same; media types are kept as sent).
+/// A manifest parsed into the workspace model ([`oci_ref::model`]). Docker schema 2 manifests
+/// and lists parse as their OCI counterparts (the shapes are the same; media types are kept as
+/// sent). Unknown fields are ignored.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ParsedManifest {
     /// An image manifest (OCI or Docker schema 2).
-    Image(Box<oci_spec::image::ImageManifest>),
+    Image(Box<ImageManifest>),
     /// An index (OCI) or manifest list (Docker).
-    Index(Box<oci_spec::image::ImageIndex>),
+    Index(Box<ImageIndex>),
 }
 
 impl Manifest {

@@ -17,7 +17,7 @@ use oci_ref::{Digest, Tag, TagOrDigest};
 use reqwest::Method;
 use reqwest::header::{self, HeaderValue};
 
-use crate::descriptor::Descriptor;
+use oci_ref::model::Descriptor;
 use crate::error::{Error, Protocol};
 use crate::pager::Pager;
 use crate::repository::{Access, Repository};
@@ -38,7 +38,7 @@ pub enum ReferrersSource {
 #[derive(Debug, Clone)]
 pub struct Referrers {
     /// Their descriptors, filtered by artifact type when one was asked for.
-    pub descriptors: Vec<oci_spec::image::Descriptor>,
+    pub descriptors: Vec<Descriptor>,
     /// Where they came from.
     pub source: ReferrersSource,
 }
@@ -46,7 +46,7 @@ pub struct Referrers {
 #[derive(serde::Deserialize)]
 struct IndexPage {
     #[serde(default)]
-    manifests: Vec<oci_spec::image::Descriptor>,
+    manifests: Vec<Descriptor>,
 }
 
 impl Repository {
@@ -77,7 +77,7 @@ impl Repository {
         &self,
         subject: &Digest,
         artifact_type: Option<&str>,
-    ) -> Result<Vec<oci_spec::image::Descriptor>, Error> {
+    ) -> Result<Vec<Descriptor>, Error> {
         let target = self.target(Access::Pull)?;
         let mut url = self.url(&format!("referrers/{subject}"))?;
         if let Some(t) = artifact_type {
@@ -112,7 +112,7 @@ impl Repository {
         &self,
         subject: &Digest,
         artifact_type: Option<&str>,
-    ) -> Result<Vec<oci_spec::image::Descriptor>, Error> {
+    ) -> Result<Vec<Descriptor>, Error> {
         let tag = TagOrDigest::Tag(Tag::referrers_fallback(subject));
         let manifest = match self.fetch_manifest(&tag).await {
             Ok(m) => m,
@@ -222,13 +222,10 @@ impl Repository {
     }
 }
 
-fn matches(d: &oci_spec::image::Descriptor, artifact_type: Option<&str>) -> bool {
+fn matches(d: &Descriptor, artifact_type: Option<&str>) -> bool {
     match artifact_type {
         None => true,
-        Some(want) => d
-            .artifact_type()
-            .as_ref()
-            .is_some_and(|t| t.to_string() == want),
+        Some(want) => d.artifact_type.as_deref() == Some(want),
     }
 }
 

@@ -29,6 +29,8 @@ pub enum Part {
     Tag,
     /// The digest.
     Digest,
+    /// A platform, `OS/ARCH[/VARIANT]` ([`Platform`](crate::model::Platform)).
+    Platform,
 }
 
 impl fmt::Display for Part {
@@ -40,6 +42,7 @@ impl fmt::Display for Part {
             Part::Repository => "repository name",
             Part::Tag => "tag",
             Part::Digest => "digest",
+            Part::Platform => "platform",
         })
     }
 }

@@ -26,6 +26,9 @@
 //! - `hash` (off by default): `Hasher` and `digest_of`, computing digests with `sha2`. Still
 //!   pure: bytes in, a [`Digest`] out.
 //!
+//! - `model` (off by default; implies `hash`): [`model`], the one descriptor, image manifest,
+//!   image index and platform of the workspace, with `serde`. Still pure.
+//!
 //! Without features the only dependency is `thiserror`.
 //!
 //! # Examples
@@ -57,6 +60,8 @@ pub mod grammar;
 #[cfg(feature = "hash")]
 mod hash;
 pub mod media_type;
+#[cfg(feature = "model")]
+pub mod model;
 pub mod normalize;
 mod reference;
 pub mod rfc3339;
@@ -68,6 +73,8 @@ pub use error::{Error, Part};
 pub use hash::{Hasher, digest_of};
 pub use reference::{Reference, api_host};
 pub use tag::{Tag, TagOrDigest};
+#[cfg(feature = "model")]
+pub use model::{Descriptor, ImageIndex, ImageManifest, Platform};
 
 /// The registry name of Docker Hub in references.
 pub const DOCKER_HUB: &str = "docker.io";

@@ -14,67 +14,16 @@ use oci_ref::media_type::{DOCKER_IMAGE_CONFIG, OCI_EMPTY, OCI_IMAGE_CONFIG};
 use crate::error::{CandidateError, Document};
 use crate::json;
 
-/// The layer annotation naming the file a layer holds
-/// ([image-spec v1.1, pre-defined annotation keys](https://github.com/opencontainers/image-spec/blob/v1.1.0/annotations.md#pre-defined-annotation-keys)).
-pub const ANNOTATION_TITLE: &str = "org.opencontainers.image.title";
+/// The layer annotation naming the file a layer holds (defined once, in [`oci_ref::model`]).
+pub use oci_ref::model::ANNOTATION_TITLE;
 
 /// The index-entry annotation Ironic reads the disk format from (`qcow2`, `raw`, …), as written
 /// by podman's `machine-os` images. The name is exactly this, case-sensitive.
 pub const ANNOTATION_DISKTYPE: &str = "disktype";
 
-/// The platform an index entry or image config declares
-/// ([image-spec v1.1, image index `platform`](https://github.com/opencontainers/image-spec/blob/v1.1.0/image-index.md#image-index-property-descriptions)).
-///
-/// Every field is optional: selection must say what it does when one is missing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Platform {
-    /// `os`, e.g. `linux`.
-    pub os: Option<String>,
-    /// `architecture`, e.g. `amd64` (or a non-Go name such as `x86_64`, as podman writes).
-    pub architecture: Option<String>,
-    /// `variant`, e.g. `v8`.
-    pub variant: Option<String>,
-    /// `os.version`.
-    pub os_version: Option<String>,
-    /// `os.features`.
-    pub os_features: Vec<String>,
-    /// `features` (reserved by the spec, kept for completeness).
-    pub features: Vec<String>,
-}
-
-impl Platform {
-    /// A platform with just an OS and an architecture.
-    pub fn new(os: impl Into<String>, architecture: impl Into<String>) -> Platform {
-        Platform {
-            os: Some(os.into()),
-            architecture: Some(architecture.into()),
-            ..Platform::default()
-        }
-    }
-
-    /// Sets the variant.
-    pub fn with_variant(mut self, variant: impl Into<String>) -> Platform {
-        self.variant = Some(variant.into());
-        self
-    }
-
-    /// `os/architecture[/variant]`, with `?` for a missing part; `-` if all are missing.
-    pub fn summary(&self) -> String {
-        if self.os.is_none() && self.architecture.is_none() && self.variant.is_none() {
-            return "-".to_owned();
-        }
-        let mut s = format!(
-            "{}/{}",
-            self.os.as_deref().unwrap_or("?"),
-            self.architecture.as_deref().unwrap_or("?")
-        );
-        if let Some(v) = &self.variant {
-            s.push('/');
-            s.push_str(v);
-        }
-        s
-    }
-}
+/// The platform an index entry or image config declares: the workspace's one [`Platform`]
+/// (every field optional when read; selection says what it does when one is missing).
+pub use oci_ref::model::Platform;
 
 /// One layer of a fetched manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -347,7 +296,7 @@ impl Candidate {
                     size: d.size,
                     artifact_type: d.artifact_type.filter(|s| !s.is_empty()),
                     config_media_type: d.config.and_then(|c| c.media_type),
-                    platform: d.platform.map(json::Platform::into_platform),
+                    platform: d.platform,
                     annotations: d.annotations.unwrap_or_default(),
                     manifest: None,
                 })

@@ -2,8 +2,9 @@
 
 use oci_ref::TagOrDigest;
 
+use oci_ref::model::Descriptor;
+
 use super::PublishError;
-use super::model::Descriptor;
 use super::store::Store;
 
 /// Fetches `source` from `store` (a `&Repository` or a `&OciLayout`) and stores its exact
