@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 
 use oci_ref::Digest;
+use oci_ref::model::Descriptor;
 use oci_ref::media_type::{DOCKER_IMAGE_CONFIG, OCI_EMPTY, OCI_IMAGE_CONFIG};
 
 use crate::error::{CandidateError, Document};
@@ -25,58 +26,6 @@ pub const ANNOTATION_DISKTYPE: &str = "disktype";
 /// (every field optional when read; selection says what it does when one is missing).
 pub use oci_ref::model::Platform;
 
-/// One layer of a fetched manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layer {
-    digest: Digest,
-    media_type: String,
-    size: u64,
-    annotations: BTreeMap<String, String>,
-}
-
-impl Layer {
-    /// A layer descriptor.
-    pub fn new(digest: Digest, media_type: impl Into<String>, size: u64) -> Layer {
-        Layer {
-            digest,
-            media_type: media_type.into(),
-            size,
-            annotations: BTreeMap::new(),
-        }
-    }
-
-    /// Adds an annotation.
-    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Layer {
-        self.annotations.insert(key.into(), value.into());
-        self
-    }
-
-    /// The blob digest.
-    pub fn digest(&self) -> &Digest {
-        &self.digest
-    }
-
-    /// The layer media type, e.g. `application/vnd.oci.image.layer.v1.tar+zstd`.
-    pub fn media_type(&self) -> &str {
-        &self.media_type
-    }
-
-    /// The blob size in bytes, as the manifest declares it.
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    /// The layer annotations.
-    pub fn annotations(&self) -> &BTreeMap<String, String> {
-        &self.annotations
-    }
-
-    /// The file name from `org.opencontainers.image.title`, if any.
-    pub fn title(&self) -> Option<&str> {
-        self.annotations.get(ANNOTATION_TITLE).map(String::as_str)
-    }
-}
-
 /// What a fetched image manifest says, as far as selection cares.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ManifestFacts {
@@ -85,7 +34,7 @@ pub struct ManifestFacts {
     config_media_type: Option<String>,
     config_digest: Option<Digest>,
     config_size: Option<u64>,
-    layers: Vec<Layer>,
+    layers: Vec<Descriptor>,
     annotations: BTreeMap<String, String>,
 }
 
@@ -116,11 +65,14 @@ impl ManifestFacts {
             .into_iter()
             .enumerate()
             .map(|(i, l)| {
-                Ok(Layer {
-                    digest: json::digest(Document::Manifest, &format!("layers[{i}]"), &l.digest)?,
-                    media_type: l.media_type.unwrap_or_default(),
-                    size: l.size.unwrap_or(0),
+                let digest = json::digest(Document::Manifest, &format!("layers[{i}]"), &l.digest)?;
+                Ok(Descriptor {
                     annotations: l.annotations.unwrap_or_default(),
+                    ..Descriptor::new(
+                        l.media_type.unwrap_or_default(),
+                        digest,
+                        l.size.unwrap_or(0),
+                    )
                 })
             })
             .collect::<Result<Vec<_>, CandidateError>>()?;
@@ -136,7 +88,7 @@ impl ManifestFacts {
     }
 
     /// Facts with the given layers and nothing else (for tests and custom sources).
-    pub fn with_layers(layers: Vec<Layer>) -> ManifestFacts {
+    pub fn with_layers(layers: Vec<Descriptor>) -> ManifestFacts {
         ManifestFacts {
             layers,
             ..ManifestFacts::default()
@@ -199,8 +151,9 @@ impl ManifestFacts {
         )
     }
 
-    /// The layers, in manifest order.
-    pub fn layers(&self) -> &[Layer] {
+    /// The layers, in manifest order (a layer without `mediaType` or `size` reads as `""` or
+    /// 0: selection sees what the manifest says, and downloads check the real size).
+    pub fn layers(&self) -> &[Descriptor] {
         &self.layers
     }
 

@@ -125,7 +125,7 @@ mod rule;
 pub mod rules;
 
 pub use candidate::{
-    ANNOTATION_DISKTYPE, ANNOTATION_TITLE, Candidate, Layer, ManifestFacts, Platform,
+    ANNOTATION_DISKTYPE, ANNOTATION_TITLE, Candidate, ManifestFacts, Platform,
 };
 pub use document::classify;
 pub use error::{CandidateError, Document, DownloadSourceError, PolicyFileError};
