@@ -77,6 +77,8 @@
 //! - [`Repository::delete_manifest`] / [`Repository::delete_blob`]: may or may not have happened.
 //! - [`BlobStream`]: dropping it mid-way leaves nothing; bytes already yielded are unverified.
 
+#![warn(clippy::missing_errors_doc)]
+
 mod blob;
 mod client;
 mod config;
@@ -98,12 +100,12 @@ pub use config::{
     ClientBuilder, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, DEFAULT_USER_AGENT,
     Limits, MAX_MANIFEST_BYTES, MAX_PAGE_BYTES, MAX_PAGES, MAX_REDIRECTS, RegistryOptions,
 };
-pub use oci_ref::model::{ANNOTATION_TITLE, Descriptor, ImageIndex, ImageManifest, Platform};
 pub use error::{
     Error, ErrorCode, Limit, MAX_ERROR_BODY_BYTES, MAX_ERROR_ENTRIES, MAX_ERROR_MESSAGE_BYTES,
     Protocol, RegistryError, TransportKind,
 };
 pub use manifest::{MANIFEST_ACCEPT, Manifest, ManifestHead, ParsedManifest, PushedManifest};
+pub use oci_ref::model::{ANNOTATION_TITLE, Descriptor, ImageIndex, ImageManifest, Platform};
 pub use pager::{next_link, parse_next_link};
 pub use referrers::{Referrers, ReferrersSource};
 pub use repository::Repository;

@@ -17,12 +17,12 @@ use oci_ref::{Digest, Tag, TagOrDigest};
 use reqwest::Method;
 use reqwest::header::{self, HeaderValue};
 
-use oci_ref::model::Descriptor;
 use crate::error::{Error, Protocol};
 use crate::pager::Pager;
 use crate::repository::{Access, Repository};
 use crate::transport::Req;
 use crate::urls::encode_query_value;
+use oci_ref::model::Descriptor;
 
 /// Where a referrers answer came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +52,15 @@ struct IndexPage {
 impl Repository {
     /// The referrers of `subject`, optionally only those of `artifact_type`. Uses the API;
     /// on `404` falls back to the tag schema (a missing or non-index tag means none).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]) other than the API's 404 (which falls back to the tag schema);
+    /// [`Error::Protocol`] for a page that is not JSON, [`Error::LimitExceeded`] beyond the page
+    /// limits.
     pub async fn referrers(
         &self,
         subject: &Digest,

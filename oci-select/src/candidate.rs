@@ -9,8 +9,8 @@
 use std::collections::BTreeMap;
 
 use oci_ref::Digest;
-use oci_ref::model::Descriptor;
 use oci_ref::media_type::{DOCKER_IMAGE_CONFIG, OCI_EMPTY, OCI_IMAGE_CONFIG};
+use oci_ref::model::Descriptor;
 
 use crate::error::{CandidateError, Document};
 use crate::json;
@@ -43,6 +43,11 @@ impl ManifestFacts {
     ///
     /// The bytes must already be verified against the digest they were fetched by; this
     /// function does no IO and no hashing.
+    ///
+    /// # Errors
+    ///
+    /// [`CandidateError::Json`] when the bytes are not a JSON manifest,
+    /// [`CandidateError::InvalidDigest`] when the config or a layer digest is not valid.
     pub fn from_json(bytes: &[u8]) -> Result<ManifestFacts, CandidateError> {
         let raw: json::Manifest = json::parse(Document::Manifest, bytes)?;
         ManifestFacts::from_raw(raw)
@@ -225,6 +230,12 @@ impl Candidate {
     /// instead of fetching the manifest. Here only the embedded `config.mediaType` is read (it
     /// feeds the same artifact test Ironic runs on the descriptor); layers always come from the
     /// fetched, digest-verified manifest, so a hostile index cannot substitute them.
+    ///
+    /// # Errors
+    ///
+    /// [`CandidateError::Json`] when the bytes are not a JSON index,
+    /// [`CandidateError::MissingDigest`] or [`CandidateError::InvalidDigest`] when an entry's
+    /// digest is absent or not valid (the whole index is refused).
     pub fn from_index(bytes: &[u8]) -> Result<Vec<Candidate>, CandidateError> {
         let raw: json::Index = json::parse(Document::Index, bytes)?;
         raw.manifests
@@ -264,6 +275,11 @@ impl Candidate {
     /// `artifactType` and config media type come from the manifest; the platform comes from
     /// `config` when given and the manifest [has an image config](ManifestFacts::has_image_config)
     /// (as `oras push --artifact-platform` writes). Pass `None` to skip the config.
+    ///
+    /// # Errors
+    ///
+    /// [`CandidateError::Json`] when `config` is given, the manifest has an image config, and the
+    /// config bytes are not a JSON object.
     pub fn from_manifest(
         digest: Digest,
         manifest: ManifestFacts,

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use oci_ref::Digest;
 use serde::Deserialize;
 
-use oci_ref::model::Platform;
 use crate::error::{CandidateError, Document};
+use oci_ref::model::Platform;
 
 /// Parses `bytes` as `T`, mapping serde's error to a structured [`CandidateError::Json`].
 pub(crate) fn parse<'de, T: Deserialize<'de>>(

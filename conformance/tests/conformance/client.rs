@@ -487,8 +487,7 @@ async fn referrers_write_and_read() {
             let d = &sigs.descriptors[0];
             anyhow::ensure!(d.digest == attached[0]);
             anyhow::ensure!(
-                d.annotations.get("org.example.kind").map(String::as_str)
-                    == Some("sig"),
+                d.annotations.get("org.example.kind").map(String::as_str) == Some("sig"),
                 "annotations not copied: {:?}",
                 d.annotations
             );

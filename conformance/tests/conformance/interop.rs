@@ -15,8 +15,8 @@ use anyhow::Context as _;
 use conformance::capability::probe;
 use conformance::{Registry, RegistryOptions, for_each_backend, unique_repo};
 use oci_client::{Client, PushOutcome, ReferrersSource, Repository};
-use oci_fetch::publish::discover::{DiscoverOptions, discover, render_tree};
 use oci_fetch::descriptor::Descriptor;
+use oci_fetch::publish::discover::{DiscoverOptions, discover, render_tree};
 use oci_fetch::publish::input::FileSpec;
 use oci_fetch::publish::push::{PushRequest, Pushed, push, resolve_subject};
 use oci_ref::TagOrDigest;
@@ -129,7 +129,7 @@ async fn fetch_blob(repo: &Repository, digest: &str, size: u64) -> anyhow::Resul
 /// A payload larger than the monolithic limit, so the upload that hashes alongside is what oras
 /// reads.
 fn big_payload() -> Vec<u8> {
-    (0..oci_fetch::publish::push::MONOLITHIC_MAX_BYTES + 4099)
+    (0..oci_fetch::publish::push::MAX_MONOLITHIC_BYTES + 4099)
         .map(|i| (i % 253) as u8)
         .collect()
 }

@@ -67,6 +67,11 @@ pub(crate) fn artifact_type_of(bytes: &[u8]) -> Option<String> {
 }
 
 /// Walks the referrers tree of `subject` in `store` (a `&Repository` or a `&OciLayout`).
+///
+/// # Errors
+///
+/// [`PublishError::TooManyReferrers`] past [`MAX_DISCOVER_NODES`], and the store's errors
+/// ([`PublishError::Registry`], [`PublishError::Layout`]).
 pub async fn discover<'a>(
     store: impl Into<Store<'a>>,
     subject: &TagOrDigest,

@@ -55,6 +55,12 @@ struct Peek {
 }
 
 /// Builds the index from `req` and pushes it under `tag` (by digest when `None`).
+///
+/// # Errors
+///
+/// [`PublishError::InvalidArgument`] for an invalid tag, [`PublishError::InvalidManifest`] when an
+/// entry's source is not a manifest, and the store's errors ([`PublishError::Registry`],
+/// [`PublishError::Layout`]) when reading a source or pushing the index fails.
 pub async fn create_index<'a>(
     store: impl Into<Store<'a>>,
     tag: Option<&str>,

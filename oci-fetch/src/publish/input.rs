@@ -24,6 +24,10 @@ pub struct FileSpec {
 
 impl FileSpec {
     /// The title annotation: the file name (last path component).
+    ///
+    /// # Errors
+    ///
+    /// [`PublishError::NonUtf8Name`] when the file name is not UTF-8.
     pub fn title(&self) -> Result<String, PublishError> {
         let name = self.path.file_name().unwrap_or(self.path.as_os_str());
         name.to_str()
@@ -42,6 +46,11 @@ pub type AnnotationFile = BTreeMap<String, BTreeMap<String, String>>;
 pub const MAX_ANNOTATION_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Reads and parses an annotation file.
+///
+/// # Errors
+///
+/// [`PublishError::ReadFile`] when the file cannot be read, [`PublishError::AnnotationFile`] when
+/// it is larger than [`MAX_ANNOTATION_FILE_BYTES`] or not an object of objects of strings.
 pub fn read_annotation_file(path: &Path) -> Result<AnnotationFile, PublishError> {
     let read_err = |source| PublishError::ReadFile {
         path: path.to_owned(),

@@ -4,7 +4,7 @@
 //! Every file is opened and checked (a regular file, its size) before the registry is asked
 //! anything; a large file is read again while it uploads, so a read error or a size change can
 //! still end a push midway (blobs already uploaded stay, unreferenced). Files up to
-//! [`MONOLITHIC_MAX_BYTES`] are hashed, then uploaded in one `PUT` from memory; larger ones
+//! [`MAX_MONOLITHIC_BYTES`] are hashed, then uploaded in one `PUT` from memory; larger ones
 //! going to a registry are hashed *while* they upload (one streamed `PATCH`, then `PUT
 //! ?digest=`; [`oci_client::Repository::push_blob_while_hashing`]), so the hash pass costs no
 //! wall time; into an OCI layout they are hashed first. Memory stays bounded by one read
@@ -32,7 +32,7 @@ use super::{PublishError, to_json};
 
 /// Files up to this size are uploaded in one `PUT` (read into memory); larger ones are streamed
 /// from disk as they are sent, so memory stays bounded.
-pub const MONOLITHIC_MAX_BYTES: u64 = 8 * 1024 * 1024;
+pub const MAX_MONOLITHIC_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Size of the read buffer used while hashing a file.
 const HASH_BUFFER_BYTES: usize = 1024 * 1024;
@@ -167,7 +167,7 @@ async fn hash_file(spec: &FileSpec) -> Result<HashedFile, PublishError> {
 /// is hashed while it uploads (see [`LayerFile`]).
 async fn prepare_layer(store: Store<'_>, spec: &FileSpec) -> Result<LayerFile, PublishError> {
     let (_, size) = open_regular(&spec.path)?;
-    if matches!(store, Store::Registry(_)) && size > MONOLITHIC_MAX_BYTES {
+    if matches!(store, Store::Registry(_)) && size > MAX_MONOLITHIC_BYTES {
         return Ok(LayerFile::HashedWhileUploading {
             spec: spec.clone(),
             size,
@@ -300,7 +300,10 @@ async fn push_config(
         (Some(f), _) => {
             let outcome = upload_file(store, f).await?;
             let media_type = f.spec.media_type.as_deref().unwrap_or(OCI_IMAGE_CONFIG);
-            (Descriptor::new(media_type, f.digest.clone(), f.size), outcome)
+            (
+                Descriptor::new(media_type, f.digest.clone(), f.size),
+                outcome,
+            )
         }
         (None, Some(platform)) => {
             let body = platform_config(platform)?;
@@ -332,6 +335,11 @@ async fn push_config(
 
 /// The small image config `--artifact-platform` pushes: `{"architecture","os"[,"variant"]}`
 /// (the platform's fields in the spec's order, so the bytes are stable).
+///
+/// # Errors
+///
+/// [`PublishError::Encode`] if the platform cannot be serialised (not expected: its fields are
+/// strings).
 pub fn platform_config(platform: &Platform) -> Result<Vec<u8>, PublishError> {
     to_json(platform)
 }
@@ -403,6 +411,11 @@ async fn push_manifest_json(
 }
 
 /// Resolves `reference` (tag or digest) in `store` to the descriptor a `subject` field needs.
+///
+/// # Errors
+///
+/// The store's errors ([`PublishError::Registry`], [`PublishError::Layout`]), for example when
+/// `reference` does not exist.
 pub async fn resolve_subject<'a>(
     store: impl Into<Store<'a>>,
     reference: &TagOrDigest,
@@ -411,6 +424,10 @@ pub async fn resolve_subject<'a>(
 }
 
 /// Writes `bytes` to `path` (the `--export-manifest` file).
+///
+/// # Errors
+///
+/// [`PublishError::WriteFile`] when the file cannot be written.
 pub fn export_manifest(path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
     std::fs::write(path, bytes).map_err(|source| PublishError::WriteFile {
         path: path.to_owned(),

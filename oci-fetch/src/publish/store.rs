@@ -17,7 +17,7 @@ use oci_ref::TagOrDigest;
 use oci_ref::model::Descriptor;
 
 use super::PublishError;
-use super::push::MONOLITHIC_MAX_BYTES;
+use super::push::MAX_MONOLITHIC_BYTES;
 use crate::download::DownloadOptions;
 use crate::layout::{MAX_MANIFEST_SIZE, OciLayout};
 use crate::source::{FileSource, MemorySource, read_chunks};
@@ -75,7 +75,7 @@ fn layout_outcome(written: bool) -> PushOutcome {
 
 impl Store<'_> {
     /// Stores the file at `path`, whose digest and size were computed before. To a registry,
-    /// files up to [`MONOLITHIC_MAX_BYTES`] go in one `PUT` from memory, larger ones in one
+    /// files up to [`MAX_MONOLITHIC_BYTES`] go in one `PUT` from memory, larger ones in one
     /// streamed `PUT` read from disk as it is sent ([`Repository::push_blob_streamed`]).
     pub(crate) async fn push_file(
         &self,
@@ -88,7 +88,7 @@ impl Store<'_> {
             source,
         };
         match self {
-            Store::Registry(repo) if size <= MONOLITHIC_MAX_BYTES => {
+            Store::Registry(repo) if size <= MAX_MONOLITHIC_BYTES => {
                 let bytes = tokio::fs::read(path).await.map_err(read_err)?;
                 Ok(repo.push_blob(digest, Bytes::from(bytes)).await?)
             }
@@ -176,8 +176,7 @@ impl Store<'_> {
         match self {
             Store::Registry(repo) => Ok(repo.push_blob(digest, bytes).await?),
             Store::Layout(layout) => {
-                let desc =
-                    Descriptor::new("", digest.clone(), bytes.len() as u64);
+                let desc = Descriptor::new("", digest.clone(), bytes.len() as u64);
                 let mut mem = MemorySource::new();
                 mem.insert(digest.clone(), bytes);
                 let written = layout
@@ -292,9 +291,7 @@ impl Store<'_> {
         artifact_type: Option<&str>,
     ) -> Result<Vec<Descriptor>, PublishError> {
         match self {
-            Store::Registry(repo) => {
-                Ok(repo.referrers(subject, artifact_type).await?.descriptors)
-            }
+            Store::Registry(repo) => Ok(repo.referrers(subject, artifact_type).await?.descriptors),
             Store::Layout(layout) => Ok(layout.referrers(subject, artifact_type).await?),
         }
     }

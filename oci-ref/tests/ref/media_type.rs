@@ -107,10 +107,24 @@ fn names_and_magic() {
 
 #[test]
 fn media_type_shape() {
-    for good in ["a/b", "application/vnd.x+json", "text/plain;charset=utf-8", "x/a"] {
+    for good in [
+        "a/b",
+        "application/vnd.x+json",
+        "text/plain;charset=utf-8",
+        "x/a",
+    ] {
         assert!(media_type::is_well_formed(good), "{good}");
     }
-    for bad in ["", "a", "a/", "/b", "a b/c", "a/b/c", "d.json", &format!("a/{}", "b".repeat(128))] {
+    for bad in [
+        "",
+        "a",
+        "a/",
+        "/b",
+        "a b/c",
+        "a/b/c",
+        "d.json",
+        &format!("a/{}", "b".repeat(128)),
+    ] {
         assert!(!media_type::is_well_formed(bad), "{bad}");
     }
 }

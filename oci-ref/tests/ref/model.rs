@@ -126,7 +126,15 @@ fn platform_reads_empty_strings_as_absent() {
 
 #[test]
 fn platform_syntax() {
-    for bad in ["", "linux", "linux/", "/amd64", "a/b/c/d", "linux/amd 64", "linux/a,b"] {
+    for bad in [
+        "",
+        "linux",
+        "linux/",
+        "/amd64",
+        "a/b/c/d",
+        "linux/amd 64",
+        "linux/a,b",
+    ] {
         let err = bad.parse::<Platform>().expect_err(bad);
         assert_eq!(err.part(), Part::Platform, "{bad}");
         assert!(err.to_string().contains("OS/ARCH[/VARIANT]"), "{err}");

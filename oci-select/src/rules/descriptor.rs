@@ -137,8 +137,7 @@ impl Rule for MediaType {
                 if layers.iter().any(|l| ok(&l.media_type)) {
                     Verdict::Abstain
                 } else {
-                    let have: Vec<String> =
-                        layers.iter().map(|l| l.media_type.clone()).collect();
+                    let have: Vec<String> = layers.iter().map(|l| l.media_type.clone()).collect();
                     Verdict::reject(format!(
                         "no layer media type is one of {} (layers: [{}])",
                         list(&self.any_of),

@@ -63,7 +63,8 @@ pub(crate) fn annotation(s: &str) -> Result<(String, String), Failure> {
 
 /// Parses `OS/ARCH[/VARIANT]` (a usage error when malformed).
 pub(crate) fn platform(s: &str) -> Result<oci_ref::model::Platform, Failure> {
-    s.parse().map_err(|e: oci_ref::Error| Failure::Usage(e.into()))
+    s.parse()
+        .map_err(|e: oci_ref::Error| Failure::Usage(e.into()))
 }
 
 #[cfg(test)]

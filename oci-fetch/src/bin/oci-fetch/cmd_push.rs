@@ -9,8 +9,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use oci_client::Repository;
-use oci_fetch::publish::PublishError;
 use oci_fetch::descriptor::Descriptor;
+use oci_fetch::publish::PublishError;
 use oci_fetch::publish::input::read_annotation_file;
 use oci_fetch::publish::push::{PushRequest, export_manifest, push};
 use oci_ref::Reference;
@@ -88,9 +88,7 @@ pub(crate) use crate::interrupt::runtime;
 
 /// Parses repeated `KEY=VALUE` arguments.
 pub(crate) fn annotations(args: &[String]) -> Result<BTreeMap<String, String>, Failure> {
-    args.iter()
-        .map(|a| crate::args::annotation(a))
-        .collect()
+    args.iter().map(|a| crate::args::annotation(a)).collect()
 }
 
 /// Prints the result of a push: the digest, or the `--json` object.
