@@ -226,7 +226,7 @@ impl Exchange<'_> {
                     .post(url.clone())
                     .header(
                         reqwest::header::CONTENT_TYPE,
-                        "application/x-www-form-urlencoded",
+                        oci_ref::media_type::FORM_URLENCODED,
                     )
                     .body(reqwest::Body::wrap(body.to_owned())),
                 None => self.http.get(url.clone()),

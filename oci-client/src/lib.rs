@@ -104,7 +104,9 @@ pub use error::{
     Error, ErrorCode, Limit, MAX_ERROR_BODY_BYTES, MAX_ERROR_ENTRIES, MAX_ERROR_MESSAGE_BYTES,
     Protocol, RegistryError, TransportKind,
 };
-pub use manifest::{MANIFEST_ACCEPT, Manifest, ManifestHead, ParsedManifest, PushedManifest};
+pub use manifest::{
+    MANIFEST_ACCEPT, Manifest, ManifestHead, ParsedManifest, PushedManifest, manifest_accept,
+};
 pub use oci_ref::model::{ANNOTATION_TITLE, Descriptor, ImageIndex, ImageManifest, Platform};
 pub use pager::{next_link, parse_next_link};
 pub use referrers::{Referrers, ReferrersSource};

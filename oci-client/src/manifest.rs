@@ -13,10 +13,11 @@
 
 use bytes::Bytes;
 use oci_ref::media_type::{
-    DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, OCI_INDEX, OCI_MANIFEST,
+    DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, DOCKER_SCHEMA1, DOCKER_SCHEMA1_SIGNED, JSON, OCI_INDEX,
+    OCI_MANIFEST, OCTET_STREAM, TEXT_PLAIN,
 };
 use oci_ref::{Algorithm, Digest, TagOrDigest, digest_of};
-use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, StatusCode};
 
 use crate::error::{Error, Limit, Protocol};
@@ -24,11 +25,19 @@ use crate::repository::{Access, Repository, header_value};
 use crate::transport::{BodyError, Req};
 use oci_ref::model::{Descriptor, ImageIndex, ImageManifest};
 
-/// The `Accept` header sent for manifests: the four types this crate understands.
-pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
-    application/vnd.oci.image.index.v1+json, \
-    application/vnd.docker.distribution.manifest.v2+json, \
-    application/vnd.docker.distribution.manifest.list.v2+json";
+/// The media types sent in the `Accept` header for manifests, in this order: the four types this
+/// crate understands ([`manifest_accept`] joins them).
+pub const MANIFEST_ACCEPT: [&str; 4] = [
+    OCI_MANIFEST,
+    OCI_INDEX,
+    DOCKER_MANIFEST,
+    DOCKER_MANIFEST_LIST,
+];
+
+/// The `Accept` header value for manifests: [`MANIFEST_ACCEPT`] joined with `, `.
+pub fn manifest_accept() -> String {
+    MANIFEST_ACCEPT.join(", ")
+}
 
 /// A manifest as received: the exact bytes and their descriptor.
 #[derive(Debug, Clone)]
@@ -154,8 +163,8 @@ impl Repository {
         let target = self.target(Access::Pull)?;
         let url = self.manifest_url(reference)?;
         let redacted = self.client.inner.redact(&url, &target);
-        let req = Req::new(Method::GET, url)
-            .header(header::ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
+        let req =
+            Req::new(Method::GET, url).header(header::ACCEPT, header_value(&manifest_accept())?);
         let max = self.client.inner.config.limits.max_manifest_bytes;
         let body = match self.client.inner.get_body(&target, req, max).await {
             Ok(body) => body,
@@ -216,8 +225,8 @@ impl Repository {
         let target = self.target(Access::Pull)?;
         let url = self.manifest_url(reference)?;
         let redacted = self.client.inner.redact(&url, &target);
-        let req = Req::new(Method::HEAD, url)
-            .header(header::ACCEPT, HeaderValue::from_static(MANIFEST_ACCEPT));
+        let req =
+            Req::new(Method::HEAD, url).header(header::ACCEPT, header_value(&manifest_accept())?);
         let resp = self.client.inner.send(&target, req).await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(None);
@@ -425,10 +434,7 @@ pub(crate) fn content_length(headers: &HeaderMap) -> Option<u64> {
 
 /// Types some registries send for manifests without a `mediaType`; they say nothing.
 fn is_generic(media_type: &str) -> bool {
-    matches!(
-        media_type,
-        "application/json" | "application/octet-stream" | "text/plain"
-    )
+    matches!(media_type, JSON | OCTET_STREAM | TEXT_PLAIN)
 }
 
 /// The `Docker-Content-Digest` header: `None` when absent or of an algorithm we cannot

@@ -2,7 +2,7 @@
 //! `manifest`, `blob`, `upload`, `referrers` modules, tags here.
 
 use futures_util::Stream;
-use oci_ref::TagOrDigest;
+use oci_ref::{Digest, TagOrDigest};
 use reqwest::Method;
 use reqwest::header::HeaderValue;
 use url::Url;
@@ -55,6 +55,14 @@ impl Repository {
     /// `docker.io`).
     pub fn api_base(&self) -> &str {
         self.base.as_str()
+    }
+
+    /// `scheme://host/v2/<name>/blobs/<digest>`: where this repository serves the blob
+    /// `digest` (the scheme is `http` when the client talks plain HTTP to the registry).
+    pub fn blob_url(&self, digest: &Digest) -> Url {
+        let mut url = self.base.clone();
+        url.set_path(&format!("{}blobs/{digest}", self.base.path()));
+        url
     }
 
     /// The repository name, e.g. `library/ubuntu`.

@@ -343,7 +343,7 @@ impl Repository {
             .request(method.clone(), url.clone())
             .header(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("application/octet-stream"),
+                HeaderValue::from_static(oci_ref::media_type::OCTET_STREAM),
             )
             .header(header::CONTENT_LENGTH, HeaderValue::from(size))
             .body(reqwest::Body::wrap_stream(body));

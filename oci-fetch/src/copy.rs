@@ -24,7 +24,7 @@ use oci_ref::{Digest, Reference, Tag, TagOrDigest};
 use crate::descriptor::{Descriptor, ImageIndex, ImageManifest};
 use crate::download::DownloadOptions;
 use crate::layout::{LayoutAddress, LayoutError, MAX_INDEX_DEPTH, MAX_MANIFEST_SIZE, OciLayout};
-use crate::registry::{RegistryError, RegistrySource};
+use crate::registry::{PullSourceError, RegistrySource};
 use crate::source::{BlobSource, BoxFuture, MemorySource};
 
 /// Chunk size of uploads from a file (8 MiB: memory use per upload is one chunk).
@@ -114,7 +114,7 @@ pub enum CopyError {
     Layout(#[from] LayoutError),
     /// Fetching from the source registry failed.
     #[error(transparent)]
-    Registry(#[from] RegistryError),
+    Registry(#[from] PullSourceError),
     /// A request to the destination registry failed.
     #[error("{what} at {reference}: {source}")]
     Destination {

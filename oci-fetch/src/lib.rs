@@ -21,6 +21,13 @@
 //!   and read it as a verified stream, an `AsyncRead`, into memory under a cap, into any
 //!   `AsyncWrite`, or into a file.
 //!
+//! The object model (descriptor, manifest, index, platform) is `oci-ref`'s, re-exported in
+//! [`descriptor`]; the publish side writes the same types. The library takes typed values: a
+//! file to push is a [`publish::input::FileSpec`] (path and media type), annotations are
+//! `(key, value)` pairs, a platform is an [`oci_ref::model::Platform`]; the command-line shapes
+//! (`FILE[:MEDIATYPE]`, `KEY=VALUE`) are the binary's. [`resolve::Resolved`] names the manifest
+//! with a [`resolve::PinnedManifest`] and the blob with a [`Url`].
+//!
 //! **Architecture Invariant:** no file appears at a destination before its digest and size
 //! were checked; a failed or cancelled download leaves nothing there.
 //!
@@ -97,3 +104,7 @@ pub mod registry;
 pub mod resolve;
 pub mod source;
 pub mod verify;
+
+/// URLs in results ([`resolve::Resolved::blob_url`]) are `url::Url`s, re-exported so a caller
+/// need not depend on `url` to name them.
+pub use url::Url;

@@ -49,6 +49,7 @@ use oci_client::registries::{PullSource, SourceFailure, falls_through};
 use oci_client::{BlobStream, Client, Manifest, Repository, TransportKind};
 use oci_ref::TagOrDigest;
 use oci_ref::{Digest, Reference};
+use url::Url;
 
 use crate::source::{BlobBody, BlobSource, BoxFuture, SourceError, SourceErrorKind};
 
@@ -119,10 +120,11 @@ impl fmt::Display for Attempts {
     }
 }
 
-/// Why a registry fetch failed.
+/// Why a fetch through a reference's pull sources failed (named apart from
+/// [`oci_client::RegistryError`], a registry's own error body).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum RegistryError {
+pub enum PullSourceError {
     /// No source was given.
     #[error("no pull source to fetch {what} from")]
     NoSources {
@@ -171,28 +173,28 @@ pub enum RegistryError {
     },
 }
 
-impl RegistryError {
+impl PullSourceError {
     /// Whether every source said the content does not exist.
     pub fn is_not_found(&self) -> bool {
         match self {
-            RegistryError::Exhausted { attempts, .. } => {
+            PullSourceError::Exhausted { attempts, .. } => {
                 attempts.0.iter().all(|a| a.error.is_not_found())
             }
-            RegistryError::Stopped { source, .. } => source.is_not_found(),
+            PullSourceError::Stopped { source, .. } => source.is_not_found(),
             _ => false,
         }
     }
 
     /// Whether a source refused the credentials.
     pub fn is_unauthorized(&self) -> bool {
-        matches!(self, RegistryError::Stopped { source, .. } if source.is_unauthorized())
+        matches!(self, PullSourceError::Stopped { source, .. } if source.is_unauthorized())
     }
 
     /// Whether trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            RegistryError::Stopped { source, .. } => source.is_retryable(),
-            RegistryError::Exhausted { attempts, .. } => {
+            PullSourceError::Stopped { source, .. } => source.is_retryable(),
+            PullSourceError::Exhausted { attempts, .. } => {
                 attempts.0.iter().any(|a| a.error.is_retryable())
             }
             _ => false,
@@ -209,8 +211,8 @@ struct Endpoint {
 
 impl Endpoint {
     /// The blob URL at this source.
-    fn blob_url(&self, digest: &Digest) -> String {
-        format!("{}blobs/{digest}", self.repo.api_base())
+    fn blob_url(&self, digest: &Digest) -> Url {
+        self.repo.blob_url(digest)
     }
 }
 
@@ -266,7 +268,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 #[derive(Debug, Clone)]
 pub struct RegistrySource {
     reference: Reference,
-    plain_http: bool,
     shared: Arc<Shared>,
 }
 
@@ -276,32 +277,27 @@ impl RegistrySource {
     ///
     /// # Errors
     ///
-    /// [`RegistryError::Repository`] when a source's registry or repository cannot form a request
+    /// [`PullSourceError::Repository`] when a source's registry or repository cannot form a request
     /// URL.
     pub fn new(
         client: &Client,
         reference: &Reference,
         sources: Vec<PullSource>,
-    ) -> Result<RegistrySource, RegistryError> {
+    ) -> Result<RegistrySource, PullSourceError> {
         let endpoints = sources
             .into_iter()
             .map(|source| {
                 let repo = client.repository(&source.reference).map_err(|e| {
-                    RegistryError::Repository {
+                    PullSourceError::Repository {
                         reference: source.reference.to_string(),
                         source: Box::new(e),
                     }
                 })?;
                 Ok(Endpoint { source, repo })
             })
-            .collect::<Result<Vec<_>, RegistryError>>()?;
-        let plain_http = client
-            .config()
-            .registry_options(reference.registry())
-            .plain_http;
+            .collect::<Result<Vec<_>, PullSourceError>>()?;
         Ok(RegistrySource {
             reference: reference.clone(),
-            plain_http,
             shared: Arc::new(Shared {
                 endpoints,
                 requests: AtomicU64::new(0),
@@ -317,7 +313,10 @@ impl RegistrySource {
     /// # Errors
     ///
     /// As [`RegistrySource::new`].
-    pub fn direct(client: &Client, reference: &Reference) -> Result<RegistrySource, RegistryError> {
+    pub fn direct(
+        client: &Client,
+        reference: &Reference,
+    ) -> Result<RegistrySource, PullSourceError> {
         RegistrySource::new(client, reference, direct_sources(reference))
     }
 
@@ -338,20 +337,14 @@ impl RegistrySource {
 
     /// `scheme://host/v2/<repo>/blobs/<blob>` at the pull source that served the manifest
     /// `manifest` (a mirror, with registries.conf's namespace rewrite applied), which has the
-    /// manifest's blobs; at the first pull source when that manifest was not fetched here.
-    /// The scheme is `http` when the client talks plain HTTP to that host.
-    pub fn blob_url(&self, manifest: &Digest, blob: &Digest) -> String {
-        match self.serving_endpoint(manifest) {
-            Some(e) => e.blob_url(blob),
-            None => {
-                let scheme = if self.plain_http { "http" } else { "https" };
-                format!(
-                    "{scheme}://{}/v2/{}/blobs/{blob}",
-                    self.reference.api_host(),
-                    self.reference.repository()
-                )
-            }
-        }
+    /// manifest's blobs; at the first pull source when that manifest was not fetched here
+    /// (the source [`RegistrySource::blob_authorization`] answers for). The scheme is `http`
+    /// when the client talks plain HTTP to that host. `None` only for a source without pull
+    /// sources.
+    pub fn blob_url(&self, manifest: &Digest, blob: &Digest) -> Option<Url> {
+        self.serving_endpoint(manifest)
+            .or_else(|| self.shared.endpoints.first())
+            .map(|e| e.blob_url(blob))
     }
 
     /// The `Authorization` header value for [`RegistrySource::blob_url`] of `manifest`'s
@@ -361,11 +354,11 @@ impl RegistrySource {
     ///
     /// # Errors
     ///
-    /// [`RegistryError::Stopped`] when a token had to be fetched and the exchange failed.
+    /// [`PullSourceError::Stopped`] when a token had to be fetched and the exchange failed.
     pub async fn blob_authorization(
         &self,
         manifest: &Digest,
-    ) -> Result<Option<oci_auth::Authorization>, RegistryError> {
+    ) -> Result<Option<oci_auth::Authorization>, PullSourceError> {
         let Some(endpoint) = self
             .serving_endpoint(manifest)
             .or_else(|| self.shared.endpoints.first())
@@ -376,7 +369,7 @@ impl RegistrySource {
             .repo
             .pull_authorization()
             .await
-            .map_err(|e| RegistryError::Stopped {
+            .map_err(|e| PullSourceError::Stopped {
                 what: "authorization".to_owned(),
                 reference: endpoint.source.reference.to_string(),
                 source: Box::new(e),
@@ -410,11 +403,11 @@ impl RegistrySource {
     ///
     /// # Errors
     ///
-    /// [`RegistryError::Exhausted`] when every pull source failed in a way that falls through (not
-    /// found, unreachable, wrong content; see [`RegistryError::is_not_found`]),
-    /// [`RegistryError::Stopped`] when one failed in a way that does not (authentication, protocol,
-    /// server error), [`RegistryError::NoSources`] without sources.
-    pub async fn fetch_manifest(&self, target: &TagOrDigest) -> Result<Manifest, RegistryError> {
+    /// [`PullSourceError::Exhausted`] when every pull source failed in a way that falls through (not
+    /// found, unreachable, wrong content; see [`PullSourceError::is_not_found`]),
+    /// [`PullSourceError::Stopped`] when one failed in a way that does not (authentication, protocol,
+    /// server error), [`PullSourceError::NoSources`] without sources.
+    pub async fn fetch_manifest(&self, target: &TagOrDigest) -> Result<Manifest, PullSourceError> {
         let what = format!("manifest {}", target.as_str());
         let (i, manifest) = self
             .walk(&what, |repo| {
@@ -430,18 +423,18 @@ impl RegistrySource {
     ///
     /// # Errors
     ///
-    /// [`RegistryError::ConfigTooLarge`] when `size` is above [`MAX_CONFIG_BYTES`]; otherwise
-    /// [`RegistryError::Exhausted`] when every pull source failed in a way that falls through (not
-    /// found, unreachable, wrong content; see [`RegistryError::is_not_found`]),
-    /// [`RegistryError::Stopped`] when one failed in a way that does not (authentication, protocol,
-    /// server error), [`RegistryError::NoSources`] without sources.
+    /// [`PullSourceError::ConfigTooLarge`] when `size` is above [`MAX_CONFIG_BYTES`]; otherwise
+    /// [`PullSourceError::Exhausted`] when every pull source failed in a way that falls through (not
+    /// found, unreachable, wrong content; see [`PullSourceError::is_not_found`]),
+    /// [`PullSourceError::Stopped`] when one failed in a way that does not (authentication, protocol,
+    /// server error), [`PullSourceError::NoSources`] without sources.
     pub async fn fetch_small_blob(
         &self,
         digest: &Digest,
         size: u64,
-    ) -> Result<Bytes, RegistryError> {
+    ) -> Result<Bytes, PullSourceError> {
         if size > MAX_CONFIG_BYTES {
-            return Err(RegistryError::ConfigTooLarge {
+            return Err(PullSourceError::ConfigTooLarge {
                 digest: digest.clone(),
                 size,
                 limit: MAX_CONFIG_BYTES,
@@ -463,7 +456,7 @@ impl RegistrySource {
 
     /// Tries `op` at each source in order until one succeeds or a failure does not fall
     /// through.
-    async fn walk<T, F, Fut>(&self, what: &str, op: F) -> Result<(usize, T), RegistryError>
+    async fn walk<T, F, Fut>(&self, what: &str, op: F) -> Result<(usize, T), PullSourceError>
     where
         F: Fn(Repository) -> Fut,
         Fut: std::future::Future<Output = Result<T, oci_client::Error>>,
@@ -479,7 +472,7 @@ impl RegistrySource {
                     error: e,
                 }),
                 Err(e) => {
-                    return Err(RegistryError::Stopped {
+                    return Err(PullSourceError::Stopped {
                         what: what.to_owned(),
                         reference: endpoint.source.reference.to_string(),
                         source: Box::new(e),
@@ -488,11 +481,11 @@ impl RegistrySource {
             }
         }
         if attempts.is_empty() {
-            return Err(RegistryError::NoSources {
+            return Err(PullSourceError::NoSources {
                 what: what.to_owned(),
             });
         }
-        Err(RegistryError::Exhausted {
+        Err(PullSourceError::Exhausted {
             what: what.to_owned(),
             attempts: Attempts(attempts),
         })
@@ -547,7 +540,7 @@ impl RegistrySource {
                     let failure = classify(&e);
                     if failure == SourceFailure::Integrity {
                         let bad = BadBytes {
-                            url: endpoint.blob_url(digest),
+                            url: endpoint.blob_url(digest).to_string(),
                             detail: Some(e),
                         };
                         lock(&self.shared.blobs)
@@ -596,7 +589,7 @@ impl RegistrySource {
             .shared
             .endpoints
             .get(i)
-            .map(|e| e.blob_url(digest))
+            .map(|e| e.blob_url(digest).to_string())
             .unwrap_or_default();
         state.strike(i, BadBytes { url, detail: None });
         (0..self.shared.endpoints.len()).any(|j| state.usable(j))

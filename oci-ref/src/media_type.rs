@@ -36,6 +36,12 @@ pub const DOCKER_IMAGE_CONFIG: &str = "application/vnd.docker.container.image.v1
 pub const DOCKER_SCHEMA1: &str = "application/vnd.docker.distribution.manifest.v1+json";
 /// Docker schema 1 (signed): not supported.
 pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.manifest.v1+prettyjws";
+/// `application/json`: what some registries send as `Content-Type` for any manifest.
+pub const JSON: &str = "application/json";
+/// `text/plain`: what some registries send as `Content-Type` for any manifest.
+pub const TEXT_PLAIN: &str = "text/plain";
+/// `application/x-www-form-urlencoded`: the body of an OAuth2 token request.
+pub const FORM_URLENCODED: &str = "application/x-www-form-urlencoded";
 /// Bytes of no declared type.
 pub const OCTET_STREAM: &str = "application/octet-stream";
 /// A zstd file ([RFC 8878 §7](https://www.rfc-editor.org/rfc/rfc8878#section-7)); podman's

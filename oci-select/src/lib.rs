@@ -14,6 +14,9 @@
 //!   one-tag-one-artifact model): digest, media type, size, artifact type, [`Platform`],
 //!   annotations, position, and — once fetched — [`ManifestFacts`] (layers, config media type,
 //!   manifest annotations);
+//! - [`Platform`] and the layers' descriptors are the workspace's one object model,
+//!   [`oci_ref::model`] (re-exported: `oci_select::Platform` is `oci_ref::model::Platform`, and
+//!   [`ManifestFacts::layers`] are [`oci_ref::model::Descriptor`]s);
 //! - a [`Rule`] rejects a candidate with a reason, ranks it with an orderable key, or abstains;
 //! - a [`Policy`] is an ordered list of rules: rejected candidates are out, the rest are sorted
 //!   by their rank keys in rule order, ties broken by index order;

@@ -131,7 +131,8 @@ async fn check_resolve(
         r.requests
     );
     anyhow::ensure!(
-        r.manifest_url.starts_with("oci://") && r.manifest_url.contains("@sha256:"),
+        r.manifest_url.to_string().starts_with("oci://")
+            && r.manifest_url.to_string().contains("@sha256:"),
         "pinned url {}",
         r.manifest_url
     );

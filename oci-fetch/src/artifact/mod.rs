@@ -56,7 +56,7 @@ pub use stream::{LayerReader, LayerStream, MAX_STREAM_ATTEMPTS};
 use crate::descriptor::Descriptor;
 use crate::download::{DownloadError, DownloadOptions, Downloaded, download};
 use crate::layout::{LayoutError, OciLayout};
-use crate::registry::{RegistryError, RegistrySource, direct_sources};
+use crate::registry::{PullSourceError, RegistrySource, direct_sources};
 use crate::resolve::{LayoutSource, ManifestSource, ResolveError, Resolved, resolve};
 use crate::source::{BlobSource, SourceError};
 use crate::verify::VerifyError;
@@ -170,7 +170,7 @@ pub enum ArtifactError {
     },
     /// Setting up the registry source failed.
     #[error(transparent)]
-    Registry(#[from] RegistryError),
+    Registry(#[from] PullSourceError),
     /// Opening the layout failed.
     #[error(transparent)]
     Layout(#[from] LayoutError),
@@ -363,7 +363,7 @@ impl Artifact {
     /// several do.
     pub fn layer(&self, pick: &LayerPick) -> Result<&Descriptor, ArtifactError> {
         let mut found = self.layers().iter().filter(|l| pick.matches(l));
-        let manifest = self.resolved.manifest_url.clone();
+        let manifest = self.resolved.manifest_url.to_string();
         match (found.next(), found.count()) {
             (Some(l), 0) => Ok(l),
             (Some(_), more) => Err(ArtifactError::AmbiguousLayer {

@@ -51,11 +51,11 @@ use oci_select::{
     SelectError, classify, rules::SingleLayer,
 };
 
-pub use source::{FetchedManifest, LayoutSource, ManifestSource, ServedBy};
+pub use source::{FetchedManifest, LayoutSource, ManifestSource, PinnedManifest, ServedBy};
 
 use crate::descriptor::Descriptor;
 use crate::layout::LayoutError;
-use crate::registry::RegistryError;
+use crate::registry::PullSourceError;
 
 /// Most rounds of manifest fetching before giving up (each round fetches at least one manifest,
 /// so this bounds the work a hostile index with many entries can cause, together with
@@ -72,7 +72,7 @@ pub const MAX_CANDIDATES: usize = 1024;
 pub enum ResolveError {
     /// A registry fetch failed.
     #[error(transparent)]
-    Registry(#[from] RegistryError),
+    Registry(#[from] PullSourceError),
     /// Reading the layout failed.
     #[error(transparent)]
     Layout(#[from] LayoutError),
@@ -199,7 +199,7 @@ impl RuleSet {
 #[non_exhaustive]
 pub struct Resolved {
     /// The chosen manifest, pinned: `oci://host/repo@sha256:…` (or `DIR@sha256:…` for a layout).
-    pub manifest_url: String,
+    pub manifest_url: PinnedManifest,
     /// The chosen manifest's digest.
     pub manifest_digest: Digest,
     /// The chosen layer when the artifact is one file: the single layer (the first layer for a
@@ -209,7 +209,7 @@ pub struct Resolved {
     /// `scheme://host/v2/<repo>/blobs/<digest>` of [`Resolved::blob`] at [`Resolved::source`]
     /// (a mirror's host and rewritten repository when a mirror served the manifest), or a
     /// `file://` URL into a layout.
-    pub blob_url: Option<String>,
+    pub blob_url: Option<url::Url>,
     /// Every layer of the chosen manifest, in order.
     pub layers: Vec<Descriptor>,
     /// Ironic's disk format: `qcow2`, `raw`, `bootc`, `unknown` (digest reference), or `None`.
@@ -454,8 +454,10 @@ async fn finish(
     let blob = chosen.blob;
     let compression = compression_of(source, blob.as_ref()).await?;
     Ok(Resolved {
-        manifest_url: source.pinned_url(&manifest),
-        blob_url: blob.as_ref().map(|b| source.blob_url(&manifest, &b.digest)),
+        manifest_url: source.pinned(&manifest),
+        blob_url: blob
+            .as_ref()
+            .and_then(|b| source.blob_url(&manifest, &b.digest)),
         compression,
         filename: blob.as_ref().and_then(|b| b.title().map(str::to_owned)),
         blob,

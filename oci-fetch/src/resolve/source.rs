@@ -7,12 +7,39 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use oci_ref::{Digest, Reference, TagOrDigest};
+use url::Url;
 
 use super::ResolveError;
 use crate::descriptor::Descriptor;
 use crate::layout::{MAX_MANIFEST_SIZE, OciLayout};
 use crate::registry::{MAX_CONFIG_BYTES, RegistrySource};
 use crate::source::{BlobSource, BoxFuture, blob_head};
+
+/// The chosen manifest, pinned by digest: what [`Resolved::manifest_url`](super::Resolved::manifest_url)
+/// names. `Display` gives `oci://host/repo@sha256:…` for a registry and `DIR@sha256:…` for a
+/// layout (the `--json` `manifest_url`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PinnedManifest {
+    /// In a registry: the user's reference pinned to the digest.
+    Registry(Reference),
+    /// In an OCI image layout.
+    Layout {
+        /// The layout's root directory.
+        dir: PathBuf,
+        /// The manifest's digest.
+        digest: Digest,
+    },
+}
+
+impl fmt::Display for PinnedManifest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PinnedManifest::Registry(reference) => f.write_str(&reference.to_oci_url()),
+            PinnedManifest::Layout { dir, digest } => write!(f, "{}@{digest}", dir.display()),
+        }
+    }
+}
 
 /// Which source served the chosen manifest: where its blobs are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,13 +127,13 @@ pub trait ManifestSource: Send + Sync {
         None
     }
 
-    /// The pinned URL of the manifest `digest` (`oci://host/repo@sha256:…` for a registry,
-    /// `DIR@sha256:…` for a layout).
-    fn pinned_url(&self, digest: &Digest) -> String;
+    /// The manifest `digest`, pinned in this source.
+    fn pinned(&self, digest: &Digest) -> PinnedManifest;
 
     /// Where the blob `blob` of the manifest `manifest` can be fetched from directly: at the
     /// source that served that manifest.
-    fn blob_url(&self, manifest: &Digest, blob: &Digest) -> String;
+    /// `None` when the source cannot name one.
+    fn blob_url(&self, manifest: &Digest, blob: &Digest) -> Option<Url>;
 
     /// The first bytes of the blob `digest`, unverified (see [`blob_head`]): how
     /// [`resolve`](super::resolve) tells the compression of a blob whose media type declares
@@ -148,11 +175,11 @@ impl ManifestSource for RegistrySource {
         Some(RegistrySource::requests(self))
     }
 
-    fn pinned_url(&self, digest: &Digest) -> String {
-        self.reference().pinned(digest.clone()).to_oci_url()
+    fn pinned(&self, digest: &Digest) -> PinnedManifest {
+        PinnedManifest::Registry(self.reference().pinned(digest.clone()))
     }
 
-    fn blob_url(&self, manifest: &Digest, blob: &Digest) -> String {
+    fn blob_url(&self, manifest: &Digest, blob: &Digest) -> Option<Url> {
         RegistrySource::blob_url(self, manifest, blob)
     }
 
@@ -219,11 +246,11 @@ impl ManifestSource for LayoutSource {
         Some(self.reads.load(Ordering::Relaxed))
     }
 
-    fn pinned_url(&self, digest: &Digest) -> String {
-        self.layout.pinned_url(digest)
+    fn pinned(&self, digest: &Digest) -> PinnedManifest {
+        self.layout.pinned(digest)
     }
 
-    fn blob_url(&self, manifest: &Digest, blob: &Digest) -> String {
+    fn blob_url(&self, manifest: &Digest, blob: &Digest) -> Option<Url> {
         self.layout.blob_url(manifest, blob)
     }
 
@@ -265,14 +292,17 @@ impl ManifestSource for OciLayout {
         })
     }
 
-    fn pinned_url(&self, digest: &Digest) -> String {
-        format!("{}@{digest}", self.root().display())
+    fn pinned(&self, digest: &Digest) -> PinnedManifest {
+        PinnedManifest::Layout {
+            dir: self.root().to_path_buf(),
+            digest: digest.clone(),
+        }
     }
 
-    fn blob_url(&self, _manifest: &Digest, blob: &Digest) -> String {
-        let path = self.blob_path(blob);
-        let abs = std::path::absolute(&path).unwrap_or(path);
-        format!("file://{}", abs.display())
+    /// `file://` URL of the blob file; `None` when the layout's path cannot be made absolute.
+    fn blob_url(&self, _manifest: &Digest, blob: &Digest) -> Option<Url> {
+        let path = std::path::absolute(self.blob_path(blob)).ok()?;
+        Url::from_file_path(path).ok()
     }
 
     fn served_by(&self, _manifest: &Digest) -> ServedBy {

@@ -217,7 +217,7 @@ mod library {
 
     use bytes::Bytes;
     use oci_fetch::resolve::{
-        FetchedManifest, ManifestSource, ResolveError, Resolved, ServedBy, resolve,
+        FetchedManifest, ManifestSource, PinnedManifest, ResolveError, Resolved, ServedBy, resolve,
     };
     use oci_fetch::source::BoxFuture;
     use oci_ref::TagOrDigest;
@@ -270,11 +270,14 @@ mod library {
         ) -> BoxFuture<'a, Result<Bytes, ResolveError>> {
             Box::pin(async move { Ok(self.docs[digest].0.clone()) })
         }
-        fn pinned_url(&self, digest: &Digest) -> String {
-            format!("oci://memory/test@{digest}")
+        fn pinned(&self, digest: &Digest) -> PinnedManifest {
+            PinnedManifest::Registry(
+                oci_ref::Reference::parse(&format!("oci://memory/test@{digest}"))
+                    .expect("reference"),
+            )
         }
-        fn blob_url(&self, _manifest: &Digest, blob: &Digest) -> String {
-            format!("https://memory/v2/test/blobs/{blob}")
+        fn blob_url(&self, _manifest: &Digest, blob: &Digest) -> Option<oci_fetch::Url> {
+            oci_fetch::Url::parse(&format!("https://memory/v2/test/blobs/{blob}")).ok()
         }
         fn served_by(&self, _manifest: &Digest) -> ServedBy {
             ServedBy::Layout {
@@ -365,12 +368,14 @@ mod library {
             vec![d[0].clone(), d[1].clone(), d[2].clone()]
         );
         assert_eq!(r.requests, 3);
-        assert_eq!(r.manifest_url, format!("oci://memory/test@{}", d[2]));
-        assert!(
-            r.blob_url
-                .as_deref()
-                .is_some_and(|u| u.starts_with("https://memory/v2/test/blobs/sha256:"))
+        assert_eq!(
+            r.manifest_url.to_string(),
+            format!("oci://memory/test@{}", d[2])
         );
+        assert!(r.blob_url.as_ref().is_some_and(|u| {
+            u.as_str()
+                .starts_with("https://memory/v2/test/blobs/sha256:")
+        }));
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<(), Failure> 
                         "the registry did not say how large blob {digest} is (no Content-Length)"
                     )
                 })?;
-                let desc = Descriptor::new("application/octet-stream", digest.clone(), size);
+                let desc = Descriptor::new(oci_ref::media_type::OCTET_STREAM, digest.clone(), size);
                 source.expect_size(&digest, size);
                 let mut opts = DownloadOptions::default();
                 opts.keep_partial = !no_resume;

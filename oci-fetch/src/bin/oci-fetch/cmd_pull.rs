@@ -88,7 +88,7 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
     })?;
     if args.json {
         let out = PullJson {
-            manifest_url: &resolved.manifest_url,
+            manifest_url: resolved.manifest_url.to_string(),
             manifest_digest: resolved.manifest_digest.as_str(),
             files: files
                 .iter()
@@ -221,7 +221,7 @@ fn progress_bars(layers: &[oci_fetch::descriptor::Descriptor]) -> ProgressSink {
 
 #[derive(Debug, Serialize)]
 struct PullJson<'a> {
-    manifest_url: &'a str,
+    manifest_url: String,
     manifest_digest: &'a str,
     files: Vec<FileJson<'a>>,
 }

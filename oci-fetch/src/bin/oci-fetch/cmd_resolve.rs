@@ -315,7 +315,7 @@ fn print_summary(r: &Resolved) {
 /// The `--json` contract of `resolve`, fields in this order.
 #[derive(Debug, Serialize)]
 pub(crate) struct ResolveJson<'a> {
-    manifest_url: &'a str,
+    manifest_url: String,
     manifest_digest: &'a str,
     blob_digest: Option<&'a str>,
     blob_url: Option<&'a str>,
@@ -358,10 +358,10 @@ struct CandidateJson<'a> {
 impl<'a> ResolveJson<'a> {
     pub(crate) fn of(r: &'a Resolved) -> ResolveJson<'a> {
         ResolveJson {
-            manifest_url: &r.manifest_url,
+            manifest_url: r.manifest_url.to_string(),
             manifest_digest: r.manifest_digest.as_str(),
             blob_digest: r.blob.as_ref().map(|b| b.digest.as_str()),
-            blob_url: r.blob_url.as_deref(),
+            blob_url: r.blob_url.as_ref().map(url::Url::as_str),
             source: SourceJson::of(&r.source),
             size: r.size,
             media_type: r.blob.as_ref().map(|b| b.media_type.as_str()),

@@ -276,7 +276,7 @@ fn annotation_file_that_reports_no_size_is_still_capped() {
 
 #[tokio::test]
 async fn config_blob_beyond_the_config_cap_is_refused_before_any_request() {
-    use oci_fetch::registry::{MAX_CONFIG_BYTES, RegistryError};
+    use oci_fetch::registry::{MAX_CONFIG_BYTES, PullSourceError};
     // A hostile manifest may declare any config size, and the registry would serve any bytes.
     let registry = Registry::start(|req| {
         Reply::new(200)
@@ -292,7 +292,7 @@ async fn config_blob_beyond_the_config_cap_is_refused_before_any_request() {
         .await
         .expect_err("oversized config");
     assert!(
-        matches!(&e, RegistryError::ConfigTooLarge { size, limit, .. }
+        matches!(&e, PullSourceError::ConfigTooLarge { size, limit, .. }
             if *size == MAX_CONFIG_BYTES + 1 && *limit == MAX_CONFIG_BYTES),
         "{e:?}"
     );
