@@ -93,7 +93,7 @@ pub use exchange::{
 };
 pub use helper::{HELPER_OUTPUT_MAX_BYTES, HELPER_TIMEOUT};
 pub use keychain::Keychain;
-pub use login::{login, logout};
+pub use login::{CredentialStore, erase_credentials, login, logout, store_credentials};
 pub use scope::{Action, SCOPE_LENGTH_MAX, Scope};
 pub use secret::Secret;
 pub use token_response::{DEFAULT_TOKEN_LIFETIME, TOKEN_LENGTH_MAX, TOKEN_LIFETIME_MAX};
