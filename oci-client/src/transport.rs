@@ -395,8 +395,11 @@ pub(crate) fn transport_error(method: &Method, url: &str, e: reqwest::Error) -> 
 
 /// Whether a TLS handshake failed because the server answered in plain HTTP: rustls reads the
 /// first bytes of `HTTP/1.1 400 …` as a record of an invalid content type. The rustls error sits
-/// inside an `io::Error`, whose `source()` skips it, so both are looked through.
+/// inside an `io::Error`, whose `source()` skips it, so both are looked through; where a layer
+/// of the HTTP stack keeps only the message, rustls's text for that error is recognised.
 fn is_plain_http_answer(e: &reqwest::Error) -> bool {
+    /// `rustls::Error::InvalidMessage(InvalidContentType)` as rustls displays it.
+    const RUSTLS_TEXT: &str = "received corrupt message of type InvalidContentType";
     let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = next {
         let inner = err
@@ -407,6 +410,9 @@ fn is_plain_http_answer(e: &reqwest::Error) -> bool {
             if let Some(rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)) =
                 candidate.downcast_ref::<rustls::Error>()
             {
+                return true;
+            }
+            if candidate.to_string().contains(RUSTLS_TEXT) {
                 return true;
             }
         }
