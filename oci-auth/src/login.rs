@@ -132,9 +132,10 @@ fn remove_entry(path: &Path, registry: &str) -> Result<bool, Error> {
 ///
 /// # Errors
 ///
-/// [`ErrorKind::InvalidCredential`], [`ErrorKind::InvalidRegistry`], and
-/// [`ErrorKind::ConfigRead`], [`ErrorKind::ConfigParse`] or [`ErrorKind::ConfigWrite`] naming
-/// the file.
+/// [`ErrorKind::InvalidCredential`] for a bad user name, [`ErrorKind::InvalidRegistry`] for a
+/// registry that is not a host name, [`ErrorKind::ConfigRead`]/[`ErrorKind::ConfigParse`] when the
+/// existing file cannot be read or parsed, [`ErrorKind::ConfigWrite`] when the new file cannot be
+/// written.
 pub fn login(path: &Path, registry: &str, username: &str, password: &Secret) -> Result<(), Error> {
     check_username(username)?;
     check_registry(registry)?;
@@ -178,7 +179,9 @@ fn check_username(username: &str) -> Result<(), Error> {
 ///
 /// # Errors
 ///
-/// [`ErrorKind::NotLoggedIn`], [`ErrorKind::InvalidRegistry`], and the file errors of [`login`].
+/// [`ErrorKind::NotLoggedIn`] when the file has no credentials for `registry`,
+/// [`ErrorKind::InvalidRegistry`], [`ErrorKind::ConfigRead`]/[`ErrorKind::ConfigParse`] and
+/// [`ErrorKind::ConfigWrite`] as for [`login`].
 pub fn logout(path: &Path, registry: &str) -> Result<(), Error> {
     check_registry(registry)?;
     let not_logged_in = || {
