@@ -7,6 +7,7 @@ mod decompress;
 mod gate;
 mod interrupt;
 mod multi_file;
+mod oras;
 mod publish;
 mod pull;
 mod registry;

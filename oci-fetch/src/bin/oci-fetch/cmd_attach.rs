@@ -9,7 +9,7 @@ use oci_fetch::publish::push::{export_manifest, push, resolve_subject};
 
 use crate::Failure;
 use crate::cmd_push::{Common, failure, print_pushed, request, runtime};
-use crate::common::GlobalArgs;
+use crate::common::{DistributionSpec, GlobalArgs};
 use crate::place::{Mode, Place};
 
 /// Arguments of `oci-fetch attach`.
@@ -33,6 +33,11 @@ pub(crate) struct Args {
     /// Also write the pushed manifest to this file.
     #[arg(long, value_name = "FILE")]
     export_manifest: Option<PathBuf>,
+    /// Where the referrer is recorded: `v1.1-referrers-api` (the registry's referrers API only) or
+    /// `v1.1-referrers-tag` (the `sha256-<hex>` fallback tag only). Default: the API when the
+    /// registry has one, else the fallback tag.
+    #[arg(long, value_enum, value_name = "SPEC")]
+    distribution_spec: Option<DistributionSpec>,
     #[command(flatten)]
     common: Common,
 }
@@ -45,12 +50,14 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         args.annotation_file.as_ref(),
     )?;
     let rt = runtime()?;
-    let place = rt.block_on(Place::open(
-        &args.reference,
-        args.common.oci_layout,
-        Mode::Read,
-        global,
-    ))?;
+    let place = rt
+        .block_on(Place::open(
+            &args.reference,
+            args.common.oci_layout,
+            Mode::Read,
+            global,
+        ))?
+        .with_distribution_spec(args.distribution_spec)?;
     let pushed = rt
         .block_on(async {
             req.subject = Some(resolve_subject(place.store(), &place.manifest()).await?);
