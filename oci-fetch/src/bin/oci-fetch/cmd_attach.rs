@@ -10,7 +10,7 @@ use oci_fetch::publish::push::{export_manifest, push, resolve_subject};
 use crate::Failure;
 use crate::cmd_push::{Common, failure, print_pushed, request, runtime};
 use crate::common::{DistributionSpec, GlobalArgs};
-use crate::place::{Mode, Place};
+use crate::place::Place;
 
 /// Arguments of `oci-fetch attach`.
 #[derive(Debug, clap::Args)]
@@ -50,14 +50,12 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         args.annotation_file.as_ref(),
     )?;
     let rt = runtime()?;
-    let place = rt
-        .block_on(Place::open(
-            &args.reference,
-            args.common.oci_layout,
-            Mode::Read,
-            global,
-        ))?
-        .with_distribution_spec(args.distribution_spec)?;
+    let place = rt.block_on(Place::open_subject(
+        &args.reference,
+        args.common.oci_layout,
+        args.distribution_spec,
+        global,
+    ))?;
     let pushed = rt
         .block_on(async {
             req.subject = Some(resolve_subject(place.store(), &place.manifest()).await?);

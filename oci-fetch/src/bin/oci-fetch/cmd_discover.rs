@@ -9,7 +9,7 @@ use oci_fetch::publish::discover::{DiscoverOptions, discover, render_table, rend
 use crate::Failure;
 use crate::cmd_push::{Common, failure, runtime};
 use crate::common::{DistributionSpec, GlobalArgs};
-use crate::place::{Mode, Place};
+use crate::place::Place;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -58,14 +58,12 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         depth: args.depth,
     };
     let rt = runtime()?;
-    let place = rt
-        .block_on(Place::open(
-            &args.reference,
-            args.common.oci_layout,
-            Mode::Read,
-            global,
-        ))?
-        .with_distribution_spec(args.distribution_spec)?;
+    let place = rt.block_on(Place::open_subject(
+        &args.reference,
+        args.common.oci_layout,
+        args.distribution_spec,
+        global,
+    ))?;
     let root = rt
         .block_on(discover(place.store(), &place.manifest(), &options))
         .map_err(failure)?;

@@ -98,14 +98,18 @@ impl Place {
         }
     }
 
-    /// Applies `--distribution-spec`: the registry repository then reads and records referrers
-    /// only the way it names. An OCI layout keeps its referrers in `index.json`, so the flag
-    /// there is bad input rather than silently ignored.
-    pub(crate) fn with_distribution_spec(
-        self,
+    /// Opens the subject REF of `attach` or `discover` for reading, with `--distribution-spec`
+    /// applied: the registry repository then reads and records referrers only the way it
+    /// names. An OCI layout keeps its referrers in `index.json`, so the flag there is bad input
+    /// rather than silently ignored.
+    pub(crate) async fn open_subject(
+        text: &str,
+        oci_layout: bool,
         spec: Option<DistributionSpec>,
+        global: &GlobalArgs,
     ) -> Result<Place, Failure> {
-        match (self, spec) {
+        let place = Place::open(text, oci_layout, Mode::Read, global).await?;
+        match (place, spec) {
             (place, None) => Ok(place),
             (Place::Registry { reference, repo }, Some(spec)) => Ok(Place::Registry {
                 reference,
