@@ -3,7 +3,9 @@
 mod bad_input;
 mod cmd_ref;
 mod copy;
+mod credentials;
 mod decompress;
+mod errors;
 mod gate;
 mod interrupt;
 mod multi_file;
