@@ -9,6 +9,7 @@ mod errors;
 mod gate;
 mod interrupt;
 mod multi_file;
+mod oras;
 mod publish;
 mod pull;
 mod registry;

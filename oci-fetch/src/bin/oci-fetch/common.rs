@@ -140,3 +140,25 @@ impl GlobalArgs {
         builder.build().map_err(|e| Failure::Operation(e.into()))
     }
 }
+
+/// `--distribution-spec`: oras's name for where referrers are read and written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DistributionSpec {
+    /// OCI distribution-spec v1.1 with the referrers API only: a registry without it is an
+    /// error, and no `sha256-<hex>` fallback tag is written.
+    #[value(name = "v1.1-referrers-api")]
+    ReferrersApi,
+    /// OCI distribution-spec v1.1 referrers tag schema only: referrers are read from and
+    /// recorded in the `sha256-<hex>` fallback index, whether or not the registry has the API.
+    #[value(name = "v1.1-referrers-tag")]
+    ReferrersTag,
+}
+
+impl From<DistributionSpec> for oci_client::ReferrersSource {
+    fn from(spec: DistributionSpec) -> Self {
+        match spec {
+            DistributionSpec::ReferrersApi => oci_client::ReferrersSource::Api,
+            DistributionSpec::ReferrersTag => oci_client::ReferrersSource::TagSchema,
+        }
+    }
+}
