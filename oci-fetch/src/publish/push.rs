@@ -55,9 +55,9 @@ pub struct PushRequest {
     pub config: Option<FileSpec>,
     /// The manifest this one refers to (`attach`).
     pub subject: Option<Descriptor>,
-    /// Receives [`ProgressEvent::UploadStarted`](crate::progress::ProgressEvent::UploadStarted)
-    /// and its sequels for every file (layers and `--config`); `None` reports nothing.
-    pub progress: Option<crate::progress::ProgressSink>,
+    /// Receives [`ProgressEvent::UploadStarted`] and its sequels for every file (layers and
+    /// the config file) uploaded to a registry; `None` reports nothing.
+    pub progress: Option<ProgressSink>,
     /// `org.opencontainers.image.created`, written as RFC 3339 UTC; `None` writes none (the
     /// CLI passes the time of the push, as `oras push` does). An annotation given by the user
     /// always wins.
