@@ -193,6 +193,9 @@ pub enum Protocol {
     UnexpectedStatus,
     /// A tag listing holds a name outside the tag grammar (a line break, a space, `/`, …).
     InvalidTag,
+    /// The referrers API was required ([`crate::ReferrersSource::Api`] chosen with
+    /// [`crate::Repository::with_referrers_source`]) but the registry answered 404: it has none.
+    NoReferrersApi,
 }
 
 impl Protocol {
@@ -213,6 +216,9 @@ impl Protocol {
             Protocol::ChunkMinLengthTooLarge => "an OCI-Chunk-Min-Length above our chunk limit",
             Protocol::UnexpectedStatus => "a status this endpoint does not define",
             Protocol::InvalidTag => "a tag listing with a name outside the tag grammar",
+            Protocol::NoReferrersApi => {
+                "no referrers API (404), and the referrers tag schema was not allowed"
+            }
         }
     }
 }

@@ -29,6 +29,7 @@ use oci_ref::model::{
 use super::input::{ANNOTATION_FILE_CONFIG, ANNOTATION_FILE_MANIFEST, AnnotationFile, FileSpec};
 use super::store::Store;
 use super::{PublishError, to_json};
+use crate::progress::{ProgressEvent, ProgressSink};
 
 /// Files up to this size are uploaded in one `PUT` (read into memory); larger ones are streamed
 /// from disk as they are sent, so memory stays bounded.
@@ -54,6 +55,9 @@ pub struct PushRequest {
     pub config: Option<FileSpec>,
     /// The manifest this one refers to (`attach`).
     pub subject: Option<Descriptor>,
+    /// Receives [`ProgressEvent::UploadStarted`] and its sequels for every file (layers and
+    /// the config file) uploaded to a registry; `None` reports nothing.
+    pub progress: Option<ProgressSink>,
     /// `org.opencontainers.image.created`, written as RFC 3339 UTC; `None` writes none (the
     /// CLI passes the time of the push, as `oras push` does). An annotation given by the user
     /// always wins.
@@ -176,9 +180,22 @@ async fn prepare_layer(store: Store<'_>, spec: &FileSpec) -> Result<LayerFile, P
     Ok(LayerFile::Hashed(hash_file(spec).await?))
 }
 
-/// Stores a hashed file in `store`.
-async fn upload_file(store: Store<'_>, f: &HashedFile) -> Result<PushOutcome, PublishError> {
-    store.push_file(&f.digest, f.size, &f.spec.path).await
+/// Stores a hashed file in `store`, reporting progress to `progress`.
+async fn upload_file(
+    store: Store<'_>,
+    f: &HashedFile,
+    progress: Option<&ProgressSink>,
+) -> Result<PushOutcome, PublishError> {
+    let outcome = store
+        .push_file(&f.digest, f.size, &f.spec.path, progress)
+        .await?;
+    if let Some(p) = progress {
+        p.emit(ProgressEvent::UploadFinished {
+            path: f.spec.path.clone(),
+            digest: f.digest.clone(),
+        });
+    }
+    Ok(outcome)
 }
 
 /// Builds the manifest for `req` from already-hashed layers and config, without IO.
@@ -262,7 +279,10 @@ pub async fn push<'a>(
     };
     let mut blobs = Vec::new();
     let config = push_config(store, req, config_file.as_ref(), &mut blobs).await?;
-    let layers = push_layers(store, req, &hashed, &mut blobs).await?;
+    let mut layers = push_layers(store, req, &hashed, &mut blobs).await?;
+    if layers.is_empty() {
+        layers.push(push_empty_layer(store, &config, &mut blobs).await?);
+    }
     let manifest = build_manifest(req, config, layers)?;
     push_manifest_json(store, manifest_ref.as_ref(), &manifest, blobs).await
 }
@@ -298,7 +318,7 @@ async fn push_config(
 ) -> Result<Descriptor, PublishError> {
     let (mut config, outcome) = match (config_file, &req.platform) {
         (Some(f), _) => {
-            let outcome = upload_file(store, f).await?;
+            let outcome = upload_file(store, f, req.progress.as_ref()).await?;
             let media_type = f.spec.media_type.as_deref().unwrap_or(OCI_IMAGE_CONFIG);
             (
                 Descriptor::new(media_type, f.digest.clone(), f.size),
@@ -344,6 +364,28 @@ pub fn platform_config(platform: &Platform) -> Result<Vec<u8>, PublishError> {
     to_json(platform)
 }
 
+/// A push without files (an annotation-only artifact, as Quay's expiry recipe does it) gets the
+/// empty descriptor as its single layer, as `oras push` writes it: image-spec v1.1 asks for at
+/// least one layer ([§ Guidelines for Artifact Usage](https://github.com/opencontainers/image-spec/blob/v1.1.0/manifest.md#guidelines-for-artifact-usage)).
+/// The empty blob is uploaded unless the config already was it.
+async fn push_empty_layer(
+    store: Store<'_>,
+    config: &Descriptor,
+    blobs: &mut Vec<PushedBlob>,
+) -> Result<Descriptor, PublishError> {
+    let empty = Descriptor::empty();
+    if config.digest != empty.digest {
+        let outcome = store
+            .push_bytes(&empty.digest, Bytes::from_static(EMPTY_JSON))
+            .await?;
+        blobs.push(PushedBlob {
+            descriptor: empty.clone(),
+            outcome,
+        });
+    }
+    Ok(empty)
+}
+
 /// Uploads the layers, each distinct digest once; returns their titled descriptors.
 async fn push_layers(
     store: Store<'_>,
@@ -358,12 +400,20 @@ async fn push_layers(
             LayerFile::Hashed(f) => {
                 let outcome = match done.get(&f.digest) {
                     Some(o) => *o,
-                    None => upload_file(store, f).await?,
+                    None => upload_file(store, f, req.progress.as_ref()).await?,
                 };
                 (&f.spec, f.digest.clone(), f.size, outcome)
             }
             LayerFile::HashedWhileUploading { spec, size } => {
-                let (digest, outcome) = store.push_file_hashing(*size, &spec.path).await?;
+                let progress = req.progress.as_ref();
+                let (digest, outcome) =
+                    store.push_file_hashing(*size, &spec.path, progress).await?;
+                if let Some(p) = progress {
+                    p.emit(ProgressEvent::UploadFinished {
+                        path: spec.path.clone(),
+                        digest: digest.clone(),
+                    });
+                }
                 (spec, digest, *size, outcome)
             }
         };

@@ -9,10 +9,12 @@ mod errors;
 mod gate;
 mod interrupt;
 mod multi_file;
+mod oras;
 mod publish;
 mod pull;
 mod registry;
 mod resolve;
+mod tty;
 
 use std::process::{Command, Output};
 

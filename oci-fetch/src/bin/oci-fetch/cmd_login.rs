@@ -97,7 +97,7 @@ fn config_path(global: &GlobalArgs) -> Result<PathBuf, Failure> {
 
 /// The registry named by `text`, `host[:port]` or `oci://host[:port]`, normalised as in
 /// references (`index.docker.io` is `docker.io`). Errors quote `text` as typed.
-fn registry_name(text: &str) -> Result<String, Failure> {
+pub(crate) fn registry_name(text: &str) -> Result<String, Failure> {
     let host = text.trim_start_matches("oci://").trim_end_matches('/');
     // `Reference::new` checks each part against the reference grammar; the repository and tag
     // are placeholders that always pass, so an error is about the registry.

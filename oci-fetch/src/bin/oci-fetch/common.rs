@@ -33,6 +33,10 @@ pub(crate) struct GlobalArgs {
     /// `/etc/containers/registries.conf`.
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) registries_conf: Option<PathBuf>,
+    /// No progress bars (they are drawn on stderr only when it is a terminal, and never with
+    /// `--json`).
+    #[arg(long, global = true)]
+    pub(crate) no_progress: bool,
     #[command(flatten)]
     pub(crate) credentials: CredentialArgs,
     /// The credential the flags gave (filled once by `main`, after reading stdin or prompting).
@@ -41,6 +45,12 @@ pub(crate) struct GlobalArgs {
 }
 
 impl GlobalArgs {
+    /// Whether to draw progress bars: stderr is a terminal, no `--no-progress`, no `--json`.
+    pub(crate) fn progress(&self, json: bool) -> bool {
+        use std::io::IsTerminal as _;
+        !self.no_progress && !json && std::io::stderr().is_terminal()
+    }
+
     /// Parses a reference given on the command line; a bad one is a usage error.
     pub(crate) fn reference(&self, text: &str) -> Result<Reference, Failure> {
         Reference::parse(text).map_err(|e| {
@@ -128,5 +138,27 @@ impl GlobalArgs {
             builder = builder.plain_http(r);
         }
         builder.build().map_err(|e| Failure::Operation(e.into()))
+    }
+}
+
+/// `--distribution-spec`: oras's name for where referrers are read and written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DistributionSpec {
+    /// OCI distribution-spec v1.1 with the referrers API only: a registry without it is an
+    /// error, and no `sha256-<hex>` fallback tag is written.
+    #[value(name = "v1.1-referrers-api")]
+    ReferrersApi,
+    /// OCI distribution-spec v1.1 referrers tag schema only: referrers are read from and
+    /// recorded in the `sha256-<hex>` fallback index, whether or not the registry has the API.
+    #[value(name = "v1.1-referrers-tag")]
+    ReferrersTag,
+}
+
+impl From<DistributionSpec> for oci_client::ReferrersSource {
+    fn from(spec: DistributionSpec) -> Self {
+        match spec {
+            DistributionSpec::ReferrersApi => oci_client::ReferrersSource::Api,
+            DistributionSpec::ReferrersTag => oci_client::ReferrersSource::TagSchema,
+        }
     }
 }

@@ -27,6 +27,7 @@ mod credentials;
 mod hints;
 mod interrupt;
 mod place;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -65,6 +66,9 @@ enum Command {
     Pull(cmd_pull::Args),
     /// List a repository's tags.
     Tags(cmd_tags::Args),
+    /// Repository verbs as oras has them: `repo tags`, `repo ls`.
+    #[command(subcommand)]
+    Repo(cmd_tags::RepoCommand),
     /// Fetch or delete a manifest.
     #[command(subcommand)]
     Manifest(cmd_manifest::Command),
@@ -139,6 +143,7 @@ fn main() -> ExitCode {
         Command::Resolve(args) => cmd_resolve::run(args, &cli.global),
         Command::Pull(args) => cmd_pull::run(args, &cli.global),
         Command::Tags(args) => cmd_tags::run(args, &cli.global),
+        Command::Repo(command) => cmd_tags::run_repo(command, &cli.global),
         Command::Manifest(command) => cmd_manifest::run(command, &cli.global),
         Command::Blob(command) => cmd_blob::run(command, &cli.global),
         Command::Login(args) => cmd_login::login(args, &cli.global),
