@@ -21,6 +21,7 @@ use reqwest::{Method, StatusCode};
 
 use crate::descriptor::Descriptor;
 use crate::error::{Error, Limit, Protocol};
+use crate::referrers::ReferrersMode;
 use crate::repository::{Access, Repository, header_value};
 use crate::transport::{BodyError, Req};
 
@@ -249,6 +250,25 @@ impl Repository {
         bytes: Bytes,
         media_type: &str,
     ) -> Result<PushedManifest, Error> {
+        self.push_manifest_with(reference, bytes, media_type, ReferrersMode::Auto)
+            .await
+    }
+
+    /// [`push_manifest`](Self::push_manifest) with the referrers of a manifest with a
+    /// `subject` written as `mode` says: [`ReferrersMode::Auto`] updates the fallback index
+    /// only when the registry does not answer `OCI-Subject`, [`ReferrersMode::Api`] never
+    /// (the registry's API is trusted to list it), [`ReferrersMode::TagSchema`] always.
+    ///
+    /// # Errors
+    ///
+    /// As [`push_manifest`](Self::push_manifest).
+    pub async fn push_manifest_with(
+        &self,
+        reference: &TagOrDigest,
+        bytes: Bytes,
+        media_type: &str,
+        mode: ReferrersMode,
+    ) -> Result<PushedManifest, Error> {
         let peek: Peek = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidInput {
             what: "manifest JSON",
             source: Some(Box::new(e)),
@@ -297,7 +317,12 @@ impl Repository {
         }
         let subject_confirmed = resp.headers().contains_key("oci-subject");
         let descriptor = Descriptor::new(media_type, digest, size);
-        if let (Some(subject), false) = (&subject, subject_confirmed) {
+        let write_fallback = match mode {
+            ReferrersMode::Auto => !subject_confirmed,
+            ReferrersMode::Api => false,
+            ReferrersMode::TagSchema => true,
+        };
+        if let (Some(subject), true) = (&subject, write_fallback) {
             self.add_to_referrers_fallback(subject, &descriptor, &bytes)
                 .await?;
         }

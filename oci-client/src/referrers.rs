@@ -34,6 +34,23 @@ pub enum ReferrersSource {
     TagSchema,
 }
 
+/// How referrers are read and written: the distribution spec's two ways, or whichever the
+/// registry supports (oras's `--distribution-spec v1.1-referrers-api|v1.1-referrers-tag`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReferrersMode {
+    /// Reading: the API, and the tag schema when the registry has none (`404`). Writing: the
+    /// fallback index is updated when the registry does not confirm the subject
+    /// (`OCI-Subject`).
+    #[default]
+    Auto,
+    /// The referrers API only: never read or write the fallback tag.
+    Api,
+    /// The referrers tag schema only: read the fallback tag, and write it even when the
+    /// registry has an API.
+    TagSchema,
+}
+
 /// The manifests that refer to a subject.
 #[derive(Debug, Clone)]
 pub struct Referrers {
@@ -57,12 +74,36 @@ impl Repository {
         subject: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<Referrers, Error> {
+        self.referrers_with(subject, artifact_type, ReferrersMode::Auto)
+            .await
+    }
+
+    /// [`referrers`](Self::referrers) read the way `mode` says: with [`ReferrersMode::Api`] a
+    /// registry without the API is an error (its `404`), with [`ReferrersMode::TagSchema`]
+    /// the API is not asked.
+    ///
+    /// # Errors
+    ///
+    /// The registry's answer to the listing, or an answer that is not an index.
+    pub async fn referrers_with(
+        &self,
+        subject: &Digest,
+        artifact_type: Option<&str>,
+        mode: ReferrersMode,
+    ) -> Result<Referrers, Error> {
+        if mode == ReferrersMode::TagSchema {
+            let descriptors = self.referrers_fallback(subject, artifact_type).await?;
+            return Ok(Referrers {
+                descriptors,
+                source: ReferrersSource::TagSchema,
+            });
+        }
         match self.referrers_api(subject, artifact_type).await {
             Ok(descriptors) => Ok(Referrers {
                 descriptors,
                 source: ReferrersSource::Api,
             }),
-            Err(e) if e.status() == Some(404) => {
+            Err(e) if e.status() == Some(404) && mode == ReferrersMode::Auto => {
                 let descriptors = self.referrers_fallback(subject, artifact_type).await?;
                 Ok(Referrers {
                     descriptors,

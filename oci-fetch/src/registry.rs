@@ -410,6 +410,46 @@ impl RegistrySource {
         Ok(manifest)
     }
 
+    /// The referrers of `subject` (the API or the tag schema, as `mode` says), from the first
+    /// source that answers, as descriptors.
+    ///
+    /// # Errors
+    ///
+    /// Every source failed, or one failed in a way that does not fall through.
+    pub async fn referrers(
+        &self,
+        subject: &Digest,
+        mode: oci_client::ReferrersMode,
+    ) -> Result<Vec<crate::descriptor::Descriptor>, RegistryError> {
+        let what = format!("referrers of {subject}");
+        let (_, found) = self
+            .walk(&what, |repo| {
+                let subject = subject.clone();
+                async move {
+                    let found = repo.referrers_with(&subject, None, mode).await?;
+                    found
+                        .descriptors
+                        .iter()
+                        .map(|d| typed_descriptor(&repo, d))
+                        .collect::<Result<Vec<_>, _>>()
+                }
+            })
+            .await?;
+        Ok(found)
+    }
+
+    /// The repository's tags, from the first source that answers.
+    ///
+    /// # Errors
+    ///
+    /// Every source failed, or one failed in a way that does not fall through.
+    pub async fn tags(&self) -> Result<Vec<String>, RegistryError> {
+        let (_, tags) = self
+            .walk("tags", |repo| async move { repo.tags(None).await })
+            .await?;
+        Ok(tags)
+    }
+
     /// Reads a small blob (a config) into memory, verified, walking the sources.
     pub async fn fetch_small_blob(
         &self,
@@ -621,4 +661,18 @@ impl BlobSource for RegistrySource {
     fn rejected(&self, digest: &Digest) -> bool {
         self.reject(digest)
     }
+}
+
+/// A referrers listing's entry as the workspace's [`Descriptor`](crate::descriptor::Descriptor);
+/// one it cannot hold (a digest it does not accept) is the registry's protocol error.
+fn typed_descriptor(
+    repo: &Repository,
+    d: &oci_client::spec::image::Descriptor,
+) -> Result<crate::descriptor::Descriptor, oci_client::Error> {
+    serde_json::to_value(d)
+        .and_then(serde_json::from_value)
+        .map_err(|_| oci_client::Error::Protocol {
+            url: format!("{}/referrers", repo.name()),
+            what: oci_client::Protocol::InvalidJson,
+        })
 }

@@ -3,9 +3,11 @@
 mod bad_input;
 mod cmd_ref;
 mod copy;
+mod copy_graph;
 mod decompress;
 mod gate;
 mod interrupt;
+mod mirror;
 mod multi_file;
 mod publish;
 mod pull;

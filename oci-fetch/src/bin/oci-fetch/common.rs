@@ -98,3 +98,25 @@ impl GlobalArgs {
         builder.build().map_err(|e| Failure::Operation(e.into()))
     }
 }
+
+/// `--distribution-spec`: how referrers are read and written, as oras names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DistributionSpec {
+    /// The referrers API only (no fallback tag is written).
+    #[value(name = "v1.1-referrers-api")]
+    V11ReferrersApi,
+    /// The referrers tag schema (`<alg>-<hex>` fallback index), even where an API exists.
+    #[value(name = "v1.1-referrers-tag")]
+    V11ReferrersTag,
+}
+
+impl DistributionSpec {
+    /// The library's mode for `spec` (none given: whatever the registry supports).
+    pub(crate) fn referrers_mode(spec: Option<DistributionSpec>) -> oci_client::ReferrersMode {
+        match spec {
+            None => oci_client::ReferrersMode::Auto,
+            Some(DistributionSpec::V11ReferrersApi) => oci_client::ReferrersMode::Api,
+            Some(DistributionSpec::V11ReferrersTag) => oci_client::ReferrersMode::TagSchema,
+        }
+    }
+}
