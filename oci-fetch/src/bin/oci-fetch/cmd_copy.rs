@@ -14,7 +14,7 @@ use oci_ref::{Tag, TagOrDigest};
 use crate::Failure;
 use crate::cmd_push::failure as publish_failure;
 use crate::cmd_resolve::runtime;
-use crate::common::{DistributionSpec, GlobalArgs};
+use crate::common::{GlobalArgs, TransferArgs};
 
 /// Arguments of `oci-fetch copy`.
 #[derive(Debug, clap::Args)]
@@ -41,12 +41,8 @@ pub(crate) struct Args {
     /// Copy only this platform's entry of an index, `OS/ARCH[/VARIANT]` (it becomes the root).
     #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
     platform: Option<String>,
-    /// Requests at a time.
-    #[arg(long, default_value_t = oci_fetch::copy::DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=64))]
-    concurrency: u16,
-    /// How referrers are written at a destination registry (default: what it supports).
-    #[arg(long, value_enum)]
-    distribution_spec: Option<DistributionSpec>,
+    #[command(flatten)]
+    transfer: TransferArgs,
     /// Print the result as JSON (`digest`, `mediaType`, `size`, `tag`, `tags`, counters).
     #[arg(long)]
     json: bool,
@@ -132,10 +128,8 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
             args.src
         )));
     }
-    let mut opts = CopyOptions::default();
-    opts.concurrency = usize::from(args.concurrency);
+    let mut opts = args.transfer.copy_options();
     opts.referrers = args.recursive;
-    opts.referrers_mode = DistributionSpec::referrers_mode(args.distribution_spec);
     opts.platform = match &args.platform {
         Some(p) => Some(Platform::parse(p).map_err(publish_failure)?),
         None => None,

@@ -6,14 +6,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow};
 use oci_client::registries::redirects_toml;
-use oci_fetch::copy::{CopyOptions, CopyStats};
+use oci_fetch::copy::CopyStats;
 use oci_fetch::mirror::{
     MirrorDestination, MirrorOrigin, MirrorReport, MirrorSet, Placed, mirror, redirects,
 };
 
 use crate::Failure;
 use crate::cmd_resolve::runtime;
-use crate::common::{DistributionSpec, GlobalArgs};
+use crate::common::{GlobalArgs, TransferArgs};
 
 /// Arguments of `oci-fetch mirror`.
 #[derive(Debug, clap::Args)]
@@ -39,12 +39,8 @@ pub(crate) struct Args {
     /// the mirror (a registry destination only).
     #[arg(long, value_name = "FILE")]
     write_registries_conf: Option<PathBuf>,
-    /// Requests at a time, per repository.
-    #[arg(long, default_value_t = oci_fetch::copy::DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=64))]
-    concurrency: u16,
-    /// How referrers are written at a destination registry (default: what it supports).
-    #[arg(long, value_enum)]
-    distribution_spec: Option<DistributionSpec>,
+    #[command(flatten)]
+    transfer: TransferArgs,
     /// Print the report as one JSON line.
     #[arg(long)]
     json: bool,
@@ -86,9 +82,7 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         registries.push(registry);
     }
     let client = global.client(&registries, &[])?;
-    let mut opts = CopyOptions::default();
-    opts.concurrency = usize::from(args.concurrency);
-    opts.referrers_mode = DistributionSpec::referrers_mode(args.distribution_spec);
+    let mut opts = args.transfer.copy_options();
     // Blobs written to disk keep their partial file on failure, so a rerun resumes them.
     opts.download.keep_partial = true;
     let report = runtime()?

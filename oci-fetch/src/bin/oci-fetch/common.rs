@@ -120,3 +120,24 @@ impl DistributionSpec {
         }
     }
 }
+
+/// Flags of the commands that copy graphs (`copy`, `mirror`).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct TransferArgs {
+    /// Requests at a time.
+    #[arg(long, default_value_t = oci_fetch::copy::DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=64))]
+    concurrency: u16,
+    /// How referrers are written at a destination registry (default: what it supports).
+    #[arg(long, value_enum)]
+    distribution_spec: Option<DistributionSpec>,
+}
+
+impl TransferArgs {
+    /// Copy options with these flags.
+    pub(crate) fn copy_options(&self) -> oci_fetch::copy::CopyOptions {
+        let mut opts = oci_fetch::copy::CopyOptions::default();
+        opts.concurrency = usize::from(self.concurrency);
+        opts.referrers_mode = DistributionSpec::referrers_mode(self.distribution_spec);
+        opts
+    }
+}
