@@ -278,7 +278,7 @@ impl Copier {
                     }
                     _ => None,
                 };
-                let reference = reference.clone();
+                let (repo, reference) = (Box::new(repo), reference.clone());
                 (Dst::Registry { repo, reference }, mount_from)
             }
             Location::Layout(address) => {

@@ -33,7 +33,7 @@ pub(super) enum Src {
 #[derive(Debug)]
 pub(super) enum Dst {
     Registry {
-        repo: Repository,
+        repo: Box<Repository>,
         reference: Reference,
     },
     Layout(OciLayout),
