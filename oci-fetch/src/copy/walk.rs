@@ -334,10 +334,11 @@ impl Walker {
         if !is_index(&desc.media_type) && !is_manifest(&desc.media_type) {
             return self.blob(desc).await;
         }
-        if depth > MAX_INDEX_DEPTH || referrer_depth > MAX_REFERRER_DEPTH {
+        let index_too_deep = is_index(&desc.media_type) && depth >= MAX_INDEX_DEPTH;
+        if index_too_deep || referrer_depth > MAX_REFERRER_DEPTH {
             return Err(CopyError::TooDeep {
                 digest: desc.digest.clone(),
-                limit: if depth > MAX_INDEX_DEPTH {
+                limit: if index_too_deep {
                     MAX_INDEX_DEPTH
                 } else {
                     MAX_REFERRER_DEPTH
