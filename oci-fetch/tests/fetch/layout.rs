@@ -419,3 +419,62 @@ async fn copy_stops_at_the_index_depth_limit() {
     .expect_err("too deep");
     assert!(matches!(err, CopyError::TooDeep { .. }), "{err:?}");
 }
+
+#[tokio::test]
+async fn copy_stops_at_the_referrer_depth_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layout = OciLayout::create(dir.path()).await.expect("create");
+    let config = layout
+        .write_blob_bytes(oci_ref::media_type::OCI_EMPTY, &b"{}"[..])
+        .await
+        .expect("config");
+    let manifest = |subject: Option<&oci_fetch::descriptor::Descriptor>, n: usize| {
+        let mut body = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": oci_ref::media_type::OCI_MANIFEST,
+            "artifactType": format!("application/vnd.test.{n}"),
+            "config": config,
+            "layers": [],
+        });
+        if let Some(s) = subject {
+            body["subject"] = serde_json::to_value(s).expect("descriptor JSON");
+        }
+        serde_json::to_vec(&body).expect("json")
+    };
+    let root = layout
+        .write_blob_bytes(oci_ref::media_type::OCI_MANIFEST, manifest(None, 0))
+        .await
+        .expect("root");
+    layout.tag(&root, "root").await.expect("tag");
+    // A chain of referrers one longer than the limit: each refers to the one before.
+    let mut subject = root;
+    for n in 1..=oci_fetch::copy::MAX_REFERRER_DEPTH + 1 {
+        let next = layout
+            .write_blob_bytes(
+                oci_ref::media_type::OCI_MANIFEST,
+                manifest(Some(&subject), n),
+            )
+            .await
+            .expect("referrer");
+        layout.add_manifest(&next).await.expect("listed");
+        subject = next;
+    }
+    let client = oci_client::Client::new_default().expect("client");
+    let mut opts = CopyOptions::default();
+    opts.referrers = true;
+    let err = copy(
+        &client,
+        &at(dir.path(), TagOrDigest::tag("root").expect("valid tag")),
+        &at(
+            &dir.path().join("dst"),
+            TagOrDigest::tag("root").expect("valid tag"),
+        ),
+        &opts,
+    )
+    .await
+    .expect_err("too deep");
+    assert!(
+        matches!(err, CopyError::TooDeep { limit, .. } if limit == oci_fetch::copy::MAX_REFERRER_DEPTH),
+        "{err:?}"
+    );
+}
