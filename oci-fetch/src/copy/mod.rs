@@ -38,17 +38,21 @@ use oci_client::{Client, ReferrersMode};
 use oci_ref::{Digest, Reference, Tag, TagOrDigest};
 
 use crate::descriptor::Descriptor;
+use crate::descriptor::Platform;
 use crate::download::DownloadOptions;
 use crate::layout::{LayoutAddress, LayoutError, OciLayout};
 #[cfg(doc)]
 use crate::layout::{MAX_INDEX_DEPTH, MAX_MANIFEST_SIZE};
-use crate::publish::model::Platform;
 use crate::registry::{RegistryError, RegistrySource};
 
 use walk::{Dst, Src, Walker};
 
 /// Requests a copy makes at a time unless told otherwise (oras's `--concurrency` default).
 pub const DEFAULT_CONCURRENCY: usize = 3;
+
+/// Most requests at a time the CLI accepts (`--concurrency`): beyond this a local registry only
+/// queues them.
+pub const MAX_CONCURRENCY: u16 = 64;
 
 /// Deepest chain of referrers followed (a referrer of a referrer of … the root). Signatures of
 /// SBOMs are depth 2; a hostile chain stops here with [`CopyError::TooDeep`].

@@ -15,9 +15,9 @@ use oci_ref::{Digest, Reference, Tag, TagOrDigest};
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::{CopyError, CopyOptions, CopyStats, MAX_REFERRER_DEPTH};
+use crate::descriptor::Platform;
 use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManifest};
 use crate::layout::{MAX_INDEX_DEPTH, MAX_MANIFEST_SIZE, OciLayout};
-use crate::publish::model::Platform;
 use crate::registry::RegistrySource;
 use crate::source::{BlobSource, BoxFuture, ByteStream, MemorySource};
 use crate::verify::Verifier;
@@ -111,18 +111,7 @@ fn platform_entry(
     bytes: &[u8],
     platform: &Platform,
 ) -> Result<Descriptor, CopyError> {
-    #[derive(serde::Deserialize)]
-    struct Entry {
-        #[serde(flatten)]
-        descriptor: Descriptor,
-        platform: Option<Platform>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Index {
-        #[serde(default)]
-        manifests: Vec<Entry>,
-    }
-    let index: Index = parse(digest, bytes)?;
+    let index: ImageIndex = parse(digest, bytes)?;
     index
         .manifests
         .into_iter()
@@ -133,13 +122,9 @@ fn platform_entry(
                     && (platform.variant.is_none() || p.variant == platform.variant)
             })
         })
-        .map(|e| e.descriptor)
         .ok_or_else(|| CopyError::NoSuchPlatform {
             digest: digest.clone(),
-            platform: match &platform.variant {
-                Some(v) => format!("{}/{}/{v}", platform.os, platform.architecture),
-                None => format!("{}/{}", platform.os, platform.architecture),
-            },
+            platform: platform.to_string(),
         })
 }
 

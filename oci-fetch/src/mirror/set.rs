@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use oci_ref::{Digest, Reference, Tag};
 use serde::Deserialize;
 
-use crate::publish::model::Platform;
+use crate::descriptor::Platform;
 
 /// Largest set file read, in bytes (a set lists repositories, not content).
 pub const MAX_SET_FILE_BYTES: u64 = 1024 * 1024;
@@ -382,7 +382,10 @@ fn source(s: FileSource) -> Result<MirrorSource, SetError> {
         TagSelection::Tags(tags.collect::<Result<_, _>>()?)
     };
     let platform = match &s.platform {
-        Some(p) => Some(Platform::parse(p).map_err(|e| invalid("platform", p, e.to_string()))?),
+        Some(p) => Some(
+            p.parse::<Platform>()
+                .map_err(|e| invalid("platform", p, e.to_string()))?,
+        ),
         None => None,
     };
     Ok(MirrorSource {

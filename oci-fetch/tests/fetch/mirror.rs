@@ -58,7 +58,7 @@ digests = ["sha256:0000000000000000000000000000000000000000000000000000000000000
         set.sources[0]
             .platform
             .as_ref()
-            .map(|p| p.architecture.as_str()),
+            .and_then(|p| p.architecture.as_deref()),
         Some("amd64")
     );
     assert_eq!(set.sources[1].selection, TagSelection::All);

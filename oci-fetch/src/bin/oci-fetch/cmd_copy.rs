@@ -7,12 +7,10 @@ use oci_fetch::copy::{
     Copied, Copier, CopyError, CopyOptions, CopyStats, DestinationTags, Location, copy,
 };
 use oci_fetch::layout::parse_layout_address;
-use oci_fetch::publish::model::Platform;
 use oci_fetch::registry::insecure_hosts;
 use oci_ref::{Tag, TagOrDigest};
 
 use crate::Failure;
-use crate::cmd_push::failure as publish_failure;
 use crate::cmd_resolve::runtime;
 use crate::common::{GlobalArgs, TransferArgs};
 
@@ -131,7 +129,7 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
     let mut opts = args.transfer.copy_options();
     opts.referrers = args.recursive;
     opts.platform = match &args.platform {
-        Some(p) => Some(Platform::parse(p).map_err(publish_failure)?),
+        Some(p) => Some(crate::args::platform(p)?),
         None => None,
     };
     opts.tags = match dst_tags {

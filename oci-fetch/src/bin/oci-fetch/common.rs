@@ -125,7 +125,7 @@ impl DistributionSpec {
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct TransferArgs {
     /// Requests at a time.
-    #[arg(long, default_value_t = oci_fetch::copy::DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, default_value_t = oci_fetch::copy::DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=i64::from(oci_fetch::copy::MAX_CONCURRENCY)))]
     concurrency: u16,
     /// How referrers are written at a destination registry (default: what it supports).
     #[arg(long, value_enum)]
