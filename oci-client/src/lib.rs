@@ -107,7 +107,7 @@ pub use error::{
 pub use manifest::{MANIFEST_ACCEPT, Manifest, ManifestHead, ParsedManifest, PushedManifest};
 pub use oci_ref::model::{ANNOTATION_TITLE, Descriptor, ImageIndex, ImageManifest, Platform};
 pub use pager::{next_link, parse_next_link};
-pub use referrers::{Referrers, ReferrersMode, ReferrersSource};
+pub use referrers::{Referrers, ReferrersSource};
 pub use repository::Repository;
 pub use retry::{
     DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_TOTAL_WAIT,

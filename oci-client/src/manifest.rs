@@ -20,7 +20,6 @@ use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 
 use crate::error::{Error, Limit, Protocol};
-use crate::referrers::ReferrersMode;
 use crate::repository::{Access, Repository, header_value};
 use crate::transport::{BodyError, Req};
 use oci_ref::model::{Descriptor, ImageIndex, ImageManifest};
@@ -290,25 +289,6 @@ impl Repository {
         bytes: Bytes,
         media_type: &str,
     ) -> Result<PushedManifest, Error> {
-        self.push_manifest_with(reference, bytes, media_type, ReferrersMode::Auto)
-            .await
-    }
-
-    /// [`push_manifest`](Self::push_manifest) with the referrers of a manifest with a
-    /// `subject` written as `mode` says: [`ReferrersMode::Auto`] updates the fallback index
-    /// only when the registry does not answer `OCI-Subject`, [`ReferrersMode::Api`] never
-    /// (the registry's API is trusted to list it), [`ReferrersMode::TagSchema`] always.
-    ///
-    /// # Errors
-    ///
-    /// As [`push_manifest`](Self::push_manifest).
-    pub async fn push_manifest_with(
-        &self,
-        reference: &TagOrDigest,
-        bytes: Bytes,
-        media_type: &str,
-        mode: ReferrersMode,
-    ) -> Result<PushedManifest, Error> {
         let peek: Peek = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidInput {
             what: "manifest JSON",
             source: Some(Box::new(e)),
@@ -357,12 +337,9 @@ impl Repository {
         }
         let subject_confirmed = resp.headers().contains_key("oci-subject");
         let descriptor = Descriptor::new(media_type, digest, size);
-        let write_fallback = match mode {
-            ReferrersMode::Auto => !subject_confirmed,
-            ReferrersMode::Api => false,
-            ReferrersMode::TagSchema => true,
-        };
-        if let (Some(subject), true) = (&subject, write_fallback) {
+        if let Some(subject) = &subject
+            && self.maintains_fallback(!subject_confirmed)
+        {
             self.add_to_referrers_fallback(subject, &descriptor, &bytes)
                 .await?;
         }

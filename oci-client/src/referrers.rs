@@ -34,23 +34,6 @@ pub enum ReferrersSource {
     TagSchema,
 }
 
-/// How referrers are read and written: the distribution spec's two ways, or whichever the
-/// registry supports (oras's `--distribution-spec v1.1-referrers-api|v1.1-referrers-tag`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ReferrersMode {
-    /// Reading: the API, and the tag schema when the registry has none (`404`). Writing: the
-    /// fallback index is updated when the registry does not confirm the subject
-    /// (`OCI-Subject`).
-    #[default]
-    Auto,
-    /// The referrers API only: never read or write the fallback tag.
-    Api,
-    /// The referrers tag schema only: read the fallback tag, and write it even when the
-    /// registry has an API.
-    TagSchema,
-}
-
 /// The manifests that refer to a subject.
 #[derive(Debug, Clone)]
 pub struct Referrers {
@@ -67,59 +50,58 @@ struct IndexPage {
 }
 
 impl Repository {
-    /// The referrers of `subject`, optionally only those of `artifact_type`. Uses the API;
-    /// on `404` falls back to the tag schema (a missing or non-index tag means none).
+    /// The referrers of `subject`, optionally only those of `artifact_type`. By default uses the
+    /// API and on `404` falls back to the tag schema (a missing or non-index tag means none);
+    /// [`Repository::with_referrers_source`] fixes the source instead.
     ///
     /// # Errors
     ///
     /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
     /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
     /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
-    /// [`Error::is_unauthorized`]) other than the API's 404 (which falls back to the tag schema);
-    /// [`Error::Protocol`] for a page that is not JSON, [`Error::LimitExceeded`] beyond the page
-    /// limits.
+    /// [`Error::is_unauthorized`]) other than the API's 404 (which falls back to the tag schema,
+    /// unless the source is fixed to [`ReferrersSource::Api`]: then it is [`Error::Protocol`] with
+    /// [`Protocol::NoReferrersApi`]); [`Error::Protocol`] for a page that is not JSON,
+    /// [`Error::LimitExceeded`] beyond the page limits.
     pub async fn referrers(
         &self,
         subject: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<Referrers, Error> {
-        self.referrers_with(subject, artifact_type, ReferrersMode::Auto)
-            .await
-    }
-
-    /// [`referrers`](Self::referrers) read the way `mode` says: with [`ReferrersMode::Api`] a
-    /// registry without the API is an error (its `404`), with [`ReferrersMode::TagSchema`]
-    /// the API is not asked.
-    ///
-    /// # Errors
-    ///
-    /// The registry's answer to the listing, or an answer that is not an index.
-    pub async fn referrers_with(
-        &self,
-        subject: &Digest,
-        artifact_type: Option<&str>,
-        mode: ReferrersMode,
-    ) -> Result<Referrers, Error> {
-        if mode == ReferrersMode::TagSchema {
-            let descriptors = self.referrers_fallback(subject, artifact_type).await?;
-            return Ok(Referrers {
-                descriptors,
+        let tag_schema = || async {
+            Ok(Referrers {
+                descriptors: self.referrers_fallback(subject, artifact_type).await?,
                 source: ReferrersSource::TagSchema,
-            });
+            })
+        };
+        if self.referrers_source == Some(ReferrersSource::TagSchema) {
+            return tag_schema().await;
         }
         match self.referrers_api(subject, artifact_type).await {
             Ok(descriptors) => Ok(Referrers {
                 descriptors,
                 source: ReferrersSource::Api,
             }),
-            Err(e) if e.status() == Some(404) && mode == ReferrersMode::Auto => {
-                let descriptors = self.referrers_fallback(subject, artifact_type).await?;
-                Ok(Referrers {
-                    descriptors,
-                    source: ReferrersSource::TagSchema,
-                })
+            Err(e) if e.status() == Some(404) => {
+                if self.referrers_source == Some(ReferrersSource::Api) {
+                    return Err(Error::protocol(
+                        self.base.as_str(),
+                        Protocol::NoReferrersApi,
+                    ));
+                }
+                tag_schema().await
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Whether pushing or deleting a referrer must maintain the fallback index: fixed by
+    /// [`Repository::with_referrers_source`], else `detected` (the registry showed no API).
+    pub(crate) fn maintains_fallback(&self, detected: bool) -> bool {
+        match self.referrers_source {
+            Some(ReferrersSource::Api) => false,
+            Some(ReferrersSource::TagSchema) => true,
+            None => detected,
         }
     }
 
@@ -189,10 +171,17 @@ impl Repository {
         subject: &Digest,
         deleted: &Digest,
     ) -> Result<(), Error> {
-        match self.referrers_api(subject, None).await {
-            Ok(_) => return Ok(()),
-            Err(e) if e.status() == Some(404) => {}
-            Err(e) => return Err(e),
+        let no_api = match self.referrers_source {
+            // Detection: the fallback index is only kept by clients of registries without API.
+            None => match self.referrers_api(subject, None).await {
+                Ok(_) => false,
+                Err(e) if e.status() == Some(404) => true,
+                Err(e) => return Err(e),
+            },
+            Some(_) => false,
+        };
+        if !self.maintains_fallback(no_api) {
+            return Ok(());
         }
         let tag = TagOrDigest::Tag(Tag::referrers_fallback(subject));
         let manifest = match self.fetch_manifest(&tag).await {

@@ -67,7 +67,7 @@ pub fn classify(error: &oci_client::Error) -> SourceFailure {
     match error {
         _ if error.is_not_found() => SourceFailure::NotFound,
         oci_client::Error::Transport {
-            kind: TransportKind::Connect | TransportKind::Timeout,
+            kind: TransportKind::Connect | TransportKind::Timeout | TransportKind::PlainHttpServer,
             ..
         } => SourceFailure::Connection,
         oci_client::Error::DigestMismatch { .. } | oci_client::Error::SizeMismatch { .. } => {
@@ -426,8 +426,8 @@ impl RegistrySource {
         Ok(manifest)
     }
 
-    /// The referrers of `subject` (the API or the tag schema, as `mode` says), from the first
-    /// source that answers, as descriptors.
+    /// The referrers of `subject` (the API, else the tag schema), from the first source that
+    /// answers.
     ///
     /// # Errors
     ///
@@ -435,14 +435,13 @@ impl RegistrySource {
     pub async fn referrers(
         &self,
         subject: &Digest,
-        mode: oci_client::ReferrersMode,
     ) -> Result<Vec<crate::descriptor::Descriptor>, RegistryError> {
         let what = format!("referrers of {subject}");
         let (_, found) = self
             .walk(&what, |repo| {
                 let subject = subject.clone();
                 async move {
-                    let found = repo.referrers_with(&subject, None, mode).await?;
+                    let found = repo.referrers(&subject, None).await?;
                     Ok(found.descriptors)
                 }
             })

@@ -19,7 +19,7 @@
 //! manifests (at most [`MAX_MANIFEST_SIZE`] bytes) are read into memory.
 //!
 //! Referrers are read at the source through the API or the tag schema (whichever it has) and
-//! written at the destination as [`CopyOptions::referrers_mode`] says (by default: the API when
+//! written at the destination as [`CopyOptions::referrers_source`] says (by default: the API when
 //! the registry confirms the subject, else the fallback tag). The fallback index of a subject
 //! is read-modify-write, so the referrers of one subject are pushed one after the other.
 //!
@@ -34,7 +34,7 @@ mod walk;
 use std::sync::Arc;
 
 use oci_client::registries::PullSource;
-use oci_client::{Client, ReferrersMode};
+use oci_client::{Client, ReferrersSource};
 use oci_ref::{Digest, Reference, Tag, TagOrDigest};
 
 use crate::descriptor::Descriptor;
@@ -102,8 +102,10 @@ pub struct CopyOptions {
     pub concurrency: usize,
     /// Follow referrers (and their referrers) of every manifest copied.
     pub referrers: bool,
-    /// How referrers are written at a destination registry.
-    pub referrers_mode: ReferrersMode,
+    /// How referrers are written at a destination registry: fixed to the API or the tag
+    /// schema, or (`None`) the fallback index only where the registry does not confirm the
+    /// subject.
+    pub referrers_source: Option<ReferrersSource>,
     /// Copy only the entry of a root index for this platform (the entry becomes the root).
     pub platform: Option<Platform>,
     /// Where a registry source is read from, in order (registries.conf mirrors, then the
@@ -119,7 +121,7 @@ impl Default for CopyOptions {
             download: DownloadOptions::default(),
             concurrency: DEFAULT_CONCURRENCY,
             referrers: false,
-            referrers_mode: ReferrersMode::Auto,
+            referrers_source: None,
             platform: None,
             pull_sources: None,
             tags: DestinationTags::Given,
@@ -270,9 +272,12 @@ impl Copier {
     ) -> Result<Copier, CopyError> {
         let (dst, mount_from) = match to {
             Location::Registry(reference) => {
-                let repo = client
+                let mut repo = client
                     .repository(reference)
                     .map_err(walk::dst_error("open repository".to_owned(), reference))?;
+                if let Some(source) = opts.referrers_source {
+                    repo = repo.with_referrers_source(source);
+                }
                 let mount_from = match from {
                     Location::Registry(s)
                         if s.registry() == reference.registry()

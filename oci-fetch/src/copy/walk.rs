@@ -267,9 +267,7 @@ impl Walker {
     async fn src_referrers(&self, subject: &Digest) -> Result<Vec<Descriptor>, CopyError> {
         let _permit = self.permit().await;
         match &self.src {
-            Src::Registry(r) => Ok(r
-                .referrers(subject, oci_client::ReferrersMode::Auto)
-                .await?),
+            Src::Registry(r) => Ok(r.referrers(subject).await?),
             Src::Layout(l) => Ok(l.referrers(subject, None).await?),
         }
     }
@@ -385,7 +383,7 @@ impl Walker {
             }
             Dst::Registry { repo, reference } => {
                 let target = TagOrDigest::Digest(desc.digest.clone());
-                repo.push_manifest_with(&target, bytes, &desc.media_type, self.opts.referrers_mode)
+                repo.push_manifest(&target, bytes, &desc.media_type)
                     .await
                     .map_err(dst_error(
                         format!("push manifest {}", desc.digest),
@@ -432,7 +430,7 @@ impl Walker {
                 drop(_permit);
                 let bytes = self.src_manifest(root).await?;
                 let _permit = self.permit().await;
-                repo.push_manifest_with(&target, bytes, &root.media_type, self.opts.referrers_mode)
+                repo.push_manifest(&target, bytes, &root.media_type)
                     .await
                     .map_err(dst_error(what, reference))?;
             }

@@ -194,7 +194,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The registry part of `reference` (`host[:port]`) for `login`/`logout`; a malformed
+/// The registry part of `reference` (`host[:port]`) for `login`/`logout`/`repo ls`; a malformed
 /// reference is passed on unchanged.
 fn registry_of(reference: &str) -> &str {
     match reference.split_once('/') {
@@ -244,8 +244,10 @@ fn commands(s: &Scratch, reference: &str) -> Vec<Run> {
         Run::new("pull", &["pull", "-o", &out, r]),
         Run::new("copy", &["copy", r, &copy_to]),
         Run::new("tags", &["tags", r]),
+        Run::new("repo tags", &["repo", "tags", r]),
+        Run::new("repo ls", &["repo", "ls", registry]),
         Run::new("manifest fetch", &["manifest", "fetch", r]),
-        Run::new("manifest delete", &["manifest", "delete", r]),
+        Run::new("manifest delete", &["manifest", "delete", "--force", r]),
         Run::new("blob fetch", &["blob", "fetch", "-o", &out, &blob]),
         Run::new("blob delete", &["blob", "delete", &blob]),
         Run::new(
@@ -269,6 +271,8 @@ const ALL_COMMANDS: &[&str] = &[
     "pull",
     "copy",
     "tags",
+    "repo tags",
+    "repo ls",
     "manifest fetch",
     "manifest delete",
     "blob fetch",
@@ -425,6 +429,29 @@ fn unknown_flag_values_are_refused() {
             "--depth",
         ),
         (
+            Run::new("discover", &["discover", "--format", "yaml", &r]),
+            "--output",
+        ),
+        (
+            Run::new("discover", &["discover", "--distribution-spec", "v1.0", &r]),
+            "--distribution-spec",
+        ),
+        (
+            Run::new(
+                "attach",
+                &[
+                    "attach",
+                    "--artifact-type",
+                    sig,
+                    "--distribution-spec",
+                    "v1.1-referrers",
+                    &r,
+                    &file,
+                ],
+            ),
+            "--distribution-spec",
+        ),
+        (
             Run::new("index create", &["index", "create", &r, "v1,bogus=1"]),
             "bogus=1",
         ),
@@ -444,6 +471,31 @@ fn unknown_flag_values_are_refused() {
         (
             Run::new("tags", &["tags", "--page-size", "many", &r]),
             "--page-size",
+        ),
+        (
+            Run::new("repo tags", &["repo", "tags", "--json=yes", &r]),
+            "--json",
+        ),
+        (
+            Run::new(
+                "repo ls",
+                &["repo", "ls", "--page-size", "many", UNREACHABLE],
+            ),
+            "--page-size",
+        ),
+        (
+            Run::new(
+                "manifest fetch",
+                &["manifest", "fetch", "--descriptor", "--json", &r],
+            ),
+            "--descriptor",
+        ),
+        (
+            Run::new(
+                "manifest delete",
+                &["manifest", "delete", "--force=maybe", &r],
+            ),
+            "--force",
         ),
         (
             Run::new(
@@ -497,6 +549,61 @@ fn unknown_flag_values_are_refused() {
             "{}: a bad flag value is a usage error: {line}",
             run.name
         );
+    }
+}
+
+/// Flags that are well-formed but wrong together, or wrong for the place: bad input (exit 2),
+/// named, before any network or file is touched.
+#[test]
+fn misused_flags_are_refused() {
+    let s = Scratch::new();
+    let r = unreachable_ref();
+    let blob = blob_reference(&r);
+    let sig = "application/vnd.example.sig";
+    let cases = [
+        (
+            Run::new("blob fetch", &["blob", "fetch", "--json", "-o", "-", &blob]),
+            "--json",
+        ),
+        // Deleting by tag deletes every tag of the manifest: without a terminal to ask,
+        // only --force says yes.
+        (
+            Run::new("manifest delete", &["manifest", "delete", &r]),
+            "--force",
+        ),
+        (
+            Run::new(
+                "discover",
+                &[
+                    "discover",
+                    "--oci-layout",
+                    "--distribution-spec",
+                    "v1.1-referrers-tag",
+                    &format!("{}:fedora-42-kernel", example_dir().display()),
+                ],
+            ),
+            "--distribution-spec",
+        ),
+        (
+            Run::new(
+                "attach",
+                &[
+                    "attach",
+                    "--artifact-type",
+                    sig,
+                    "--oci-layout",
+                    "--distribution-spec",
+                    "v1.1-referrers-api",
+                    &format!("{}:fedora-42-kernel", example_dir().display()),
+                    &s.path("file.txt"),
+                ],
+            ),
+            "--distribution-spec",
+        ),
+    ];
+    for (run, needle) in &cases {
+        let (code, line) = s.check(run, needle);
+        assert_eq!(code, 2, "{}: {line}", run.name);
     }
 }
 
@@ -639,12 +746,23 @@ fn registry_failures_are_named() {
         (plain("tag", &["tag", &missing_tag, "v2"]), "no-such-tag"),
         (plain("tags", &["tags", &missing_repo]), "no-such-repo"),
         (
+            plain("repo tags", &["repo", "tags", &missing_repo]),
+            "no-such-repo",
+        ),
+        (
             plain("manifest fetch", &["manifest", "fetch", &missing_tag]),
             "no-such-tag",
         ),
         (
             plain("manifest delete", &["manifest", "delete", &unknown]),
             UNKNOWN_DIGEST,
+        ),
+        (
+            plain(
+                "manifest delete",
+                &["manifest", "delete", "--force", &missing_tag],
+            ),
+            "no-such-tag",
         ),
         (
             plain("blob fetch", &["blob", "fetch", "-o", &out, &unknown]),
@@ -790,4 +908,89 @@ fn unwritable_output_path_is_named() {
         ),
         "file.txt/layout",
     );
+}
+
+/// A secret given in the credential-flag cases: it must never show in their errors.
+const FLAG_SECRET: &str = "bad-input-flag-secret";
+
+#[test]
+fn credential_flags_are_checked_at_every_command_that_contacts_a_registry() {
+    let s = Scratch::new();
+    let reference = unreachable_ref();
+    let cases: &[(&[&str], Option<&'static str>, &str)] = &[
+        // A password without a user name: clap names the missing flag.
+        (&["-p", FLAG_SECRET], None, "--username"),
+        // Standard input not a terminal, and nothing to say what is missing.
+        (&["-u", "bob"], None, "--password-stdin"),
+        (
+            &["-u", "bob", "--password-stdin"],
+            Some(""),
+            "nothing on standard input",
+        ),
+        (
+            &["--registry-token-stdin"],
+            Some(""),
+            "--registry-token-stdin",
+        ),
+        (&["--identity-token", ""], None, "--identity-token"),
+        (
+            &[
+                "--registry-token",
+                FLAG_SECRET,
+                "--identity-token",
+                FLAG_SECRET,
+            ],
+            None,
+            "cannot be used with",
+        ),
+        (
+            &["-u", "bob", "--registry-token-stdin"],
+            Some(FLAG_SECRET),
+            "cannot be used with",
+        ),
+        (
+            &["--password-stdin", "--identity-token-stdin"],
+            Some(FLAG_SECRET),
+            "cannot be used with",
+        ),
+    ];
+    let mut problems = Vec::new();
+    for run in commands(&s, &reference) {
+        if !run.contacts_registry() {
+            continue;
+        }
+        // `login` takes the credential flags as its own: start from the bare command.
+        let run = if run.name == "login" {
+            Run::new("login", &["login", UNREACHABLE])
+        } else {
+            run
+        };
+        for (flags, stdin, needle) in cases {
+            let mut full = run.with_flags(&[&["--plain-http"][..], flags].concat());
+            full.stdin = *stdin;
+            match s.try_check(&full, needle) {
+                Ok((2, line)) if !line.contains(FLAG_SECRET) => {}
+                Ok((code, line)) => problems.push(format!(
+                    "{} {flags:?}: exit {code} (2 expected), no secret expected: {line}",
+                    run.name
+                )),
+                Err(problem) => problems.push(problem),
+            }
+        }
+    }
+    // Two registries and one set of credentials: never sent to the registry not meant.
+    let other = "127.0.0.2:1/bad-input/copy:v1";
+    let copy = Run::new("copy", &["copy", &reference, other])
+        .with_flags(&["--plain-http", "-u", "bob", "--password-stdin"])
+        .stdin(FLAG_SECRET);
+    if let Err(problem) = s.try_check(&copy, "applies to one registry") {
+        problems.push(problem);
+    }
+    // `login` stores user names and passwords only.
+    let login =
+        Run::new("login", &["login", UNREACHABLE, "--registry-token-stdin"]).stdin(FLAG_SECRET);
+    if let Err(problem) = s.try_check(&login, "login stores a user name and password") {
+        problems.push(problem);
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
