@@ -4,7 +4,6 @@
 //! manifests are written as `helm push` writes them (no title), byte for byte over HTTP.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::TestRegistry;
 use crate::publish::{check_ok, http_put_manifest, write};
@@ -49,16 +48,10 @@ fn push_chart(d: &Path, host: &str, repo: &str, tag: &str, config: &[u8]) -> Str
     oci_testkit::sha256(&body)
 }
 
-/// Runs `oci-fetch ARGS --plain-http` in `dir`; returns exit code and stderr.
+/// Runs `oci-fetch ARGS --plain-http` in `dir` expecting nothing on stdout; returns the exit
+/// code and stderr.
 fn fails(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_oci-fetch"))
-        .args(args)
-        .arg("--plain-http")
-        .current_dir(dir)
-        .env_remove("DOCKER_CONFIG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .output()
-        .expect("the oci-fetch binary runs");
+    let out = crate::oras::run(dir, args);
     assert!(out.stdout.is_empty());
     (
         out.status.code(),
