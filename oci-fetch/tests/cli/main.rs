@@ -16,6 +16,7 @@ mod publish;
 mod pull;
 mod registry;
 mod resolve;
+mod tty;
 
 use std::process::{Command, Output};
 

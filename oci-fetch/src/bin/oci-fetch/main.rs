@@ -27,6 +27,7 @@ mod credentials;
 mod hints;
 mod interrupt;
 mod place;
+mod progress;
 
 use std::process::ExitCode;
 
