@@ -8,7 +8,9 @@ mod credentials;
 mod decompress;
 mod errors;
 mod gate;
+mod helm;
 mod interrupt;
+mod json;
 mod mirror;
 mod multi_file;
 mod oras;
@@ -16,6 +18,7 @@ mod publish;
 mod pull;
 mod registry;
 mod resolve;
+mod tty;
 
 use std::process::{Command, Output};
 

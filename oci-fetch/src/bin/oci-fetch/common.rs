@@ -33,6 +33,10 @@ pub(crate) struct GlobalArgs {
     /// `/etc/containers/registries.conf`.
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) registries_conf: Option<PathBuf>,
+    /// No progress bars (they are drawn on stderr only when it is a terminal, and never with
+    /// `--json`).
+    #[arg(long, global = true)]
+    pub(crate) no_progress: bool,
     #[command(flatten)]
     pub(crate) credentials: CredentialArgs,
     /// The credential the flags gave (filled once by `main`, after reading stdin or prompting).
@@ -41,6 +45,12 @@ pub(crate) struct GlobalArgs {
 }
 
 impl GlobalArgs {
+    /// Whether to draw progress bars: stderr is a terminal, no `--no-progress`, no `--json`.
+    pub(crate) fn progress(&self, json: bool) -> bool {
+        use std::io::IsTerminal as _;
+        !self.no_progress && !json && std::io::stderr().is_terminal()
+    }
+
     /// Parses a reference given on the command line; a bad one is a usage error.
     pub(crate) fn reference(&self, text: &str) -> Result<Reference, Failure> {
         Reference::parse(text).map_err(|e| {

@@ -28,6 +28,7 @@ mod credentials;
 mod hints;
 mod interrupt;
 mod place;
+mod progress;
 
 use std::process::ExitCode;
 
