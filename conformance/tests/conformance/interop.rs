@@ -21,7 +21,6 @@ use oci_fetch::publish::input::FileSpec;
 use oci_fetch::publish::push::{PushRequest, Pushed, push, resolve_subject};
 use oci_ref::TagOrDigest;
 use oci_ref::{Digest, Reference};
-use sha2::{Digest as _, Sha256};
 
 /// Fixed creation time: reproducible manifests.
 const CREATED: &str = "2024-03-17T08:42:37Z";
@@ -43,7 +42,7 @@ else:
 "#;
 
 /// Fails with install instructions when a peer is missing.
-fn require_peers() -> anyhow::Result<()> {
+pub(crate) fn require_peers() -> anyhow::Result<()> {
     let oras = Command::new("python3")
         .args(["-c", "import oras.client"])
         .output();
@@ -60,7 +59,7 @@ fn require_peers() -> anyhow::Result<()> {
 }
 
 /// Runs a peer command in `dir`; its stdout on success, its stderr in the error otherwise.
-fn run(dir: &Path, program: &str, args: &[&str]) -> anyhow::Result<String> {
+pub(crate) fn run(dir: &Path, program: &str, args: &[&str]) -> anyhow::Result<String> {
     let out = Command::new(program)
         .args(args)
         .current_dir(dir)
@@ -74,18 +73,10 @@ fn run(dir: &Path, program: &str, args: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8(out.stdout)?)
 }
 
-fn oras_py(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+pub(crate) fn oras_py(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     let mut all = vec!["-c", ORAS_PY];
     all.extend_from_slice(args);
     run(dir, "python3", &all)
-}
-
-fn sha256(data: &[u8]) -> String {
-    let hex: String = Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
 }
 
 fn setup() {
@@ -352,7 +343,7 @@ async fn skopeo_reads_our_artifacts_and_layouts() {
             let layer = &pushed.blobs[1].descriptor;
             let bytes = std::fs::read(blob(&layer.digest))?;
             anyhow::ensure!(
-                bytes == payload && sha256(&bytes) == layer.digest.as_str(),
+                bytes == payload && crate::sha256_digest(&bytes) == layer.digest.as_str(),
                 "layer differs"
             );
             let index: serde_json::Value =

@@ -3,11 +3,15 @@
 mod bad_input;
 mod cmd_ref;
 mod copy;
+mod copy_graph;
 mod credentials;
 mod decompress;
 mod errors;
 mod gate;
+mod helm;
 mod interrupt;
+mod json;
+mod mirror;
 mod multi_file;
 mod oras;
 mod publish;

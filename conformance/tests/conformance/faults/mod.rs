@@ -11,7 +11,8 @@
 //! [`DEFAULT_SOAK`] pulls (`OCI_FAULTS_SOAK=N` to change) with seeded random faults.
 
 use oci_ref::TagOrDigest;
-use oci_ref::media_type::OCI_MANIFEST;
+use oci_ref::media_type::{OCI_LAYER_TAR, OCI_MANIFEST};
+use oci_ref::model::{Descriptor, ImageManifest};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -209,25 +210,11 @@ struct Content {
 }
 
 fn image_manifest(layer: &[u8], subject: Option<(&Digest, usize)>) -> Vec<u8> {
-    let mut m = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {
-            "mediaType": "application/vnd.oci.empty.v1+json",
-            "digest": digest(b"{}").as_str(),
-            "size": 2
-        },
-        "layers": [{
-            "mediaType": "application/vnd.oci.image.layer.v1.tar",
-            "digest": digest(layer).as_str(),
-            "size": layer.len(),
-        }],
-    });
+    let layer = Descriptor::new(OCI_LAYER_TAR, digest(layer), layer.len() as u64);
+    let mut m = ImageManifest::new(Descriptor::empty(), vec![layer]);
     if let Some((d, size)) = subject {
-        m["artifactType"] = "application/vnd.example.sig".into();
-        m["subject"] = serde_json::json!({
-            "mediaType": OCI_MANIFEST, "digest": d.as_str(), "size": size
-        });
+        m.artifact_type = Some("application/vnd.example.sig".to_owned());
+        m.subject = Some(Descriptor::new(OCI_MANIFEST, d.clone(), size as u64));
     }
     serde_json::to_vec(&m).expect("JSON serialises")
 }
