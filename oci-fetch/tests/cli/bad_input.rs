@@ -994,3 +994,19 @@ fn credential_flags_are_checked_at_every_command_that_contacts_a_registry() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn generate_and_no_progress_refuse_bad_values() {
+    let s = Scratch::new();
+    for (run, needle) in [
+        (Run::new("generate", &["generate", "yaml"]), "yaml"),
+        (Run::new("generate", &["generate"]), "<KIND>"),
+        (
+            Run::new("pull", &["pull", "--no-progress=yes", "-o", "x", "r/x:v1"]),
+            "--no-progress",
+        ),
+    ] {
+        let (code, line) = s.check(&run, needle);
+        assert_eq!(code, 2, "{}: {line}", run.name);
+    }
+}
