@@ -3,6 +3,7 @@
 mod bad_input;
 mod cmd_ref;
 mod copy;
+mod copy_graph;
 mod credentials;
 mod decompress;
 mod errors;
@@ -10,6 +11,7 @@ mod gate;
 mod helm;
 mod interrupt;
 mod json;
+mod mirror;
 mod multi_file;
 mod oras;
 mod publish;

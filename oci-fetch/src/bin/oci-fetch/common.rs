@@ -162,3 +162,24 @@ impl From<DistributionSpec> for oci_client::ReferrersSource {
         }
     }
 }
+
+/// Flags of the commands that copy graphs (`copy`, `mirror`).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct TransferArgs {
+    /// Requests at a time.
+    #[arg(long, default_value_t = oci_fetch::copy::DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=i64::from(oci_fetch::copy::MAX_CONCURRENCY)))]
+    concurrency: u16,
+    /// How referrers are written at a destination registry (default: what it supports).
+    #[arg(long, value_enum)]
+    distribution_spec: Option<DistributionSpec>,
+}
+
+impl TransferArgs {
+    /// Copy options with these flags.
+    pub(crate) fn copy_options(&self) -> oci_fetch::copy::CopyOptions {
+        let mut opts = oci_fetch::copy::CopyOptions::default();
+        opts.concurrency = usize::from(self.concurrency);
+        opts.referrers_source = self.distribution_spec.map(Into::into);
+        opts
+    }
+}
