@@ -553,6 +553,39 @@ fn unknown_flag_values_are_refused() {
             run.name
         );
     }
+    // The switches added for oras habits and scripts take no value.
+    let switches: [(&'static str, Vec<&str>, &str); 6] = [
+        ("tags", vec!["tags", "--json=yes", &r], "--json"),
+        (
+            "repo ls",
+            vec!["repo", "ls", "--json=yes", UNREACHABLE],
+            "--json",
+        ),
+        (
+            "manifest fetch",
+            vec!["manifest", "fetch", "--pretty=yes", &r],
+            "--pretty",
+        ),
+        (
+            "manifest delete",
+            vec!["manifest", "delete", "--json=yes", &r],
+            "--json",
+        ),
+        (
+            "blob fetch",
+            vec!["blob", "fetch", "--json=yes", "-o", &out, &blob],
+            "--json",
+        ),
+        (
+            "blob delete",
+            vec!["blob", "delete", "--json=yes", &blob],
+            "--json",
+        ),
+    ];
+    for (name, args, flag) in &switches {
+        let (code, line) = s.check(&Run::new(name, args), flag);
+        assert_eq!(code, 2, "{name}: a bad flag value is a usage error: {line}");
+    }
 }
 
 /// Flags that are well-formed but wrong together, or wrong for the place: bad input (exit 2),
