@@ -292,7 +292,12 @@ fn login_stores_through_the_credential_helper_and_logout_erases_there() {
     let host = registry.host.as_str();
     let home = Home::new();
     let store = home.helper("testkeys");
-    let config = home.docker_config(&serde_json::json!({"credsStore": "testkeys"}));
+    // A plain-text entry left from before the helper was configured: removed by the login.
+    let stale = oci_testkit::secrets::base64(format!("{USER}:stale-plain-text"));
+    let config = home.docker_config(&serde_json::json!({
+        "credsStore": "testkeys",
+        "auths": {host: {"auth": stale}},
+    }));
 
     let out = home.run(
         &[
@@ -325,6 +330,14 @@ fn login_stores_through_the_credential_helper_and_logout_erases_there() {
     assert!(
         !Scanner::new(PASSWORD).in_text(&file),
         "no secret in config.json: {file}"
+    );
+    assert!(
+        !file.contains(&stale),
+        "the plain-text entry is gone: {file}"
+    );
+    assert!(
+        file.contains("credsStore"),
+        "the rest of the file stays: {file}"
     );
 
     // What the helper holds is used.
