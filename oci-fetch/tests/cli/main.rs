@@ -4,7 +4,6 @@ mod bad_input;
 mod cmd_ref;
 mod copy;
 mod decompress;
-mod gate;
 mod interrupt;
 mod multi_file;
 mod publish;
