@@ -455,7 +455,11 @@ async fn upload_while_hashing_falls_back_to_one_put_when_the_patch_is_refused() 
         .expect("the monolithic way works");
     assert_eq!(outcome, PushOutcome::Uploaded);
     let put = s.requests().into_iter().find(|r| r.method == "PUT");
-    assert_eq!(put.expect("PUT").body, DATA, "the fallback carries every byte");
+    assert_eq!(
+        put.expect("PUT").body,
+        DATA,
+        "the fallback carries every byte"
+    );
     // The refused session is cancelled once.
     check_racing_script("while_hashing_patch_refused", &s, 1..3);
 }

@@ -155,7 +155,13 @@ struct Failure {
 
 fn client_failure(e: &oci_client::Error) -> Failure {
     let integrity = e.is_digest_mismatch() || matches!(e, oci_client::Error::SizeMismatch { .. });
-    failure(e, integrity, e.is_unauthorized(), e.is_not_found(), e.is_retryable())
+    failure(
+        e,
+        integrity,
+        e.is_unauthorized(),
+        e.is_not_found(),
+        e.is_retryable(),
+    )
 }
 
 fn download_failure(e: &oci_fetch::download::DownloadError) -> Failure {
