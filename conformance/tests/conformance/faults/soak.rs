@@ -122,12 +122,7 @@ async fn soak_concurrent_pulls_with_random_faults() {
     let elapsed = started.elapsed();
     drop(client);
     let fd_after = settled_fds(work.path(), proxy_port, fd_before).await;
-    let left: Vec<String> = std::fs::read_dir(work.path())
-        .expect("work dir")
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with("out-") || n.contains('.'))
-        .collect();
+    let left = leftovers(work.path());
     let applied: u64 = rules.iter().map(|id| proxy.hits(*id)).sum();
     println!(
         "soak: {n} pulls in {:.1}s: {ok} verified, {corrupt} corrupt, failures {failures:?}; \
@@ -175,6 +170,16 @@ async fn push_blobs(host: &str, repo_name: &str) -> Vec<(Digest, Vec<u8>)> {
         blobs.push((d, data));
     }
     blobs
+}
+
+/// Files under `dir` other than the pulls' outputs (`out-<i>`): temporary files left behind.
+fn leftovers(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("work dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("out-") || n.contains('.'))
+        .collect()
 }
 
 /// A seeded xorshift generator: runs repeat.

@@ -114,9 +114,7 @@ fn unknown_flag_values_are_refused() {
 fn flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
     let r = unreachable_ref();
     let blob = blob_reference(&r);
-    let file = s.path("file.txt");
-    let out = s.path("out");
-    let sig = "application/vnd.example.sig";
+    let (file, out) = (s.path("file.txt"), s.path("out"));
     vec![
         (Run::new("ref", &["ref", "--json=yes", &r]), "--json"),
         (
@@ -133,7 +131,7 @@ fn flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
                 &[
                     "attach",
                     "--artifact-type",
-                    sig,
+                    "application/vnd.example.sig",
                     "-a",
                     "disktype",
                     &r,

@@ -70,19 +70,7 @@ fn oras_walkthrough_in_an_oci_layout() {
 /// Attaches the three referrers in the layout (by tag, then by digest).
 fn attach_referrers(d: &Path, yaml: &str) -> Referrers {
     let attach = |subject: &str, file: &str, artifact_type: &str| {
-        check_ok_offline(
-            d,
-            &[
-                "attach",
-                "--oci-layout",
-                subject,
-                "--artifact-type",
-                artifact_type,
-                file,
-                "-a",
-                CREATED,
-            ],
-        )
+        super::attach(d, true, subject, file, artifact_type)
     };
     let signature = attach(
         "layout:v1",

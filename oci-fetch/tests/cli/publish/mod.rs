@@ -95,6 +95,24 @@ fn run_ok(dir: &Path, args: &[&str], plain_http: bool) -> String {
         .to_owned()
 }
 
+/// `oci-fetch attach SUBJECT FILE --artifact-type TYPE -a CREATED` in `dir`, with
+/// `--oci-layout` when `layout` (else over plain HTTP); returns the referrer's digest.
+fn attach(dir: &Path, layout: bool, subject: &str, file: &str, artifact_type: &str) -> String {
+    let mut args = vec![
+        "attach",
+        subject,
+        "--artifact-type",
+        artifact_type,
+        file,
+        "-a",
+        CREATED,
+    ];
+    if layout {
+        args.insert(1, "--oci-layout");
+    }
+    run_ok(dir, &args, !layout)
+}
+
 fn write(dir: &Path, name: &str, content: &[u8]) {
     std::fs::write(dir.join(name), content).expect("write test file");
 }

@@ -100,18 +100,7 @@ fn push_yaml(d: &Path, host: &str, v1: &str) -> String {
 /// YAML lists its two.
 fn attach_referrers(d: &Path, host: &str, v1: &str, yaml: &str) -> Referrers {
     let attach = |subject: &str, file: &str, artifact_type: &str| {
-        check_ok(
-            d,
-            &[
-                "attach",
-                subject,
-                "--artifact-type",
-                artifact_type,
-                file,
-                "-a",
-                CREATED,
-            ],
-        )
+        super::attach(d, false, subject, file, artifact_type)
     };
     let signature = attach(
         v1,
