@@ -47,7 +47,7 @@ pub const TOKEN_SERVICE: &str = "conformance-registry";
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(300);
 
 /// Largest request head or body the fixture reads; token requests are tiny.
-const REQUEST_MAX_BYTES: usize = 64 * 1024;
+const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
 /// One token request as the fixture saw it (for assertions).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,10 +241,10 @@ fn openssl(
 
 /// Reads one request: head, then a `Content-Length` body (both bounded).
 fn read_request(stream: &TcpStream) -> anyhow::Result<Request> {
-    let mut reader = BufReader::new(stream.take(REQUEST_MAX_BYTES as u64));
-    let head = http::read_head_blocking(&mut reader, REQUEST_MAX_BYTES)?
+    let mut reader = BufReader::new(stream.take(MAX_REQUEST_BYTES as u64));
+    let head = http::read_head_blocking(&mut reader, MAX_REQUEST_BYTES)?
         .context("connection closed before a request")?;
-    let body = http::read_body_blocking(&mut reader, &head, REQUEST_MAX_BYTES)?;
+    let body = http::read_body_blocking(&mut reader, &head, MAX_REQUEST_BYTES)?;
     Ok(Request::new(&head, body))
 }
 

@@ -13,7 +13,7 @@ use oci_auth::helper_protocol::{
 };
 use oci_auth::token_response::{self, parse_retry_after, remaining_lifetime};
 use oci_auth::{
-    Credential, DEFAULT_TOKEN_LIFETIME, Scope, TOKEN_LENGTH_MAX, TOKEN_LIFETIME_MAX, challenge,
+    Credential, DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LENGTH, MAX_TOKEN_LIFETIME, Scope, challenge,
 };
 use oci_ref::rfc3339::parse as parse_rfc3339;
 
@@ -62,12 +62,12 @@ pub(crate) fn token_response(data: &[u8]) {
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     if let Ok(r) = token_response::parse(data) {
         let token = r.token.expose();
-        assert!(!token.is_empty() && token.len() <= TOKEN_LENGTH_MAX);
+        assert!(!token.is_empty() && token.len() <= MAX_TOKEN_LENGTH);
         assert!(
             token.bytes().all(|b| (0x21..0x7f).contains(&b)),
             "header-safe token"
         );
-        assert!((DEFAULT_TOKEN_LIFETIME..=TOKEN_LIFETIME_MAX).contains(&r.expires_in));
+        assert!((DEFAULT_TOKEN_LIFETIME..=MAX_TOKEN_LIFETIME).contains(&r.expires_in));
         assert!(remaining_lifetime(&r, now) <= r.expires_in);
         assert!(
             format!("{r:?}").contains("token: Secret(<redacted>)"),

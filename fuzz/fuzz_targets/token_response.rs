@@ -2,8 +2,8 @@
 //! then the lifetime arithmetic on what it accepted; UTF-8 input also as an `issued_at` through
 //! `parse_rfc3339` and as a `Retry-After` value through `parse_retry_after`. Nothing may panic
 //! (no overflow on absurd `expires_in`, far-future dates or huge delay-seconds), an accepted
-//! token is never longer than `TOKEN_LENGTH_MAX`, fits a header and never shows in `Debug`, and
-//! its lifetime stays within `DEFAULT_TOKEN_LIFETIME..=TOKEN_LIFETIME_MAX`.
+//! token is never longer than `MAX_TOKEN_LENGTH`, fits a header and never shows in `Debug`, and
+//! its lifetime stays within `DEFAULT_TOKEN_LIFETIME..=MAX_TOKEN_LIFETIME`.
 //!
 //! Run from the repository root: `RUSTC_BOOTSTRAP=1 cargo fuzz run token_response`.
 //! The corpus `fuzz/corpus/token_response` is replayed by `cargo test -p oci-auth`.

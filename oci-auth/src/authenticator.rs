@@ -41,7 +41,7 @@ pub const REGISTRY_TOKEN_REUSE: Duration = Duration::from_secs(300);
 
 /// Most token-cache entries kept; beyond this, expired entries are dropped, and if that is not
 /// enough the cache starts over. One entry exists per registry and scope set in use.
-pub const TOKEN_CACHE_ENTRIES_MAX: usize = 1024;
+pub const MAX_TOKEN_CACHE_ENTRIES: usize = 1024;
 
 /// Tunables for an [`Authenticator`].
 #[derive(Debug, Clone)]
@@ -149,7 +149,7 @@ impl Authenticator {
     /// Build `http` with automatic redirects off (`reqwest::redirect::Policy::none()`), as
     /// `oci-client` does: the token exchange then follows the realm's redirects itself, under
     /// its own rules (Basic only to the realm's origin, no credential form to another origin,
-    /// no downgrade to plain HTTP, at most [`crate::TOKEN_MAX_REDIRECTS`] hops). A client that
+    /// no downgrade to plain HTTP, at most [`crate::MAX_TOKEN_REDIRECTS`] hops). A client that
     /// follows redirects itself still never gets to re-send the credential form, and a
     /// downgrade it followed is refused; but for `GET`s its own hop limit applies, and reqwest
     /// decides where `Authorization` goes.
@@ -205,6 +205,11 @@ impl Authenticator {
     /// A header to send before any `401`: the cached one if fresh; otherwise, if this registry
     /// answered a `Bearer` challenge before, a token fetched for `scopes` now (saving a round
     /// trip for new scopes and refreshing before expiry); otherwise `None` (send without one).
+    ///
+    /// # Errors
+    ///
+    /// The errors of the token exchange ([`Authenticator::challenge`]) when a token must be fetched
+    /// now: credentials, token endpoint status, timeout, response, redirects.
     pub async fn authorize(
         &self,
         registry: &str,
@@ -229,6 +234,16 @@ impl Authenticator {
     /// `plain_http` says the caller explicitly marked this registry plain-HTTP/insecure: only
     /// then may credentials or token requests go to an `http://` realm. The caller retries once
     /// and never loops (see the module docs).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NoUsableChallenge`] when no challenge is `Basic` or `Bearer`,
+    /// [`ErrorKind::InvalidRealm`] or [`ErrorKind::InsecureTransport`] for a realm that is not a
+    /// valid URL or is `http://` without `plain_http`, [`ErrorKind::CredentialsRequired`] when
+    /// `Basic` is asked for and none are known, the keychain's errors, and the token exchange's:
+    /// [`ErrorKind::TokenRequest`], [`ErrorKind::TokenTimeout`], [`ErrorKind::TokenStatus`]
+    /// (401/403 as [`ErrorKind::Unauthorized`]), redirect refusals and limits,
+    /// [`ErrorKind::TokenResponseTooLarge`] and [`ErrorKind::InvalidTokenResponse`].
     pub async fn challenge(
         &self,
         registry: &str,
@@ -441,11 +456,11 @@ impl Authenticator {
 
     fn slot(&self, key: Key) -> Arc<Slot> {
         let mut st = self.state();
-        if st.slots.len() >= TOKEN_CACHE_ENTRIES_MAX && !st.slots.contains_key(&key) {
+        if st.slots.len() >= MAX_TOKEN_CACHE_ENTRIES && !st.slots.contains_key(&key) {
             let now = Instant::now();
             st.slots
                 .retain(|_, s| s.entry().is_some_and(|e| now < e.refresh_at));
-            if st.slots.len() >= TOKEN_CACHE_ENTRIES_MAX {
+            if st.slots.len() >= MAX_TOKEN_CACHE_ENTRIES {
                 st.slots.clear();
             }
         }

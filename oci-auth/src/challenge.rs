@@ -21,7 +21,7 @@ use std::fmt;
 /// Real challenges are a few hundred bytes (a realm URL, a service and a scope); hyper already
 /// bounds header sizes, this bounds the work done on hostile values independently of the
 /// transport.
-pub const CHALLENGE_LENGTH_MAX: usize = 16 * 1024;
+pub const MAX_CHALLENGE_LENGTH: usize = 16 * 1024;
 
 /// One challenge: a scheme and its parameters (or a `token68`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,10 +131,16 @@ impl fmt::Display for Challenge {
 }
 
 /// Parses one `WWW-Authenticate` header value into its challenges.
+///
+/// # Errors
+///
+/// [`ChallengeError`] with the byte index and reason: a value longer than
+/// [`MAX_CHALLENGE_LENGTH`], no challenge at all, a parameter before any scheme or after a
+/// token68, an unterminated or non-UTF-8 quoted string, or other malformed syntax.
 pub fn parse(value: &str) -> Result<Vec<Challenge>, ChallengeError> {
-    if value.len() > CHALLENGE_LENGTH_MAX {
+    if value.len() > MAX_CHALLENGE_LENGTH {
         return Err(ChallengeError {
-            index: CHALLENGE_LENGTH_MAX,
+            index: MAX_CHALLENGE_LENGTH,
             reason: "value too long",
         });
     }
@@ -205,6 +211,10 @@ pub fn parse(value: &str) -> Result<Vec<Challenge>, ChallengeError> {
 
 /// Parses several header values (a response may repeat `WWW-Authenticate`), keeping every
 /// challenge that parsed; the first error is returned only when nothing parsed.
+///
+/// # Errors
+///
+/// The first value's [`ChallengeError`] when no value gave any challenge (see [`parse`]).
 pub fn parse_all<S: AsRef<str>>(values: &[S]) -> Result<Vec<Challenge>, ChallengeError> {
     let mut out = Vec::new();
     let mut first_err = None;

@@ -30,7 +30,7 @@ use crate::secret::Secret;
 ///
 /// Real files hold a handful of entries (a few KiB); a larger file is a mistake (or a device),
 /// and reading it whole would be unbounded memory.
-pub const CONFIG_FILE_MAX_BYTES: u64 = 4 * 1024 * 1024;
+pub const MAX_CONFIG_FILE_BYTES: u64 = 4 * 1024 * 1024;
 
 /// Docker Hub's key in `auths` and the server URL its helpers expect.
 pub const DOCKER_HUB_AUTH_KEY: &str = "https://index.docker.io/v1/";
@@ -86,6 +86,12 @@ struct RawEntry {
 impl AuthFile {
     /// Parses the bytes of a `config.json` / `auth.json`. An empty (or whitespace-only) file is
     /// an empty configuration, as docker treats it.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming what is wrong: the top level is not a JSON object, the JSON is
+    /// malformed, or a known field (`auths`, `credHelpers`, `credsStore`, an `auth` value) has the
+    /// wrong type or an invalid helper name.
     pub fn parse(bytes: &[u8]) -> Result<AuthFile, ConfigError> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(AuthFile::default());
@@ -213,6 +219,11 @@ fn entry_credential(key: &str, e: RawEntry) -> Result<Option<Credential>, Config
 
 /// Decodes an `auth` value: base64 of `user:password`, split at the first `:`; trailing NULs are
 /// stripped from the password (docker/cli does the same). The error never includes the value.
+///
+/// # Errors
+///
+/// A fixed description (never the value) when `auth` is not base64, does not decode to UTF-8
+/// text, has no `:` between user and password, or has an empty user name.
 pub fn decode_auth(auth: &str) -> Result<(String, Secret), &'static str> {
     let trimmed = auth.trim();
     let bytes = base64::engine::general_purpose::STANDARD
@@ -273,6 +284,11 @@ pub fn server_key(registry: &str) -> String {
 
 /// A helper suffix must be a plain name: it becomes part of a program name searched on the
 /// helper path, so `/`, `..` and friends from a hostile config are refused.
+///
+/// # Errors
+///
+/// A fixed description when `name` is empty, longer than 64 characters, or holds a character
+/// other than ASCII letters, digits, `-`, `_` and `.`.
 pub fn check_helper_name(name: &str) -> Result<(), &'static str> {
     if name.is_empty() || name.len() > 64 {
         return Err("helper name must be 1 to 64 characters");

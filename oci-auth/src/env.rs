@@ -50,6 +50,10 @@ impl Env {
     }
 
     /// The docker config file: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::NoHome`] when neither `DOCKER_CONFIG` nor `HOME` is set.
     pub fn docker_config_path(&self) -> Result<PathBuf, Error> {
         if let Some(dir) = self.var("DOCKER_CONFIG") {
             return Ok(Path::new(dir).join("config.json"));

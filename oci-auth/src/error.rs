@@ -170,19 +170,19 @@ pub enum ErrorKind {
         /// What was wrong: missing, not a URL, not `http(s)`, with user information.
         reason: &'static str,
     },
-    /// The token realm kept redirecting past [`crate::TOKEN_MAX_REDIRECTS`] hops.
+    /// The token realm kept redirecting past [`crate::MAX_TOKEN_REDIRECTS`] hops.
     #[error(
-        "token server {realm} for registry {registry} redirected more than {limit} times (TOKEN_MAX_REDIRECTS)"
+        "token server {realm} for registry {registry} redirected more than {limit} times (MAX_TOKEN_REDIRECTS)"
     )]
     TokenRedirectLimit {
         /// The registry.
         registry: String,
         /// The realm URL.
         realm: String,
-        /// The limit that was hit ([`crate::TOKEN_MAX_REDIRECTS`]).
+        /// The limit that was hit ([`crate::MAX_TOKEN_REDIRECTS`]).
         limit: u32,
     },
-    /// The token response body exceeded [`crate::TOKEN_RESPONSE_MAX_BYTES`].
+    /// The token response body exceeded [`crate::MAX_TOKEN_RESPONSE_BYTES`].
     #[error(
         "token server {realm} for registry {registry} sent a response larger than {limit} bytes"
     )]

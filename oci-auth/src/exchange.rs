@@ -6,13 +6,13 @@
 //!   GET, the POST form with `grant_type=password` is tried once.
 //! - [`Credential::IdentityToken`]: the POST form with `grant_type=refresh_token`.
 //!
-//! The answer is read with a size cap ([`TOKEN_RESPONSE_MAX_BYTES`]), the whole exchange
+//! The answer is read with a size cap ([`MAX_TOKEN_RESPONSE_BYTES`]), the whole exchange
 //! (redirects included) with a time limit ([`TOKEN_REQUEST_TIMEOUT`] by default).
 //!
 //! # Redirects
 //!
 //! A realm that answers `301`, `302`, `303`, `307` or `308` is followed here, hop by hop, at
-//! most [`TOKEN_MAX_REDIRECTS`] times; a relative `Location` is resolved against the URL that
+//! most [`MAX_TOKEN_REDIRECTS`] times; a relative `Location` is resolved against the URL that
 //! answered. The rules:
 //!
 //! - `Authorization` (Basic) goes only to the realm's own origin (scheme, host and port); a hop
@@ -59,7 +59,7 @@ use crate::token_response::{self, TokenResponse};
 /// A token response is a small JSON object: a JWT of a few KiB (with an `x5c` certificate chain,
 /// perhaps 10 KiB), an expiry and maybe a refresh token. A hostile or broken realm must not make
 /// us buffer megabytes.
-pub const TOKEN_RESPONSE_MAX_BYTES: usize = 256 * 1024;
+pub const MAX_TOKEN_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// Default time limit for one token exchange (connect, send, read the whole answer).
 pub const TOKEN_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -73,7 +73,7 @@ pub const DEFAULT_CLIENT_ID: &str = "oci-auth";
 /// Five hops leave room for a chain of those, while a redirect loop fails after six requests,
 /// long before [`TOKEN_REQUEST_TIMEOUT`]. (`oci-client` allows 10 for registry requests, where
 /// blob storage adds hops of its own.)
-pub const TOKEN_MAX_REDIRECTS: u32 = 5;
+pub const MAX_TOKEN_REDIRECTS: u32 = 5;
 
 /// Everything needed for one exchange.
 pub(crate) struct Exchange<'a> {
@@ -217,7 +217,7 @@ impl Exchange<'_> {
         form: Option<&str>,
     ) -> Result<reqwest::Response, Error> {
         let mut url = first;
-        for _hop in 0..=TOKEN_MAX_REDIRECTS {
+        for _hop in 0..=MAX_TOKEN_REDIRECTS {
             let mut req = match form {
                 // A streamed body cannot be replayed: a client that follows redirects itself
                 // hands a 307/308 back instead of re-sending the credentials.
@@ -258,7 +258,7 @@ impl Exchange<'_> {
         Err(ErrorKind::TokenRedirectLimit {
             registry: self.registry.to_owned(),
             realm: self.realm_text(),
-            limit: TOKEN_MAX_REDIRECTS,
+            limit: MAX_TOKEN_REDIRECTS,
         }
         .into())
     }
@@ -372,20 +372,20 @@ impl Exchange<'_> {
             ErrorKind::TokenResponseTooLarge {
                 registry: self.registry.to_owned(),
                 realm: self.realm_text(),
-                limit: TOKEN_RESPONSE_MAX_BYTES,
+                limit: MAX_TOKEN_RESPONSE_BYTES,
             }
             .into()
         };
         if resp
             .content_length()
-            .is_some_and(|l| l > TOKEN_RESPONSE_MAX_BYTES as u64)
+            .is_some_and(|l| l > MAX_TOKEN_RESPONSE_BYTES as u64)
         {
             return Err(too_large());
         }
         let mut body = Vec::new();
         let url = resp.url().clone();
         while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport(&e, &url))? {
-            if body.len() + chunk.len() > TOKEN_RESPONSE_MAX_BYTES {
+            if body.len() + chunk.len() > MAX_TOKEN_RESPONSE_BYTES {
                 return Err(too_large());
             }
             body.extend_from_slice(&chunk);

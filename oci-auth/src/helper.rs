@@ -19,7 +19,7 @@ pub const HELPER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Most bytes read from a helper's stdout or stderr.
 ///
 /// A `get` answer is a small JSON object (tokens of a few KiB); a helper printing more is broken.
-pub const HELPER_OUTPUT_MAX_BYTES: u64 = 1024 * 1024;
+pub const MAX_HELPER_OUTPUT_BYTES: u64 = 1024 * 1024;
 
 /// `ETXTBSY`: the program file is still open for writing somewhere (typically a script written
 /// a moment ago while another thread forked). Spawning is retried a few times.
@@ -60,7 +60,7 @@ async fn spawn(path: &Path) -> std::io::Result<tokio::process::Child> {
 }
 
 /// Writes `request` to the helper, reads its stdout and stderr (each up to
-/// [`HELPER_OUTPUT_MAX_BYTES`]) and waits for it to exit.
+/// [`MAX_HELPER_OUTPUT_BYTES`]) and waits for it to exit.
 async fn exchange(
     child: &mut tokio::process::Child,
     request: &str,
@@ -76,12 +76,12 @@ async fn exchange(
     let stderr = child.stderr.take();
     let read_out = async {
         if let Some(s) = stdout {
-            let _ = s.take(HELPER_OUTPUT_MAX_BYTES).read_to_end(&mut out).await;
+            let _ = s.take(MAX_HELPER_OUTPUT_BYTES).read_to_end(&mut out).await;
         }
     };
     let read_err = async {
         if let Some(s) = stderr {
-            let _ = s.take(HELPER_OUTPUT_MAX_BYTES).read_to_end(&mut err).await;
+            let _ = s.take(MAX_HELPER_OUTPUT_BYTES).read_to_end(&mut err).await;
         }
     };
     tokio::join!(read_out, read_err);

@@ -45,6 +45,11 @@ struct GetResponse {
 
 /// Decodes a successful `get` answer. An empty secret is anonymous (`None`). The error never
 /// contains the output (which holds the secret).
+///
+/// # Errors
+///
+/// A fixed description (never the output, which holds the secret) when `stdout` is not the JSON
+/// object with `Username` and `Secret` a helper must print.
 pub fn parse_get_response(stdout: &[u8]) -> Result<Option<Credential>, &'static str> {
     let r: GetResponse = serde_json::from_slice(stdout)
         .map_err(|_| "expected JSON with \"Username\" and \"Secret\"")?;

@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::config::{AuthFile, CONFIG_FILE_MAX_BYTES, normalize_key};
+use crate::config::{AuthFile, MAX_CONFIG_FILE_BYTES, normalize_key};
 use crate::credential::{Credential, CredentialSource};
 use crate::env::Env;
 use crate::error::{Error, ErrorKind};
@@ -52,11 +52,21 @@ impl Keychain {
 
     /// The docker config and containers auth files found through the process environment
     /// (see the module docs), helpers searched on `$PATH`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Keychain::from_environment`].
     pub fn from_env() -> Result<Keychain, Error> {
         Keychain::from_environment(&Env::process())
     }
 
     /// Like [`Keychain::from_env`] with an explicit environment (tests, embedding).
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::ConfigRead`] when a config file that exists cannot be read (or is larger than
+    /// [`MAX_CONFIG_FILE_BYTES`]), [`ErrorKind::ConfigParse`]
+    /// when one is not a valid docker or containers auth file. Missing files are skipped.
     pub fn from_environment(env: &Env) -> Result<Keychain, Error> {
         let mut k = Keychain::empty().with_helper_path(env.helper_search_path());
         if let Ok(path) = env.docker_config_path() {
@@ -70,6 +80,11 @@ impl Keychain {
 
     /// Exactly one file (`--registry-config`, `--auth-file`), docker or containers format. It
     /// must exist. Helpers are searched on the process `$PATH`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::ConfigRead`] when the file does not exist or cannot be read,
+    /// [`ErrorKind::ConfigParse`] when it is not a valid docker or containers auth file.
     pub fn from_file(path: &Path) -> Result<Keychain, Error> {
         let mut k = Keychain::empty().with_helper_path(Env::process().helper_search_path());
         let file = read_file(path)?.ok_or_else(|| ErrorKind::ConfigRead {
@@ -120,6 +135,13 @@ impl Keychain {
 
     /// The credential for `registry` (and `repository`, for namespaced `auth.json` keys), and
     /// where it came from. Runs a credential helper if the configuration names one.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::HelperNotFound`], [`ErrorKind::HelperFailed`], [`ErrorKind::HelperTimeout`] or
+    /// [`ErrorKind::HelperOutput`] when the credential helper configured for `registry` cannot be
+    /// run or answers badly, and [`ErrorKind::ConfigParse`] when a stored `auth` value does not
+    /// decode. No credential at all is not an error ([`Credential::Anonymous`]).
     pub async fn credential_for(
         &self,
         registry: &str,
@@ -180,7 +202,7 @@ pub(crate) fn read_file(path: &Path) -> Result<Option<AuthFile>, Error> {
         Err(e) => return Err(read_err(e.to_string())),
     };
     let bytes =
-        bytes.ok_or_else(|| read_err(format!("larger than {CONFIG_FILE_MAX_BYTES} bytes")))?;
+        bytes.ok_or_else(|| read_err(format!("larger than {MAX_CONFIG_FILE_BYTES} bytes")))?;
     AuthFile::parse(&bytes).map(Some).map_err(|e| {
         ErrorKind::ConfigParse {
             path: path.to_owned(),
@@ -190,7 +212,7 @@ pub(crate) fn read_file(path: &Path) -> Result<Option<AuthFile>, Error> {
     })
 }
 
-/// Reads at most [`CONFIG_FILE_MAX_BYTES`]; `Ok(None)` when the file is larger.
+/// Reads at most [`MAX_CONFIG_FILE_BYTES`]; `Ok(None)` when the file is larger.
 pub(crate) fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
     use std::io::Read as _;
     let f = std::fs::File::open(path)?;
@@ -201,8 +223,8 @@ pub(crate) fn read_capped(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
         ));
     }
     let mut buf = Vec::new();
-    f.take(CONFIG_FILE_MAX_BYTES + 1).read_to_end(&mut buf)?;
-    if buf.len() as u64 > CONFIG_FILE_MAX_BYTES {
+    f.take(MAX_CONFIG_FILE_BYTES + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_CONFIG_FILE_BYTES {
         return Ok(None);
     }
     Ok(Some(buf))

@@ -28,7 +28,7 @@
 //! # Token realm redirects
 //!
 //! The exchange follows a realm's `301`/`302`/`303`/`307`/`308` itself, at most
-//! [`TOKEN_MAX_REDIRECTS`] hops: Basic credentials go only to the realm's own origin, the OAuth2
+//! [`MAX_TOKEN_REDIRECTS`] hops: Basic credentials go only to the realm's own origin, the OAuth2
 //! form with a password or refresh token is never re-sent to another origin nor turned into a
 //! `GET`, and an `https` realm is never followed to plain `http` unless the registry was marked
 //! plain-HTTP/insecure. Hand the [`Authenticator`] a client with automatic redirects off
@@ -62,6 +62,8 @@
 //! Dropping an [`Authenticator`] future abandons its token fetch without caching anything;
 //! dropping a [`Keychain::credential_for`] future kills the credential helper it started.
 
+#![warn(clippy::missing_errors_doc)]
+
 mod authenticator;
 mod authorization;
 pub mod challenge;
@@ -79,21 +81,21 @@ mod secret;
 pub mod token_response;
 
 pub use authenticator::{
-    Authenticator, AuthenticatorOptions, REGISTRY_TOKEN_REUSE, TOKEN_CACHE_ENTRIES_MAX,
+    Authenticator, AuthenticatorOptions, MAX_TOKEN_CACHE_ENTRIES, REGISTRY_TOKEN_REUSE,
     TOKEN_REFRESH_MARGIN,
 };
 pub use authorization::Authorization;
-pub use challenge::{CHALLENGE_LENGTH_MAX, Challenge, ChallengeError};
-pub use config::CONFIG_FILE_MAX_BYTES;
+pub use challenge::{Challenge, ChallengeError, MAX_CHALLENGE_LENGTH};
+pub use config::MAX_CONFIG_FILE_BYTES;
 pub use credential::{Credential, CredentialSource};
 pub use env::Env;
 pub use error::{Error, ErrorKind, RedirectRefusal};
 pub use exchange::{
-    DEFAULT_CLIENT_ID, TOKEN_MAX_REDIRECTS, TOKEN_REQUEST_TIMEOUT, TOKEN_RESPONSE_MAX_BYTES,
+    DEFAULT_CLIENT_ID, MAX_TOKEN_REDIRECTS, MAX_TOKEN_RESPONSE_BYTES, TOKEN_REQUEST_TIMEOUT,
 };
-pub use helper::{HELPER_OUTPUT_MAX_BYTES, HELPER_TIMEOUT};
+pub use helper::{HELPER_TIMEOUT, MAX_HELPER_OUTPUT_BYTES};
 pub use keychain::Keychain;
 pub use login::{login, logout};
-pub use scope::{Action, SCOPE_LENGTH_MAX, Scope};
+pub use scope::{Action, MAX_SCOPE_LENGTH, Scope};
 pub use secret::Secret;
-pub use token_response::{DEFAULT_TOKEN_LIFETIME, TOKEN_LENGTH_MAX, TOKEN_LIFETIME_MAX};
+pub use token_response::{DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LENGTH, MAX_TOKEN_LIFETIME};

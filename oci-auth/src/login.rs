@@ -21,6 +21,13 @@ use crate::secret::Secret;
 /// A user name that is empty, holds `:` or any control character (CR, LF, NUL, …) is refused
 /// with [`ErrorKind::InvalidCredential`] before the file is read or written; the error does not
 /// repeat the user name or the password.
+///
+/// # Errors
+///
+/// [`ErrorKind::InvalidCredential`] for a bad user name, [`ErrorKind::InvalidRegistry`] for a
+/// registry that is not a host name, [`ErrorKind::ConfigRead`]/[`ErrorKind::ConfigParse`] when the
+/// existing file cannot be read or parsed, [`ErrorKind::ConfigWrite`] when the new file cannot be
+/// written.
 pub fn login(path: &Path, registry: &str, username: &str, password: &Secret) -> Result<(), Error> {
     if username.is_empty() {
         return Err(ErrorKind::InvalidCredential {
@@ -56,6 +63,12 @@ pub fn login(path: &Path, registry: &str, username: &str, password: &Secret) -> 
 
 /// Removes the stored credentials for `registry` from the file at `path`. Fails with
 /// [`ErrorKind::NotLoggedIn`] (`is_not_found()`) if there were none.
+///
+/// # Errors
+///
+/// [`ErrorKind::NotLoggedIn`] when the file has no credentials for `registry`,
+/// [`ErrorKind::InvalidRegistry`], [`ErrorKind::ConfigRead`]/[`ErrorKind::ConfigParse`] and
+/// [`ErrorKind::ConfigWrite`] as for [`login`].
 pub fn logout(path: &Path, registry: &str) -> Result<(), Error> {
     check_registry(registry)?;
     let not_logged_in = || {

@@ -21,10 +21,10 @@ use crate::error::{Error, ErrorKind};
 
 /// Longest scope string accepted by [`Scope::parse`], in bytes.
 ///
-/// A scope names one repository (at most [`oci_ref::NAME_TOTAL_LENGTH_MAX`] characters, plus a
+/// A scope names one repository (at most [`oci_ref::MAX_NAME_TOTAL_LENGTH`] characters, plus a
 /// possible registry host) and a handful of actions; anything far longer is hostile input from a
 /// challenge header.
-pub const SCOPE_LENGTH_MAX: usize = 1024;
+pub const MAX_SCOPE_LENGTH: usize = 1024;
 
 /// An action a token may grant on a resource.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -119,6 +119,11 @@ impl Scope {
     }
 
     /// Parses one resource scope such as `repository:localhost:5000/app:pull,push`.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::InvalidScope`] when `s` is longer than [`MAX_SCOPE_LENGTH`], lacks the
+    /// `type:name:actions` parts, or has an empty or invalid part.
     pub fn parse(s: &str) -> Result<Scope, Error> {
         let invalid = |reason: &'static str| {
             Error::new(ErrorKind::InvalidScope {
@@ -126,8 +131,8 @@ impl Scope {
                 reason,
             })
         };
-        if s.len() > SCOPE_LENGTH_MAX {
-            return Err(invalid("longer than SCOPE_LENGTH_MAX"));
+        if s.len() > MAX_SCOPE_LENGTH {
+            return Err(invalid("longer than MAX_SCOPE_LENGTH"));
         }
         let (resource_type, rest) = s.split_once(':').ok_or_else(|| invalid("missing ':'"))?;
         let (name, actions) = rest
@@ -160,6 +165,10 @@ impl Scope {
     }
 
     /// Parses a space-separated list of resource scopes (the `scope` parameter of a challenge).
+    ///
+    /// # Errors
+    ///
+    /// The first [`ErrorKind::InvalidScope`] of [`Scope::parse`].
     pub fn parse_list(s: &str) -> Result<Vec<Scope>, Error> {
         s.split(' ')
             .filter(|p| !p.is_empty())

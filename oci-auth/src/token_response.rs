@@ -19,12 +19,12 @@ pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(60);
 /// Longest token lifetime believed, however long `expires_in` says. Bounds the cache against
 /// absurd values (and `Instant` arithmetic against overflow); a token that really lives longer
 /// is simply fetched again after a day.
-pub const TOKEN_LIFETIME_MAX: Duration = Duration::from_secs(24 * 60 * 60);
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Longest bearer token accepted, in bytes. Real tokens (JWTs with a certificate chain) are a
 /// few KiB; the token goes into every request header, and hyper's default limit for a whole
 /// request head is far below this bound's multiples.
-pub const TOKEN_LENGTH_MAX: usize = 64 * 1024;
+pub const MAX_TOKEN_LENGTH: usize = 64 * 1024;
 
 /// A decoded token response.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,6 +54,13 @@ struct Raw {
 }
 
 /// Decodes a token response body. The error never contains the body.
+///
+/// # Errors
+///
+/// A fixed description (never the body) when the body is not a JSON object, has neither a
+/// non-empty `token` nor `access_token`, carries a token longer than [`MAX_TOKEN_LENGTH`] or
+/// with characters not allowed in an HTTP header, or an `expires_in` that is not a usable
+/// number of seconds.
 pub fn parse(body: &[u8]) -> Result<TokenResponse, &'static str> {
     let raw: Raw = serde_json::from_slice(body).map_err(|_| "body is not a JSON object")?;
     let token = raw
@@ -61,8 +68,8 @@ pub fn parse(body: &[u8]) -> Result<TokenResponse, &'static str> {
         .filter(|t| !t.is_empty())
         .or(raw.access_token.filter(|t| !t.is_empty()))
         .ok_or("neither \"token\" nor \"access_token\" is present")?;
-    if token.len() > TOKEN_LENGTH_MAX {
-        return Err("token is longer than TOKEN_LENGTH_MAX");
+    if token.len() > MAX_TOKEN_LENGTH {
+        return Err("token is longer than MAX_TOKEN_LENGTH");
     }
     if token.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
         return Err("token contains characters not allowed in an HTTP header");
@@ -70,19 +77,19 @@ pub fn parse(body: &[u8]) -> Result<TokenResponse, &'static str> {
     let expires_in = match raw.expires_in {
         None | Some(serde_json::Value::Null) => DEFAULT_TOKEN_LIFETIME,
         Some(serde_json::Value::Number(n)) => match n.as_u64() {
-            Some(s) => Duration::from_secs(s.min(TOKEN_LIFETIME_MAX.as_secs())),
+            Some(s) => Duration::from_secs(s.min(MAX_TOKEN_LIFETIME.as_secs())),
             // Negative: nonsense, use the default. Fractional: whole seconds are enough.
             None if n.as_i64().is_some() => DEFAULT_TOKEN_LIFETIME,
             None => match n.as_f64() {
                 Some(f) if f.is_finite() && f >= 0.0 => {
-                    Duration::from_secs(f.min(TOKEN_LIFETIME_MAX.as_secs_f64()) as u64)
+                    Duration::from_secs(f.min(MAX_TOKEN_LIFETIME.as_secs_f64()) as u64)
                 }
                 _ => return Err("\"expires_in\" is not a usable number of seconds"),
             },
         },
         Some(_) => return Err("\"expires_in\" is not a number"),
     }
-    .clamp(DEFAULT_TOKEN_LIFETIME, TOKEN_LIFETIME_MAX);
+    .clamp(DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LIFETIME);
     let issued_at = match raw.issued_at.filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => {

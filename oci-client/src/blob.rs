@@ -134,6 +134,14 @@ impl Stream for Verify {
 
 impl Repository {
     /// `HEAD` on a blob: `None` when it does not exist.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]) (404 is `Ok(None)`); [`Error::Protocol`] for an invalid
+    /// `Docker-Content-Digest`.
     pub async fn head_blob(&self, digest: &Digest) -> Result<Option<BlobInfo>, Error> {
         let target = self.target(Access::Pull)?;
         let url = self.url(&format!("blobs/{digest}"))?;
@@ -159,6 +167,15 @@ impl Repository {
 
     /// Streams a whole blob, verified against `digest` (and `expected_size` when given) while
     /// it arrives. Redirects to storage are followed without credentials unless trusted.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]). The stream itself ends with [`Error::DigestMismatch`] or
+    /// [`Error::SizeMismatch`] when the bytes are wrong, and [`Error::Transport`] when the body
+    /// breaks off.
     pub async fn fetch_blob(
         &self,
         digest: &Digest,
@@ -187,6 +204,14 @@ impl Repository {
     /// would cost a second pass over every byte). Only what the answer's headers show is
     /// checked: a `Docker-Content-Digest` naming another digest, and a `Content-Length` other
     /// than `expected_size`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]); [`Error::DigestMismatch`] when `Docker-Content-Digest` names
+    /// another digest, [`Error::SizeMismatch`] when `Content-Length` differs from `expected_size`.
     pub async fn fetch_blob_unverified(
         &self,
         digest: &Digest,
@@ -240,6 +265,13 @@ impl Repository {
     /// Streams a blob from byte `offset` (`Range: bytes=<offset>-`). Not verified: the caller
     /// holds the earlier bytes. Check [`BlobStream::is_partial`]: a registry that ignores the
     /// range answers `200` with the whole blob.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]); [`Error::Protocol`] for an invalid `Content-Range`.
     pub async fn fetch_blob_range(
         &self,
         digest: &Digest,
@@ -277,6 +309,10 @@ impl Repository {
 
     /// Fetches a whole blob into `sink`, verified; returns the number of bytes written. On
     /// error, whatever was written is unverified and must be discarded by the caller.
+    ///
+    /// # Errors
+    ///
+    /// As [`Repository::fetch_blob`], and [`Error::Sink`] when writing to `sink` fails.
     pub async fn fetch_blob_to<W: AsyncWrite + Unpin>(
         &self,
         digest: &Digest,
@@ -295,6 +331,13 @@ impl Repository {
     }
 
     /// Deletes a blob. Registries that do not allow deletion answer 400 or 405.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]) (registries that do not allow deletion answer 400 or 405).
     pub async fn delete_blob(&self, digest: &Digest) -> Result<(), Error> {
         let target = self.target(Access::Push)?;
         let url = self.url(&format!("blobs/{digest}"))?;

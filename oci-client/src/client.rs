@@ -30,11 +30,21 @@ pub(crate) struct Inner {
 
 impl Client {
     /// A client with the default configuration and credentials from the environment.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::new`].
     pub fn new_default() -> Result<Client, Error> {
         Client::new(ClientConfig::default())
     }
 
     /// Builds a client from `config`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] when the configuration cannot be turned into an HTTP client (an unreadable
+    /// or invalid CA certificate, an invalid proxy or user agent) or the credential files of the
+    /// environment cannot be read.
     pub fn new(config: ClientConfig) -> Result<Client, Error> {
         install_crypto_provider();
         let http = http_client(&config, false)?;
@@ -67,6 +77,10 @@ impl Client {
     }
 
     /// A handle on the repository of `reference` (its tag and digest are ignored).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the registry or repository cannot form a request URL.
     pub fn repository(&self, reference: &Reference) -> Result<Repository, Error> {
         Repository::new(self.clone(), reference.registry(), reference.repository())
     }
@@ -75,6 +89,13 @@ impl Client {
     ///
     /// `registry` is `host[:port]` as in references; anything else (control characters,
     /// whitespace, a path, user info) is [`Error::InvalidInput`] and nothing is sent.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]); [`Error::InvalidInput`] when `registry` is not `host[:port]`.
     pub async fn ping(&self, registry: &str) -> Result<(), Error> {
         let target = self.target(registry, Vec::new())?;
         let url = self.base_url(registry)?;
@@ -89,6 +110,11 @@ impl Client {
     /// The repositories of `registry` (`GET /v2/_catalog`), page by page. `page_size` is sent
     /// as `n`; the `Link` header is followed. Many registries disable or restrict the catalog.
     /// `registry` is checked as in [`Client::ping`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when `registry` is not `host[:port]`; each page may then fail as
+    /// [`Client::catalog`] does.
     pub fn catalog_pages(
         &self,
         registry: &str,
@@ -105,6 +131,16 @@ impl Client {
     }
 
     /// All repositories of `registry`; see [`Client::catalog_pages`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]); [`Error::InvalidInput`] for a bad `registry`,
+    /// [`Error::LimitExceeded`] beyond [`Limits::max_pages`](crate::Limits::max_pages) or
+    /// [`Limits::max_page_bytes`](crate::Limits::max_page_bytes), [`Error::Protocol`] for invalid
+    /// JSON, a `Link` to another origin or a pagination loop.
     pub async fn catalog(
         &self,
         registry: &str,

@@ -230,6 +230,10 @@ impl ClientBuilder {
     }
 
     /// Builds the client.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::new`](crate::Client::new).
     pub fn build(self) -> Result<crate::Client, crate::Error> {
         crate::Client::new(self.config)
     }

@@ -42,13 +42,15 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # `oci-spec` at the boundary
+//! # The object model at the boundary
 //!
-//! Parsed manifests, indexes and referrer descriptors use the types of the `oci-spec` crate,
-//! re-exported as [`spec`]: a deliberate boundary decision, so callers need not depend on
-//! `oci-spec` themselves and see the same version we parse with. Raw bytes are always kept
-//! beside them ([`Manifest::bytes`]), because `oci-spec` types do not re-serialise byte for
-//! byte. Digests and references are `oci-ref` types.
+//! Parsed manifests ([`ParsedManifest`]), indexes and referrer descriptors use the workspace's
+//! one model, [`oci_ref::model`] ([`Descriptor`], [`ImageManifest`], [`ImageIndex`],
+//! [`Platform`]), re-exported here: a deliberate boundary decision, so a caller of this crate
+//! alone needs no other import. It is our own model rather than `oci-spec`'s: digests are
+//! [`oci_ref::Digest`] (validated once, when parsed), construction needs no builder, one type
+//! reads and writes, and the pure `oci-select` can use it too. Raw bytes are always kept beside
+//! a parsed manifest ([`Manifest::bytes`]): a manifest is addressed by the bytes received.
 //!
 //! # Feature flags
 //!
@@ -75,10 +77,11 @@
 //! - [`Repository::delete_manifest`] / [`Repository::delete_blob`]: may or may not have happened.
 //! - [`BlobStream`]: dropping it mid-way leaves nothing; bytes already yielded are unverified.
 
+#![warn(clippy::missing_errors_doc)]
+
 mod blob;
 mod client;
 mod config;
-mod descriptor;
 mod error;
 mod manifest;
 mod pager;
@@ -91,20 +94,18 @@ mod transport;
 mod upload;
 mod urls;
 
-pub use oci_spec as spec;
-
 pub use blob::{BlobInfo, BlobStream};
 pub use client::{Client, install_crypto_provider};
 pub use config::{
     ClientBuilder, ClientConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_READ_TIMEOUT, DEFAULT_USER_AGENT,
     Limits, MAX_MANIFEST_BYTES, MAX_PAGE_BYTES, MAX_PAGES, MAX_REDIRECTS, RegistryOptions,
 };
-pub use descriptor::{ANNOTATION_TITLE, Descriptor};
 pub use error::{
     Error, ErrorCode, Limit, MAX_ERROR_BODY_BYTES, MAX_ERROR_ENTRIES, MAX_ERROR_MESSAGE_BYTES,
     Protocol, RegistryError, TransportKind,
 };
 pub use manifest::{MANIFEST_ACCEPT, Manifest, ManifestHead, ParsedManifest, PushedManifest};
+pub use oci_ref::model::{ANNOTATION_TITLE, Descriptor, ImageIndex, ImageManifest, Platform};
 pub use pager::{next_link, parse_next_link};
 pub use referrers::{Referrers, ReferrersSource};
 pub use repository::Repository;

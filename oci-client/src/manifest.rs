@@ -19,10 +19,10 @@ use oci_ref::{Algorithm, Digest, TagOrDigest, digest_of};
 use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 
-use crate::descriptor::Descriptor;
 use crate::error::{Error, Limit, Protocol};
 use crate::repository::{Access, Repository, header_value};
 use crate::transport::{BodyError, Req};
+use oci_ref::model::{Descriptor, ImageIndex, ImageManifest};
 
 /// The `Accept` header sent for manifests: the four types this crate understands.
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, \
@@ -37,15 +37,16 @@ pub struct Manifest {
     descriptor: Descriptor,
 }
 
-/// A manifest parsed with [`crate::spec`]. Docker schema 2 manifests and lists parse as their
-/// OCI counterparts (the shapes are the same; media types are kept as sent).
+/// A manifest parsed into the workspace model ([`oci_ref::model`]). Docker schema 2 manifests
+/// and lists parse as their OCI counterparts (the shapes are the same; media types are kept as
+/// sent). Unknown fields are ignored.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum ParsedManifest {
     /// An image manifest (OCI or Docker schema 2).
-    Image(Box<oci_spec::image::ImageManifest>),
+    Image(Box<ImageManifest>),
     /// An index (OCI) or manifest list (Docker).
-    Index(Box<oci_spec::image::ImageIndex>),
+    Index(Box<ImageIndex>),
 }
 
 impl Manifest {
@@ -75,6 +76,11 @@ impl Manifest {
     }
 
     /// Parses the bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the bytes are not the JSON of an image manifest or index (a
+    /// required field missing, a digest that is not valid).
     pub fn parse(&self) -> Result<ParsedManifest, Error> {
         let invalid = |e: serde_json::Error| Error::InvalidInput {
             what: "manifest JSON",
@@ -133,6 +139,17 @@ struct PeekDescriptor {
 
 impl Repository {
     /// Fetches a manifest by tag or digest, verified and size-capped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]); [`Error::LimitExceeded`] for a body above
+    /// [`Limits::max_manifest_bytes`](crate::Limits::max_manifest_bytes), [`Error::DigestMismatch`]
+    /// when the bytes do not hash to the requested digest or to `Docker-Content-Digest`,
+    /// [`Error::UnsupportedManifest`] for Docker schema 1, [`Error::Protocol`] for invalid JSON or
+    /// a media type that disagrees with `Content-Type`.
     pub async fn fetch_manifest(&self, reference: &TagOrDigest) -> Result<Manifest, Error> {
         let target = self.target(Access::Pull)?;
         let url = self.manifest_url(reference)?;
@@ -183,6 +200,15 @@ impl Repository {
     }
 
     /// `HEAD` on a manifest: `None` when it does not exist.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]) (404 is `Ok(None)`); [`Error::UnsupportedManifest`] for Docker
+    /// schema 1, [`Error::DigestMismatch`] when `Docker-Content-Digest` differs from a requested
+    /// digest, [`Error::Protocol`] for an invalid digest header.
     pub async fn head_manifest(
         &self,
         reference: &TagOrDigest,
@@ -227,6 +253,10 @@ impl Repository {
 
     /// Resolves a tag or digest to a descriptor: a `HEAD` when it tells everything, else a
     /// verified `GET`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Repository::head_manifest`] and [`Repository::fetch_manifest`].
     pub async fn resolve(&self, reference: &TagOrDigest) -> Result<Descriptor, Error> {
         if let Some(ManifestHead {
             media_type: Some(media_type),
@@ -243,6 +273,16 @@ impl Repository {
     /// Pushes manifest `bytes` (sent as they are) with `Content-Type: media_type` under a tag
     /// or its digest. When the manifest has a `subject` and the registry does not answer with
     /// `OCI-Subject`, the referrers fallback index (tag `<alg>-<hex>`) is updated.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]); [`Error::InvalidInput`] when `bytes` is not JSON, its
+    /// `mediaType` differs from `media_type`, it does not hash to a digest pushed to, or its
+    /// subject digest is not valid; [`Error::DigestMismatch`] when the registry reports another
+    /// digest; and the errors of updating the referrers fallback index.
     pub async fn push_manifest(
         &self,
         reference: &TagOrDigest,
@@ -314,6 +354,14 @@ impl Repository {
     /// Deleting by digest a manifest that has a `subject` on a registry without referrers API
     /// also removes it from the subject's fallback index (the manifest is read first to learn
     /// its subject).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]) (registries that do not allow deletion answer 400 or 405), and
+    /// the errors of updating the referrers fallback index.
     pub async fn delete_manifest(&self, reference: &TagOrDigest) -> Result<(), Error> {
         let subject = match reference {
             TagOrDigest::Digest(_) => match self.fetch_manifest(reference).await {

@@ -17,12 +17,12 @@ use oci_ref::{Digest, Tag, TagOrDigest};
 use reqwest::Method;
 use reqwest::header::{self, HeaderValue};
 
-use crate::descriptor::Descriptor;
 use crate::error::{Error, Protocol};
 use crate::pager::Pager;
 use crate::repository::{Access, Repository};
 use crate::transport::Req;
 use crate::urls::encode_query_value;
+use oci_ref::model::Descriptor;
 
 /// Where a referrers answer came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub enum ReferrersSource {
 #[derive(Debug, Clone)]
 pub struct Referrers {
     /// Their descriptors, filtered by artifact type when one was asked for.
-    pub descriptors: Vec<oci_spec::image::Descriptor>,
+    pub descriptors: Vec<Descriptor>,
     /// Where they came from.
     pub source: ReferrersSource,
 }
@@ -46,12 +46,21 @@ pub struct Referrers {
 #[derive(serde::Deserialize)]
 struct IndexPage {
     #[serde(default)]
-    manifests: Vec<oci_spec::image::Descriptor>,
+    manifests: Vec<Descriptor>,
 }
 
 impl Repository {
     /// The referrers of `subject`, optionally only those of `artifact_type`. Uses the API;
     /// on `404` falls back to the tag schema (a missing or non-index tag means none).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]) other than the API's 404 (which falls back to the tag schema);
+    /// [`Error::Protocol`] for a page that is not JSON, [`Error::LimitExceeded`] beyond the page
+    /// limits.
     pub async fn referrers(
         &self,
         subject: &Digest,
@@ -77,7 +86,7 @@ impl Repository {
         &self,
         subject: &Digest,
         artifact_type: Option<&str>,
-    ) -> Result<Vec<oci_spec::image::Descriptor>, Error> {
+    ) -> Result<Vec<Descriptor>, Error> {
         let target = self.target(Access::Pull)?;
         let mut url = self.url(&format!("referrers/{subject}"))?;
         if let Some(t) = artifact_type {
@@ -112,7 +121,7 @@ impl Repository {
         &self,
         subject: &Digest,
         artifact_type: Option<&str>,
-    ) -> Result<Vec<oci_spec::image::Descriptor>, Error> {
+    ) -> Result<Vec<Descriptor>, Error> {
         let tag = TagOrDigest::Tag(Tag::referrers_fallback(subject));
         let manifest = match self.fetch_manifest(&tag).await {
             Ok(m) => m,
@@ -222,13 +231,10 @@ impl Repository {
     }
 }
 
-fn matches(d: &oci_spec::image::Descriptor, artifact_type: Option<&str>) -> bool {
+fn matches(d: &Descriptor, artifact_type: Option<&str>) -> bool {
     match artifact_type {
         None => true,
-        Some(want) => d
-            .artifact_type()
-            .as_ref()
-            .is_some_and(|t| t.to_string() == want),
+        Some(want) => d.artifact_type.as_deref() == Some(want),
     }
 }
 

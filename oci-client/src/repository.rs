@@ -113,6 +113,11 @@ impl Repository {
     /// The tags, page by page (`GET /v2/<name>/tags/list?n=`), following `Link` headers.
     /// At most [`crate::Limits::max_pages`] pages are read. A page holding a name outside the
     /// tag grammar is refused with [`crate::Protocol::InvalidTag`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when the request URL cannot be formed; each page may then fail as
+    /// [`Repository::tags`] does.
     pub fn tag_pages(
         &self,
         page_size: Option<u32>,
@@ -126,6 +131,16 @@ impl Repository {
     }
 
     /// All tags; see [`Repository::tag_pages`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]); [`Error::LimitExceeded`] beyond
+    /// [`Limits::max_pages`](crate::Limits::max_pages) or
+    /// [`Limits::max_page_bytes`](crate::Limits::max_page_bytes), [`Error::Protocol`] for invalid
+    /// JSON, a name outside the tag grammar, a `Link` to another origin or a pagination loop.
     pub async fn tags(&self, page_size: Option<u32>) -> Result<Vec<String>, Error> {
         crate::pager::collect(self.tag_pages(page_size)?).await
     }

@@ -41,6 +41,15 @@ impl Repository {
     /// Uploads `size` bytes as blob `digest` in one streamed `PUT`, unless the registry already
     /// has it. `open` gives the body from its first byte; it is called again for each retry.
     /// Memory use is what the stream holds; nothing is hashed here.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]); [`Error::Source`] when the stream `open` gives fails,
+    /// [`Error::DigestMismatch`] when the registry refuses the digest (`DIGEST_INVALID`),
+    /// [`Error::Protocol`] for a malformed upload answer.
     pub async fn push_blob_streamed<F, Fut, S>(
         &self,
         digest: &Digest,
@@ -91,6 +100,11 @@ impl Repository {
     /// [`push_blob_streamed`](Self::push_blob_streamed) does (`HEAD`, then `POST` + streamed
     /// `PUT`, under the client's retry policy). The registry checks the digest against what it
     /// stored (`DIGEST_INVALID` on a mismatch, for example a file that changed while read).
+    ///
+    /// # Errors
+    ///
+    /// As [`Repository::push_blob_streamed`]; [`Error::Source`] also when `digest` fails (the
+    /// upload is then abandoned).
     pub async fn push_blob_while_hashing<F, Fut, S, D>(
         &self,
         size: u64,

@@ -47,6 +47,14 @@ const OCTET_STREAM: HeaderValue = HeaderValue::from_static(oci_ref::media_type::
 
 impl Repository {
     /// Uploads `data` as blob `digest` in one PUT, unless the registry already has it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]); [`Error::Protocol`] for a malformed upload answer,
+    /// [`Error::DigestMismatch`] when the registry reports another digest.
     pub async fn push_blob(&self, digest: &Digest, data: Bytes) -> Result<PushOutcome, Error> {
         if self.head_blob(digest).await?.is_some() {
             return Ok(PushOutcome::AlreadyExists);
@@ -61,6 +69,16 @@ impl Repository {
     /// Uploads `size` bytes read from `source` as blob `digest` in chunks of `chunk_size` (or
     /// the registry's `OCI-Chunk-Min-Length` when larger), unless the registry already has it.
     /// Memory use is one chunk. The digest is checked before the upload is closed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]); [`Error::Source`] when reading `source` fails,
+    /// [`Error::SizeMismatch`] when it gives another number of bytes than `size`,
+    /// [`Error::DigestMismatch`] when the bytes do not hash to `digest` (the upload is cancelled,
+    /// not closed), [`Error::Protocol`] for a malformed upload answer or a stalled chunk.
     pub async fn push_blob_chunked<R: AsyncRead + Unpin>(
         &self,
         digest: &Digest,
@@ -103,6 +121,14 @@ impl Repository {
     /// Asks the registry to mount blob `digest` from repository `from` (same registry).
     /// Returns `false` when the registry declined (it answered `202`; the upload session it
     /// opened is cancelled).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]); [`Error::InvalidInput`] when `from` is not a valid repository
+    /// name.
     pub async fn mount_blob(&self, digest: &Digest, from: &str) -> Result<bool, Error> {
         let target = self.mount_target(from)?;
         match self.start_upload(&target, Some((digest, from))).await {
@@ -117,6 +143,10 @@ impl Repository {
 
     /// Mounts blob `digest` from `from`, or uploads `data` in the session the registry opened
     /// when it declines the mount; skips everything when the blob is already here.
+    ///
+    /// # Errors
+    ///
+    /// As [`Repository::mount_blob`] and [`Repository::push_blob`].
     pub async fn mount_or_push_blob(
         &self,
         digest: &Digest,

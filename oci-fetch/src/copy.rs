@@ -427,6 +427,14 @@ async fn root_descriptor(src: &Src, location: &Location) -> Result<Descriptor, C
 /// plain HTTP and credentials on it). The destination tag is the one in `to`, else the one in
 /// `from`; a destination digest must equal the source root's. A destination layout is created
 /// when missing.
+///
+/// # Errors
+///
+/// [`CopyError::NoSourceTarget`] without a tag or digest to copy, [`CopyError::DigestMismatch`]
+/// when a destination digest differs from the source root's, [`CopyError::TooDeep`] for nested
+/// indexes past the walk's depth limit, [`CopyError::InvalidManifest`] for a document that does not
+/// parse, [`CopyError::Registry`]/[`CopyError::Layout`] when reading the source fails,
+/// [`CopyError::Destination`] when writing fails, [`CopyError::Io`] for local IO.
 pub async fn copy(
     client: &Client,
     from: &Location,

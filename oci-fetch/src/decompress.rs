@@ -112,6 +112,13 @@ pub enum DecompressError {
 /// Decompresses `input` (the verified compressed bytes, `compressed_size` long) into `output`,
 /// checking magic bytes and limits. Blocking: call it from a blocking thread.
 /// Returns the number of bytes written.
+///
+/// # Errors
+///
+/// [`DecompressError::MagicMismatch`] when `input` does not start with the magic of `compression`,
+/// [`DecompressError::Corrupt`] for a broken stream, [`DecompressError::TooLarge`] when the output
+/// would pass the size or ratio limit of `limits`, [`DecompressError::Io`] when reading or writing
+/// fails.
 pub fn decompress_blocking(
     compression: Compression,
     mut input: impl Read,

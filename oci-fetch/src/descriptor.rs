@@ -1,38 +1,13 @@
-//! Descriptors, and the image manifest and index shapes the fetch engine reads.
+//! The object model: descriptors, image manifests, image indexes and platforms.
 //!
-//! [`Descriptor`] is `oci-client`'s (the one definition in the workspace), re-exported here.
-//! See [image-spec v1.1 descriptor](https://github.com/opencontainers/image-spec/blob/v1.1.0/descriptor.md).
-//! Code that rewrites JSON documents (the layout's `index.json`) edits them as generic JSON so
-//! unknown fields survive.
+//! These are [`oci_ref::model`]'s types (the one definition in the workspace), re-exported here
+//! so a caller of `oci-fetch` needs no other import: resolve, download, pull, publish, layout
+//! and copy all use them. Reading tolerates unknown fields; manifests are addressed by the bytes
+//! received, which these types are parsed from, never re-serialised into. Code that rewrites a
+//! JSON document in place (the layout's `index.json`) edits it as generic JSON so unknown fields
+//! survive.
 
-use serde::Deserialize;
-
-pub use oci_client::{ANNOTATION_TITLE, Descriptor};
-
-/// The annotation naming an entry of a layout's `index.json` (`org.opencontainers.image.ref.name`).
-pub const ANNOTATION_REF_NAME: &str = "org.opencontainers.image.ref.name";
-
-/// An image manifest, as far as pulling its layers needs.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ImageManifest {
-    /// The config descriptor.
-    pub config: Descriptor,
-    /// The layers, in order.
-    #[serde(default)]
-    pub layers: Vec<Descriptor>,
-    /// The artifact type, if set.
-    #[serde(default)]
-    pub artifact_type: Option<String>,
-    /// The manifest this one refers to, if any.
-    #[serde(default)]
-    pub subject: Option<Descriptor>,
-}
-
-/// An image index, as far as finding manifests needs.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ImageIndex {
-    /// The manifests listed.
-    #[serde(default)]
-    pub manifests: Vec<Descriptor>,
-}
+pub use oci_ref::model::{
+    ANNOTATION_CREATED, ANNOTATION_REF_NAME, ANNOTATION_TITLE, Descriptor, ImageIndex,
+    ImageManifest, Platform,
+};

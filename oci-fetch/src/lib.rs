@@ -81,6 +81,8 @@
 //! - `cli` (default): the `oci-fetch` command-line program. Library users opt out with
 //!   `default-features = false`.
 
+#![warn(clippy::missing_errors_doc)]
+
 pub mod artifact;
 pub mod copy;
 pub mod decompress;

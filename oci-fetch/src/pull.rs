@@ -168,6 +168,11 @@ pub fn untitled_name(descriptor: &Descriptor) -> String {
 }
 
 /// Checks a title and returns it as a relative path.
+///
+/// # Errors
+///
+/// A [`TitleProblem`] when the title is empty, absolute, has a `..`, empty or `.` component, or
+/// holds a forbidden character (control characters, `\\`, `:` and the like).
 pub fn safe_relative_path(title: &str) -> Result<PathBuf, TitleProblem> {
     if title.is_empty() {
         return Err(TitleProblem::Empty);
@@ -196,6 +201,11 @@ pub fn safe_relative_path(title: &str) -> Result<PathBuf, TitleProblem> {
 }
 
 /// Names every layer and checks titles and duplicates, without touching the disk.
+///
+/// # Errors
+///
+/// [`PullError::UnsafeTitle`] for a title [`safe_relative_path`] refuses (or a layer without one),
+/// [`PullError::DuplicateTitle`] when two layers name the same file.
 pub fn plan(layers: &[Descriptor]) -> Result<Vec<PlannedFile>, PullError> {
     let mut seen = HashSet::new();
     let mut planned = Vec::with_capacity(layers.len());
@@ -315,6 +325,12 @@ fn check_decompressed_name(
 /// Downloads `layers` into `dir` (which must exist), each verified, named by title.
 ///
 /// Returns the files in layer order.
+///
+/// # Errors
+///
+/// The errors of [`plan`]; [`PullError::Exists`] or [`PullError::Symlink`] when a destination is in
+/// the way, [`PullError::Io`] when a directory cannot be made, [`PullError::Download`] when a layer
+/// cannot be downloaded verified. Files already written stay; none is unverified.
 pub async fn pull_files(
     source: &dyn BlobSource,
     layers: &[Descriptor],

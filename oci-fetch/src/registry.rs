@@ -273,6 +273,11 @@ pub struct RegistrySource {
 impl RegistrySource {
     /// A source over `sources` (mirrors then primary, as registries.conf orders them) for
     /// `reference` (the user's reference, used for URLs in results).
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::Repository`] when a source's registry or repository cannot form a request
+    /// URL.
     pub fn new(
         client: &Client,
         reference: &Reference,
@@ -308,6 +313,10 @@ impl RegistrySource {
     }
 
     /// A source with the reference itself as the only pull source (no registries.conf).
+    ///
+    /// # Errors
+    ///
+    /// As [`RegistrySource::new`].
     pub fn direct(client: &Client, reference: &Reference) -> Result<RegistrySource, RegistryError> {
         RegistrySource::new(client, reference, direct_sources(reference))
     }
@@ -398,6 +407,13 @@ impl RegistrySource {
 
     /// Fetches a manifest or index by tag or digest (digest-verified by `oci-client`), walking
     /// the sources.
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::Exhausted`] when every pull source failed in a way that falls through (not
+    /// found, unreachable, wrong content; see [`RegistryError::is_not_found`]),
+    /// [`RegistryError::Stopped`] when one failed in a way that does not (authentication, protocol,
+    /// server error), [`RegistryError::NoSources`] without sources.
     pub async fn fetch_manifest(&self, target: &TagOrDigest) -> Result<Manifest, RegistryError> {
         let what = format!("manifest {}", target.as_str());
         let (i, manifest) = self
@@ -411,6 +427,14 @@ impl RegistrySource {
     }
 
     /// Reads a small blob (a config) into memory, verified, walking the sources.
+    ///
+    /// # Errors
+    ///
+    /// [`RegistryError::ConfigTooLarge`] when `size` is above [`MAX_CONFIG_BYTES`]; otherwise
+    /// [`RegistryError::Exhausted`] when every pull source failed in a way that falls through (not
+    /// found, unreachable, wrong content; see [`RegistryError::is_not_found`]),
+    /// [`RegistryError::Stopped`] when one failed in a way that does not (authentication, protocol,
+    /// server error), [`RegistryError::NoSources`] without sources.
     pub async fn fetch_small_blob(
         &self,
         digest: &Digest,

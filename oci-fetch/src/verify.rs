@@ -136,6 +136,10 @@ impl Verifier {
 
     /// Feeds the next bytes. A chunk that would go past the expected size is refused whole and
     /// nothing of it is hashed; the verifier is left as it was.
+    ///
+    /// # Errors
+    ///
+    /// [`VerifyError::TooLong`] when the chunk would take the content past the expected size.
     pub fn update(&mut self, chunk: &[u8]) -> Result<(), VerifyError> {
         let len = chunk.len() as u64;
         if len > self.remaining() {
@@ -171,6 +175,11 @@ impl Verifier {
     }
 
     /// Checks the size, then the digest.
+    ///
+    /// # Errors
+    ///
+    /// [`VerifyError::TooShort`] when fewer bytes than expected were fed,
+    /// [`VerifyError::DigestMismatch`] when they do not hash to the expected digest.
     pub fn finish(self) -> Result<(), VerifyError> {
         if self.seen != self.size {
             return Err(VerifyError::TooShort {

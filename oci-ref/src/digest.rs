@@ -77,6 +77,13 @@ impl Digest {
     ///
     /// plus the registered-algorithm rules: `sha256` is `[a-f0-9]{64}`, `sha512` is
     /// `[a-f0-9]{128}`. Any other grammar-valid algorithm is [`Error::UnsupportedAlgorithm`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Empty`], [`Error::ForbiddenCharacter`] or [`Error::Invalid`] (part
+    /// [`Part::Digest`]) when `s` does not match the grammar; [`Error::UnsupportedAlgorithm`] for a
+    /// grammar-valid algorithm other than `sha256` and `sha512`; [`Error::DigestLength`] when the
+    /// hex part has the wrong length for its algorithm.
     pub fn parse(s: &str) -> Result<Digest, Error> {
         parse_at(s, 0)
     }
@@ -84,6 +91,10 @@ impl Digest {
     /// Builds a digest from an algorithm and the raw hash bytes (as produced by a hasher).
     ///
     /// Returns an error if `bytes` has the wrong length for `algorithm`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DigestLength`] when `bytes` is not as long as `algorithm`'s hash output.
     pub fn from_bytes(algorithm: Algorithm, bytes: &[u8]) -> Result<Digest, Error> {
         if bytes.len() * 2 != algorithm.hex_len() {
             return Err(Error::DigestLength {

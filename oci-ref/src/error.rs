@@ -29,6 +29,8 @@ pub enum Part {
     Tag,
     /// The digest.
     Digest,
+    /// A platform, `OS/ARCH[/VARIANT]` ([`Platform`](crate::model::Platform)).
+    Platform,
 }
 
 impl fmt::Display for Part {
@@ -40,6 +42,7 @@ impl fmt::Display for Part {
             Part::Repository => "repository name",
             Part::Tag => "tag",
             Part::Digest => "digest",
+            Part::Platform => "platform",
         })
     }
 }
@@ -95,7 +98,7 @@ pub enum Error {
         value: String,
         /// Its length.
         len: usize,
-        /// The limit, [`NAME_TOTAL_LENGTH_MAX`](crate::NAME_TOTAL_LENGTH_MAX).
+        /// The limit, [`MAX_NAME_TOTAL_LENGTH`](crate::MAX_NAME_TOTAL_LENGTH).
         max: usize,
     },
     /// The tag exceeded 128 characters.
@@ -103,7 +106,7 @@ pub enum Error {
     TagTooLong {
         /// Its length.
         len: usize,
-        /// The limit, [`TAG_LENGTH_MAX`](crate::TAG_LENGTH_MAX).
+        /// The limit, [`MAX_TAG_LENGTH`](crate::MAX_TAG_LENGTH).
         max: usize,
     },
     /// The digest's algorithm is valid grammar but not one this crate can verify.

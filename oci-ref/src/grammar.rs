@@ -1,7 +1,7 @@
 //! The reference grammar: splitting a string into domain, path, tag and digest and validating
 //! each part. No normalisation happens here (see [`crate::normalize`]).
 
-use crate::NAME_TOTAL_LENGTH_MAX;
+use crate::MAX_NAME_TOTAL_LENGTH;
 use crate::digest::{self, Digest};
 use crate::error::{Error, Part};
 
@@ -28,6 +28,12 @@ pub struct Parsed<'a> {
 ///
 /// Like docker, a bare 64-character lower-case hex string is rejected: it is an image ID, not a
 /// repository name.
+///
+/// # Errors
+///
+/// An [`Error`] naming the part: empty input, a forbidden character (whitespace, control), an
+/// invalid registry host or port, repository path, tag or digest, an upper-case repository, or a
+/// bare 64-hex image ID.
 pub fn parse_docker(s: &str) -> Result<Parsed<'_>, Error> {
     reject_forbidden(s, Part::Input, 0)?;
     if s.is_empty() {
@@ -78,6 +84,12 @@ pub(crate) fn url_scheme(s: &str) -> Option<&str> {
 /// The scheme is matched case-insensitively (`OCI://` is accepted). User information
 /// (`user:password@host`), queries and fragments are rejected; errors never repeat the
 /// user information.
+///
+/// # Errors
+///
+/// [`Error::MissingScheme`], [`Error::UnsupportedScheme`], [`Error::CredentialsInUrl`], and the
+/// errors of [`parse_docker`] for the host, path, tag and digest; a query or fragment is
+/// [`Error::Invalid`].
 pub fn parse_oci_url(s: &str) -> Result<Parsed<'_>, Error> {
     reject_forbidden(s, Part::Input, 0)?;
     let Some(scheme) = url_scheme(s) else {
@@ -298,13 +310,13 @@ pub(crate) fn validate_path(path: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Checks the repository path against [`NAME_TOTAL_LENGTH_MAX`].
+/// Checks the repository path against [`MAX_NAME_TOTAL_LENGTH`].
 pub(crate) fn check_path_length(path: &str) -> Result<(), Error> {
-    if path.len() > NAME_TOTAL_LENGTH_MAX {
+    if path.len() > MAX_NAME_TOTAL_LENGTH {
         return Err(Error::NameTooLong {
             value: path.to_owned(),
             len: path.len(),
-            max: NAME_TOTAL_LENGTH_MAX,
+            max: MAX_NAME_TOTAL_LENGTH,
         });
     }
     Ok(())

@@ -26,6 +26,9 @@
 //! - `hash` (off by default): `Hasher` and `digest_of`, computing digests with `sha2`. Still
 //!   pure: bytes in, a [`Digest`] out.
 //!
+//! - `model` (off by default; implies `hash`): [`model`], the one descriptor, image manifest,
+//!   image index and platform of the workspace, with `serde`. Still pure.
+//!
 //! Without features the only dependency is `thiserror`.
 //!
 //! # Examples
@@ -51,12 +54,16 @@
 //! # Ok::<(), oci_ref::Error>(())
 //! ```
 
+#![warn(clippy::missing_errors_doc)]
+
 mod digest;
 mod error;
 pub mod grammar;
 #[cfg(feature = "hash")]
 mod hash;
 pub mod media_type;
+#[cfg(feature = "model")]
+pub mod model;
 pub mod normalize;
 mod reference;
 pub mod rfc3339;
@@ -66,6 +73,8 @@ pub use digest::{Algorithm, Digest};
 pub use error::{Error, Part};
 #[cfg(feature = "hash")]
 pub use hash::{Hasher, digest_of};
+#[cfg(feature = "model")]
+pub use model::{Descriptor, ImageIndex, ImageManifest, Platform};
 pub use reference::{Reference, api_host};
 pub use tag::{Tag, TagOrDigest};
 
@@ -88,8 +97,8 @@ pub const DEFAULT_TAG: &str = "latest";
 /// ([reference.go](https://github.com/distribution/reference/blob/main/reference.go)); registries
 /// reject longer names with `NAME_INVALID`
 /// ([distribution-spec v1.1, error codes](https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#error-codes)).
-pub const NAME_TOTAL_LENGTH_MAX: usize = 255;
+pub const MAX_NAME_TOTAL_LENGTH: usize = 255;
 
 /// Longest tag accepted: the tag grammar `[\w][\w.-]{0,127}` allows 128 characters
 /// ([distribution-spec v1.1, pulling manifests](https://github.com/opencontainers/distribution-spec/blob/v1.1.0/spec.md#pulling-manifests)).
-pub const TAG_LENGTH_MAX: usize = 128;
+pub const MAX_TAG_LENGTH: usize = 128;

@@ -212,3 +212,20 @@ impl fmt::Display for Compression {
         f.write_str(self.as_str())
     }
 }
+
+/// Whether `s` is shaped like a media type: `type/subtype[+suffix][;params]`, both names made
+/// of [RFC 6838 § 4.2](https://www.rfc-editor.org/rfc/rfc6838#section-4.2) restricted-name
+/// characters, at most 127 each. Parameters are not checked.
+pub fn is_well_formed(s: &str) -> bool {
+    let base = s.split(';').next().unwrap_or_default();
+    let Some((t, sub)) = base.split_once('/') else {
+        return false;
+    };
+    let name = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 127
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    name(t) && name(sub)
+}

@@ -15,13 +15,18 @@ use crate::{DEFAULT_TAG, DOCKER_HUB, DOCKER_HUB_LEGACY, Reference};
 /// - with neither tag nor digest, the tag is `latest`.
 ///
 /// Fails only if adding `library/` pushes the repository past
-/// [`NAME_TOTAL_LENGTH_MAX`](crate::NAME_TOTAL_LENGTH_MAX).
+/// [`MAX_NAME_TOTAL_LENGTH`](crate::MAX_NAME_TOTAL_LENGTH).
 ///
 /// # Deviation
 ///
 /// The registry is lower-cased (`Quay.IO` → `quay.io`, `[::ABCD]` → `[::abcd]`): host names are
 /// case-insensitive ([RFC 3986 §3.2.2](https://www.rfc-editor.org/rfc/rfc3986#section-3.2.2)),
 /// so two spellings of one host give equal references. Docker keeps the case as written.
+///
+/// # Errors
+///
+/// [`Error::NameTooLong`] when the normalised repository (with `library/`) is longer than
+/// [`MAX_NAME_TOTAL_LENGTH`](crate::MAX_NAME_TOTAL_LENGTH).
 pub fn normalize(parsed: Parsed<'_>) -> Result<Reference, Error> {
     let registry = normalize_registry(parsed.domain.unwrap_or(DOCKER_HUB));
     let repository = normalize_repository(&registry, parsed.path);

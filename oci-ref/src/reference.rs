@@ -47,6 +47,11 @@ pub struct Reference {
 impl Reference {
     /// Parses either form: an `oci://` URL (scheme matched case-insensitively) or a
     /// docker-style reference. Any other `scheme://` is [`Error::UnsupportedScheme`].
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnsupportedScheme`] for a `scheme://` other than `oci://`; otherwise the errors of
+    /// [`Reference::parse_oci_url`] or [`Reference::parse_docker`].
     pub fn parse(s: &str) -> Result<Reference, Error> {
         if grammar::url_scheme(s).is_some() {
             Reference::parse_oci_url(s)
@@ -90,6 +95,13 @@ impl Reference {
     ///   identifier). Distribution accepts any digits and any hex-and-colon text.
     /// - The 255-character limit applies to the normalised repository path (with `library/`),
     ///   not to the registry; older distribution versions counted the registry too.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming the part that is wrong: empty input, a forbidden character, a part that
+    /// does not match its grammar (registry, repository, tag, digest), an upper-case repository, a
+    /// repository longer than [`MAX_NAME_TOTAL_LENGTH`](crate::MAX_NAME_TOTAL_LENGTH) or a tag
+    /// longer than [`MAX_TAG_LENGTH`](crate::MAX_TAG_LENGTH).
     pub fn parse_docker(s: &str) -> Result<Reference, Error> {
         normalize::normalize(grammar::parse_docker(s)?)
     }
@@ -104,6 +116,12 @@ impl Reference {
     /// Ironic's documentation writes digest references as `oci://host/container:@sha256:…`
     /// (an empty tag before `@`). The grammar has no empty tags; we accept this form and treat it
     /// as a digest-only reference. An empty tag *without* a digest is still an error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingScheme`] without `scheme://`, [`Error::UnsupportedScheme`] for another
+    /// scheme, [`Error::CredentialsInUrl`] for `user[:password]@`, and otherwise the same errors as
+    /// [`Reference::parse_docker`] for the host, path, tag and digest.
     pub fn parse_oci_url(s: &str) -> Result<Reference, Error> {
         normalize::normalize(grammar::parse_oci_url(s)?)
     }
@@ -114,6 +132,11 @@ impl Reference {
     /// The registry and repository are normalised as when parsing: the registry is lower-cased,
     /// `index.docker.io` becomes `docker.io`, and a single-component Docker Hub repository gains
     /// `library/`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::MissingTagOrDigest`] when both are `None`; otherwise an [`Error`] naming the
+    /// registry, repository, tag or digest that is not valid (as when parsing).
     pub fn new(
         registry: &str,
         repository: &str,
@@ -217,6 +240,11 @@ impl Reference {
     }
 
     /// The same repository with `tag` and no digest.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] with [`Part::Tag`](crate::Part::Tag) when `tag` is not a valid tag (empty, too
+    /// long, or a character outside `[A-Za-z0-9_.-]`, or not starting with a word character).
     pub fn with_tag(&self, tag: &str) -> Result<Reference, Error> {
         crate::tag::validate(tag)?;
         Ok(Reference {
@@ -229,6 +257,12 @@ impl Reference {
 
     /// Another repository on the same registry, with the same tag and digest. On Docker Hub a
     /// single-component repository gains `library/`, as when parsing.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] with [`Part::Repository`](crate::Part::Repository) when `repository` is not a
+    /// valid path or, normalised, is longer than
+    /// [`MAX_NAME_TOTAL_LENGTH`](crate::MAX_NAME_TOTAL_LENGTH).
     pub fn with_repository(&self, repository: &str) -> Result<Reference, Error> {
         grammar::validate_path(repository)?;
         let repository = normalize::normalize_repository(&self.registry, repository);

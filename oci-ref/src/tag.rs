@@ -8,7 +8,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{Error, Part};
-use crate::{DEFAULT_TAG, Digest, Reference, TAG_LENGTH_MAX};
+use crate::{DEFAULT_TAG, Digest, MAX_TAG_LENGTH, Reference};
 
 /// A tag, valid by construction: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
 ///
@@ -35,7 +35,7 @@ impl Tag {
     /// # Errors
     ///
     /// [`Error::Empty`] for an empty tag, [`Error::Invalid`] (part [`Part::Tag`]) for a character
-    /// outside the grammar, [`Error::TagTooLong`] beyond [`TAG_LENGTH_MAX`] characters.
+    /// outside the grammar, [`Error::TagTooLong`] beyond [`MAX_TAG_LENGTH`] characters.
     pub fn parse(s: &str) -> Result<Tag, Error> {
         validate(s)?;
         Ok(Tag(s.to_owned()))
@@ -256,10 +256,10 @@ pub(crate) fn validate(tag: &str) -> Result<(), Error> {
             reason: "a tag may only contain letters, digits, '_', '.' and '-'",
         });
     }
-    if tag.len() > TAG_LENGTH_MAX {
+    if tag.len() > MAX_TAG_LENGTH {
         return Err(Error::TagTooLong {
             len: tag.len(),
-            max: TAG_LENGTH_MAX,
+            max: MAX_TAG_LENGTH,
         });
     }
     Ok(())

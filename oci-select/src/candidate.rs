@@ -10,123 +10,21 @@ use std::collections::BTreeMap;
 
 use oci_ref::Digest;
 use oci_ref::media_type::{DOCKER_IMAGE_CONFIG, OCI_EMPTY, OCI_IMAGE_CONFIG};
+use oci_ref::model::Descriptor;
 
 use crate::error::{CandidateError, Document};
 use crate::json;
 
-/// The layer annotation naming the file a layer holds
-/// ([image-spec v1.1, pre-defined annotation keys](https://github.com/opencontainers/image-spec/blob/v1.1.0/annotations.md#pre-defined-annotation-keys)).
-pub const ANNOTATION_TITLE: &str = "org.opencontainers.image.title";
+/// The layer annotation naming the file a layer holds (defined once, in [`oci_ref::model`]).
+pub use oci_ref::model::ANNOTATION_TITLE;
 
 /// The index-entry annotation Ironic reads the disk format from (`qcow2`, `raw`, …), as written
 /// by podman's `machine-os` images. The name is exactly this, case-sensitive.
 pub const ANNOTATION_DISKTYPE: &str = "disktype";
 
-/// The platform an index entry or image config declares
-/// ([image-spec v1.1, image index `platform`](https://github.com/opencontainers/image-spec/blob/v1.1.0/image-index.md#image-index-property-descriptions)).
-///
-/// Every field is optional: selection must say what it does when one is missing.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Platform {
-    /// `os`, e.g. `linux`.
-    pub os: Option<String>,
-    /// `architecture`, e.g. `amd64` (or a non-Go name such as `x86_64`, as podman writes).
-    pub architecture: Option<String>,
-    /// `variant`, e.g. `v8`.
-    pub variant: Option<String>,
-    /// `os.version`.
-    pub os_version: Option<String>,
-    /// `os.features`.
-    pub os_features: Vec<String>,
-    /// `features` (reserved by the spec, kept for completeness).
-    pub features: Vec<String>,
-}
-
-impl Platform {
-    /// A platform with just an OS and an architecture.
-    pub fn new(os: impl Into<String>, architecture: impl Into<String>) -> Platform {
-        Platform {
-            os: Some(os.into()),
-            architecture: Some(architecture.into()),
-            ..Platform::default()
-        }
-    }
-
-    /// Sets the variant.
-    pub fn with_variant(mut self, variant: impl Into<String>) -> Platform {
-        self.variant = Some(variant.into());
-        self
-    }
-
-    /// `os/architecture[/variant]`, with `?` for a missing part; `-` if all are missing.
-    pub fn summary(&self) -> String {
-        if self.os.is_none() && self.architecture.is_none() && self.variant.is_none() {
-            return "-".to_owned();
-        }
-        let mut s = format!(
-            "{}/{}",
-            self.os.as_deref().unwrap_or("?"),
-            self.architecture.as_deref().unwrap_or("?")
-        );
-        if let Some(v) = &self.variant {
-            s.push('/');
-            s.push_str(v);
-        }
-        s
-    }
-}
-
-/// One layer of a fetched manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Layer {
-    digest: Digest,
-    media_type: String,
-    size: u64,
-    annotations: BTreeMap<String, String>,
-}
-
-impl Layer {
-    /// A layer descriptor.
-    pub fn new(digest: Digest, media_type: impl Into<String>, size: u64) -> Layer {
-        Layer {
-            digest,
-            media_type: media_type.into(),
-            size,
-            annotations: BTreeMap::new(),
-        }
-    }
-
-    /// Adds an annotation.
-    pub fn with_annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Layer {
-        self.annotations.insert(key.into(), value.into());
-        self
-    }
-
-    /// The blob digest.
-    pub fn digest(&self) -> &Digest {
-        &self.digest
-    }
-
-    /// The layer media type, e.g. `application/vnd.oci.image.layer.v1.tar+zstd`.
-    pub fn media_type(&self) -> &str {
-        &self.media_type
-    }
-
-    /// The blob size in bytes, as the manifest declares it.
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    /// The layer annotations.
-    pub fn annotations(&self) -> &BTreeMap<String, String> {
-        &self.annotations
-    }
-
-    /// The file name from `org.opencontainers.image.title`, if any.
-    pub fn title(&self) -> Option<&str> {
-        self.annotations.get(ANNOTATION_TITLE).map(String::as_str)
-    }
-}
+/// The platform an index entry or image config declares: the workspace's one [`Platform`]
+/// (every field optional when read; selection says what it does when one is missing).
+pub use oci_ref::model::Platform;
 
 /// What a fetched image manifest says, as far as selection cares.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -136,7 +34,7 @@ pub struct ManifestFacts {
     config_media_type: Option<String>,
     config_digest: Option<Digest>,
     config_size: Option<u64>,
-    layers: Vec<Layer>,
+    layers: Vec<Descriptor>,
     annotations: BTreeMap<String, String>,
 }
 
@@ -145,6 +43,11 @@ impl ManifestFacts {
     ///
     /// The bytes must already be verified against the digest they were fetched by; this
     /// function does no IO and no hashing.
+    ///
+    /// # Errors
+    ///
+    /// [`CandidateError::Json`] when the bytes are not a JSON manifest,
+    /// [`CandidateError::InvalidDigest`] when the config or a layer digest is not valid.
     pub fn from_json(bytes: &[u8]) -> Result<ManifestFacts, CandidateError> {
         let raw: json::Manifest = json::parse(Document::Manifest, bytes)?;
         ManifestFacts::from_raw(raw)
@@ -167,11 +70,14 @@ impl ManifestFacts {
             .into_iter()
             .enumerate()
             .map(|(i, l)| {
-                Ok(Layer {
-                    digest: json::digest(Document::Manifest, &format!("layers[{i}]"), &l.digest)?,
-                    media_type: l.media_type.unwrap_or_default(),
-                    size: l.size.unwrap_or(0),
+                let digest = json::digest(Document::Manifest, &format!("layers[{i}]"), &l.digest)?;
+                Ok(Descriptor {
                     annotations: l.annotations.unwrap_or_default(),
+                    ..Descriptor::new(
+                        l.media_type.unwrap_or_default(),
+                        digest,
+                        l.size.unwrap_or(0),
+                    )
                 })
             })
             .collect::<Result<Vec<_>, CandidateError>>()?;
@@ -187,7 +93,7 @@ impl ManifestFacts {
     }
 
     /// Facts with the given layers and nothing else (for tests and custom sources).
-    pub fn with_layers(layers: Vec<Layer>) -> ManifestFacts {
+    pub fn with_layers(layers: Vec<Descriptor>) -> ManifestFacts {
         ManifestFacts {
             layers,
             ..ManifestFacts::default()
@@ -250,8 +156,9 @@ impl ManifestFacts {
         )
     }
 
-    /// The layers, in manifest order.
-    pub fn layers(&self) -> &[Layer] {
+    /// The layers, in manifest order (a layer without `mediaType` or `size` reads as `""` or
+    /// 0: selection sees what the manifest says, and downloads check the real size).
+    pub fn layers(&self) -> &[Descriptor] {
         &self.layers
     }
 
@@ -323,6 +230,12 @@ impl Candidate {
     /// instead of fetching the manifest. Here only the embedded `config.mediaType` is read (it
     /// feeds the same artifact test Ironic runs on the descriptor); layers always come from the
     /// fetched, digest-verified manifest, so a hostile index cannot substitute them.
+    ///
+    /// # Errors
+    ///
+    /// [`CandidateError::Json`] when the bytes are not a JSON index,
+    /// [`CandidateError::MissingDigest`] or [`CandidateError::InvalidDigest`] when an entry's
+    /// digest is absent or not valid (the whole index is refused).
     pub fn from_index(bytes: &[u8]) -> Result<Vec<Candidate>, CandidateError> {
         let raw: json::Index = json::parse(Document::Index, bytes)?;
         raw.manifests
@@ -347,7 +260,7 @@ impl Candidate {
                     size: d.size,
                     artifact_type: d.artifact_type.filter(|s| !s.is_empty()),
                     config_media_type: d.config.and_then(|c| c.media_type),
-                    platform: d.platform.map(json::Platform::into_platform),
+                    platform: d.platform,
                     annotations: d.annotations.unwrap_or_default(),
                     manifest: None,
                 })
@@ -362,6 +275,11 @@ impl Candidate {
     /// `artifactType` and config media type come from the manifest; the platform comes from
     /// `config` when given and the manifest [has an image config](ManifestFacts::has_image_config)
     /// (as `oras push --artifact-platform` writes). Pass `None` to skip the config.
+    ///
+    /// # Errors
+    ///
+    /// [`CandidateError::Json`] when `config` is given, the manifest has an image config, and the
+    /// config bytes are not a JSON object.
     pub fn from_manifest(
         digest: Digest,
         manifest: ManifestFacts,

@@ -25,6 +25,11 @@ const MANIFEST_MEDIA_TYPES: &[&str] = &media_type::MANIFEST_TYPES;
 ///
 /// Ironic reads only the JSON `mediaType`, and only when the index's `manifests` is empty, so a
 /// manifest without `mediaType` (it is optional) fails there. Here it is recognised.
+///
+/// # Errors
+///
+/// [`CandidateError::Json`] when the bytes are not JSON, and [`CandidateError::UnknownDocument`]
+/// when neither the content type nor the body says manifest or index.
 pub fn classify(content_type: Option<&str>, bytes: &[u8]) -> Result<Document, CandidateError> {
     let essence = content_type.map(|t| t.split(';').next().unwrap_or("").trim());
     if let Some(t) = essence {

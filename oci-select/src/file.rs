@@ -413,6 +413,11 @@ impl Policy {
     /// assert!(matches!(err, PolicyFileError::UnknownKey { line: 3, .. }));
     /// # Ok::<(), PolicyFileError>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// A [`PolicyFileError`] with the line and column: TOML syntax, an unknown key or rule kind, a
+    /// missing or mistyped value.
     pub fn from_toml(text: &str) -> Result<Policy, PolicyFileError> {
         let src = Source { text };
         let root = DeTable::parse(text).map_err(|e| {

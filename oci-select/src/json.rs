@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use oci_ref::Digest;
 use serde::Deserialize;
 
-use crate::candidate;
 use crate::error::{CandidateError, Document};
+use oci_ref::model::Platform;
 
 /// Parses `bytes` as `T`, mapping serde's error to a structured [`CandidateError::Json`].
 pub(crate) fn parse<'de, T: Deserialize<'de>>(
@@ -80,31 +80,6 @@ pub(crate) struct Manifest {
     pub(crate) annotations: Option<BTreeMap<String, String>>,
 }
 
-#[derive(Deserialize)]
-pub(crate) struct Platform {
-    os: Option<String>,
-    architecture: Option<String>,
-    variant: Option<String>,
-    #[serde(rename = "os.version")]
-    os_version: Option<String>,
-    #[serde(rename = "os.features")]
-    os_features: Option<Vec<String>>,
-    features: Option<Vec<String>>,
-}
-
-impl Platform {
-    pub(crate) fn into_platform(self) -> candidate::Platform {
-        candidate::Platform {
-            os: self.os.filter(|s| !s.is_empty()),
-            architecture: self.architecture.filter(|s| !s.is_empty()),
-            variant: self.variant.filter(|s| !s.is_empty()),
-            os_version: self.os_version.filter(|s| !s.is_empty()),
-            os_features: self.os_features.unwrap_or_default(),
-            features: self.features.unwrap_or_default(),
-        }
-    }
-}
-
 /// An image config blob: the platform fields sit at the top level.
 #[derive(Deserialize)]
 pub(crate) struct Config {
@@ -113,8 +88,8 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    pub(crate) fn into_platform(self) -> candidate::Platform {
-        self.platform.into_platform()
+    pub(crate) fn into_platform(self) -> Platform {
+        self.platform
     }
 }
 

@@ -113,6 +113,8 @@
 //!
 //! None.
 
+#![warn(clippy::missing_errors_doc)]
+
 mod candidate;
 mod document;
 mod error;
@@ -124,9 +126,7 @@ mod policy;
 mod rule;
 pub mod rules;
 
-pub use candidate::{
-    ANNOTATION_DISKTYPE, ANNOTATION_TITLE, Candidate, Layer, ManifestFacts, Platform,
-};
+pub use candidate::{ANNOTATION_DISKTYPE, ANNOTATION_TITLE, Candidate, ManifestFacts, Platform};
 pub use document::classify;
 pub use error::{CandidateError, Document, DownloadSourceError, PolicyFileError};
 pub use explain::{CandidateReport, Explanation, RankReport, VerdictKind};

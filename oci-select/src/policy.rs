@@ -413,9 +413,11 @@ impl Policy {
 
     /// Chooses one candidate.
     ///
-    /// Errors: [`SelectError::NoCandidates`] for an empty slice,
-    /// [`SelectError::ManifestsNeeded`] while [`Policy::fetch_plan`] is not complete, and
-    /// [`SelectError::NoMatch`] (with the full explanation) when every candidate is rejected.
+    /// # Errors
+    ///
+    /// [`SelectError::NoCandidates`] for an empty slice, [`SelectError::ManifestsNeeded`] while
+    /// [`Policy::fetch_plan`] is not complete, and [`SelectError::NoMatch`] (with the full
+    /// explanation) when every candidate is rejected.
     pub fn select<'a>(&self, candidates: &'a [Candidate]) -> Result<Selection<'a>, SelectError> {
         if candidates.is_empty() {
             return Err(SelectError::NoCandidates);

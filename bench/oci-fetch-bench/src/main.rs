@@ -285,7 +285,7 @@ fn refparse(rest: &[String]) -> Res<()> {
         let parsed = match which.as_str() {
             "ours" => Reference::parse(std::hint::black_box(text)).is_ok(),
             "oci-spec" => std::hint::black_box(text)
-                .parse::<oci_client::spec::distribution::Reference>()
+                .parse::<oci_spec::distribution::Reference>()
                 .is_ok(),
             other => return Err(format!("unknown parser {other:?}").into()),
         };

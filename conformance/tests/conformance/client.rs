@@ -466,7 +466,7 @@ async fn referrers_write_and_read() {
             let mut got: Vec<String> = all
                 .descriptors
                 .iter()
-                .map(|d| d.digest().to_string())
+                .map(|d| d.digest.to_string())
                 .collect();
             got.sort();
             let mut want: Vec<String> = attached.iter().map(ToString::to_string).collect();
@@ -481,15 +481,11 @@ async fn referrers_write_and_read() {
                 sigs.descriptors.len()
             );
             let d = &sigs.descriptors[0];
-            anyhow::ensure!(d.digest().to_string() == attached[0].as_str());
+            anyhow::ensure!(d.digest == attached[0]);
             anyhow::ensure!(
-                d.annotations()
-                    .as_ref()
-                    .and_then(|a| a.get("org.example.kind"))
-                    .map(String::as_str)
-                    == Some("sig"),
+                d.annotations.get("org.example.kind").map(String::as_str) == Some("sig"),
                 "annotations not copied: {:?}",
-                d.annotations()
+                d.annotations
             );
             if !api {
                 let fallback = repo
@@ -511,7 +507,7 @@ async fn referrers_write_and_read() {
             let left: Vec<String> = left
                 .descriptors
                 .iter()
-                .map(|d| d.digest().to_string())
+                .map(|d| d.digest.to_string())
                 .collect();
             anyhow::ensure!(left == [attached[1].to_string()], "after delete: {left:?}");
             Ok(())

@@ -15,8 +15,9 @@ use anyhow::Context as _;
 use conformance::capability::probe;
 use conformance::{Registry, RegistryOptions, for_each_backend, unique_repo};
 use oci_client::{Client, PushOutcome, ReferrersSource, Repository};
+use oci_fetch::descriptor::Descriptor;
 use oci_fetch::publish::discover::{DiscoverOptions, discover, render_tree};
-use oci_fetch::publish::model::{Descriptor, FileSpec};
+use oci_fetch::publish::input::FileSpec;
 use oci_fetch::publish::push::{PushRequest, Pushed, push, resolve_subject};
 use oci_ref::TagOrDigest;
 use oci_ref::{Digest, Reference};
@@ -121,7 +122,7 @@ async fn fetch_blob(repo: &Repository, digest: &str, size: u64) -> anyhow::Resul
 /// A payload larger than the monolithic limit, so the upload that hashes alongside is what oras
 /// reads.
 fn big_payload() -> Vec<u8> {
-    (0..oci_fetch::publish::push::MONOLITHIC_MAX_BYTES + 4099)
+    (0..oci_fetch::publish::push::MAX_MONOLITHIC_BYTES + 4099)
         .map(|i| (i % 253) as u8)
         .collect()
 }
@@ -338,13 +339,13 @@ async fn skopeo_reads_our_artifacts_and_layouts() {
                 "skopeo",
                 &["copy", "--src-tls-verify=false", &docker, &dest],
             )?;
-            let blob = |d: &str| layout.join("blobs/sha256").join(&d[7..]);
+            let blob = |d: &Digest| layout.join("blobs/sha256").join(d.encoded());
             let manifest = std::fs::read(blob(&pushed.descriptor.digest))?;
             anyhow::ensure!(manifest == pushed.manifest, "layout manifest differs");
             let layer = &pushed.blobs[1].descriptor;
             let bytes = std::fs::read(blob(&layer.digest))?;
             anyhow::ensure!(
-                bytes == payload && sha256_digest(&bytes) == layer.digest,
+                bytes == payload && sha256_digest(&bytes) == layer.digest.as_str(),
                 "layer differs"
             );
             let index: serde_json::Value =
@@ -374,7 +375,7 @@ async fn skopeo_reads_our_artifacts_and_layouts() {
                 "registry-to-registry copy changed the manifest"
             );
             anyhow::ensure!(
-                fetch_blob(&copy, &layer.digest, layer.size).await? == payload,
+                fetch_blob(&copy, layer.digest.as_str(), layer.size).await? == payload,
                 "copied layer differs"
             );
 
@@ -512,10 +513,10 @@ async fn seed_walkthrough_discovers_the_referrers_tree() {
             let v1 = TagOrDigest::from(&target);
             let signature = attach(&repo, &v1, dir.path(), "signature.json", SIG).await?;
             let sbom = attach(&repo, &v1, dir.path(), "sbom.json", SBOM).await?;
-            let sbom_ref = TagOrDigest::Digest(Digest::parse(&sbom.descriptor.digest)?);
+            let sbom_ref = TagOrDigest::Digest(sbom.descriptor.digest.clone());
             let sbom_sig = attach(&repo, &sbom_ref, dir.path(), "sbom-signature.json", SIG).await?;
 
-            let subject = Digest::parse(&pushed.descriptor.digest)?;
+            let subject = pushed.descriptor.digest.clone();
             let listed = repo.referrers(&subject, None).await?;
             if !signature.subject_confirmed {
                 anyhow::ensure!(

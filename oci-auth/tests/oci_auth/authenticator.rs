@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use oci_auth::{
-    Authenticator, AuthenticatorOptions, Credential, ErrorKind, Keychain, Scope, Secret,
-    TOKEN_RESPONSE_MAX_BYTES,
+    Authenticator, AuthenticatorOptions, Credential, ErrorKind, Keychain, MAX_TOKEN_RESPONSE_BYTES,
+    Scope, Secret,
 };
 
 use oci_testkit::server::{Reply, Server};
@@ -322,7 +322,7 @@ async fn plain_http_realm_needs_explicit_opt_in() {
 
 #[tokio::test]
 async fn oversized_token_response_with_length_is_refused() {
-    let server = Server::start(|_| Reply::json(&" ".repeat(TOKEN_RESPONSE_MAX_BYTES + 1)));
+    let server = Server::start(|_| Reply::json(&" ".repeat(MAX_TOKEN_RESPONSE_BYTES + 1)));
     let e = auth(Keychain::empty())
         .challenge(REGISTRY, &[], &bearer(&server, ""), true)
         .await
@@ -337,7 +337,7 @@ async fn oversized_token_response_with_length_is_refused() {
 async fn oversized_token_response_without_length_is_cut_while_reading() {
     let body = format!(
         r#"{{"token":"{}"}}"#,
-        "a".repeat(4 * TOKEN_RESPONSE_MAX_BYTES)
+        "a".repeat(4 * MAX_TOKEN_RESPONSE_BYTES)
     );
     let server = Server::start(move |_| Reply::json(&body).close_delimited());
     let e = auth(Keychain::empty())

@@ -1,5 +1,5 @@
 //! Caps against hostile counterparts: real credential-helper processes that never answer or
-//! answer without end ([`oci_auth::HELPER_TIMEOUT`], [`oci_auth::HELPER_OUTPUT_MAX_BYTES`]).
+//! answer without end ([`oci_auth::HELPER_TIMEOUT`], [`oci_auth::MAX_HELPER_OUTPUT_BYTES`]).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -127,7 +127,7 @@ async fn helper_that_never_closes_its_stderr_hits_the_time_limit() {
 async fn endless_helper_output_is_cut_at_the_output_cap() {
     // Endless stdout that stops, with exit status 0, only once the reader stops reading. Under
     // a time limit longer than the whole call budget, only the output cap can end the call: the
-    // answer is cut at HELPER_OUTPUT_MAX_BYTES and refused as output.
+    // answer is cut at MAX_HELPER_OUTPUT_BYTES and refused as output.
     let script = "#!/bin/sh\ncat > /dev/null\ntrap '' PIPE\nyes xxxxxxxxxxxxxxxx\nexit 0\n";
     let (_dir, k) = hostile_helper_with_timeout(script, 4 * CALL_BUDGET);
     let e = run(&k).await;
@@ -165,7 +165,7 @@ async fn endless_helper_output_from_a_helper_that_keeps_running_is_bounded() {
 #[tokio::test]
 async fn failure_text_beyond_the_output_cap_is_not_echoed() {
     // A failing helper printing endless text on stderr, stopping only once the reader stops:
-    // reading ends at HELPER_OUTPUT_MAX_BYTES (the time limit is longer than the call budget),
+    // reading ends at MAX_HELPER_OUTPUT_BYTES (the time limit is longer than the call budget),
     // and the error quotes an excerpt, not the flood.
     let script = "#!/bin/sh\ncat > /dev/null\ntrap '' PIPE\nyes eeeeeeeeeeeeeeee >&2\nexit 7\n";
     let (_dir, k) = hostile_helper_with_timeout(script, 4 * CALL_BUDGET);

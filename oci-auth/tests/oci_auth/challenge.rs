@@ -90,9 +90,9 @@ fn parse_all_keeps_good_values_and_reports_when_none() {
 fn oversized_value_is_refused() {
     let v = format!(
         r#"Bearer realm="{}""#,
-        "a".repeat(oci_auth::CHALLENGE_LENGTH_MAX)
+        "a".repeat(oci_auth::MAX_CHALLENGE_LENGTH)
     );
-    let e = challenge::parse(&v).expect_err("over CHALLENGE_LENGTH_MAX");
+    let e = challenge::parse(&v).expect_err("over MAX_CHALLENGE_LENGTH");
     assert_eq!(e.reason, "value too long");
 }
 

@@ -6,8 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine as _;
 use oci_auth::{
-    Authenticator, Credential, Error, ErrorKind, Keychain, RedirectRefusal, Scope, Secret,
-    TOKEN_MAX_REDIRECTS, TOKEN_RESPONSE_MAX_BYTES,
+    Authenticator, Credential, Error, ErrorKind, Keychain, MAX_TOKEN_REDIRECTS,
+    MAX_TOKEN_RESPONSE_BYTES, RedirectRefusal, Scope, Secret,
 };
 
 use oci_testkit::server::{Reply, Request, Server};
@@ -214,8 +214,8 @@ async fn invalid_or_oversized_token_bodies_are_neither_retryable_nor_unauthorize
         Reply::json("<html>proxy error</html>"),
         Reply::json(r#"{"token":"has space"}"#),
         Reply::json(""),
-        Reply::json(&" ".repeat(TOKEN_RESPONSE_MAX_BYTES + 1)),
-        Reply::json(&" ".repeat(TOKEN_RESPONSE_MAX_BYTES + 1)).close_delimited(),
+        Reply::json(&" ".repeat(MAX_TOKEN_RESPONSE_BYTES + 1)),
+        Reply::json(&" ".repeat(MAX_TOKEN_RESPONSE_BYTES + 1)).close_delimited(),
     ];
     for reply in cases {
         let e = failure(reply).await;
@@ -414,18 +414,18 @@ async fn a_redirect_loop_hits_the_cap() {
         .await
         .expect_err("loop");
     assert!(
-        matches!(e.kind(), ErrorKind::TokenRedirectLimit { limit, .. } if *limit == TOKEN_MAX_REDIRECTS),
+        matches!(e.kind(), ErrorKind::TokenRedirectLimit { limit, .. } if *limit == MAX_TOKEN_REDIRECTS),
         "{e:?}"
     );
     assert!(!e.is_retryable() && !e.is_unauthorized(), "{e}");
     assert!(
         e.to_string()
-            .contains(&format!("more than {TOKEN_MAX_REDIRECTS} times")),
+            .contains(&format!("more than {MAX_TOKEN_REDIRECTS} times")),
         "{e}"
     );
     assert_eq!(
         server.requests().len(),
-        TOKEN_MAX_REDIRECTS as usize + 1,
+        MAX_TOKEN_REDIRECTS as usize + 1,
         "the first request and one per followed hop"
     );
     // A client following redirects itself stops by its own policy, also typed and final.

@@ -164,7 +164,7 @@ async fn malformed_file_is_an_error_naming_it() {
 async fn oversized_file_is_refused() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let f = tmp.path().join("big.json");
-    let padding = " ".repeat(oci_auth::CONFIG_FILE_MAX_BYTES as usize);
+    let padding = " ".repeat(oci_auth::MAX_CONFIG_FILE_BYTES as usize);
     write(&f, &format!("{{{padding}}}"));
     let e = Keychain::from_file(&f).expect_err("too large");
     assert!(e.to_string().contains("larger than"), "{e}");

@@ -74,7 +74,7 @@ async fn no_error_path_shows_a_secret() {
         Reply::json(&format!("not json {SECRET}")),
         Reply::json(&format!(
             "{SECRET}{}",
-            " ".repeat(oci_auth::TOKEN_RESPONSE_MAX_BYTES)
+            " ".repeat(oci_auth::MAX_TOKEN_RESPONSE_BYTES)
         )),
         Reply::json(r#"{"token":"late"}"#).delay(Duration::from_secs(30)),
     ];

@@ -39,8 +39,8 @@ fn parse_table() {
 
 #[test]
 fn too_long_scope_is_refused() {
-    let long = format!("repository:{}:pull", "a".repeat(oci_auth::SCOPE_LENGTH_MAX));
-    let err = Scope::parse(&long).expect_err("over SCOPE_LENGTH_MAX");
+    let long = format!("repository:{}:pull", "a".repeat(oci_auth::MAX_SCOPE_LENGTH));
+    let err = Scope::parse(&long).expect_err("over MAX_SCOPE_LENGTH");
     assert!(err.to_string().contains("longer than"), "{err}");
 }
 

@@ -49,7 +49,7 @@ fn responses() {
 fn oversized_token_is_refused() {
     let body = format!(
         r#"{{"token":"{}"}}"#,
-        "a".repeat(oci_auth::TOKEN_LENGTH_MAX + 1)
+        "a".repeat(oci_auth::MAX_TOKEN_LENGTH + 1)
     );
     assert!(token_response::parse(body.as_bytes()).is_err());
 }

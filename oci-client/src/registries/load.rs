@@ -162,6 +162,13 @@ impl RegistriesConf {
     ///   entered) of each directory of [`ConfigPaths::drop_in_dirs`], in byte order of their
     ///   names, each merged with [`merge_drop_in`](Self::merge_drop_in). A missing directory,
     ///   or a file removed between listing and reading, is skipped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NotFound`] for a missing explicit file, [`Error::Read`] or [`Error::TooLarge`] for
+    /// a file that cannot be read or is above the size limit, [`Error::TooManyDropIns`] past the
+    /// drop-in limit, and the parse and merge errors of [`RegistriesConf::parse_str`] naming the
+    /// file.
     pub fn load(options: &LoadOptions) -> Result<RegistriesConf, Error> {
         let paths = options.paths();
         let mut conf = match read_file(&paths.main)? {

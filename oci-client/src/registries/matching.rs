@@ -81,6 +81,13 @@ pub(super) fn name_of(reference: &Reference) -> String {
 /// assert_eq!(rewritten.to_string(), "internal.example.io/abcd/podman/machine-os:5.3");
 /// # Ok::<(), oci_ref::Error>(())
 /// ```
+///
+/// # Errors
+///
+/// [`RewriteError::PrefixMismatch`] when `reference` is not under `prefix`,
+/// [`RewriteError::EmptyLocation`] when `location` is empty, [`RewriteError::Invalid`] when the
+/// rewritten name is not a valid reference, [`RewriteError::NotCanonical`] when it does not
+/// read back as written.
 pub fn rewrite_reference(
     reference: &Reference,
     prefix: &str,

@@ -258,6 +258,12 @@ impl fmt::Display for AliasTarget {
 impl RegistriesConf {
     /// Parses and validates the text of one version 2 file; `origin` names it in errors and
     /// in [`Origin`]s. No IO: this is also the fuzzing entry point.
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`] naming `origin` and the line: TOML syntax ([`Error::Toml`]), mixed versions,
+    /// and every validation rule of the file format (prefixes, locations, mirrors,
+    /// `pull-from-mirror`, short-name mode and aliases).
     pub fn parse_str(text: &str, origin: impl AsRef<Path>) -> Result<RegistriesConf, Error> {
         file::parse(text, origin.as_ref())
     }

@@ -84,6 +84,11 @@ impl RegistriesConf {
     ///    moved to [`PullPlan::blocked`]. So `blocked = true` with mirrors means "only ever pull
     ///    from the mirrors".
     /// 6. `insecure` is the source's own flag (the mirror's, or the table's for the primary).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Rewrite`] when a prefix rewrite gives an invalid reference (blocked sources
+    /// are listed in the plan, not refused).
     pub fn pull_plan(&self, reference: &Reference) -> Result<PullPlan, Error> {
         let Some(table) = self.find_registry(&name_of(reference)) else {
             let mut plan = PullPlan {
@@ -143,6 +148,10 @@ impl RegistriesConf {
     /// assert_eq!(sources[1].reference.to_string(), "quay.io/podman/machine-os:5.3");
     /// # Ok::<(), oci_ref::Error>(())
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// As [`RegistriesConf::pull_plan`], and [`Error::Blocked`] when every source is blocked.
     pub fn pull_sources(&self, reference: &Reference) -> Result<Vec<PullSource>, Error> {
         let plan = self.pull_plan(reference)?;
         if plan.sources.is_empty() {
@@ -163,6 +172,10 @@ impl RegistriesConf {
     /// As in containers/image, neither mirrors nor the `location` rewrite apply to pushes:
     /// the reference is returned unchanged. Its table's `blocked` is checked (an
     /// [`Error::Blocked`]) and its `insecure` flag returned.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Blocked`] when the table of `reference`'s registry is `blocked`.
     pub fn push_target(&self, reference: &Reference) -> Result<PushTarget, Error> {
         let table = self.find_registry(&name_of(reference));
         if let Some(t) = table.filter(|t| t.blocked) {

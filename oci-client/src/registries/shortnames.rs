@@ -75,6 +75,13 @@ impl RegistriesConf {
     /// assert_eq!(r.reference().to_string(), "registry.fedoraproject.org/fedora:40");
     /// assert!(conf.resolve_short_name("alpine").is_err()); // two candidates: no guessing
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidName`] when `input` (or the reference an alias or the one search
+    /// registry makes of it) is not a valid reference, [`Error::AmbiguousShortName`] when
+    /// several search registries could serve it and no alias says which,
+    /// [`Error::UnresolvedShortName`] when there is no search registry.
     pub fn resolve_short_name(&self, input: &str) -> Result<ShortNameResolution, Error> {
         let invalid = |source| Error::InvalidName {
             input: input.to_owned(),

@@ -96,7 +96,7 @@ pub const DEFAULT_MAX_ATTEMPTS: u32 = 5;
 pub const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_millis(250);
 
 /// Default longest pause between attempts.
-pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(5);
+pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Default time without any byte (or without the source answering) before an attempt is
 /// abandoned as stalled and resumed.
@@ -151,7 +151,7 @@ impl Default for DownloadOptions {
         DownloadOptions {
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             backoff_initial: DEFAULT_BACKOFF_INITIAL,
-            backoff_max: DEFAULT_BACKOFF_MAX,
+            backoff_max: DEFAULT_MAX_BACKOFF,
             stall_timeout: DEFAULT_STALL_TIMEOUT,
             keep_partial: false,
             decompress: Decompress::Off,

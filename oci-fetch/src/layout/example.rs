@@ -57,6 +57,10 @@ async fn manifest(
 }
 
 /// Writes the example layout into `root` (created if needed) and returns what it contains.
+///
+/// # Errors
+///
+/// The errors of [`OciLayout::create`] and of writing blobs and tagging ([`LayoutError`]).
 pub async fn write_example_layout(root: impl Into<PathBuf>) -> Result<ExampleLayout, LayoutError> {
     let layout = OciLayout::create(root).await?;
     let config = layout.write_blob_bytes(OCI_EMPTY, &b"{}"[..]).await?;

@@ -266,6 +266,12 @@ async fn write_atomic(path: &Path, bytes: Vec<u8>) -> Result<(), LayoutError> {
 
 impl OciLayout {
     /// Opens an existing layout, checking its `oci-layout` file.
+    ///
+    /// # Errors
+    ///
+    /// [`LayoutError::NotALayout`] when `oci-layout` is missing or not the layout JSON,
+    /// [`LayoutError::UnsupportedVersion`] for a version other than 1.0.0, [`LayoutError::Io`] when
+    /// it cannot be read.
     pub async fn open(root: impl Into<PathBuf>) -> Result<OciLayout, LayoutError> {
         let root = root.into();
         let marker = root.join(OCI_LAYOUT_FILE);
@@ -292,6 +298,11 @@ impl OciLayout {
 
     /// Opens the layout at `root`, creating it (directory, `oci-layout`, empty `index.json`,
     /// `blobs/`) where missing.
+    ///
+    /// # Errors
+    ///
+    /// [`LayoutError::Io`] when a directory or file cannot be created, and the errors of
+    /// [`OciLayout::open`] for an existing layout.
     pub async fn create(root: impl Into<PathBuf>) -> Result<OciLayout, LayoutError> {
         let root = root.into();
         let blobs = root.join("blobs");
@@ -326,6 +337,11 @@ impl OciLayout {
     }
 
     /// Reads and parses `index.json`.
+    ///
+    /// # Errors
+    ///
+    /// [`LayoutError::Io`] when `index.json` cannot be read, [`LayoutError::TooLarge`] when it is
+    /// above the manifest size limit, [`LayoutError::Json`] when it is not an image index.
     pub async fn index(&self) -> Result<ImageIndex, LayoutError> {
         let path = self.root.join(INDEX_FILE);
         let bytes = read_capped(&path, MAX_INDEX_SIZE).await?;
@@ -334,6 +350,11 @@ impl OciLayout {
 
     /// Finds what a target names: a tag by `ref.name` in `index.json`; a digest by its
     /// `index.json` entry or, failing that, by the blob file (media type then unknown: empty).
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`OciLayout::index`]; [`LayoutError::TagNotFound`] for a tag no entry names,
+    /// [`LayoutError::BlobNotFound`] for a digest neither listed nor present.
     pub async fn resolve(&self, target: &TagOrDigest) -> Result<Descriptor, LayoutError> {
         let index = self.index().await?;
         match target {
@@ -366,6 +387,12 @@ impl OciLayout {
 
     /// Reads a small blob (a manifest, a config) into memory, verified, refusing more than `limit`
     /// bytes (see [`MAX_MANIFEST_SIZE`]).
+    ///
+    /// # Errors
+    ///
+    /// [`LayoutError::BlobNotFound`] when the file is missing, [`LayoutError::TooLarge`] above
+    /// `limit`, [`LayoutError::Verify`] when its size or digest is wrong, [`LayoutError::Io`] when
+    /// it cannot be read.
     pub async fn read_blob(&self, desc: &Descriptor, limit: u64) -> Result<Vec<u8>, LayoutError> {
         let path = self.blob_path(&desc.digest);
         if desc.size > limit {
@@ -398,18 +425,32 @@ impl OciLayout {
     }
 
     /// Reads, verifies and parses an image manifest (at most [`MAX_MANIFEST_SIZE`] bytes).
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`OciLayout::read_blob`], and [`LayoutError::Json`] when the bytes are not an
+    /// image manifest.
     pub async fn read_manifest(&self, desc: &Descriptor) -> Result<ImageManifest, LayoutError> {
         let bytes = self.read_blob(desc, MAX_MANIFEST_SIZE).await?;
         parse_json(&self.blob_path(&desc.digest), &bytes)
     }
 
     /// Reads, verifies and parses an image index (at most [`MAX_MANIFEST_SIZE`] bytes).
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`OciLayout::read_blob`], and [`LayoutError::Json`] when the bytes are not an
+    /// image index.
     pub async fn read_index(&self, desc: &Descriptor) -> Result<ImageIndex, LayoutError> {
         let bytes = self.read_blob(desc, MAX_MANIFEST_SIZE).await?;
         parse_json(&self.blob_path(&desc.digest), &bytes)
     }
 
     /// Whether the blob is present with the right size and digest (re-hashes the file).
+    ///
+    /// # Errors
+    ///
+    /// [`LayoutError::Io`] when the file exists but cannot be read.
     pub async fn contains(&self, desc: &Descriptor) -> Result<bool, LayoutError> {
         let path = self.blob_path(&desc.digest);
         match tokio::fs::symlink_metadata(&path).await {
@@ -449,6 +490,11 @@ impl OciLayout {
 
     /// Copies a blob from `source` into the layout through the verified download engine
     /// (never decompressed). Returns `false` if it was already present and verified.
+    ///
+    /// # Errors
+    ///
+    /// [`LayoutError::Download`] when the blob cannot be copied verified from `source`,
+    /// [`LayoutError::Io`] for local IO.
     pub async fn write_blob(
         &self,
         source: &dyn BlobSource,
@@ -469,6 +515,10 @@ impl OciLayout {
     }
 
     /// Stores `bytes` as a blob (sha256) and returns its descriptor.
+    ///
+    /// # Errors
+    ///
+    /// As [`OciLayout::write_blob`].
     pub async fn write_blob_bytes(
         &self,
         media_type: &str,
@@ -486,6 +536,11 @@ impl OciLayout {
 
     /// Points the ref name `name` at `desc` in `index.json` (replacing an entry with that name),
     /// atomically. Unknown fields of the index and its entries are kept.
+    ///
+    /// # Errors
+    ///
+    /// [`LayoutError::InvalidRefName`] for a name that is not a valid ref name, and the errors of
+    /// reading and atomically rewriting `index.json` ([`LayoutError::Json`], [`LayoutError::Io`]).
     pub async fn tag(&self, desc: &Descriptor, name: &str) -> Result<(), LayoutError> {
         if !valid_ref_name(name) {
             return Err(LayoutError::InvalidRefName {
@@ -508,6 +563,11 @@ impl OciLayout {
 
     /// Lists `desc` in `index.json` without a ref name (how `oras attach --oci-layout` records
     /// a referrer, and a push without a tag), unless an entry with its digest is already there.
+    ///
+    /// # Errors
+    ///
+    /// The errors of reading and atomically rewriting `index.json` ([`LayoutError::Json`],
+    /// [`LayoutError::Io`]).
     pub async fn add_manifest(&self, desc: &Descriptor) -> Result<(), LayoutError> {
         let digest = desc.digest.as_str().to_owned();
         self.edit_index(

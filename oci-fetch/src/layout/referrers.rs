@@ -48,6 +48,11 @@ impl OciLayout {
     /// the manifest's annotations), each once, in `index.json` order. With `artifact_type`,
     /// only referrers of that type. Every manifest listed is read verified, at most
     /// [`MAX_MANIFEST_SIZE`] bytes each.
+    ///
+    /// # Errors
+    ///
+    /// The errors of [`OciLayout::index`] and [`OciLayout::read_blob`] for `index.json` and each
+    /// manifest listed.
     pub async fn referrers(
         &self,
         subject: &Digest,

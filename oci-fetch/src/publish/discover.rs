@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use oci_ref::TagOrDigest;
+use oci_ref::{Digest, TagOrDigest};
 use serde::Serialize;
 
+use super::PublishError;
 use super::store::Store;
-use super::{PublishError, to_client_digest};
 
 /// Deepest level walked when no `--depth` is given: referrer chains in practice are 2-3 deep
 /// (signature of an SBOM of an image); a hostile registry must not send us on an endless walk.
@@ -39,7 +39,7 @@ pub struct DiscoverOptions {
 #[serde(rename_all = "camelCase")]
 pub struct ReferrerNode {
     /// Manifest digest.
-    pub digest: String,
+    pub digest: Digest,
     /// Manifest media type.
     pub media_type: String,
     /// Artifact type (the manifest's, else its config media type).
@@ -67,6 +67,11 @@ pub(crate) fn artifact_type_of(bytes: &[u8]) -> Option<String> {
 }
 
 /// Walks the referrers tree of `subject` in `store` (a `&Repository` or a `&OciLayout`).
+///
+/// # Errors
+///
+/// [`PublishError::TooManyReferrers`] past [`MAX_DISCOVER_NODES`], and the store's errors
+/// ([`PublishError::Registry`], [`PublishError::Layout`]).
 pub async fn discover<'a>(
     store: impl Into<Store<'a>>,
     subject: &TagOrDigest,
@@ -99,7 +104,7 @@ async fn walk(
     root: &mut ReferrerNode,
     options: &DiscoverOptions,
     depth: usize,
-    seen: &mut BTreeSet<String>,
+    seen: &mut BTreeSet<Digest>,
     count: &mut usize,
 ) -> Result<(), PublishError> {
     // Breadth-first over paths (indices into nested `referrers`), so recursion depth in Rust
@@ -109,9 +114,8 @@ async fn walk(
         let mut next = Vec::new();
         for path in frontier {
             let node = node_at(root, &path);
-            let digest = to_client_digest(&node.digest)?;
             let found = store
-                .referrers(&digest, options.artifact_type.as_deref())
+                .referrers(&node.digest, options.artifact_type.as_deref())
                 .await?;
             for r in found {
                 let digest = r.digest.clone();

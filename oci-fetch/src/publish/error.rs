@@ -10,7 +10,7 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PublishError {
-    /// A `FILE[:MEDIATYPE]`, `KEY=VALUE`, platform or similar argument is malformed.
+    /// A tag or an option combination given to a publishing operation is not valid.
     #[error("invalid {what} {input:?}: {reason}")]
     InvalidArgument {
         /// Which kind of argument (`annotation`, `platform`…).
@@ -68,10 +68,13 @@ pub enum PublishError {
     #[error("manifest {digest} is not a valid {expected}")]
     InvalidManifest {
         /// Its digest.
-        digest: String,
+        digest: oci_ref::Digest,
         /// What it should have been.
         expected: &'static str,
     },
+    /// A document to write could not be serialised (a bug, never bad input).
+    #[error("cannot serialise a document to write")]
+    Encode(#[source] serde_json::Error),
     /// `discover` met more referrers than [`super::discover::MAX_DISCOVER_NODES`].
     #[error("more than {limit} referrers in the tree; narrow the walk by depth or artifact type")]
     TooManyReferrers {

@@ -13,10 +13,11 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use oci_ref::TagOrDigest;
 
-use super::model::{ANNOTATION_CREATED, Descriptor, ImageIndex, Platform};
+use oci_ref::model::{ANNOTATION_CREATED, Descriptor, ImageIndex, Platform};
+
 use super::push::Pushed;
 use super::store::Store;
-use super::{PublishError, to_client_digest};
+use super::{PublishError, to_json};
 
 /// Largest image config read to learn an entry's platform: `--artifact-platform` configs are
 /// tens of bytes; real image configs are a few KiB. Larger ones are not read (no platform).
@@ -54,6 +55,12 @@ struct Peek {
 }
 
 /// Builds the index from `req` and pushes it under `tag` (by digest when `None`).
+///
+/// # Errors
+///
+/// [`PublishError::InvalidArgument`] for an invalid tag, [`PublishError::InvalidManifest`] when an
+/// entry's source is not a manifest, and the store's errors ([`PublishError::Registry`],
+/// [`PublishError::Layout`]) when reading a source or pushing the index fails.
 pub async fn create_index<'a>(
     store: impl Into<Store<'a>>,
     tag: Option<&str>,
@@ -75,7 +82,7 @@ pub async fn create_index<'a>(
             expected: "manifest",
         };
         let peek: Peek = serde_json::from_slice(&m.bytes).map_err(|_| invalid())?;
-        let mut desc = Descriptor::new(&d.media_type, &d.digest, d.size);
+        let mut desc = Descriptor::new(&d.media_type, d.digest.clone(), d.size);
         desc.artifact_type = peek
             .artifact_type
             .clone()
@@ -97,16 +104,11 @@ pub async fn create_index<'a>(
         manifests.push(desc);
     }
     let index = ImageIndex {
-        schema_version: 2,
-        media_type: OCI_INDEX.to_owned(),
         artifact_type: req.artifact_type.clone(),
-        manifests,
         annotations: req.annotations.clone(),
+        ..ImageIndex::new(manifests)
     };
-    let bytes = serde_json::to_vec(&index).map_err(|_| PublishError::InvalidManifest {
-        digest: String::new(),
-        expected: "serialisable index",
-    })?;
+    let bytes = to_json(&index)?;
     let pushed = store
         .push_manifest(
             tag.as_ref(),
@@ -115,7 +117,7 @@ pub async fn create_index<'a>(
             index.artifact_type.as_deref(),
         )
         .await?;
-    let mut descriptor = Descriptor::new(OCI_INDEX, pushed.digest.as_str(), pushed.size);
+    let mut descriptor = Descriptor::new(OCI_INDEX, pushed.digest.clone(), pushed.size);
     descriptor.artifact_type = index.artifact_type;
     Ok(Pushed {
         descriptor,
@@ -131,11 +133,10 @@ async fn platform_from_config(
     store: Store<'_>,
     config: &Descriptor,
 ) -> Result<Option<Platform>, PublishError> {
-    let digest = to_client_digest(&config.digest)?;
     let body = store
-        .fetch_small_blob(&digest, config.size, MAX_PLATFORM_CONFIG_BYTES)
+        .fetch_small_blob(&config.digest, config.size, MAX_PLATFORM_CONFIG_BYTES)
         .await?;
     Ok(serde_json::from_slice::<Platform>(&body)
         .ok()
-        .filter(|p| !p.os.is_empty() && !p.architecture.is_empty()))
+        .filter(|p| p.os.is_some() && p.architecture.is_some()))
 }

@@ -20,15 +20,26 @@
 //! # Example
 //!
 //! ```
-//! use oci_fetch::publish::model::{FileSpec, Platform, parse_annotation};
+//! use oci_fetch::publish::input::FileSpec;
+//! use oci_fetch::publish::push::{PushRequest, platform_config};
+//! use oci_ref::model::Platform;
 //!
-//! let f = FileSpec::parse("namespace.yaml:application/yaml").unwrap();
-//! assert_eq!(f.media_type.as_deref(), Some("application/yaml"));
-//! assert_eq!(Platform::parse("linux/x86_64").unwrap().config_json(),
-//!            br#"{"architecture":"x86_64","os":"linux"}"#);
-//! // Edge case: an annotation without `=` is bad input, not an empty value.
-//! assert!(parse_annotation("disktype").unwrap_err().is_usage());
+//! let platform: Platform = "linux/x86_64".parse()?;
+//! assert_eq!(platform_config(&platform)?, br#"{"architecture":"x86_64","os":"linux"}"#);
+//! let req = PushRequest {
+//!     files: vec![FileSpec { path: "namespace.yaml".into(), media_type: None }],
+//!     platform: Some(platform),
+//!     ..PushRequest::default()
+//! };
+//! # let _ = req;
+//! // Edge case: a platform needs an OS and an architecture.
+//! assert!("linux".parse::<Platform>().is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! The documents written (manifest, index, descriptors, platform) are the workspace's one model,
+//! [`oci_ref::model`]; the command-line shapes that feed a push (`FILE[:MEDIATYPE]`,
+//! `KEY=VALUE`) are the binary's to parse.
 //!
 //! # Cancel safety
 //!
@@ -39,7 +50,7 @@
 pub mod discover;
 mod error;
 pub mod index;
-pub mod model;
+pub mod input;
 pub mod push;
 mod store;
 pub mod tag;
@@ -47,7 +58,8 @@ pub mod tag;
 pub use error::PublishError;
 pub use store::Store;
 
-/// Parses a digest this module wrote or read into `oci-ref`'s type.
-pub(crate) fn to_client_digest(d: &str) -> Result<oci_ref::Digest, PublishError> {
-    oci_ref::Digest::parse(d).map_err(|_| PublishError::invalid("digest", d, "not a valid digest"))
+/// The JSON of a document this module writes. The model's types always serialise; a failure
+/// would be a bug, reported as [`PublishError::Encode`] rather than a panic.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, PublishError> {
+    serde_json::to_vec(value).map_err(PublishError::Encode)
 }

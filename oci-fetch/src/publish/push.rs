@@ -4,7 +4,7 @@
 //! Every file is opened and checked (a regular file, its size) before the registry is asked
 //! anything; a large file is read again while it uploads, so a read error or a size change can
 //! still end a push midway (blobs already uploaded stay, unreferenced). Files up to
-//! [`MONOLITHIC_MAX_BYTES`] are hashed, then uploaded in one `PUT` from memory; larger ones
+//! [`MAX_MONOLITHIC_BYTES`] are hashed, then uploaded in one `PUT` from memory; larger ones
 //! going to a registry are hashed *while* they upload (one streamed `PATCH`, then `PUT
 //! ?digest=`; [`oci_client::Repository::push_blob_while_hashing`]), so the hash pass costs no
 //! wall time; into an OCI layout they are hashed first. Memory stays bounded by one read
@@ -21,16 +21,18 @@ use oci_client::PushOutcome;
 use oci_ref::{Algorithm, Hasher, TagOrDigest};
 use std::io::Read as _;
 
-use super::model::{
-    ANNOTATION_CREATED, ANNOTATION_FILE_CONFIG, ANNOTATION_FILE_MANIFEST, ANNOTATION_TITLE,
-    AnnotationFile, Descriptor, EMPTY_DIGEST, EMPTY_JSON, FileSpec, ImageManifest, Platform,
+use oci_ref::Digest;
+use oci_ref::model::{
+    ANNOTATION_CREATED, ANNOTATION_TITLE, Descriptor, EMPTY_JSON, ImageManifest, Platform,
 };
+
+use super::input::{ANNOTATION_FILE_CONFIG, ANNOTATION_FILE_MANIFEST, AnnotationFile, FileSpec};
 use super::store::Store;
-use super::{PublishError, to_client_digest};
+use super::{PublishError, to_json};
 
 /// Files up to this size are uploaded in one `PUT` (read into memory); larger ones are streamed
 /// from disk as they are sent, so memory stays bounded.
-pub const MONOLITHIC_MAX_BYTES: u64 = 8 * 1024 * 1024;
+pub const MAX_MONOLITHIC_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Size of the read buffer used while hashing a file.
 const HASH_BUFFER_BYTES: usize = 1024 * 1024;
@@ -84,7 +86,7 @@ pub struct Pushed {
 /// A file hashed on disk, ready to upload.
 struct HashedFile {
     spec: FileSpec,
-    digest: String,
+    digest: Digest,
     size: u64,
 }
 
@@ -110,10 +112,10 @@ fn open_regular(path: &Path) -> Result<(std::fs::File, u64), PublishError> {
 }
 
 /// Hashes the file at `path` in one pass with plain reads (blocking); returns the digest
-/// (`sha256:…`) and the number of bytes read.
+/// and the number of bytes read.
 /// Stops early (an error) once `stop` is set: a push that failed does not wait for the hash of
 /// a large file nobody needs any more.
-pub(crate) fn hash_path(path: &Path, stop: &AtomicBool) -> Result<(String, u64), PublishError> {
+pub(crate) fn hash_path(path: &Path, stop: &AtomicBool) -> Result<(Digest, u64), PublishError> {
     let (mut file, _) = open_regular(path)?;
     let mut hasher = Hasher::new(Algorithm::Sha256);
     let mut buf = vec![0u8; HASH_BUFFER_BYTES];
@@ -139,7 +141,7 @@ pub(crate) fn hash_path(path: &Path, stop: &AtomicBool) -> Result<(String, u64),
         hasher.update(&buf[..n]);
         size += n as u64;
     }
-    Ok((hasher.finish().to_string(), size))
+    Ok((hasher.finish(), size))
 }
 
 /// Hashes a file in one streaming pass, on a blocking thread with plain reads (an async file
@@ -165,7 +167,7 @@ async fn hash_file(spec: &FileSpec) -> Result<HashedFile, PublishError> {
 /// is hashed while it uploads (see [`LayerFile`]).
 async fn prepare_layer(store: Store<'_>, spec: &FileSpec) -> Result<LayerFile, PublishError> {
     let (_, size) = open_regular(&spec.path)?;
-    if matches!(store, Store::Registry(_)) && size > MONOLITHIC_MAX_BYTES {
+    if matches!(store, Store::Registry(_)) && size > MAX_MONOLITHIC_BYTES {
         return Ok(LayerFile::HashedWhileUploading {
             spec: spec.clone(),
             size,
@@ -176,8 +178,7 @@ async fn prepare_layer(store: Store<'_>, spec: &FileSpec) -> Result<LayerFile, P
 
 /// Stores a hashed file in `store`.
 async fn upload_file(store: Store<'_>, f: &HashedFile) -> Result<PushOutcome, PublishError> {
-    let digest = to_client_digest(&f.digest)?;
-    store.push_file(&digest, f.size, &f.spec.path).await
+    store.push_file(&f.digest, f.size, &f.spec.path).await
 }
 
 /// Builds the manifest for `req` from already-hashed layers and config, without IO.
@@ -206,13 +207,10 @@ fn build_manifest(
         (None, None) => Some(UNKNOWN_ARTIFACT.to_owned()),
     };
     Ok(ImageManifest {
-        schema_version: 2,
-        media_type: OCI_MANIFEST.to_owned(),
         artifact_type,
-        config,
-        layers,
         subject: req.subject.clone(),
         annotations,
+        ..ImageManifest::new(config, layers)
     })
 }
 
@@ -302,20 +300,23 @@ async fn push_config(
         (Some(f), _) => {
             let outcome = upload_file(store, f).await?;
             let media_type = f.spec.media_type.as_deref().unwrap_or(OCI_IMAGE_CONFIG);
-            (Descriptor::new(media_type, &f.digest, f.size), outcome)
+            (
+                Descriptor::new(media_type, f.digest.clone(), f.size),
+                outcome,
+            )
         }
         (None, Some(platform)) => {
-            let body = platform.config_json();
+            let body = platform_config(platform)?;
             let digest = oci_ref::digest_of(oci_ref::Algorithm::Sha256, &body);
-            let d = Descriptor::new(OCI_IMAGE_CONFIG, digest.as_str(), body.len() as u64);
+            let d = Descriptor::new(OCI_IMAGE_CONFIG, digest.clone(), body.len() as u64);
             (d, store.push_bytes(&digest, Bytes::from(body)).await?)
         }
         (None, None) => {
-            let digest = to_client_digest(EMPTY_DIGEST)?;
+            let empty = Descriptor::empty();
             let outcome = store
-                .push_bytes(&digest, Bytes::from_static(EMPTY_JSON))
+                .push_bytes(&empty.digest, Bytes::from_static(EMPTY_JSON))
                 .await?;
-            (Descriptor::empty(), outcome)
+            (empty, outcome)
         }
     };
     blobs.push(PushedBlob {
@@ -332,6 +333,17 @@ async fn push_config(
     Ok(config)
 }
 
+/// The small image config `--artifact-platform` pushes: `{"architecture","os"[,"variant"]}`
+/// (the platform's fields in the spec's order, so the bytes are stable).
+///
+/// # Errors
+///
+/// [`PublishError::Encode`] if the platform cannot be serialised (not expected: its fields are
+/// strings).
+pub fn platform_config(platform: &Platform) -> Result<Vec<u8>, PublishError> {
+    to_json(platform)
+}
+
 /// Uploads the layers, each distinct digest once; returns their titled descriptors.
 async fn push_layers(
     store: Store<'_>,
@@ -340,7 +352,7 @@ async fn push_layers(
     blobs: &mut Vec<PushedBlob>,
 ) -> Result<Vec<Descriptor>, PublishError> {
     let mut layers = Vec::with_capacity(hashed.len());
-    let mut done: BTreeMap<String, PushOutcome> = BTreeMap::new();
+    let mut done: BTreeMap<Digest, PushOutcome> = BTreeMap::new();
     for (title, f) in hashed {
         let (spec, digest, size, outcome) = match f {
             LayerFile::Hashed(f) => {
@@ -352,12 +364,12 @@ async fn push_layers(
             }
             LayerFile::HashedWhileUploading { spec, size } => {
                 let (digest, outcome) = store.push_file_hashing(*size, &spec.path).await?;
-                (spec, digest.as_str().to_owned(), *size, outcome)
+                (spec, digest, *size, outcome)
             }
         };
         done.entry(digest.clone()).or_insert(outcome);
         let media_type = spec.media_type.as_deref().unwrap_or(OCI_LAYER_TAR);
-        let mut d = Descriptor::new(media_type, &digest, size);
+        let mut d = Descriptor::new(media_type, digest, size);
         if let Some(a) = req.annotation_file.as_ref().and_then(|m| m.get(title)) {
             d.annotations.extend(a.clone());
         }
@@ -379,10 +391,7 @@ async fn push_manifest_json(
     manifest: &ImageManifest,
     blobs: Vec<PushedBlob>,
 ) -> Result<Pushed, PublishError> {
-    let bytes = serde_json::to_vec(manifest).map_err(|_| PublishError::InvalidManifest {
-        digest: String::new(),
-        expected: "serialisable manifest",
-    })?;
+    let bytes = to_json(manifest)?;
     let pushed = store
         .push_manifest(
             tag,
@@ -391,7 +400,7 @@ async fn push_manifest_json(
             manifest.artifact_type.as_deref(),
         )
         .await?;
-    let mut descriptor = Descriptor::new(OCI_MANIFEST, pushed.digest.as_str(), pushed.size);
+    let mut descriptor = Descriptor::new(OCI_MANIFEST, pushed.digest.clone(), pushed.size);
     descriptor.artifact_type = manifest.artifact_type.clone();
     Ok(Pushed {
         descriptor,
@@ -402,6 +411,11 @@ async fn push_manifest_json(
 }
 
 /// Resolves `reference` (tag or digest) in `store` to the descriptor a `subject` field needs.
+///
+/// # Errors
+///
+/// The store's errors ([`PublishError::Registry`], [`PublishError::Layout`]), for example when
+/// `reference` does not exist.
 pub async fn resolve_subject<'a>(
     store: impl Into<Store<'a>>,
     reference: &TagOrDigest,
@@ -410,6 +424,10 @@ pub async fn resolve_subject<'a>(
 }
 
 /// Writes `bytes` to `path` (the `--export-manifest` file).
+///
+/// # Errors
+///
+/// [`PublishError::WriteFile`] when the file cannot be written.
 pub fn export_manifest(path: &Path, bytes: &[u8]) -> Result<(), PublishError> {
     std::fs::write(path, bytes).map_err(|source| PublishError::WriteFile {
         path: path.to_owned(),

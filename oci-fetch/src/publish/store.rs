@@ -14,9 +14,10 @@ use oci_client::{PushOutcome, Repository};
 use oci_ref::Digest;
 use oci_ref::TagOrDigest;
 
-use super::model::Descriptor;
-use super::push::MONOLITHIC_MAX_BYTES;
-use super::{PublishError, to_client_digest};
+use oci_ref::model::Descriptor;
+
+use super::PublishError;
+use super::push::MAX_MONOLITHIC_BYTES;
 use crate::download::DownloadOptions;
 use crate::layout::{MAX_MANIFEST_SIZE, OciLayout};
 use crate::source::{FileSource, MemorySource, read_chunks};
@@ -74,7 +75,7 @@ fn layout_outcome(written: bool) -> PushOutcome {
 
 impl Store<'_> {
     /// Stores the file at `path`, whose digest and size were computed before. To a registry,
-    /// files up to [`MONOLITHIC_MAX_BYTES`] go in one `PUT` from memory, larger ones in one
+    /// files up to [`MAX_MONOLITHIC_BYTES`] go in one `PUT` from memory, larger ones in one
     /// streamed `PUT` read from disk as it is sent ([`Repository::push_blob_streamed`]).
     pub(crate) async fn push_file(
         &self,
@@ -87,7 +88,7 @@ impl Store<'_> {
             source,
         };
         match self {
-            Store::Registry(repo) if size <= MONOLITHIC_MAX_BYTES => {
+            Store::Registry(repo) if size <= MAX_MONOLITHIC_BYTES => {
                 let bytes = tokio::fs::read(path).await.map_err(read_err)?;
                 Ok(repo.push_blob(digest, Bytes::from(bytes)).await?)
             }
@@ -101,7 +102,7 @@ impl Store<'_> {
             Store::Layout(layout) => {
                 let mut files = FileSource::new();
                 files.insert(digest.clone(), path);
-                let desc = crate::descriptor::Descriptor::new("", digest.clone(), size);
+                let desc = Descriptor::new("", digest.clone(), size);
                 let written = layout
                     .write_blob(&files, &desc, &DownloadOptions::default())
                     .await?;
@@ -142,7 +143,7 @@ impl Store<'_> {
                         "the file changed while it was read: {size} bytes before, {read} now"
                     )),
                 }),
-                Ok(Ok((digest, _))) => to_client_digest(&digest),
+                Ok(Ok((digest, _))) => Ok(digest),
                 Ok(Err(e)) => Err(e),
                 Err(_) => Err(PublishError::ReadFile {
                     path: path.to_owned(),
@@ -175,8 +176,7 @@ impl Store<'_> {
         match self {
             Store::Registry(repo) => Ok(repo.push_blob(digest, bytes).await?),
             Store::Layout(layout) => {
-                let desc =
-                    crate::descriptor::Descriptor::new("", digest.clone(), bytes.len() as u64);
+                let desc = Descriptor::new("", digest.clone(), bytes.len() as u64);
                 let mut mem = MemorySource::new();
                 mem.insert(digest.clone(), bytes);
                 let written = layout
@@ -209,7 +209,7 @@ impl Store<'_> {
             }
             Store::Layout(layout) => {
                 self.push_bytes(&digest, bytes).await?;
-                let mut desc = crate::descriptor::Descriptor::new(media_type, digest.clone(), size);
+                let mut desc = Descriptor::new(media_type, digest.clone(), size);
                 desc.artifact_type = artifact_type.map(str::to_owned);
                 match tag {
                     Some(TagOrDigest::Tag(t)) => layout.tag(&desc, t.as_str()).await?,
@@ -232,9 +232,8 @@ impl Store<'_> {
         match self {
             Store::Registry(repo) => {
                 let m = repo.fetch_manifest(reference).await?;
-                let d = m.descriptor();
                 Ok(StoredManifest {
-                    descriptor: Descriptor::new(&d.media_type, d.digest.as_str(), d.size),
+                    descriptor: m.descriptor().clone(),
                     bytes: m.bytes().clone(),
                 })
             }
@@ -245,14 +244,14 @@ impl Store<'_> {
                 // manifest names its own.
                 let media_type = if entry.media_type.is_empty() {
                     media_type_of(&bytes).ok_or_else(|| PublishError::InvalidManifest {
-                        digest: entry.digest.to_string(),
+                        digest: entry.digest.clone(),
                         expected: "manifest with a mediaType",
                     })?
                 } else {
                     entry.media_type.clone()
                 };
                 Ok(StoredManifest {
-                    descriptor: Descriptor::new(&media_type, entry.digest.as_str(), entry.size),
+                    descriptor: Descriptor::new(media_type, entry.digest.clone(), entry.size),
                     bytes,
                 })
             }
@@ -268,7 +267,7 @@ impl Store<'_> {
     ) -> Result<Vec<u8>, PublishError> {
         if size > max {
             return Err(PublishError::InvalidManifest {
-                digest: digest.to_string(),
+                digest: digest.clone(),
                 expected: "small config blob",
             });
         }
@@ -279,7 +278,7 @@ impl Store<'_> {
                 Ok(body)
             }
             Store::Layout(layout) => {
-                let desc = crate::descriptor::Descriptor::new("", digest.clone(), size);
+                let desc = Descriptor::new("", digest.clone(), size);
                 Ok(layout.read_blob(&desc, max).await?)
             }
         }
@@ -292,36 +291,8 @@ impl Store<'_> {
         artifact_type: Option<&str>,
     ) -> Result<Vec<Descriptor>, PublishError> {
         match self {
-            Store::Registry(repo) => {
-                let found = repo.referrers(subject, artifact_type).await?;
-                Ok(found
-                    .descriptors
-                    .into_iter()
-                    .map(|r| {
-                        let media_type = r.media_type().to_string();
-                        let digest = r.digest().to_string();
-                        let mut d = Descriptor::new(&media_type, &digest, r.size());
-                        d.artifact_type = r.artifact_type().as_ref().map(|t| t.to_string());
-                        d.annotations = r
-                            .annotations()
-                            .as_ref()
-                            .map(|a| a.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                            .unwrap_or_default();
-                        d
-                    })
-                    .collect())
-            }
-            Store::Layout(layout) => Ok(layout
-                .referrers(subject, artifact_type)
-                .await?
-                .into_iter()
-                .map(|r| {
-                    let mut d = Descriptor::new(&r.media_type, r.digest.as_str(), r.size);
-                    d.artifact_type = r.artifact_type;
-                    d.annotations = r.annotations;
-                    d
-                })
-                .collect()),
+            Store::Registry(repo) => Ok(repo.referrers(subject, artifact_type).await?.descriptors),
+            Store::Layout(layout) => Ok(layout.referrers(subject, artifact_type).await?),
         }
     }
 }

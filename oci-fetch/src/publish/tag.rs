@@ -2,13 +2,19 @@
 
 use oci_ref::TagOrDigest;
 
+use oci_ref::model::Descriptor;
+
 use super::PublishError;
-use super::model::Descriptor;
 use super::store::Store;
 
 /// Fetches `source` from `store` (a `&Repository` or a `&OciLayout`) and stores its exact
 /// bytes under each of `tags`. Returns its descriptor. All tags are validated before anything
 /// is written.
+///
+/// # Errors
+///
+/// [`PublishError::InvalidArgument`] for an invalid tag (before anything is written), and the
+/// store's errors ([`PublishError::Registry`], [`PublishError::Layout`]).
 pub async fn tag<'a>(
     store: impl Into<Store<'a>>,
     source: &TagOrDigest,

@@ -269,12 +269,6 @@ impl Counter<'_> {
     }
 }
 
-fn layer_descriptor(layer: &oci_select::Layer) -> Descriptor {
-    let mut d = Descriptor::new(layer.media_type(), layer.digest().clone(), layer.size());
-    d.annotations = layer.annotations().clone();
-    d
-}
-
 /// Resolves `target` (named `reference` in messages) from `source` under `policy`.
 ///
 /// # Errors
@@ -341,7 +335,7 @@ pub async fn resolve(
             ManifestFacts::from_json(&counter.manifest(&t).await?.bytes)?
         }
     };
-    let layers: Vec<Descriptor> = facts.layers().iter().map(layer_descriptor).collect();
+    let layers: Vec<Descriptor> = facts.layers().to_vec();
     let blob = match layers.as_slice() {
         [one] if !chosen.is_container_image() => Some(one.clone()),
         _ => None,
@@ -482,7 +476,7 @@ async fn pinned_manifest(
     top: FetchedManifest,
 ) -> Result<Resolved, ResolveError> {
     let facts = ManifestFacts::from_json(&top.bytes)?;
-    let layers: Vec<Descriptor> = facts.layers().iter().map(layer_descriptor).collect();
+    let layers: Vec<Descriptor> = facts.layers().to_vec();
     let (blob, disk_format) = if facts.is_oci_artifact() {
         (layers.first().cloned(), Some(DiskFormat::Unknown))
     } else {

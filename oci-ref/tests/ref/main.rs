@@ -11,6 +11,7 @@ mod fuzzed;
 mod grammar;
 mod hash;
 mod media_type;
+mod model;
 mod normalize;
 mod proptests;
 mod reference;

@@ -104,3 +104,27 @@ fn names_and_magic() {
     assert!(media_type::INDEX_TYPES.contains(&media_type::OCI_INDEX));
     assert!(media_type::MANIFEST_TYPES.contains(&media_type::DOCKER_MANIFEST));
 }
+
+#[test]
+fn media_type_shape() {
+    for good in [
+        "a/b",
+        "application/vnd.x+json",
+        "text/plain;charset=utf-8",
+        "x/a",
+    ] {
+        assert!(media_type::is_well_formed(good), "{good}");
+    }
+    for bad in [
+        "",
+        "a",
+        "a/",
+        "/b",
+        "a b/c",
+        "a/b/c",
+        "d.json",
+        &format!("a/{}", "b".repeat(128)),
+    ] {
+        assert!(!media_type::is_well_formed(bad), "{bad}");
+    }
+}

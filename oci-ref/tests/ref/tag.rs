@@ -27,7 +27,7 @@ fn check(input: &str, expected: Result<&str, &str>) {
 
 #[test]
 fn tags_and_digests() {
-    let longest = format!("A{}", "z".repeat(oci_ref::TAG_LENGTH_MAX - 1));
+    let longest = format!("A{}", "z".repeat(oci_ref::MAX_TAG_LENGTH - 1));
     let too_long = format!("{longest}z");
     let sha256 = format!("sha256:{SHA256}");
     let sha512 = format!("sha512:{SHA512}");

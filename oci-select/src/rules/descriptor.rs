@@ -134,11 +134,10 @@ impl Rule for MediaType {
             }
             MediaTypeTarget::Layer => {
                 let layers = candidate.manifest().map(|m| m.layers()).unwrap_or_default();
-                if layers.iter().any(|l| ok(l.media_type())) {
+                if layers.iter().any(|l| ok(&l.media_type)) {
                     Verdict::Abstain
                 } else {
-                    let have: Vec<String> =
-                        layers.iter().map(|l| l.media_type().to_owned()).collect();
+                    let have: Vec<String> = layers.iter().map(|l| l.media_type.clone()).collect();
                     Verdict::reject(format!(
                         "no layer media type is one of {} (layers: [{}])",
                         list(&self.any_of),

@@ -96,7 +96,7 @@ fn test_identify_specific_image_local_result_fields() {
     let selection = policy.select(&candidates).expect("a match");
     let layer = &selection.candidate.manifest().expect("fetched").layers()[0];
     assert_eq!(
-        oci_ref::media_type::Compression::from_media_type(layer.media_type()),
+        oci_ref::media_type::Compression::from_media_type(&layer.media_type),
         Some(oci_ref::media_type::Compression::Zstd)
     );
     assert_eq!(layer.title(), Some("disk.img.zst"));
@@ -249,12 +249,12 @@ fn test_identify_specific_image_single_manifest() {
         "Ironic reports null"
     );
     assert_eq!(
-        oci_ref::media_type::Compression::from_media_type(layer.media_type()),
+        oci_ref::media_type::Compression::from_media_type(&layer.media_type),
         None
     );
-    assert_eq!(layer.media_type(), "application/vnd.oci.image.layer.v1.tar");
+    assert_eq!(layer.media_type, "application/vnd.oci.image.layer.v1.tar");
     assert_eq!(layer.title(), Some("cirros-0.6.3-x86_64-disk.img"));
-    assert_eq!(layer.size(), 21692416);
+    assert_eq!(layer.size, 21692416);
     insta::assert_snapshot!(table(&selection.explanation));
 }
 

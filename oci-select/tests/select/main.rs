@@ -11,7 +11,8 @@ mod properties;
 mod rules;
 
 use oci_ref::Digest;
-use oci_select::{Candidate, Explanation, Layer, ManifestFacts, Platform, Policy};
+use oci_ref::model::Descriptor;
+use oci_select::{Candidate, Explanation, ManifestFacts, Platform, Policy};
 
 /// A sha256 digest whose hex starts with `prefix` (hex digits) and is padded with `0`.
 pub(crate) fn digest(prefix: &str) -> Digest {
@@ -43,7 +44,7 @@ pub(crate) fn entry(
 /// Manifest facts of a single-layer artifact.
 pub(crate) fn one_layer(prefix: &str, media_type: &str, title: &str) -> ManifestFacts {
     ManifestFacts::with_layers(vec![
-        Layer::new(digest(prefix), media_type, 1000)
+        Descriptor::new(media_type, digest(prefix), 1000)
             .with_annotation("org.opencontainers.image.title", title),
     ])
     .with_config_media_type("application/vnd.oci.empty.v1+json")
@@ -54,9 +55,9 @@ pub(crate) fn layers(n: usize) -> ManifestFacts {
     ManifestFacts::with_layers(
         (0..n)
             .map(|i| {
-                Layer::new(
-                    digest(&format!("e{i}")),
+                Descriptor::new(
                     "application/vnd.oci.image.layer.v1.tar",
+                    digest(&format!("e{i}")),
                     10,
                 )
             })

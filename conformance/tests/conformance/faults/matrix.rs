@@ -279,7 +279,7 @@ async fn run_op(bed: &Bed, op: Op, dir: &Path, cell: usize) -> Result<(), Failur
             if !r
                 .descriptors
                 .iter()
-                .any(|d| d.digest().as_ref() == c.referrer_digest.as_str())
+                .any(|d| d.digest.as_str() == c.referrer_digest.as_str())
             {
                 return Err(other_failure("the referrer is missing".into()));
             }

@@ -103,7 +103,7 @@ async fn hostile_tags_from_a_listing_never_become_requests() {
 /// Tags at the edges of the grammar `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}` are listed as sent.
 #[tokio::test]
 async fn tags_at_the_edges_of_the_grammar_are_listed() {
-    let longest = format!("A{}", "z".repeat(oci_ref::TAG_LENGTH_MAX - 1));
+    let longest = format!("A{}", "z".repeat(oci_ref::MAX_TAG_LENGTH - 1));
     let tags = vec![
         "_".to_owned(),
         "0".to_owned(),
@@ -114,7 +114,7 @@ async fn tags_at_the_edges_of_the_grammar_are_listed() {
     let listing = serde_json::json!({ "name": "app", "tags": tags }).to_string();
     let server = Server::start(move |_| Reply::new(200).body(listing.clone()));
     assert_eq!(server.repo("app").tags(None).await.expect("listing"), tags);
-    let too_long = format!("A{}", "z".repeat(oci_ref::TAG_LENGTH_MAX));
+    let too_long = format!("A{}", "z".repeat(oci_ref::MAX_TAG_LENGTH));
     let listing = serde_json::json!({ "name": "app", "tags": [too_long] }).to_string();
     let server = Server::start(move |_| Reply::new(200).body(listing.clone()));
     let e = server

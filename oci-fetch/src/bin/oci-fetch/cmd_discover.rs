@@ -64,7 +64,7 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
     match format {
         Format::Json => println!("{}", serde_json::to_string_pretty(&root)?),
         Format::Table => print!("{}", render_table(&root)),
-        Format::Tree => print!("{}", render_tree(&place.subject_name(&root.digest)?, &root)),
+        Format::Tree => print!("{}", render_tree(&place.subject_name(&root.digest), &root)),
     }
     Ok(())
 }

@@ -18,7 +18,6 @@
 use std::collections::BTreeMap;
 
 use oci_fetch::publish::index::{IndexEntry, IndexRequest, create_index};
-use oci_fetch::publish::model::{Platform, parse_annotation};
 use oci_ref::Reference;
 use oci_ref::TagOrDigest;
 
@@ -83,9 +82,9 @@ fn parse_entry(
     let mut entry_annotations = BTreeMap::new();
     for opt in parts {
         match opt.split_once('=') {
-            Some(("platform", p)) => platform = Some(Platform::parse(p).map_err(failure)?),
+            Some(("platform", p)) => platform = Some(crate::args::platform(p)?),
             Some(("annotation", a)) => {
-                let (k, v) = parse_annotation(a).map_err(failure)?;
+                let (k, v) = crate::args::annotation(a)?;
                 entry_annotations.insert(k, v);
             }
             _ => {

@@ -9,10 +9,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use oci_client::Repository;
+use oci_fetch::descriptor::Descriptor;
 use oci_fetch::publish::PublishError;
-use oci_fetch::publish::model::{
-    Descriptor, FileSpec, Platform, parse_annotation, read_annotation_file,
-};
+use oci_fetch::publish::input::read_annotation_file;
 use oci_fetch::publish::push::{PushRequest, export_manifest, push};
 use oci_ref::Reference;
 
@@ -89,16 +88,14 @@ pub(crate) use crate::interrupt::runtime;
 
 /// Parses repeated `KEY=VALUE` arguments.
 pub(crate) fn annotations(args: &[String]) -> Result<BTreeMap<String, String>, Failure> {
-    args.iter()
-        .map(|a| parse_annotation(a).map_err(failure))
-        .collect()
+    args.iter().map(|a| crate::args::annotation(a)).collect()
 }
 
 /// Prints the result of a push: the digest, or the `--json` object.
 pub(crate) fn print_pushed(place: &Place, d: &Descriptor, json: bool) -> Result<(), Failure> {
     if json {
         let out = serde_json::json!({
-            "reference": place.pinned(&d.digest)?,
+            "reference": place.pinned(&d.digest),
             "digest": d.digest,
             "mediaType": d.media_type,
             "size": d.size,
@@ -120,7 +117,7 @@ pub(crate) fn request(
 ) -> Result<PushRequest, Failure> {
     let files = files
         .iter()
-        .map(|f| FileSpec::parse(f).map_err(failure))
+        .map(|f| crate::args::file_spec(f))
         .collect::<Result<Vec<_>, _>>()?;
     let annotation_file = match annotation_file {
         Some(p) => Some(read_annotation_file(p).map_err(failure)?),
@@ -145,11 +142,11 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         args.annotation_file.as_ref(),
     )?;
     req.platform = match &args.artifact_platform {
-        Some(p) => Some(Platform::parse(p).map_err(failure)?),
+        Some(p) => Some(crate::args::platform(p)?),
         None => None,
     };
     req.config = match &args.config {
-        Some(c) => Some(FileSpec::parse(c).map_err(failure)?),
+        Some(c) => Some(crate::args::file_spec(c)?),
         None => None,
     };
     let rt = runtime()?;

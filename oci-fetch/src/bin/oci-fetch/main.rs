@@ -7,6 +7,7 @@
 //! (reference, flags, configuration files), 130 interrupted by SIGINT, 143 by SIGTERM (see
 //! `interrupt`). Errors are one line on stderr; stdout carries only results.
 
+mod args;
 mod cmd_attach;
 mod cmd_blob;
 mod cmd_copy;

@@ -142,25 +142,21 @@ impl Place {
     }
 
     /// REF's repository or layout pinned to `digest`: `host/repo@sha256:…` or `DIR@sha256:…`.
-    pub(crate) fn pinned(&self, digest: &str) -> Result<String, Failure> {
-        let digest = oci_ref::Digest::parse(digest)?;
-        Ok(match self {
-            Place::Registry { reference, .. } => reference.pinned(digest).to_string(),
+    pub(crate) fn pinned(&self, digest: &oci_ref::Digest) -> String {
+        match self {
+            Place::Registry { reference, .. } => reference.pinned(digest.clone()).to_string(),
             Place::Layout { address, .. } => format!("{}@{digest}", address.dir.display()),
-        })
+        }
     }
 
     /// The name a tree is rooted at: the repository or layout, pinned.
-    pub(crate) fn subject_name(&self, digest: &str) -> Result<String, Failure> {
+    pub(crate) fn subject_name(&self, digest: &oci_ref::Digest) -> String {
         match self {
-            Place::Registry { reference, .. } => {
-                let digest = oci_ref::Digest::parse(digest)?;
-                Ok(reference
-                    .without_tag()
-                    .unwrap_or_else(|| reference.clone())
-                    .pinned(digest)
-                    .to_string())
-            }
+            Place::Registry { reference, .. } => reference
+                .without_tag()
+                .unwrap_or_else(|| reference.clone())
+                .pinned(digest.clone())
+                .to_string(),
             Place::Layout { .. } => self.pinned(digest),
         }
     }

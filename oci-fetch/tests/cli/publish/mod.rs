@@ -5,7 +5,6 @@
 
 mod ironic;
 mod layout;
-mod parsers;
 mod walkthrough;
 
 use std::io::{Read as _, Write as _};

@@ -235,7 +235,7 @@ fn padded_annotation_file(len: u64) -> Vec<u8> {
 #[test]
 fn annotation_file_beyond_the_cap_is_refused() {
     use oci_fetch::publish::PublishError;
-    use oci_fetch::publish::model::{MAX_ANNOTATION_FILE_BYTES, read_annotation_file};
+    use oci_fetch::publish::input::{MAX_ANNOTATION_FILE_BYTES, read_annotation_file};
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("annotations.json");
     std::fs::write(&path, padded_annotation_file(MAX_ANNOTATION_FILE_BYTES)).expect("write");
@@ -257,7 +257,7 @@ fn annotation_file_beyond_the_cap_is_refused() {
 #[test]
 fn annotation_file_that_reports_no_size_is_still_capped() {
     use oci_fetch::publish::PublishError;
-    use oci_fetch::publish::model::{MAX_ANNOTATION_FILE_BYTES, read_annotation_file};
+    use oci_fetch::publish::input::{MAX_ANNOTATION_FILE_BYTES, read_annotation_file};
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("annotations.json");
     std::os::unix::fs::symlink("/dev/zero", &path).expect("symlink");

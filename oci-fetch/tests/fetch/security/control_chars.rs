@@ -18,7 +18,7 @@ async fn annotation_values_with_control_characters_go_only_into_json_bodies() {
     let mut annotations = BTreeMap::new();
     annotations.insert("org.example.note".to_owned(), hostile.clone());
     let req = oci_fetch::publish::push::PushRequest {
-        files: vec![oci_fetch::publish::model::FileSpec {
+        files: vec![oci_fetch::publish::input::FileSpec {
             path: file,
             media_type: None,
         }],

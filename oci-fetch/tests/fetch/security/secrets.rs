@@ -88,7 +88,7 @@ async fn library_failures(
     std::fs::write(&file, b"payload").expect("write");
     let repo = client.repository(&reference).expect("repository");
     let req = oci_fetch::publish::push::PushRequest {
-        files: vec![oci_fetch::publish::model::FileSpec {
+        files: vec![oci_fetch::publish::input::FileSpec {
             path: file,
             media_type: None,
         }],
