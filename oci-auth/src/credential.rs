@@ -80,8 +80,11 @@ impl Credential {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CredentialSource {
-    /// Passed by the caller (a pull secret, `--username`, `Keychain::with_credential`).
-    Caller,
+    /// Passed by the caller ([`Keychain::with_credential`](crate::Keychain::with_credential),
+    /// e.g. a pull secret, or command-line flags through
+    /// [`Keychain::with_credential_from`](crate::Keychain::with_credential_from)). The text
+    /// says where the caller got it, for messages: `the caller` by default.
+    Caller(String),
     /// An `auths` entry of a docker `config.json`.
     DockerConfig(PathBuf),
     /// An entry of a containers `auth.json` (podman, skopeo, buildah).
@@ -97,7 +100,7 @@ pub enum CredentialSource {
 impl fmt::Display for CredentialSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CredentialSource::Caller => f.write_str("the command line"),
+            CredentialSource::Caller(origin) => f.write_str(origin),
             CredentialSource::DockerConfig(p)
             | CredentialSource::ContainersAuth(p)
             | CredentialSource::File(p) => f.write_str(&crate::env::display_path(p)),

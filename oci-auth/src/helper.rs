@@ -1,4 +1,5 @@
-//! Running a `docker-credential-<name>` program (IO half of [`crate::helper_protocol`]).
+//! Running a `docker-credential-<name>` program (IO half of [`crate::helper_protocol`]): `get`
+//! for lookups, `store` and `erase` for `login` and `logout`.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -9,6 +10,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use crate::credential::Credential;
 use crate::error::{Error, ErrorKind};
 use crate::helper_protocol;
+use crate::secret::Secret;
 
 /// How long a credential helper may take to answer `get`.
 ///
@@ -37,13 +39,13 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Starts `path get` with piped stdio, killed when dropped. A helper binary still being written
+/// Starts `path ACTION` with piped stdio, killed when dropped. A helper binary still being written
 /// (`ETXTBSY`, as right after an install) is tried again a few times.
-async fn spawn(path: &Path) -> std::io::Result<tokio::process::Child> {
+async fn spawn(path: &Path, action: &str) -> std::io::Result<tokio::process::Child> {
     let mut attempt = 0;
     loop {
         let spawned = tokio::process::Command::new(path)
-            .arg("get")
+            .arg(action)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -89,14 +91,23 @@ async fn exchange(
     (status, out, err)
 }
 
-/// Runs `docker-credential-<helper> get` for `registry`. `Ok(None)` means the helper holds no
-/// credentials for it (anonymous access).
-pub(crate) async fn get(
+/// What a helper run ended with: its exit status and both outputs.
+struct Ran {
+    status: std::process::ExitStatus,
+    out: Vec<u8>,
+    err: Vec<u8>,
+}
+
+/// Runs `docker-credential-<helper> ACTION` for `registry` with `request` on its stdin, under
+/// `timeout`. Errors name the helper, never its output.
+async fn run(
     helper: &str,
+    action: &str,
     registry: &str,
+    request: &str,
     search_path: &[PathBuf],
     timeout: Duration,
-) -> Result<Option<Credential>, Error> {
+) -> Result<Ran, Error> {
     let program = helper_protocol::program_name(helper);
     let Some(path) = find_program(&program, search_path) else {
         return Err(ErrorKind::HelperNotFound {
@@ -113,46 +124,111 @@ pub(crate) async fn get(
         }
         .into()
     };
-    let mut child = spawn(&path)
+    let mut child = spawn(&path, action)
         .await
         .map_err(|e| failed(format!("cannot start {}: {e}", path.display())))?;
-    let request = helper_protocol::get_request(registry);
-    let run = exchange(&mut child, &request);
-    let (status, out, err) = match tokio::time::timeout(timeout, run).await {
-        Ok(r) => r,
-        Err(_) => {
-            return Err(ErrorKind::HelperTimeout {
-                helper: program,
-                registry: registry.to_owned(),
-                timeout,
+    let (status, out, err) =
+        match tokio::time::timeout(timeout, exchange(&mut child, request)).await {
+            Ok(r) => r,
+            Err(_) => {
+                return Err(ErrorKind::HelperTimeout {
+                    helper: program,
+                    registry: registry.to_owned(),
+                    timeout,
+                }
+                .into());
             }
-            .into());
-        }
-    };
-    let status = status.map_err(|e| failed(format!("waiting for it failed: {e}")))?;
-    if !status.success() {
-        if helper_protocol::is_not_found(&out) || helper_protocol::is_not_found(&err) {
-            return Ok(None);
-        }
-        let text = if out.iter().any(|b| !b.is_ascii_whitespace()) {
-            &out
-        } else {
-            &err
         };
-        let code = status
+    let status = status.map_err(|e| failed(format!("waiting for it failed: {e}")))?;
+    Ok(Ran { status, out, err })
+}
+
+impl Ran {
+    /// Whether the helper failed saying it holds nothing for the server.
+    fn not_found(&self) -> bool {
+        !self.status.success()
+            && (helper_protocol::is_not_found(&self.out)
+                || helper_protocol::is_not_found(&self.err))
+    }
+
+    /// `Ok` if the helper succeeded, else [`ErrorKind::HelperFailed`] with its exit status and
+    /// a safe excerpt of its message.
+    fn success(&self, helper: &str, action: &str, registry: &str) -> Result<(), Error> {
+        if self.status.success() {
+            return Ok(());
+        }
+        let text = if self.out.iter().any(|b| !b.is_ascii_whitespace()) {
+            &self.out
+        } else {
+            &self.err
+        };
+        let code = self
+            .status
             .code()
             .map_or_else(|| "a signal".to_owned(), |c| format!("status {c}"));
-        return Err(failed(format!(
-            "exited with {code}: {}",
-            helper_protocol::failure_excerpt(text)
-        )));
+        Err(ErrorKind::HelperFailed {
+            helper: helper_protocol::program_name(helper),
+            registry: registry.to_owned(),
+            message: format!(
+                "`{action}` exited with {code}: {}",
+                helper_protocol::failure_excerpt(text)
+            ),
+        }
+        .into())
     }
-    helper_protocol::parse_get_response(&out).map_err(|reason| {
+}
+
+/// Runs `docker-credential-<helper> get` for `registry`. `Ok(None)` means the helper holds no
+/// credentials for it (anonymous access).
+pub(crate) async fn get(
+    helper: &str,
+    registry: &str,
+    search_path: &[PathBuf],
+    timeout: Duration,
+) -> Result<Option<Credential>, Error> {
+    let request = helper_protocol::get_request(registry);
+    let ran = run(helper, "get", registry, &request, search_path, timeout).await?;
+    if ran.not_found() {
+        return Ok(None);
+    }
+    ran.success(helper, "get", registry)?;
+    helper_protocol::parse_get_response(&ran.out).map_err(|reason| {
         ErrorKind::HelperOutput {
-            helper: program.clone(),
+            helper: helper_protocol::program_name(helper),
             registry: registry.to_owned(),
             reason: reason.to_owned(),
         }
         .into()
     })
+}
+
+/// Runs `docker-credential-<helper> store` for `registry` with `username`/`password`.
+pub(crate) async fn store(
+    helper: &str,
+    registry: &str,
+    username: &str,
+    password: &Secret,
+    search_path: &[PathBuf],
+    timeout: Duration,
+) -> Result<(), Error> {
+    let request = helper_protocol::store_request(registry, username, password);
+    let ran = run(helper, "store", registry, &request, search_path, timeout).await?;
+    ran.success(helper, "store", registry)
+}
+
+/// Runs `docker-credential-<helper> erase` for `registry`. `Ok(false)` when the helper held
+/// nothing for it.
+pub(crate) async fn erase(
+    helper: &str,
+    registry: &str,
+    search_path: &[PathBuf],
+    timeout: Duration,
+) -> Result<bool, Error> {
+    let request = helper_protocol::get_request(registry);
+    let ran = run(helper, "erase", registry, &request, search_path, timeout).await?;
+    if ran.not_found() {
+        return Ok(false);
+    }
+    ran.success(helper, "erase", registry)?;
+    Ok(true)
 }

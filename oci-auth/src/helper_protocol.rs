@@ -5,7 +5,8 @@
 //! stdin is the server URL; stdout is `{"ServerURL": …, "Username": …, "Secret": …}`. A
 //! `Username` of `<token>` means `Secret` is an identity (refresh) token. On failure the helper
 //! exits non-zero and prints a message on stdout; `credentials not found in native keychain`
-//! means "no credentials", which is anonymous access, not an error.
+//! means "no credentials", which is anonymous access, not an error. For `store`, stdin is the
+//! same JSON object (`login`); for `erase`, the server URL (`logout`).
 
 use serde::Deserialize;
 
@@ -26,6 +27,29 @@ pub fn program_name(name: &str) -> String {
 /// What `get` writes on the helper's stdin for `registry`.
 pub fn get_request(registry: &str) -> String {
     crate::config::server_key(registry)
+}
+
+#[derive(serde::Serialize)]
+struct StoreRequest<'a> {
+    #[serde(rename = "ServerURL")]
+    server_url: String,
+    #[serde(rename = "Username")]
+    username: &'a str,
+    #[serde(rename = "Secret")]
+    secret: &'a str,
+}
+
+/// What `store` writes on the helper's stdin: `{"ServerURL", "Username", "Secret"}`, the
+/// server written as [`get_request`] writes it, so that `get` finds it again. Holds the secret:
+/// write it to the helper only.
+pub fn store_request(registry: &str, username: &str, password: &Secret) -> String {
+    let request = StoreRequest {
+        server_url: get_request(registry),
+        username,
+        secret: password.expose(),
+    };
+    // Serialising strings into a JSON object cannot fail.
+    serde_json::to_string(&request).unwrap_or_default()
 }
 
 /// Whether a failing helper's output says it has no credentials (anonymous access).

@@ -2,12 +2,19 @@
 //!
 //! Lookup for a registry, first hit wins:
 //!
-//! 1. a credential the caller supplied ([`Keychain::with_credential`], e.g. a pull secret);
-//! 2. the docker config (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`):
-//!    `credHelpers[host]`, else `credsStore`, else the `auths` entry;
-//! 3. the containers auth files (`$REGISTRY_AUTH_FILE`, `$XDG_RUNTIME_DIR/containers/auth.json`,
-//!    `~/.config/containers/auth.json`), each the same way;
+//! 1. a credential the caller supplied ([`Keychain::with_credential`], e.g. a pull secret or
+//!    command-line flags);
+//! 2. the credentials files, in order: the docker config (`$DOCKER_CONFIG/config.json`, else
+//!    `~/.docker/config.json`), then the containers auth files (`$REGISTRY_AUTH_FILE`,
+//!    `$XDG_RUNTIME_DIR/containers/auth.json`, `~/.config/containers/auth.json`) — or exactly the
+//!    one file given to [`Keychain::from_file`];
+//! 3. the credential helper a file names for the registry (`credHelpers[host]`, else
+//!    `credsStore`) — asked *before* that file's own `auths` entry, as docker and oras do: a
+//!    file that names a helper keeps its secrets there, and an `auths` entry beside it is a
+//!    stale leftover or a placeholder; the entry is the fallback when the helper holds nothing;
 //! 4. anonymous.
+//!
+//! In short: caller (flags) > config files (each with the helpers it names) > anonymous.
 //!
 //! Files are read when the keychain is built: a file that does not exist is skipped, a file that
 //! exists but cannot be read or parsed is an error naming it (never a silent anonymous pull).
@@ -31,7 +38,7 @@ struct Loaded {
 /// Where credentials come from. Cheap to clone; immutable once built.
 #[derive(Debug, Clone)]
 pub struct Keychain {
-    caller: Vec<(String, Credential)>,
+    caller: Vec<(String, Credential, String)>,
     files: Vec<Loaded>,
     searched: Vec<PathBuf>,
     helper_path: Vec<PathBuf>,
@@ -100,12 +107,25 @@ impl Keychain {
         Ok(k)
     }
 
-    /// Adds a credential for `registry` that wins over every file (a pull secret, `--username`).
-    /// `registry` is matched like `auths` keys (`docker.io` = `index.docker.io`).
-    pub fn with_credential(mut self, registry: &str, credential: Credential) -> Keychain {
+    /// Adds a credential for `registry` that wins over every file (a pull secret).
+    /// `registry` is matched like `auths` keys (`docker.io` = `index.docker.io`). Messages say it
+    /// came from `the caller`; see [`Keychain::with_credential_from`] to say more.
+    pub fn with_credential(self, registry: &str, credential: Credential) -> Keychain {
+        self.with_credential_from(registry, credential, "the caller")
+    }
+
+    /// Like [`Keychain::with_credential`], with `origin` saying where the caller got the
+    /// credential (e.g. the command-line flags that gave it): errors read "rejected the
+    /// credentials from {origin}". `origin` must hold no secret.
+    pub fn with_credential_from(
+        mut self,
+        registry: &str,
+        credential: Credential,
+        origin: impl Into<String>,
+    ) -> Keychain {
         let key = normalize_key(registry);
-        self.caller.retain(|(k, _)| *k != key);
-        self.caller.push((key, credential));
+        self.caller.retain(|(k, _, _)| *k != key);
+        self.caller.push((key, credential, origin.into()));
         self
     }
 
@@ -126,10 +146,18 @@ impl Keychain {
         &self.searched
     }
 
-    /// A one-line list of where credentials were looked for.
+    /// A one-line list of the files credentials were looked for in (`no credentials file`
+    /// when there were none, as with [`Keychain::empty`]). Caller-supplied credentials are not
+    /// listed: a registry they were given for never gets this far.
     pub fn describe_search(&self) -> String {
-        let mut parts = vec!["the command line".to_owned()];
-        parts.extend(self.searched.iter().map(|p| crate::env::display_path(p)));
+        if self.searched.is_empty() {
+            return "no credentials file".to_owned();
+        }
+        let parts: Vec<String> = self
+            .searched
+            .iter()
+            .map(|p| crate::env::display_path(p))
+            .collect();
         parts.join(", ")
     }
 
@@ -148,8 +176,8 @@ impl Keychain {
         repository: Option<&str>,
     ) -> Result<(Credential, CredentialSource), Error> {
         let key = normalize_key(registry);
-        if let Some((_, c)) = self.caller.iter().find(|(k, _)| *k == key) {
-            return Ok((c.clone(), CredentialSource::Caller));
+        if let Some((_, c, origin)) = self.caller.iter().find(|(k, _, _)| *k == key) {
+            return Ok((c.clone(), CredentialSource::Caller(origin.clone())));
         }
         for f in &self.files {
             if let Some(h) = f.file.helper_for(registry)

@@ -95,7 +95,7 @@ pub use exchange::{
 };
 pub use helper::{HELPER_TIMEOUT, MAX_HELPER_OUTPUT_BYTES};
 pub use keychain::Keychain;
-pub use login::{login, logout};
+pub use login::{CredentialStore, erase_credentials, login, logout, store_credentials};
 pub use scope::{Action, MAX_SCOPE_LENGTH, Scope};
 pub use secret::Secret;
 pub use token_response::{DEFAULT_TOKEN_LIFETIME, MAX_TOKEN_LENGTH, MAX_TOKEN_LIFETIME};

@@ -1,4 +1,10 @@
-//! `login` / `logout`: storing and removing `auths[registry].auth` in a docker config file.
+//! `login` / `logout`: storing and removing credentials where docker and oras keep them.
+//!
+//! [`store_credentials`] and [`erase_credentials`] follow the config file: when it names a
+//! credential helper for the registry (`credHelpers[host]`, else `credsStore`), the secret goes
+//! to that helper (`docker-credential-<name> store` / `erase`) and never into the file — a
+//! plain-text entry left there for the registry is removed. Otherwise, and always for the
+//! file-only [`login`] and [`logout`], the file's `auths[registry].auth` is written or removed.
 //!
 //! The file is edited as JSON (every other key stays as it was), written to a temporary file
 //! created with mode `0600` in the same directory, synced, and renamed over the original, so a
@@ -11,8 +17,110 @@ use std::path::{Path, PathBuf};
 
 use crate::config::{AuthFile, normalize_key, server_key};
 use crate::error::{Error, ErrorKind};
-use crate::keychain::read_capped;
+use crate::helper::{self, HELPER_TIMEOUT};
+use crate::keychain::{read_capped, read_file};
 use crate::secret::Secret;
+
+/// Where [`store_credentials`] put credentials, or [`erase_credentials`] removed them from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialStore {
+    /// The `auths` section of this docker config file.
+    ConfigFile(PathBuf),
+    /// The credential helper program (`docker-credential-<name>`) the config file names.
+    Helper(String),
+}
+
+impl std::fmt::Display for CredentialStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CredentialStore::ConfigFile(p) => f.write_str(&crate::env::display_path(p)),
+            CredentialStore::Helper(h) => write!(f, "credential helper {h}"),
+        }
+    }
+}
+
+/// Stores `username`/`password` for `registry` as docker and oras do: through the credential
+/// helper the docker config file at `path` names for the registry (`credHelpers`, else
+/// `credsStore`; the helper is looked for in `helper_path`), else in the file's `auths` (see
+/// [`login`]). Returns where they went.
+///
+/// # Errors
+///
+/// Those of [`login`] (invalid names, an unreadable or broken file), and for a helper
+/// [`ErrorKind::HelperNotFound`], [`ErrorKind::HelperFailed`] or [`ErrorKind::HelperTimeout`]
+/// (after [`HELPER_TIMEOUT`]). No error holds the password.
+pub async fn store_credentials(
+    path: &Path,
+    registry: &str,
+    username: &str,
+    password: &Secret,
+    helper_path: &[PathBuf],
+) -> Result<CredentialStore, Error> {
+    check_username(username)?;
+    check_registry(registry)?;
+    let file = read_file(path)?;
+    let Some(name) = file.as_ref().and_then(|f| f.helper_for(registry)) else {
+        login(path, registry, username, password)?;
+        return Ok(CredentialStore::ConfigFile(path.to_owned()));
+    };
+    helper::store(
+        name,
+        registry,
+        username,
+        password,
+        helper_path,
+        HELPER_TIMEOUT,
+    )
+    .await?;
+    // The secret lives in the helper now; a plain-text copy beside it would outlive a logout.
+    remove_entry(path, registry)?;
+    Ok(CredentialStore::Helper(
+        crate::helper_protocol::program_name(name),
+    ))
+}
+
+/// Removes the credentials for `registry` as docker and oras do: through the credential helper
+/// the file at `path` names for it (`erase`), and any `auths` entry for it in the file. Returns
+/// where they were removed from (the helper when it held them, else the file).
+///
+/// # Errors
+///
+/// [`ErrorKind::NotLoggedIn`] (`is_not_found()`) when neither held credentials for the
+/// registry; the helper's errors as for [`store_credentials`]; those of [`logout`].
+pub async fn erase_credentials(
+    path: &Path,
+    registry: &str,
+    helper_path: &[PathBuf],
+) -> Result<CredentialStore, Error> {
+    check_registry(registry)?;
+    let file = read_file(path)?;
+    let erased_by_helper = match file.as_ref().and_then(|f| f.helper_for(registry)) {
+        Some(name) => helper::erase(name, registry, helper_path, HELPER_TIMEOUT)
+            .await?
+            .then(|| crate::helper_protocol::program_name(name)),
+        None => None,
+    };
+    let removed_from_file = remove_entry(path, registry)?;
+    match (erased_by_helper, removed_from_file) {
+        (Some(helper), _) => Ok(CredentialStore::Helper(helper)),
+        (None, true) => Ok(CredentialStore::ConfigFile(path.to_owned())),
+        (None, false) => Err(ErrorKind::NotLoggedIn {
+            registry: registry.to_owned(),
+            path: path.to_owned(),
+        }
+        .into()),
+    }
+}
+
+/// [`logout`] that answers `false` instead of [`ErrorKind::NotLoggedIn`].
+fn remove_entry(path: &Path, registry: &str) -> Result<bool, Error> {
+    match logout(path, registry) {
+        Ok(()) => Ok(true),
+        Err(e) if matches!(e.kind(), ErrorKind::NotLoggedIn { .. }) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
 
 /// Stores `username`/`password` for `registry` in the docker config file at `path` (created if
 /// missing, with its directory). Docker Hub is stored under `https://index.docker.io/v1/`.
@@ -29,6 +137,22 @@ use crate::secret::Secret;
 /// existing file cannot be read or parsed, [`ErrorKind::ConfigWrite`] when the new file cannot be
 /// written.
 pub fn login(path: &Path, registry: &str, username: &str, password: &Secret) -> Result<(), Error> {
+    check_username(username)?;
+    check_registry(registry)?;
+    let mut doc = read_json(path)?;
+    let auths = auths_mut(path, &mut doc)?;
+    let host = normalize_key(registry);
+    auths.retain(|k, _| normalize_key(k) != host);
+    let mut entry = serde_json::Map::new();
+    entry.insert(
+        "auth".to_owned(),
+        AuthFile::auth_value(username, password).into(),
+    );
+    auths.insert(server_key(registry), entry.into());
+    write_atomic(path, &doc)
+}
+
+fn check_username(username: &str) -> Result<(), Error> {
     if username.is_empty() {
         return Err(ErrorKind::InvalidCredential {
             reason: "the user name is empty",
@@ -47,18 +171,7 @@ pub fn login(path: &Path, registry: &str, username: &str, password: &Secret) -> 
         }
         .into());
     }
-    check_registry(registry)?;
-    let mut doc = read_json(path)?;
-    let auths = auths_mut(path, &mut doc)?;
-    let host = normalize_key(registry);
-    auths.retain(|k, _| normalize_key(k) != host);
-    let mut entry = serde_json::Map::new();
-    entry.insert(
-        "auth".to_owned(),
-        AuthFile::auth_value(username, password).into(),
-    );
-    auths.insert(server_key(registry), entry.into());
-    write_atomic(path, &doc)
+    Ok(())
 }
 
 /// Removes the stored credentials for `registry` from the file at `path`. Fails with

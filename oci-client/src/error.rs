@@ -142,6 +142,21 @@ pub enum TransportKind {
     Body,
     /// The request could not be sent for another reason.
     Request,
+    /// The TLS handshake got a plain-HTTP answer: the registry speaks HTTP, not HTTPS (Go's
+    /// "server gave HTTP response to HTTPS client"). Not retryable: the next try gets the same.
+    PlainHttpServer,
+}
+
+impl std::fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TransportKind::Connect => "connect error",
+            TransportKind::Timeout => "timeout",
+            TransportKind::Body => "connection broke while reading the body",
+            TransportKind::Request => "request error",
+            TransportKind::PlainHttpServer => "server gave HTTP response to HTTPS client",
+        })
+    }
 }
 
 /// A response that did not follow the protocol.
@@ -178,6 +193,9 @@ pub enum Protocol {
     UnexpectedStatus,
     /// A tag listing holds a name outside the tag grammar (a line break, a space, `/`, …).
     InvalidTag,
+    /// The referrers API was required ([`crate::ReferrersSource::Api`] chosen with
+    /// [`crate::Repository::with_referrers_source`]) but the registry answered 404: it has none.
+    NoReferrersApi,
 }
 
 impl Protocol {
@@ -198,6 +216,9 @@ impl Protocol {
             Protocol::ChunkMinLengthTooLarge => "an OCI-Chunk-Min-Length above our chunk limit",
             Protocol::UnexpectedStatus => "a status this endpoint does not define",
             Protocol::InvalidTag => "a tag listing with a name outside the tag grammar",
+            Protocol::NoReferrersApi => {
+                "no referrers API (404), and the referrers tag schema was not allowed"
+            }
         }
     }
 }
@@ -263,7 +284,7 @@ pub enum Error {
         source: oci_auth::Error,
     },
     /// The request did not get an HTTP answer, or the body broke off.
-    #[error("{method} {url}: {kind:?} error")]
+    #[error("{method} {url}: {kind}")]
     Transport {
         /// Request method.
         method: &'static str,

@@ -337,7 +337,9 @@ impl Repository {
         }
         let subject_confirmed = resp.headers().contains_key("oci-subject");
         let descriptor = Descriptor::new(media_type, digest, size);
-        if let (Some(subject), false) = (&subject, subject_confirmed) {
+        if let Some(subject) = &subject
+            && self.maintains_fallback(!subject_confirmed)
+        {
             self.add_to_referrers_fallback(subject, &descriptor, &bytes)
                 .await?;
         }

@@ -50,35 +50,58 @@ struct IndexPage {
 }
 
 impl Repository {
-    /// The referrers of `subject`, optionally only those of `artifact_type`. Uses the API;
-    /// on `404` falls back to the tag schema (a missing or non-index tag means none).
+    /// The referrers of `subject`, optionally only those of `artifact_type`. By default uses the
+    /// API and on `404` falls back to the tag schema (a missing or non-index tag means none);
+    /// [`Repository::with_referrers_source`] fixes the source instead.
     ///
     /// # Errors
     ///
     /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
     /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
     /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
-    /// [`Error::is_unauthorized`]) other than the API's 404 (which falls back to the tag schema);
-    /// [`Error::Protocol`] for a page that is not JSON, [`Error::LimitExceeded`] beyond the page
-    /// limits.
+    /// [`Error::is_unauthorized`]) other than the API's 404 (which falls back to the tag schema,
+    /// unless the source is fixed to [`ReferrersSource::Api`]: then it is [`Error::Protocol`] with
+    /// [`Protocol::NoReferrersApi`]); [`Error::Protocol`] for a page that is not JSON,
+    /// [`Error::LimitExceeded`] beyond the page limits.
     pub async fn referrers(
         &self,
         subject: &Digest,
         artifact_type: Option<&str>,
     ) -> Result<Referrers, Error> {
+        let tag_schema = || async {
+            Ok(Referrers {
+                descriptors: self.referrers_fallback(subject, artifact_type).await?,
+                source: ReferrersSource::TagSchema,
+            })
+        };
+        if self.referrers_source == Some(ReferrersSource::TagSchema) {
+            return tag_schema().await;
+        }
         match self.referrers_api(subject, artifact_type).await {
             Ok(descriptors) => Ok(Referrers {
                 descriptors,
                 source: ReferrersSource::Api,
             }),
             Err(e) if e.status() == Some(404) => {
-                let descriptors = self.referrers_fallback(subject, artifact_type).await?;
-                Ok(Referrers {
-                    descriptors,
-                    source: ReferrersSource::TagSchema,
-                })
+                if self.referrers_source == Some(ReferrersSource::Api) {
+                    return Err(Error::protocol(
+                        self.base.as_str(),
+                        Protocol::NoReferrersApi,
+                    ));
+                }
+                tag_schema().await
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Whether pushing or deleting a referrer must maintain the fallback index: fixed by
+    /// [`Repository::with_referrers_source`], else `detected` (the registry showed no API).
+    pub(crate) fn maintains_fallback(&self, detected: bool) -> bool {
+        match self.referrers_source {
+            Some(ReferrersSource::Api) => false,
+            Some(ReferrersSource::TagSchema) => true,
+            None => detected,
         }
     }
 
@@ -148,10 +171,17 @@ impl Repository {
         subject: &Digest,
         deleted: &Digest,
     ) -> Result<(), Error> {
-        match self.referrers_api(subject, None).await {
-            Ok(_) => return Ok(()),
-            Err(e) if e.status() == Some(404) => {}
-            Err(e) => return Err(e),
+        let no_api = match self.referrers_source {
+            // Detection: the fallback index is only kept by clients of registries without API.
+            None => match self.referrers_api(subject, None).await {
+                Ok(_) => false,
+                Err(e) if e.status() == Some(404) => true,
+                Err(e) => return Err(e),
+            },
+            Some(_) => false,
+        };
+        if !self.maintains_fallback(no_api) {
+            return Ok(());
         }
         let tag = TagOrDigest::Tag(Tag::referrers_fallback(subject));
         let manifest = match self.fetch_manifest(&tag).await {

@@ -10,6 +10,7 @@ use url::Url;
 use crate::client::Client;
 use crate::error::Error;
 use crate::pager::{Listing, Pager};
+use crate::referrers::ReferrersSource;
 use crate::transport::{Req, Target};
 
 /// A repository handle from [`Client::repository`]. Cheap to clone.
@@ -20,6 +21,8 @@ pub struct Repository {
     pub(crate) name: String,
     /// `scheme://api-host/v2/<name>/`
     pub(crate) base: Url,
+    /// How referrers are listed and maintained: `None` detects the API per request.
+    pub(crate) referrers_source: Option<ReferrersSource>,
 }
 
 /// Whether a request reads or writes, which decides the token scope asked for.
@@ -43,7 +46,33 @@ impl Repository {
             registry: registry.to_owned(),
             name: name.to_owned(),
             base,
+            referrers_source: None,
         })
+    }
+
+    /// This handle with referrers always taken from `source` instead of detected (oras's
+    /// `--distribution-spec v1.1-referrers-api|v1.1-referrers-tag`, oras-go's
+    /// `SetReferrersCapability`):
+    ///
+    /// - [`ReferrersSource::Api`]: [`Repository::referrers`] asks only the referrers API (a 404
+    ///   is [`crate::Protocol::NoReferrersApi`]); pushing or deleting a manifest with a `subject`
+    ///   never touches the `<alg>-<hex>` fallback index.
+    /// - [`ReferrersSource::TagSchema`]: referrers are read only from the fallback index, which
+    ///   pushing and deleting a manifest with a `subject` always maintain, whatever the registry
+    ///   answers with `OCI-Subject`.
+    ///
+    /// By default (detection), the API is tried and a 404 falls back to the tag schema; pushes
+    /// update the fallback index unless the registry confirms the subject with `OCI-Subject`.
+    #[must_use]
+    pub fn with_referrers_source(mut self, source: ReferrersSource) -> Repository {
+        self.referrers_source = Some(source);
+        self
+    }
+
+    /// The referrers source chosen with [`Repository::with_referrers_source`], `None` when it is
+    /// detected.
+    pub fn referrers_source(&self) -> Option<ReferrersSource> {
+        self.referrers_source
     }
 
     /// The registry, as named in references.

@@ -376,6 +376,8 @@ impl Inner {
 pub(crate) fn transport_error(method: &Method, url: &str, e: reqwest::Error) -> Error {
     let kind = if e.is_timeout() {
         TransportKind::Timeout
+    } else if is_plain_http_answer(&e) {
+        TransportKind::PlainHttpServer
     } else if e.is_connect() {
         TransportKind::Connect
     } else if e.is_body() || e.is_decode() {
@@ -389,6 +391,34 @@ pub(crate) fn transport_error(method: &Method, url: &str, e: reqwest::Error) -> 
         kind,
         source: Box::new(e.without_url()),
     }
+}
+
+/// Whether a TLS handshake failed because the server answered in plain HTTP: rustls reads the
+/// first bytes of `HTTP/1.1 400 …` as a record of an invalid content type. The rustls error sits
+/// inside an `io::Error`, whose `source()` skips it, so both are looked through; where a layer
+/// of the HTTP stack keeps only the message, rustls's text for that error is recognised.
+fn is_plain_http_answer(e: &reqwest::Error) -> bool {
+    /// `rustls::Error::InvalidMessage(InvalidContentType)` as rustls displays it.
+    const RUSTLS_TEXT: &str = "received corrupt message of type InvalidContentType";
+    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = next {
+        let inner = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|i| i as &(dyn std::error::Error + 'static));
+        for candidate in [Some(err), inner].into_iter().flatten() {
+            if let Some(rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType)) =
+                candidate.downcast_ref::<rustls::Error>()
+            {
+                return true;
+            }
+            if candidate.to_string().contains(RUSTLS_TEXT) {
+                return true;
+            }
+        }
+        next = err.source();
+    }
+    false
 }
 
 /// Longest `Warning` header text logged

@@ -67,7 +67,7 @@ pub fn classify(error: &oci_client::Error) -> SourceFailure {
     match error {
         _ if error.is_not_found() => SourceFailure::NotFound,
         oci_client::Error::Transport {
-            kind: TransportKind::Connect | TransportKind::Timeout,
+            kind: TransportKind::Connect | TransportKind::Timeout | TransportKind::PlainHttpServer,
             ..
         } => SourceFailure::Connection,
         oci_client::Error::DigestMismatch { .. } | oci_client::Error::SizeMismatch { .. } => {

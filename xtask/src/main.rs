@@ -14,10 +14,12 @@
 //! - `registry-image`: build a local `distribution` image without pulling anything.
 //! - `faults`: the fault matrix and soak of `conformance`, printed with counts.
 //! - `fuzz`: the `cargo fuzz` targets, a few minutes each.
+//! - `dist-docs --out DIR`: the `oci-fetch` man page and shell completions, generated.
 
 mod bench;
 mod conformance;
 mod demo;
+mod dist_docs;
 mod faults;
 mod fuzz;
 mod local_registry;
@@ -46,6 +48,7 @@ fn main() -> anyhow::Result<()> {
         "registry-image" => registry_image::run(rest),
         "faults" => faults::run_task(rest),
         "fuzz" => fuzz::run_task(rest),
+        "dist-docs" => dist_docs::run(rest),
         "help" | "--help" | "-h" => {
             print_help();
             Ok(())
@@ -70,7 +73,8 @@ fn print_help() {
          demo             the README example over HTTP against a local registry it starts\n  \
          registry-image   build a local distribution registry image with docker import\n  \
          faults           the fault matrix and soak through a fault proxy (--soak N), with counts\n  \
-         fuzz             run the cargo-fuzz targets (--minutes N, --target T)"
+         fuzz             run the cargo-fuzz targets (--minutes N, --target T)\n  \
+         dist-docs        write the oci-fetch man page and shell completions (--out DIR)"
     );
 }
 

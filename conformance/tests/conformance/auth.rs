@@ -21,7 +21,7 @@ use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use crate::sha256_digest;
 
 /// The end of the error message when the caller's credentials are refused.
-const REJECTED_FROM_CALLER: &str = "rejected the credentials from the command line";
+const REJECTED_FROM_CALLER: &str = "rejected the credentials from the caller";
 
 /// A password grant asking for a refresh token (OAuth2 `access_type=offline`).
 const OFFLINE_PASSWORD_GRANT: &str = concat!(
@@ -208,113 +208,113 @@ async fn htpasswd_basic_auth() {
     let options = RegistryOptions::htpasswd([("alice", "s3cret")]);
     for_each_backend(&options, async |registry| {
         probe(registry, "auth/htpasswd", async {
-        let (base, host) = (registry.base_url().to_owned(), registry.host().to_owned());
-        let repo = unique_repo("auth-basic");
+            let (base, host) = (registry.base_url().to_owned(), registry.host().to_owned());
+            let repo = unique_repo("auth-basic");
 
-        // Right password, passed by the caller: push and pull work.
-        let good = authenticator(
-            Keychain::empty().with_credential(&host, Credential::basic("alice", "s3cret")),
-        );
-        let manifest = push_artifact(&good, &base, &host, &repo).await?;
-        let pulled = pull_manifest(&good, &base, &host, &repo).await?;
-        let resp = pulled.result.map_err(|e| anyhow::anyhow!("pull: {e}"))?;
-        anyhow::ensure!(
-            resp.bytes().await?.as_ref() == manifest.as_slice(),
-            "pulled manifest differs"
-        );
-        // Basic applies to the whole registry: no further 401 once known.
-        anyhow::ensure!(pulled.statuses == [200], "statuses {:?}", pulled.statuses);
+            // Right password, passed by the caller: push and pull work.
+            let good = authenticator(
+                Keychain::empty().with_credential(&host, Credential::basic("alice", "s3cret")),
+            );
+            let manifest = push_artifact(&good, &base, &host, &repo).await?;
+            let pulled = pull_manifest(&good, &base, &host, &repo).await?;
+            let resp = pulled.result.map_err(|e| anyhow::anyhow!("pull: {e}"))?;
+            anyhow::ensure!(
+                resp.bytes().await?.as_ref() == manifest.as_slice(),
+                "pulled manifest differs"
+            );
+            // Basic applies to the whole registry: no further 401 once known.
+            anyhow::ensure!(pulled.statuses == [200], "statuses {:?}", pulled.statuses);
 
-        // Wrong password: one retry, then a typed error naming the source.
-        let bad = authenticator(
-            Keychain::empty().with_credential(&host, Credential::basic("alice", "wrong")),
-        );
-        let out = pull_manifest(&bad, &base, &host, &repo).await?;
-        anyhow::ensure!(out.statuses == [401, 401], "statuses {:?}", out.statuses);
-        let err = out.result.err().context("wrong password must fail")?;
-        anyhow::ensure!(err.is_unauthorized(), "{err}");
-        anyhow::ensure!(
-            err.to_string()
-                == format!(
-                    "unauthorized: registry {host} rejected the credentials from the command line"
-                ),
-            "{err}"
-        );
+            // Wrong password: one retry, then a typed error naming the source.
+            let bad = authenticator(
+                Keychain::empty().with_credential(&host, Credential::basic("alice", "wrong")),
+            );
+            let out = pull_manifest(&bad, &base, &host, &repo).await?;
+            anyhow::ensure!(out.statuses == [401, 401], "statuses {:?}", out.statuses);
+            let err = out.result.err().context("wrong password must fail")?;
+            anyhow::ensure!(err.is_unauthorized(), "{err}");
+            anyhow::ensure!(
+                err.to_string()
+                    == format!(
+                        "unauthorized: registry {host} rejected the credentials from the caller"
+                    ),
+                "{err}"
+            );
 
-        // No credentials at all: the challenge itself fails, typed.
-        let none = authenticator(Keychain::empty());
-        let out = pull_manifest(&none, &base, &host, &repo).await?;
-        let err = out.result.err().context("anonymous must fail")?;
-        anyhow::ensure!(
-            matches!(err.kind(), ErrorKind::CredentialsRequired { .. }),
-            "{err:?}"
-        );
+            // No credentials at all: the challenge itself fails, typed.
+            let none = authenticator(Keychain::empty());
+            let out = pull_manifest(&none, &base, &host, &repo).await?;
+            let err = out.result.err().context("anonymous must fail")?;
+            anyhow::ensure!(
+                matches!(err.kind(), ErrorKind::CredentialsRequired { .. }),
+                "{err:?}"
+            );
 
-        // docker config.json found through $DOCKER_CONFIG.
-        let tmp = tempfile::tempdir()?;
-        oci_auth::login(
-            &tmp.path().join("docker/config.json"),
-            &host,
-            "alice",
-            &Secret::new("s3cret"),
-        )?;
-        let env = Env::from_vars([("DOCKER_CONFIG", tmp.path().join("docker"))]);
-        let keychain = Keychain::from_environment(&env)?;
-        let (_, source) = keychain.credential_for(&host, Some(&repo)).await?;
-        anyhow::ensure!(
-            matches!(source, CredentialSource::DockerConfig(_)),
-            "{source:?}"
-        );
-        let out = pull_manifest(&authenticator(keychain), &base, &host, &repo).await?;
-        anyhow::ensure!(
-            out.result.as_ref().is_ok_and(|r| r.status() == 200),
-            "docker config pull {:?}",
-            out.statuses
-        );
+            // docker config.json found through $DOCKER_CONFIG.
+            let tmp = tempfile::tempdir()?;
+            oci_auth::login(
+                &tmp.path().join("docker/config.json"),
+                &host,
+                "alice",
+                &Secret::new("s3cret"),
+            )?;
+            let env = Env::from_vars([("DOCKER_CONFIG", tmp.path().join("docker"))]);
+            let keychain = Keychain::from_environment(&env)?;
+            let (_, source) = keychain.credential_for(&host, Some(&repo)).await?;
+            anyhow::ensure!(
+                matches!(source, CredentialSource::DockerConfig(_)),
+                "{source:?}"
+            );
+            let out = pull_manifest(&authenticator(keychain), &base, &host, &repo).await?;
+            anyhow::ensure!(
+                out.result.as_ref().is_ok_and(|r| r.status() == 200),
+                "docker config pull {:?}",
+                out.statuses
+            );
 
-        // containers auth.json found through $REGISTRY_AUTH_FILE, with a namespaced key.
-        let auth_json = tmp.path().join("auth.json");
-        let basic = oci_auth::config::AuthFile::auth_value("alice", &Secret::new("s3cret"));
-        std::fs::write(
-            &auth_json,
-            format!(r#"{{"auths": {{"{host}/{repo}": {{"auth": "{basic}"}}}}}}"#),
-        )?;
-        let env = Env::from_vars([("REGISTRY_AUTH_FILE", &auth_json)]);
-        let out = pull_manifest(
-            &authenticator(Keychain::from_environment(&env)?),
-            &base,
-            &host,
-            &repo,
-        )
-        .await?;
-        anyhow::ensure!(
-            out.result.as_ref().is_ok_and(|r| r.status() == 200),
-            "auth.json pull {:?}",
-            out.statuses
-        );
+            // containers auth.json found through $REGISTRY_AUTH_FILE, with a namespaced key.
+            let auth_json = tmp.path().join("auth.json");
+            let basic = oci_auth::config::AuthFile::auth_value("alice", &Secret::new("s3cret"));
+            std::fs::write(
+                &auth_json,
+                format!(r#"{{"auths": {{"{host}/{repo}": {{"auth": "{basic}"}}}}}}"#),
+            )?;
+            let env = Env::from_vars([("REGISTRY_AUTH_FILE", &auth_json)]);
+            let out = pull_manifest(
+                &authenticator(Keychain::from_environment(&env)?),
+                &base,
+                &host,
+                &repo,
+            )
+            .await?;
+            anyhow::ensure!(
+                out.result.as_ref().is_ok_and(|r| r.status() == 200),
+                "auth.json pull {:?}",
+                out.statuses
+            );
 
-        // A real credential-helper program named by credsStore, searched on the env's PATH.
-        let bin = tmp.path().join("bin");
-        std::fs::create_dir_all(&bin)?;
-        write_helper(&bin, "alice", "s3cret");
-        std::fs::write(
-            tmp.path().join("docker/config.json"),
-            r#"{"credsStore": "conformance"}"#,
-        )?;
-        let env = Env::from_vars([("DOCKER_CONFIG", tmp.path().join("docker")), ("PATH", bin)]);
-        let keychain = Keychain::from_environment(&env)?;
-        let (_, source) = keychain.credential_for(&host, None).await?;
-        anyhow::ensure!(
-            source == CredentialSource::Helper("docker-credential-conformance".to_owned()),
-            "{source:?}"
-        );
-        let out = pull_manifest(&authenticator(keychain), &base, &host, &repo).await?;
-        anyhow::ensure!(
-            out.result.as_ref().is_ok_and(|r| r.status() == 200),
-            "helper pull {:?}",
-            out.statuses
-        );
-        Ok(())
+            // A real credential-helper program named by credsStore, searched on the env's PATH.
+            let bin = tmp.path().join("bin");
+            std::fs::create_dir_all(&bin)?;
+            write_helper(&bin, "alice", "s3cret");
+            std::fs::write(
+                tmp.path().join("docker/config.json"),
+                r#"{"credsStore": "conformance"}"#,
+            )?;
+            let env = Env::from_vars([("DOCKER_CONFIG", tmp.path().join("docker")), ("PATH", bin)]);
+            let keychain = Keychain::from_environment(&env)?;
+            let (_, source) = keychain.credential_for(&host, None).await?;
+            anyhow::ensure!(
+                source == CredentialSource::Helper("docker-credential-conformance".to_owned()),
+                "{source:?}"
+            );
+            let out = pull_manifest(&authenticator(keychain), &base, &host, &repo).await?;
+            anyhow::ensure!(
+                out.result.as_ref().is_ok_and(|r| r.status() == 200),
+                "helper pull {:?}",
+                out.statuses
+            );
+            Ok(())
         })
         .await
     })

@@ -443,7 +443,7 @@ async fn expired_token_is_refreshed_once_then_the_caller_fails() {
     assert!(err.is_unauthorized());
     assert_eq!(
         err.to_string(),
-        "unauthorized: registry 127.0.0.1:5999 rejected the credentials from the command line"
+        "unauthorized: registry 127.0.0.1:5999 rejected the credentials from the caller"
     );
     // After invalidate + challenge the cache holds the new token.
     assert_eq!(

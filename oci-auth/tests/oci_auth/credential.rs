@@ -35,7 +35,10 @@ fn secrets_are_redacted() {
 
 #[test]
 fn source_display() {
-    assert_eq!(CredentialSource::Caller.to_string(), "the command line");
+    assert_eq!(
+        CredentialSource::Caller("--username/--password".to_owned()).to_string(),
+        "--username/--password"
+    );
     assert_eq!(
         CredentialSource::Helper("docker-credential-x".to_owned()).to_string(),
         "credential helper docker-credential-x"

@@ -132,8 +132,14 @@ async fn docker_config_beats_containers_auth_and_caller_beats_both() {
     let k = k.with_credential("r.example", Credential::from_pull_secret("caller:pw"));
     assert_eq!(
         check(&k, "r.example", None, t).await,
-        "caller from the command line"
+        "caller from the caller"
     );
+    let k = k.with_credential_from(
+        "r.example",
+        Credential::from_pull_secret("flag:pw"),
+        "-u/-p",
+    );
+    assert_eq!(check(&k, "r.example", None, t).await, "flag from -u/-p");
     assert_eq!(
         check(&k, "other.example", None, t).await,
         "anonymous from anonymous access"

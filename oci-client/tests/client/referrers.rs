@@ -132,3 +132,125 @@ async fn deleting_a_referrer_updates_the_fallback_index() {
         .collect();
     assert_eq!(left, [sha256(b"other").as_str()]);
 }
+
+/// A registry with a referrers API that also has a (stale) fallback index: which one is read
+/// depends only on the source fixed with `with_referrers_source`.
+fn both_sources(subject: &oci_ref::Digest) -> Server {
+    let tag = oci_ref::Tag::referrers_fallback(subject);
+    Server::start(move |req| {
+        if req.path().contains("/referrers/") && req.path().starts_with("/v2/api/") {
+            Reply::new(200)
+                .header("Content-Type", OCI_INDEX)
+                .body(index(&["a/sig"]))
+        } else if req.path().contains("/referrers/") {
+            Reply::new(404).body("404 page not found")
+        } else if req.path().ends_with(tag.as_str()) {
+            Reply::new(200)
+                .header("Content-Type", OCI_INDEX)
+                .body(index(&["a/sbom", "a/sbom"]))
+        } else {
+            Reply::new(404).body(r#"{"errors":[{"code":"MANIFEST_UNKNOWN"}]}"#)
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_fixed_source_is_the_only_one_read() {
+    let subject = sha256(b"s");
+    let s = both_sources(&subject);
+    let check = |repo: &'static str, source: ReferrersSource, want: usize| {
+        let r = s.repo(repo).with_referrers_source(source);
+        let subject = subject.clone();
+        async move {
+            assert_eq!(r.referrers_source(), Some(source));
+            let got = r.referrers(&subject, None).await.expect("referrers");
+            assert_eq!(
+                (got.source, got.descriptors.len()),
+                (source, want),
+                "{repo}"
+            );
+        }
+    };
+    check("api", ReferrersSource::Api, 1).await;
+    check("api", ReferrersSource::TagSchema, 2).await;
+    check("noapi", ReferrersSource::TagSchema, 2).await;
+    assert!(
+        !s.requests()
+            .iter()
+            .skip(1)
+            .any(|r| r.path().contains("/referrers/")),
+        "the tag schema never asks the API"
+    );
+}
+
+#[tokio::test]
+async fn a_required_api_that_answers_404_is_an_error_not_a_fallback() {
+    let subject = sha256(b"s");
+    let s = both_sources(&subject);
+    let err = s
+        .repo("noapi")
+        .with_referrers_source(ReferrersSource::Api)
+        .referrers(&subject, None)
+        .await
+        .expect_err("no API");
+    assert!(
+        matches!(
+            err,
+            oci_client::Error::Protocol {
+                what: oci_client::Protocol::NoReferrersApi,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(s.requests().len(), 1, "the fallback tag is not read");
+}
+
+/// Pushes a referrer of `subject` to a registry that confirms subjects with `OCI-Subject`;
+/// returns whether the fallback index was written.
+async fn push_writes_fallback(source: Option<ReferrersSource>, confirm: bool) -> bool {
+    let subject = sha256(b"s");
+    let s = Server::start(move |req| match req.method.as_str() {
+        "PUT" if confirm && req.path().contains("/manifests/sha256:") => {
+            Reply::new(201).header("OCI-Subject", "sha256:x")
+        }
+        "PUT" => Reply::new(201),
+        _ => Reply::new(404).body(r#"{"errors":[{"code":"MANIFEST_UNKNOWN"}]}"#),
+    });
+    let referrer = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"a/sig","config":{{"mediaType":"application/vnd.oci.empty.v1+json","digest":"{}","size":2}},"layers":[],"subject":{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{subject}","size":1}}}}"#,
+        sha256(b"{}")
+    );
+    let digest = sha256(referrer.as_bytes());
+    let mut repo = s.repo("app");
+    if let Some(source) = source {
+        repo = repo.with_referrers_source(source);
+    }
+    repo.push_manifest(
+        &oci_ref::TagOrDigest::Digest(digest),
+        bytes::Bytes::from(referrer),
+        "application/vnd.oci.image.manifest.v1+json",
+    )
+    .await
+    .expect("push");
+    let fallback = oci_ref::Tag::referrers_fallback(&subject);
+    s.requests()
+        .iter()
+        .any(|r| r.method == "PUT" && r.path().ends_with(fallback.as_str()))
+}
+
+#[tokio::test]
+async fn a_fixed_source_decides_whether_a_push_maintains_the_fallback_index() {
+    for (source, confirm, want) in [
+        (None, true, false),
+        (None, false, true),
+        (Some(ReferrersSource::TagSchema), true, true),
+        (Some(ReferrersSource::Api), false, false),
+    ] {
+        assert_eq!(
+            push_writes_fallback(source, confirm).await,
+            want,
+            "{source:?}, OCI-Subject: {confirm}"
+        );
+    }
+}

@@ -262,7 +262,10 @@ pub async fn push<'a>(
     };
     let mut blobs = Vec::new();
     let config = push_config(store, req, config_file.as_ref(), &mut blobs).await?;
-    let layers = push_layers(store, req, &hashed, &mut blobs).await?;
+    let mut layers = push_layers(store, req, &hashed, &mut blobs).await?;
+    if layers.is_empty() {
+        layers.push(push_empty_layer(store, &config, &mut blobs).await?);
+    }
     let manifest = build_manifest(req, config, layers)?;
     push_manifest_json(store, manifest_ref.as_ref(), &manifest, blobs).await
 }
@@ -342,6 +345,28 @@ async fn push_config(
 /// strings).
 pub fn platform_config(platform: &Platform) -> Result<Vec<u8>, PublishError> {
     to_json(platform)
+}
+
+/// A push without files (an annotation-only artifact, as Quay's expiry recipe does it) gets the
+/// empty descriptor as its single layer, as `oras push` writes it: image-spec v1.1 asks for at
+/// least one layer ([§ Guidelines for Artifact Usage](https://github.com/opencontainers/image-spec/blob/v1.1.0/manifest.md#guidelines-for-artifact-usage)).
+/// The empty blob is uploaded unless the config already was it.
+async fn push_empty_layer(
+    store: Store<'_>,
+    config: &Descriptor,
+    blobs: &mut Vec<PushedBlob>,
+) -> Result<Descriptor, PublishError> {
+    let empty = Descriptor::empty();
+    if config.digest != empty.digest {
+        let outcome = store
+            .push_bytes(&empty.digest, Bytes::from_static(EMPTY_JSON))
+            .await?;
+        blobs.push(PushedBlob {
+            descriptor: empty.clone(),
+            outcome,
+        });
+    }
+    Ok(empty)
 }
 
 /// Uploads the layers, each distinct digest once; returns their titled descriptors.

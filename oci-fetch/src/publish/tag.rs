@@ -8,7 +8,8 @@ use super::PublishError;
 use super::store::Store;
 
 /// Fetches `source` from `store` (a `&Repository` or a `&OciLayout`) and stores its exact
-/// bytes under each of `tags`. Returns its descriptor. All tags are validated before anything
+/// bytes under each of `tags`. Returns its descriptor, with the manifest's artifact type
+/// (its `artifactType`, else its config's media type, as in a referrers listing). All tags are validated before anything
 /// is written.
 ///
 /// # Errors
@@ -28,8 +29,9 @@ pub async fn tag<'a>(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let manifest = store.fetch_manifest(source).await?;
-    let d = manifest.descriptor;
+    let mut d = manifest.descriptor;
     let artifact_type = super::discover::artifact_type_of(&manifest.bytes);
+    d.artifact_type.clone_from(&artifact_type);
     for r in &refs {
         store
             .push_manifest(

@@ -3,9 +3,12 @@
 mod bad_input;
 mod cmd_ref;
 mod copy;
+mod credentials;
 mod decompress;
+mod errors;
 mod interrupt;
 mod multi_file;
+mod oras;
 mod publish;
 mod pull;
 mod registry;

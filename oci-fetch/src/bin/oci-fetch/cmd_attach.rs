@@ -9,8 +9,8 @@ use oci_fetch::publish::push::{export_manifest, push, resolve_subject};
 
 use crate::Failure;
 use crate::cmd_push::{Common, failure, print_pushed, request, runtime};
-use crate::common::GlobalArgs;
-use crate::place::{Mode, Place};
+use crate::common::{DistributionSpec, GlobalArgs};
+use crate::place::Place;
 
 /// Arguments of `oci-fetch attach`.
 #[derive(Debug, clap::Args)]
@@ -33,6 +33,11 @@ pub(crate) struct Args {
     /// Also write the pushed manifest to this file.
     #[arg(long, value_name = "FILE")]
     export_manifest: Option<PathBuf>,
+    /// Where the referrer is recorded: `v1.1-referrers-api` (the registry's referrers API only) or
+    /// `v1.1-referrers-tag` (the `sha256-<hex>` fallback tag only). Default: the API when the
+    /// registry has one, else the fallback tag.
+    #[arg(long, value_enum, value_name = "SPEC")]
+    distribution_spec: Option<DistributionSpec>,
     #[command(flatten)]
     common: Common,
 }
@@ -45,10 +50,10 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         args.annotation_file.as_ref(),
     )?;
     let rt = runtime()?;
-    let place = rt.block_on(Place::open(
+    let place = rt.block_on(Place::open_subject(
         &args.reference,
         args.common.oci_layout,
-        Mode::Read,
+        args.distribution_spec,
         global,
     ))?;
     let pushed = rt

@@ -8,8 +8,8 @@ use oci_fetch::publish::discover::{DiscoverOptions, discover, render_table, rend
 
 use crate::Failure;
 use crate::cmd_push::{Common, failure, runtime};
-use crate::common::GlobalArgs;
-use crate::place::{Mode, Place};
+use crate::common::{DistributionSpec, GlobalArgs};
+use crate::place::Place;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -34,9 +34,20 @@ pub(crate) struct Args {
     /// Levels below the subject (default: all, up to 32).
     #[arg(long, value_name = "N")]
     depth: Option<usize>,
-    /// Output format.
-    #[arg(short = 'o', long = "output", value_enum, default_value = "tree")]
+    /// Output format (`--format`, as newer oras spells it, is the same flag).
+    #[arg(
+        short = 'o',
+        long = "output",
+        visible_alias = "format",
+        value_enum,
+        default_value = "tree"
+    )]
     output: Format,
+    /// Where referrers are read from: `v1.1-referrers-api` (the registry's referrers API only) or
+    /// `v1.1-referrers-tag` (the `sha256-<hex>` fallback tag only). Default: the API when the
+    /// registry has one, else the fallback tag.
+    #[arg(long, value_enum, value_name = "SPEC")]
+    distribution_spec: Option<DistributionSpec>,
     #[command(flatten)]
     common: Common,
 }
@@ -47,10 +58,10 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         depth: args.depth,
     };
     let rt = runtime()?;
-    let place = rt.block_on(Place::open(
+    let place = rt.block_on(Place::open_subject(
         &args.reference,
         args.common.oci_layout,
-        Mode::Read,
+        args.distribution_spec,
         global,
     ))?;
     let root = rt

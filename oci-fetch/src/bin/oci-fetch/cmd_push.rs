@@ -26,8 +26,8 @@ pub(crate) struct Args {
     /// with `--oci-layout` `DIR[:TAG]` (no tag: listed in `index.json` by digest only).
     reference: String,
     /// Files to push, each `FILE[:MEDIATYPE]` (default media type
-    /// `application/vnd.oci.image.layer.v1.tar`), titled with the file name.
-    #[arg(required = true)]
+    /// `application/vnd.oci.image.layer.v1.tar`), titled with the file name. None: an
+    /// annotation-only artifact whose single layer is the empty descriptor, as with `oras push`.
     files: Vec<String>,
     /// The manifest's `artifactType` (default `application/vnd.unknown.artifact.v1` unless
     /// `--config` is given).

@@ -10,6 +10,7 @@ use oci_client::registries::{LoadOptions, RegistriesConf};
 use oci_ref::Reference;
 
 use crate::Failure;
+use crate::credentials::{CredentialArgs, FlagCredential};
 
 /// Options accepted by every command (`oci-fetch --plain-http pull …` or `oci-fetch pull … --plain-http`).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -32,6 +33,11 @@ pub(crate) struct GlobalArgs {
     /// `/etc/containers/registries.conf`.
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) registries_conf: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) credentials: CredentialArgs,
+    /// The credential the flags gave (filled once by `main`, after reading stdin or prompting).
+    #[arg(skip)]
+    pub(crate) flag_credential: Option<FlagCredential>,
 }
 
 impl GlobalArgs {
@@ -69,15 +75,41 @@ impl GlobalArgs {
         RegistriesConf::load(&options).map_err(|e| Failure::Usage(e.into()))
     }
 
+    /// The keychain with the credential flags applied to `registries` (the ones named on the
+    /// command line, never mirrors or other hosts). Credential flags with two different
+    /// registries named are refused: a password is never sent to a registry it was not meant
+    /// for.
+    fn keychain_for(&self, registries: &[&str]) -> Result<Keychain, Failure> {
+        let mut keychain = self.keychain()?;
+        let Some(flags) = &self.flag_credential else {
+            return Ok(keychain);
+        };
+        let mut named: Vec<&str> = registries.to_vec();
+        named.sort_unstable();
+        named.dedup();
+        if named.len() > 1 {
+            return Err(Failure::Usage(anyhow::anyhow!(
+                "{} applies to one registry, and this command names {}: store credentials for \
+                 each with `oci-fetch login` (or use --registry-config) instead",
+                flags.origin,
+                named.join(" and ")
+            )));
+        }
+        for r in named {
+            keychain = keychain.with_credential_from(r, flags.credential.clone(), flags.origin);
+        }
+        Ok(keychain)
+    }
+
     /// A client for talking to `registries` (the ones named on the command line get
-    /// `--plain-http`/`--insecure`; `extra_plain` are further hosts that must be plain HTTP,
-    /// e.g. insecure mirrors from registries.conf).
+    /// `--plain-http`/`--insecure` and the credential flags; `extra_plain` are further hosts that
+    /// must be plain HTTP, e.g. insecure mirrors from registries.conf).
     pub(crate) fn client(
         &self,
         registries: &[&str],
         extra_plain: &[&str],
     ) -> Result<Client, Failure> {
-        let mut builder = Client::builder().keychain(self.keychain()?);
+        let mut builder = Client::builder().keychain(self.keychain_for(registries)?);
         if let Some(ca) = &self.ca_file {
             let pem = std::fs::read(ca)
                 .with_context(|| format!("reading --ca-file {}", ca.display()))
@@ -96,5 +128,27 @@ impl GlobalArgs {
             builder = builder.plain_http(r);
         }
         builder.build().map_err(|e| Failure::Operation(e.into()))
+    }
+}
+
+/// `--distribution-spec`: oras's name for where referrers are read and written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DistributionSpec {
+    /// OCI distribution-spec v1.1 with the referrers API only: a registry without it is an
+    /// error, and no `sha256-<hex>` fallback tag is written.
+    #[value(name = "v1.1-referrers-api")]
+    ReferrersApi,
+    /// OCI distribution-spec v1.1 referrers tag schema only: referrers are read from and
+    /// recorded in the `sha256-<hex>` fallback index, whether or not the registry has the API.
+    #[value(name = "v1.1-referrers-tag")]
+    ReferrersTag,
+}
+
+impl From<DistributionSpec> for oci_client::ReferrersSource {
+    fn from(spec: DistributionSpec) -> Self {
+        match spec {
+            DistributionSpec::ReferrersApi => oci_client::ReferrersSource::Api,
+            DistributionSpec::ReferrersTag => oci_client::ReferrersSource::TagSchema,
+        }
     }
 }

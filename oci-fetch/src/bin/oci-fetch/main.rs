@@ -12,6 +12,7 @@ mod cmd_attach;
 mod cmd_blob;
 mod cmd_copy;
 mod cmd_discover;
+mod cmd_generate;
 mod cmd_index;
 mod cmd_login;
 mod cmd_manifest;
@@ -22,6 +23,8 @@ mod cmd_resolve;
 mod cmd_tag;
 mod cmd_tags;
 mod common;
+mod credentials;
+mod hints;
 mod interrupt;
 mod place;
 
@@ -32,7 +35,7 @@ use clap::{Parser, Subcommand};
 /// Resolve, pull and publish artifacts in OCI registries.
 #[derive(Debug, Parser)]
 #[command(name = "oci-fetch", version, about, max_term_width = 100)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     global: common::GlobalArgs,
     #[command(subcommand)]
@@ -62,16 +65,23 @@ enum Command {
     Pull(cmd_pull::Args),
     /// List a repository's tags.
     Tags(cmd_tags::Args),
+    /// Repository verbs as oras has them: `repo tags`, `repo ls`.
+    #[command(subcommand)]
+    Repo(cmd_tags::RepoCommand),
     /// Fetch or delete a manifest.
     #[command(subcommand)]
     Manifest(cmd_manifest::Command),
     /// Fetch (verified) or delete a blob.
     #[command(subcommand)]
     Blob(cmd_blob::Command),
-    /// Check credentials against a registry and store them in the docker config file.
+    /// Check credentials against a registry and store them (through the credential helper the
+    /// docker config names, else in the file).
     Login(cmd_login::LoginArgs),
-    /// Remove a registry's credentials from the docker config file.
+    /// Remove a registry's credentials (through its credential helper, or from the docker
+    /// config file).
     Logout(cmd_login::LogoutArgs),
+    /// Write the man page or shell completions to stdout.
+    Generate(cmd_generate::Args),
 }
 
 /// An error with the exit code it maps to.
@@ -90,7 +100,7 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let mut cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {
             // --help and --version: clap's own output on stdout.
@@ -112,6 +122,15 @@ fn main() -> ExitCode {
     {
         return report(failure);
     }
+    // `login` reads its own credentials (it may prompt for the user name too). The warning
+    // about secrets on the command line comes once they were accepted.
+    if !matches!(cli.command, Command::Login(_) | Command::Generate(_)) {
+        match cli.global.credentials.resolve() {
+            Ok(c) => cli.global.flag_credential = c,
+            Err(failure) => return report(failure),
+        }
+        cli.global.credentials.warn_insecure();
+    }
     let result = match cli.command {
         Command::Ref(args) => cmd_ref::run(args, &cli.global),
         Command::Push(args) => cmd_push::run(args, &cli.global),
@@ -123,10 +142,12 @@ fn main() -> ExitCode {
         Command::Resolve(args) => cmd_resolve::run(args, &cli.global),
         Command::Pull(args) => cmd_pull::run(args, &cli.global),
         Command::Tags(args) => cmd_tags::run(args, &cli.global),
+        Command::Repo(command) => cmd_tags::run_repo(command, &cli.global),
         Command::Manifest(command) => cmd_manifest::run(command, &cli.global),
         Command::Blob(command) => cmd_blob::run(command, &cli.global),
         Command::Login(args) => cmd_login::login(args, &cli.global),
         Command::Logout(args) => cmd_login::logout(args, &cli.global),
+        Command::Generate(args) => cmd_generate::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -138,11 +159,11 @@ fn main() -> ExitCode {
 fn report(failure: Failure) -> ExitCode {
     match failure {
         Failure::Usage(e) => {
-            eprintln!("error: {}", one_line(&e));
+            eprintln!("error: {}", with_hint(&e));
             ExitCode::from(2)
         }
         Failure::Operation(e) => {
-            eprintln!("error: {}", one_line(&e));
+            eprintln!("error: {}", with_hint(&e));
             ExitCode::from(1)
         }
     }
@@ -161,11 +182,36 @@ fn clap_one_line(e: &clap::Error) -> String {
     parts.join(" ")
 }
 
-/// The error and its causes on one line, with control characters escaped so that hostile
-/// input cannot forge extra output lines.
+/// [`one_line`], then the flag that would have helped ([`hints`]) after ` — `.
+fn with_hint(e: &anyhow::Error) -> String {
+    match hints::hint(e) {
+        Some(h) => format!("{} — {h}", one_line(e)),
+        None => one_line(e),
+    }
+}
+
+/// The error and its causes on one line, each cause once, with control characters escaped so
+/// that hostile input cannot forge extra output lines.
+///
+/// The convention: a library error's `Display` includes its source's message (so `{e}` alone
+/// says everything), while context added here with `anyhow` does not. Walking `source()` would
+/// print such causes two or three times (`…(os error 30): …(os error 30)`), so a cause whose
+/// text is already in the message before it is skipped.
 fn one_line(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    let mut previous = String::new();
+    for cause in e.chain() {
+        let message = cause.to_string();
+        if text.is_empty() {
+            text.push_str(&message);
+        } else if !previous.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        previous = message;
+    }
     let mut out = String::new();
-    for c in format!("{e:#}").chars() {
+    for c in text.chars() {
         if c.is_control() {
             out.extend(c.escape_default());
         } else {

@@ -9,7 +9,7 @@ use oci_ref::TagOrDigest;
 
 use crate::Failure;
 use crate::cmd_push::repository;
-use crate::common::GlobalArgs;
+use crate::common::{DistributionSpec, GlobalArgs};
 
 /// A registry repository or an OCI layout, opened.
 pub(crate) enum Place {
@@ -95,6 +95,29 @@ impl Place {
                 "layout address {text:?} names no tag or digest; use DIR:TAG or DIR@DIGEST"
             ))),
             _ => Ok(Parsed::Layout(address)),
+        }
+    }
+
+    /// Opens the subject REF of `attach` or `discover` for reading, with `--distribution-spec`
+    /// applied: the registry repository then reads and records referrers only the way it
+    /// names. An OCI layout keeps its referrers in `index.json`, so the flag there is bad input
+    /// rather than silently ignored.
+    pub(crate) async fn open_subject(
+        text: &str,
+        oci_layout: bool,
+        spec: Option<DistributionSpec>,
+        global: &GlobalArgs,
+    ) -> Result<Place, Failure> {
+        let place = Place::open(text, oci_layout, Mode::Read, global).await?;
+        match (place, spec) {
+            (place, None) => Ok(place),
+            (Place::Registry { reference, repo }, Some(spec)) => Ok(Place::Registry {
+                reference,
+                repo: repo.with_referrers_source(spec.into()),
+            }),
+            (Place::Layout { .. }, Some(_)) => Err(Failure::Usage(anyhow!(
+                "--distribution-spec applies to registries, not to --oci-layout"
+            ))),
         }
     }
 

@@ -14,6 +14,7 @@ use std::process::{Command, Output, Stdio};
 
 use crate::pull::example_dir;
 
+mod flags;
 mod offline;
 mod registry;
 
@@ -196,7 +197,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The registry part of `reference` (`host[:port]`) for `login`/`logout`; a malformed
+/// The registry part of `reference` (`host[:port]`) for `login`/`logout`/`repo ls`; a malformed
 /// reference is passed on unchanged.
 fn registry_of(reference: &str) -> &str {
     match reference.split_once('/') {
@@ -246,8 +247,10 @@ fn commands(s: &Scratch, reference: &str) -> Vec<Run> {
         Run::new("pull", &["pull", "-o", &out, r]),
         Run::new("copy", &["copy", r, &copy_to]),
         Run::new("tags", &["tags", r]),
+        Run::new("repo tags", &["repo", "tags", r]),
+        Run::new("repo ls", &["repo", "ls", registry]),
         Run::new("manifest fetch", &["manifest", "fetch", r]),
-        Run::new("manifest delete", &["manifest", "delete", r]),
+        Run::new("manifest delete", &["manifest", "delete", "--force", r]),
         Run::new("blob fetch", &["blob", "fetch", "-o", &out, &blob]),
         Run::new("blob delete", &["blob", "delete", &blob]),
         Run::new(
@@ -271,6 +274,8 @@ const ALL_COMMANDS: &[&str] = &[
     "pull",
     "copy",
     "tags",
+    "repo tags",
+    "repo ls",
     "manifest fetch",
     "manifest delete",
     "blob fetch",

@@ -1,6 +1,6 @@
 //! Bad input that needs no registry: malformed references, missing and broken configuration
-//! files, unknown flag values, an unreachable registry, an unknown tag in a layout and output
-//! paths that cannot be written.
+//! files, an unreachable registry, an unknown tag in a layout and output paths that cannot be
+//! written.
 
 use super::*;
 
@@ -90,126 +90,6 @@ fn missing_and_broken_config_files_are_named() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
-#[test]
-fn unknown_flag_values_are_refused() {
-    let s = Scratch::new();
-    let cases = flag_cases(&s);
-    assert_covers_every_command(
-        "unknown_flag_values_are_refused",
-        cases.iter().map(|(r, _)| r.name),
-    );
-    for (run, needle) in &cases {
-        let (code, line) = s.check(run, needle);
-        assert_eq!(
-            code, 2,
-            "{}: a bad flag value is a usage error: {line}",
-            run.name
-        );
-    }
-}
-
-/// For every command, a flag with a value it does not take, and what the line must name.
-fn flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
-    let r = unreachable_ref();
-    let blob = blob_reference(&r);
-    let (file, out) = (s.path("file.txt"), s.path("out"));
-    vec![
-        (Run::new("ref", &["ref", "--json=yes", &r]), "--json"),
-        (
-            Run::new("push", &["push", "-a", "disktype", &r, &file]),
-            "disktype",
-        ),
-        (
-            Run::new("push", &["push", "--artifact-platform", "linux", &r, &file]),
-            "linux",
-        ),
-        (
-            Run::new(
-                "attach",
-                &[
-                    "attach",
-                    "--artifact-type",
-                    "application/vnd.example.sig",
-                    "-a",
-                    "disktype",
-                    &r,
-                    &file,
-                ],
-            ),
-            "disktype",
-        ),
-        (
-            Run::new("discover", &["discover", "-o", "yaml", &r]),
-            "--output",
-        ),
-        (
-            Run::new("discover", &["discover", "--depth", "deep", &r]),
-            "--depth",
-        ),
-        (
-            Run::new("index create", &["index", "create", &r, "v1,bogus=1"]),
-            "bogus=1",
-        ),
-        (Run::new("tag", &["tag", &r, "bad/tag"]), "bad/tag"),
-        (
-            Run::new("resolve", &["resolve", "--download-source", "ftp", &r]),
-            "--download-source",
-        ),
-        (
-            Run::new(
-                "pull",
-                &["pull", "--download-source", "ftp", "-o", &out, &r],
-            ),
-            "--download-source",
-        ),
-        (Run::new("copy", &["copy", "--json=yes", &r, &r]), "--json"),
-        (
-            Run::new("tags", &["tags", "--page-size", "many", &r]),
-            "--page-size",
-        ),
-        (
-            Run::new(
-                "manifest fetch",
-                &["manifest", "fetch", "--descriptor=yes", &r],
-            ),
-            "--descriptor",
-        ),
-        (
-            Run::new(
-                "manifest delete",
-                &["manifest", "delete", "--plain-http=maybe", &r],
-            ),
-            "--plain-http",
-        ),
-        (
-            Run::new(
-                "blob fetch",
-                &["blob", "fetch", "--insecure=maybe", "-o", &out, &blob],
-            ),
-            "--insecure",
-        ),
-        (
-            Run::new(
-                "blob delete",
-                &["blob", "delete", "--plain-http=maybe", &blob],
-            ),
-            "--plain-http",
-        ),
-        (
-            Run::new(
-                "login",
-                &["login", "-u", "u", "--password-stdin=yes", UNREACHABLE],
-            )
-            .stdin(PASSWORD),
-            "--password-stdin",
-        ),
-        (
-            Run::new("logout", &["logout", "--plain-http=maybe", UNREACHABLE]),
-            "--plain-http",
-        ),
-    ]
 }
 
 #[test]

@@ -104,12 +104,23 @@ fn unknown_cases<'a>(s: &Scratch, host: &'a str) -> Vec<(Run, &'a str)> {
         (plain("tag", &["tag", &missing_tag, "v2"]), "no-such-tag"),
         (plain("tags", &["tags", &missing_repo]), "no-such-repo"),
         (
+            plain("repo tags", &["repo", "tags", &missing_repo]),
+            "no-such-repo",
+        ),
+        (
             plain("manifest fetch", &["manifest", "fetch", &missing_tag]),
             "no-such-tag",
         ),
         (
             plain("manifest delete", &["manifest", "delete", &unknown]),
             UNKNOWN_DIGEST,
+        ),
+        (
+            plain(
+                "manifest delete",
+                &["manifest", "delete", "--force", &missing_tag],
+            ),
+            "no-such-tag",
         ),
         (
             plain("blob fetch", &["blob", "fetch", "-o", &out, &unknown]),

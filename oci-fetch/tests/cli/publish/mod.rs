@@ -15,13 +15,13 @@ use std::process::Command;
 use crate::{TestRegistry, check_usage_error, oci_fetch};
 
 /// A fixed creation time, so that manifests (and their digests) are reproducible.
-const CREATED: &str = "org.opencontainers.image.created=2024-03-17T08:42:37Z";
+pub(crate) const CREATED: &str = "org.opencontainers.image.created=2024-03-17T08:42:37Z";
 
 /// The seed walkthrough's YAML: 54 bytes, `sha256:d6f2a1f4c156…`.
 const NAMESPACE_YAML: &str = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: test\n";
 
 /// A plain HTTP/1.0 GET (no chunked encoding) returning status and body.
-fn http_get(host: &str, path: &str, accept: &str) -> Option<(u16, Vec<u8>)> {
+pub(crate) fn http_get(host: &str, path: &str, accept: &str) -> Option<(u16, Vec<u8>)> {
     let mut s = TcpStream::connect(host).ok()?;
     write!(
         s,
@@ -56,7 +56,7 @@ fn http_put_manifest(host: &str, path: &str, media_type: &str, body: &[u8]) -> O
         .ok()
 }
 
-fn manifest_bytes(host: &str, repo: &str, reference: &str) -> Vec<u8> {
+pub(crate) fn manifest_bytes(host: &str, repo: &str, reference: &str) -> Vec<u8> {
     let accept = "application/vnd.oci.image.manifest.v1+json, \
                   application/vnd.oci.image.index.v1+json";
     let (status, body) = http_get(host, &format!("/v2/{repo}/manifests/{reference}"), accept)
@@ -65,12 +65,12 @@ fn manifest_bytes(host: &str, repo: &str, reference: &str) -> Vec<u8> {
     body
 }
 
-fn manifest_json(host: &str, repo: &str, reference: &str) -> serde_json::Value {
+pub(crate) fn manifest_json(host: &str, repo: &str, reference: &str) -> serde_json::Value {
     serde_json::from_slice(&manifest_bytes(host, repo, reference)).expect("manifest is JSON")
 }
 
 /// Runs `oci-fetch ARGS --plain-http` in `dir`, expects success, returns stdout trimmed.
-fn check_ok(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn check_ok(dir: &Path, args: &[&str]) -> String {
     run_ok(dir, args, true)
 }
 
@@ -112,7 +112,7 @@ fn attach(dir: &Path, layout: bool, subject: &str, file: &str, artifact_type: &s
     run_ok(dir, &args, !layout)
 }
 
-fn write(dir: &Path, name: &str, content: &[u8]) {
+pub(crate) fn write(dir: &Path, name: &str, content: &[u8]) {
     std::fs::write(dir.join(name), content).expect("write test file");
 }
 

@@ -1,0 +1,223 @@
+//! The credential flags (`-u/--username`, `-p/--password`, `--password-stdin`,
+//! `--identity-token[-stdin]`, `--registry-token[-stdin]`), turned into one
+//! [`oci_auth::Credential`] for the registries named on the command line.
+//!
+//! Precedence, as `--help` and the README say: these flags > credentials files (docker
+//! `config.json`, containers `auth.json`, `--registry-config`) with the credential helpers they
+//! name > anonymous. The flags have no environment-variable fallback: neither oras, skopeo nor
+//! docker reads a user name or password from the environment (only where their files are:
+//! `DOCKER_CONFIG`, `REGISTRY_AUTH_FILE`, which the files' lookup already honours).
+//!
+//! Secrets read here never reach output: the [`Credential`] redacts them in `Debug`, and the
+//! origin text given to the keychain names flags, not values.
+
+use std::io::{IsTerminal as _, Read as _};
+
+use anyhow::anyhow;
+use oci_auth::{Credential, Secret};
+
+use crate::Failure;
+
+/// The credential flags, accepted by every command (`global`).
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(
+    next_help_heading = "Credentials (flags > credentials files and their helpers > anonymous)"
+)]
+pub(crate) struct CredentialArgs {
+    /// User name for the registry named on the command line; the password comes from
+    /// `--password`, `--password-stdin` or, on a terminal, a prompt.
+    #[arg(short = 'u', long, global = true, value_name = "USER")]
+    pub(crate) username: Option<String>,
+    /// Password for `--username`. Insecure: visible to other users in the process list; prefer
+    /// `--password-stdin`.
+    #[arg(
+        short = 'p',
+        long,
+        global = true,
+        value_name = "PASSWORD",
+        requires = "username",
+        conflicts_with_all = ["password_stdin", "identity_token", "identity_token_stdin", "registry_token", "registry_token_stdin"]
+    )]
+    pub(crate) password: Option<String>,
+    /// Read the password for `--username` from standard input (one line).
+    #[arg(long, global = true, conflicts_with_all = ["identity_token", "identity_token_stdin", "registry_token", "registry_token_stdin"])]
+    pub(crate) password_stdin: bool,
+    /// An OAuth2 identity (refresh) token, exchanged at the registry's token server (docker's
+    /// `identitytoken`). Insecure on the command line; prefer `--identity-token-stdin`.
+    #[arg(long, global = true, value_name = "TOKEN", conflicts_with_all = ["username", "identity_token_stdin", "registry_token", "registry_token_stdin"])]
+    pub(crate) identity_token: Option<String>,
+    /// Read the identity token from standard input (one line).
+    #[arg(long, global = true, conflicts_with_all = ["username", "registry_token", "registry_token_stdin"])]
+    pub(crate) identity_token_stdin: bool,
+    /// A bearer token sent to the registry as it is, without any token exchange (a pre-shared
+    /// pull secret, docker's `registrytoken`). Insecure on the command line; prefer
+    /// `--registry-token-stdin`.
+    #[arg(long, global = true, value_name = "TOKEN", conflicts_with_all = ["username", "registry_token_stdin"])]
+    pub(crate) registry_token: Option<String>,
+    /// Read the registry token from standard input (one line).
+    #[arg(long, global = true, conflicts_with_all = ["username"])]
+    pub(crate) registry_token_stdin: bool,
+}
+
+/// A credential given by flags, and which flags gave it (for messages; never the secret).
+#[derive(Debug, Clone)]
+pub(crate) struct FlagCredential {
+    pub(crate) credential: Credential,
+    pub(crate) origin: &'static str,
+}
+
+impl CredentialArgs {
+    /// Prints docker's warning for each secret given as a command-line value.
+    pub(crate) fn warn_insecure(&self) {
+        for (given, flag, instead) in [
+            (self.password.is_some(), "--password", "--password-stdin"),
+            (
+                self.identity_token.is_some(),
+                "--identity-token",
+                "--identity-token-stdin",
+            ),
+            (
+                self.registry_token.is_some(),
+                "--registry-token",
+                "--registry-token-stdin",
+            ),
+        ] {
+            if given {
+                eprintln!("WARNING! Using {flag} via the CLI is insecure. Use {instead}.");
+            }
+        }
+    }
+
+    /// The credential the flags give, reading standard input or prompting (on a terminal) as
+    /// they ask. `None` without credential flags. `Some` but no password and no terminal is bad
+    /// input naming the flags that would give one.
+    pub(crate) fn resolve(&self) -> Result<Option<FlagCredential>, Failure> {
+        let from = |credential, origin| Ok(Some(FlagCredential { credential, origin }));
+        if let Some(token) = &self.identity_token {
+            return from(
+                Credential::IdentityToken(non_empty(token, "--identity-token")?),
+                "--identity-token",
+            );
+        }
+        if self.identity_token_stdin {
+            return from(
+                Credential::IdentityToken(read_stdin("--identity-token-stdin")?),
+                "--identity-token-stdin",
+            );
+        }
+        if let Some(token) = &self.registry_token {
+            return from(
+                Credential::RegistryToken(non_empty(token, "--registry-token")?),
+                "--registry-token",
+            );
+        }
+        if self.registry_token_stdin {
+            return from(
+                Credential::RegistryToken(read_stdin("--registry-token-stdin")?),
+                "--registry-token-stdin",
+            );
+        }
+        let Some(username) = &self.username else {
+            if self.password_stdin {
+                return Err(usage("--password-stdin needs --username (-u)"));
+            }
+            return Ok(None);
+        };
+        let (password, origin) = self.password()?;
+        from(Credential::basic(username.clone(), password), origin)
+    }
+
+    /// The password for `--username`: `--password`, `--password-stdin`, else a prompt on a
+    /// terminal; and which of them gave it.
+    pub(crate) fn password(&self) -> Result<(Secret, &'static str), Failure> {
+        Ok(match (&self.password, self.password_stdin) {
+            (Some(p), _) => (non_empty(p, "--password")?, "--username/--password"),
+            (None, true) => (
+                read_stdin("--password-stdin")?,
+                "--username/--password-stdin",
+            ),
+            (None, false) => (prompt_password()?, "--username and the password prompt"),
+        })
+    }
+
+    /// The token flag given, if any (`login` stores only user names and passwords).
+    pub(crate) fn token_flag(&self) -> Option<&'static str> {
+        [
+            (self.identity_token.is_some(), "--identity-token"),
+            (self.identity_token_stdin, "--identity-token-stdin"),
+            (self.registry_token.is_some(), "--registry-token"),
+            (self.registry_token_stdin, "--registry-token-stdin"),
+        ]
+        .into_iter()
+        .find_map(|(given, flag)| given.then_some(flag))
+    }
+}
+
+fn usage(message: &str) -> Failure {
+    Failure::Usage(anyhow!("{message}"))
+}
+
+fn non_empty(value: &str, flag: &str) -> Result<Secret, Failure> {
+    if value.is_empty() {
+        return Err(usage(&format!("{flag} is empty")));
+    }
+    Ok(Secret::new(value))
+}
+
+/// Reads one secret from standard input: the whole input without its final line break.
+fn read_stdin(flag: &str) -> Result<Secret, Failure> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| usage(&format!("{flag}: cannot read standard input: {e}")))?;
+    let text = text.trim_end_matches(['\n', '\r']);
+    if text.is_empty() {
+        return Err(usage(&format!("{flag}: nothing on standard input")));
+    }
+    Ok(Secret::new(text))
+}
+
+/// Whether prompts can be shown and answered (standard input and error are a terminal).
+pub(crate) fn can_prompt() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks for the user name on the terminal (echoed).
+pub(crate) fn prompt_username() -> Result<String, Failure> {
+    if !can_prompt() {
+        return Err(usage(
+            "no user name: pass --username (-u); standard input is not a terminal to ask on",
+        ));
+    }
+    let term = console::Term::stderr();
+    term.write_str("Username: ")
+        .and_then(|()| term.read_line())
+        .map_err(|e| usage(&format!("reading the user name from the terminal: {e}")))
+        .and_then(|u| {
+            let u = u.trim().to_owned();
+            if u.is_empty() {
+                Err(usage("no user name given at the prompt"))
+            } else {
+                Ok(u)
+            }
+        })
+}
+
+/// Asks for the password on the terminal without echoing it.
+pub(crate) fn prompt_password() -> Result<Secret, Failure> {
+    if !can_prompt() {
+        return Err(usage(
+            "no password: pass --password-stdin (or --password); standard input is not a \
+             terminal to ask on",
+        ));
+    }
+    let term = console::Term::stderr();
+    let password = term
+        .write_str("Password: ")
+        .and_then(|()| term.read_secure_line())
+        .map_err(|e| usage(&format!("reading the password from the terminal: {e}")))?;
+    if password.is_empty() {
+        return Err(usage("no password given at the prompt"));
+    }
+    Ok(Secret::new(password))
+}

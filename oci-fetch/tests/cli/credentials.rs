@@ -1,0 +1,381 @@
+//! The credential flags (`-u`, `-p`, `--password-stdin`, `--registry-token[-stdin]`,
+//! `--identity-token[-stdin]`), their precedence over credentials files and helpers, and
+//! `login`/`logout` through a credential helper, against a real htpasswd registry with no
+//! credentials file unless a test writes one.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use oci_testkit::secrets::Scanner;
+
+use crate::TestRegistry;
+
+const USER: &str = "alice";
+const PASSWORD: &str = "wonder-land-7";
+
+/// A clean home (no docker or containers credentials files) and a directory on `$PATH` for
+/// credential helpers.
+struct Home {
+    dir: tempfile::TempDir,
+}
+
+impl Home {
+    fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().expect("temp home"),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn bin(&self) -> PathBuf {
+        self.path().join("bin")
+    }
+
+    /// Runs `oci-fetch args` with `stdin`, in this home, helpers looked for in `bin/`.
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let path = format!(
+            "{}:{}",
+            self.bin().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut child = Command::new(env!("CARGO_BIN_EXE_oci-fetch"))
+            .args(args)
+            .env("HOME", self.path())
+            .env("PATH", path)
+            .env_remove("DOCKER_CONFIG")
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("XDG_CONFIG_HOME")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("oci-fetch starts");
+        let mut input = child.stdin.take().expect("stdin");
+        // A command that reads no stdin may exit before this is written.
+        let _ = input.write_all(stdin.as_bytes());
+        drop(input);
+        child.wait_with_output().expect("oci-fetch finishes")
+    }
+
+    /// A file to push.
+    fn file(&self) -> String {
+        let f = self.path().join("payload.txt");
+        std::fs::write(&f, b"payload\n").expect("write payload");
+        f.to_str().expect("utf-8").to_owned()
+    }
+
+    /// Writes `~/.docker/config.json`.
+    fn docker_config(&self, json: &serde_json::Value) -> PathBuf {
+        let dir = self.path().join(".docker");
+        std::fs::create_dir_all(&dir).expect("docker dir");
+        let f = dir.join("config.json");
+        std::fs::write(&f, json.to_string()).expect("write config");
+        f
+    }
+
+    /// Installs `docker-credential-NAME` on `$PATH`, a real helper speaking the protocol that
+    /// keeps one entry in `bin/NAME.json`.
+    fn helper(&self, name: &str) -> PathBuf {
+        std::fs::create_dir_all(self.bin()).expect("bin dir");
+        let store = self.bin().join(format!("{name}.json"));
+        let script = format!(
+            r#"#!/bin/sh
+store='{store}'
+case "$1" in
+  store) cat > "$store" ;;
+  get) read -r server
+       if [ -f "$store" ] && grep -q "\"ServerURL\":\"$server\"" "$store"; then cat "$store"
+       else echo "credentials not found in native keychain"; exit 1; fi ;;
+  erase) read -r server
+       if [ -f "$store" ] && grep -q "\"ServerURL\":\"$server\"" "$store"; then rm "$store"
+       else echo "credentials not found in native keychain"; exit 1; fi ;;
+  *) echo "unknown credential action"; exit 1 ;;
+esac
+"#,
+            store = store.display()
+        );
+        let program = self.bin().join(format!("docker-credential-{name}"));
+        std::fs::write(&program, script).expect("write helper");
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&program, std::fs::Permissions::from_mode(0o755))
+            .expect("chmod helper");
+        store
+    }
+}
+
+fn registry() -> TestRegistry {
+    TestRegistry::start_with(&conformance::RegistryOptions::htpasswd([(USER, PASSWORD)]))
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Asserts success and that no form of `secret` shows on stdout or stderr.
+fn check_ok(out: &Output, secret: &str, what: &str) {
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{what}: {stderr}");
+    check_clean(&stdout, &stderr, secret, what);
+}
+
+/// Asserts exit 1, one error line holding `needle`, and no form of `secret` in the output.
+fn check_failed(out: &Output, secret: &str, needle: &str, what: &str) {
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "{what}: one error line: {stderr}");
+    assert!(errors[0].contains(needle), "{what}: {needle:?} in {stderr}");
+    check_clean(&stdout, &stderr, secret, what);
+}
+
+fn check_clean(stdout: &str, stderr: &str, secret: &str, what: &str) {
+    let scanner = Scanner::new(secret);
+    assert!(
+        !scanner.in_text(stdout),
+        "{what}: secret on stdout: {stdout}"
+    );
+    assert!(
+        !scanner.in_text(stderr),
+        "{what}: secret on stderr: {stderr}"
+    );
+}
+
+const WARNING: &str = "WARNING! Using --password via the CLI is insecure. Use --password-stdin.";
+
+#[test]
+fn credential_flags_reach_an_htpasswd_registry_with_no_credentials_file() {
+    let registry = registry();
+    let home = Home::new();
+    let file = home.file();
+    let target = format!("{}/cli/creds:v1", registry.host);
+    let push = |extra: &[&str], stdin: &str| {
+        let mut args = vec!["push", "--plain-http"];
+        args.extend_from_slice(extra);
+        args.extend([target.as_str(), file.as_str()]);
+        home.run(&args, stdin)
+    };
+
+    // Nothing given: the message names the flags and `login` that would have helped.
+    let out = push(&[], "");
+    check_failed(&out, PASSWORD, "requires credentials", "anonymous");
+    assert!(
+        text(&out.stderr).contains("--username"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // -u/-p works, with docker's warning.
+    let out = push(&["-u", USER, "-p", PASSWORD], "");
+    check_ok(&out, "no-secret-expected-here", "-u -p");
+    assert!(text(&out.stderr).contains(WARNING), "{}", text(&out.stderr));
+
+    // -u --password-stdin works without the warning, and the secret shows nowhere.
+    let out = push(
+        &["--username", USER, "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    check_ok(&out, PASSWORD, "--password-stdin");
+    assert!(!text(&out.stderr).contains("WARNING"));
+
+    // Read commands take them too (after the subcommand, as oras writes them).
+    let out = home.run(
+        &[
+            "tags",
+            "--plain-http",
+            &format!("{}/cli/creds", registry.host),
+            "-u",
+            USER,
+            "--password-stdin",
+        ],
+        PASSWORD,
+    );
+    check_ok(&out, PASSWORD, "tags");
+    assert_eq!(text(&out.stdout).trim(), "v1");
+
+    // A wrong password: the error names the flags it came from, never the password.
+    let wrong = "not-the-password-42";
+    let out = push(&["-u", USER, "--password-stdin"], wrong);
+    check_failed(
+        &out,
+        wrong,
+        "rejected the credentials from --username/--password-stdin",
+        "wrong password",
+    );
+
+    // A registry token cannot answer a Basic challenge: said, with the flag, without the token.
+    let token = "pre-shared-token-99";
+    let out = push(&["--registry-token-stdin"], token);
+    check_failed(
+        &out,
+        token,
+        "cannot use a registry token from --registry-token-stdin",
+        "registry token",
+    );
+    let out = push(&["--identity-token", token], "");
+    check_failed(
+        &out,
+        token,
+        "cannot use an identity token from --identity-token",
+        "identity token",
+    );
+    assert!(
+        text(&out.stderr).contains("WARNING! Using --identity-token via the CLI is insecure"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn flags_win_over_files_and_a_files_helper_wins_over_its_auths_entry() {
+    let registry = registry();
+    let host = registry.host.as_str();
+    let home = Home::new();
+    let file = home.file();
+    let target = format!("{host}/cli/precedence:v1");
+    let push = |extra: &[&str], stdin: &str| {
+        let mut args = vec!["push", "--plain-http"];
+        args.extend_from_slice(extra);
+        args.extend([target.as_str(), file.as_str()]);
+        home.run(&args, stdin)
+    };
+    let auth =
+        |user: &str, password: &str| oci_testkit::secrets::base64(format!("{user}:{password}"));
+
+    // The file holds wrong credentials: the flags win.
+    home.docker_config(&serde_json::json!({"auths": {host: {"auth": auth(USER, "stale")}}}));
+    check_ok(
+        &push(&["-u", USER, "--password-stdin"], PASSWORD),
+        PASSWORD,
+        "flags over file",
+    );
+    check_failed(
+        &push(&[], ""),
+        "stale",
+        "rejected the credentials",
+        "file only",
+    );
+
+    // The file holds the right ones and the flags wrong ones: the flags still win (no silent
+    // fallback to the file).
+    home.docker_config(&serde_json::json!({"auths": {host: {"auth": auth(USER, PASSWORD)}}}));
+    check_ok(&push(&[], ""), PASSWORD, "file");
+    check_failed(
+        &push(&["-u", USER, "--password-stdin"], "wrong-flag-pw"),
+        "wrong-flag-pw",
+        "from --username/--password-stdin",
+        "flags over a good file",
+    );
+
+    // The file names a helper that holds the right credentials beside a stale auths entry:
+    // the helper wins, as with docker and oras.
+    let store = home.helper("testkeys");
+    std::fs::write(
+        &store,
+        serde_json::json!({"ServerURL": host, "Username": USER, "Secret": PASSWORD}).to_string(),
+    )
+    .expect("seed the helper");
+    home.docker_config(&serde_json::json!({
+        "credsStore": "testkeys",
+        "auths": {host: {"auth": auth(USER, "stale")}},
+    }));
+    check_ok(&push(&[], ""), PASSWORD, "helper over auths entry");
+}
+
+#[test]
+fn login_stores_through_the_credential_helper_and_logout_erases_there() {
+    let registry = registry();
+    let host = registry.host.as_str();
+    let home = Home::new();
+    let store = home.helper("testkeys");
+    let config = home.docker_config(&serde_json::json!({"credsStore": "testkeys"}));
+
+    let out = home.run(
+        &[
+            "login",
+            "--plain-http",
+            host,
+            "-u",
+            USER,
+            "--password-stdin",
+            "--json",
+        ],
+        &format!("{PASSWORD}\n"),
+    );
+    check_ok(&out, PASSWORD, "login");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("login --json");
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "registry": host,
+            "username": USER,
+            "store": "credential-helper",
+            "location": "docker-credential-testkeys",
+        })
+    );
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&store).expect("the helper stored")).expect("JSON");
+    assert_eq!(stored["Username"], USER);
+    assert_eq!(stored["Secret"], PASSWORD);
+    let file = std::fs::read_to_string(&config).expect("config kept");
+    assert!(
+        !Scanner::new(PASSWORD).in_text(&file),
+        "no secret in config.json: {file}"
+    );
+
+    // What the helper holds is used.
+    let payload = home.file();
+    let target = format!("{host}/cli/helper:v1");
+    check_ok(
+        &home.run(&["push", "--plain-http", &target, &payload], ""),
+        PASSWORD,
+        "push through the helper",
+    );
+
+    let out = home.run(&["logout", host, "--json"], "");
+    check_ok(&out, PASSWORD, "logout");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("logout --json");
+    assert_eq!(
+        json,
+        serde_json::json!({"registry": host, "store": "credential-helper", "location": "docker-credential-testkeys"})
+    );
+    assert!(!store.exists(), "the helper erased its entry");
+    check_failed(
+        &home.run(&["logout", host], ""),
+        PASSWORD,
+        "not logged in",
+        "second logout",
+    );
+}
+
+#[test]
+fn login_without_a_helper_writes_the_file_and_says_so_in_json() {
+    let registry = registry();
+    let host = registry.host.as_str();
+    let home = Home::new();
+    let out = home.run(
+        &[
+            "login",
+            "--plain-http",
+            host,
+            "-u",
+            USER,
+            "--password-stdin",
+            "--json",
+        ],
+        PASSWORD,
+    );
+    check_ok(&out, PASSWORD, "login");
+    let config = home.path().join(".docker/config.json");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("login --json");
+    assert_eq!(json["store"], "config-file");
+    assert_eq!(json["location"], config.display().to_string());
+    let out = home.run(&["logout", host, "--json"], "");
+    check_ok(&out, PASSWORD, "logout");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("logout --json");
+    assert_eq!(json["store"], "config-file");
+}

@@ -1,0 +1,97 @@
+//! How failures read: each cause once, and the flag that would have helped named by the
+//! binary (`--plain-http`, `--overwrite`); the man page and completions generated from the
+//! same definitions as `--help`.
+
+use crate::pull::example_dir;
+use crate::{TestRegistry, oci_fetch, ok};
+
+/// Runs `args`, expects exit 1 and returns the one stderr line.
+fn failed(args: &[&str]) -> String {
+    let out = oci_fetch(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{args:?}: one line: {stderr}");
+    stderr
+}
+
+#[test]
+fn https_to_a_plain_http_registry_names_plain_http() {
+    let registry = TestRegistry::start();
+    let line = failed(&["tags", &format!("{}/cli/errors", registry.host)]);
+    assert!(
+        line.contains("server gave HTTP response to HTTPS client"),
+        "{line}"
+    );
+    assert!(line.contains("pass --plain-http"), "{line}");
+}
+
+#[test]
+fn refusing_to_overwrite_names_overwrite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let layout = format!("{}:fedora-42", example_dir().display());
+    let out = dir.path().to_str().expect("utf-8");
+    let args = [
+        "pull",
+        "--oci-layout",
+        &layout,
+        "--arch",
+        "aarch64",
+        "-o",
+        out,
+    ];
+    ok(&args);
+    let line = failed(&args);
+    assert!(line.contains("refusing to overwrite"), "{line}");
+    assert!(line.contains("pass --overwrite"), "{line}");
+}
+
+#[test]
+fn each_cause_is_printed_once() {
+    // Creating a file in /proc/self fails; the library's error says so in its message and
+    // again down its `source()` chain.
+    let layout = format!("{}:fedora-42", example_dir().display());
+    let line = failed(&[
+        "pull",
+        "--oci-layout",
+        &layout,
+        "--arch",
+        "aarch64",
+        "-o",
+        "/proc/self",
+    ]);
+    assert_eq!(line.matches("(os error").count(), 1, "{line}");
+    assert_eq!(line.matches("create temporary file").count(), 1, "{line}");
+}
+
+/// The subcommands `oci-fetch --help` lists (without `help`).
+fn subcommands() -> Vec<String> {
+    let help = ok(&["--help"]);
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_man_page_and_completions_cover_every_subcommand() {
+    let names = subcommands();
+    assert!(names.len() > 10, "{names:?}");
+    let man = ok(&["generate", "man"]);
+    assert!(man.contains(".TH oci-fetch 1"), "a roff man page: {man}");
+    for name in &names {
+        assert!(
+            man.contains(&format!("oci\\-fetch\\-{}", name.replace('-', "\\-"))),
+            "the man page lists {name}"
+        );
+    }
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let script = ok(&["generate", shell]);
+        for name in &names {
+            assert!(script.contains(name.as_str()), "{shell} completes {name}");
+        }
+    }
+}
