@@ -37,7 +37,12 @@ pub(crate) const CONFIG_FILE: &str = "config.yml";
 
 /// Writes `config.yml` and the auth side files into `dir` (on the host), with paths inside the
 /// configuration taken from `layout` (which may be container paths).
-pub(crate) fn write(dir: &Path, layout: &Layout<'_>, auth: &Auth) -> anyhow::Result<()> {
+pub(crate) fn write(
+    dir: &Path,
+    layout: &Layout<'_>,
+    auth: &Auth,
+    proxy_remote_url: Option<&str>,
+) -> anyhow::Result<()> {
     let mut yaml = String::new();
     let secret = crate::random_hex(16);
     // `write!` into a String cannot fail.
@@ -52,6 +57,9 @@ pub(crate) fn write(dir: &Path, layout: &Layout<'_>, auth: &Auth) -> anyhow::Res
         storage = quote(layout.storage),
         listen = quote(layout.listen),
     );
+    if let Some(url) = proxy_remote_url {
+        let _ = write!(yaml, "proxy:\n  remoteurl: {}\n", quote(url));
+    }
     match auth {
         Auth::None => {}
         Auth::Htpasswd { users } => {

@@ -169,7 +169,7 @@ pub(crate) async fn start(auth: &Auth) -> anyhow::Result<(DockerGuard, String)> 
         storage: CONTAINER_STORAGE,
         auth_dir: CONFIG_DIR,
     };
-    config::write(dir.path(), &layout, auth)?;
+    config::write(dir.path(), &layout, auth, None)?;
 
     let mut request = GenericImage::new(name, tag)
         .with_exposed_port(CONTAINER_PORT.tcp())

@@ -46,6 +46,9 @@ pub enum Auth {
 pub struct RegistryOptions {
     /// Authentication the registry enforces.
     pub auth: Auth,
+    /// Run as a pull-through cache of this registry (`proxy: remoteurl:`), e.g.
+    /// `http://127.0.0.1:5000`. Only the `process` backend can reach a loopback upstream.
+    pub proxy_remote_url: Option<String>,
 }
 
 impl RegistryOptions {
@@ -61,6 +64,7 @@ impl RegistryOptions {
         P: Into<String>,
     {
         Self {
+            proxy_remote_url: None,
             auth: Auth::Htpasswd {
                 users: users
                     .into_iter()
@@ -72,7 +76,19 @@ impl RegistryOptions {
 
     /// Options with the given authentication.
     pub fn with_auth(auth: Auth) -> Self {
-        Self { auth }
+        Self {
+            auth,
+            proxy_remote_url: None,
+        }
+    }
+
+    /// Options for an open pull-through cache of `remote_url` (CNCF distribution's proxy
+    /// mode: it fetches what it lacks from the remote and keeps it).
+    pub fn proxy(remote_url: impl Into<String>) -> Self {
+        Self {
+            auth: Auth::None,
+            proxy_remote_url: Some(remote_url.into()),
+        }
     }
 }
 

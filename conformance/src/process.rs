@@ -60,7 +60,10 @@ fn is_executable(path: &Path) -> bool {
 }
 
 /// Starts the registry and waits until `/v2/` answers; returns the guard and `host:port`.
-pub(crate) async fn start(auth: &Auth) -> anyhow::Result<(ProcessGuard, String)> {
+pub(crate) async fn start(
+    auth: &Auth,
+    proxy_remote_url: Option<&str>,
+) -> anyhow::Result<(ProcessGuard, String)> {
     let bin = find_binary().with_context(|| {
         format!(
             "no distribution binary: set {ENV_REGISTRY_BIN} or put one of {REGISTRY_BIN_NAMES:?} \
@@ -69,7 +72,7 @@ pub(crate) async fn start(auth: &Auth) -> anyhow::Result<(ProcessGuard, String)>
     })?;
     let mut last_err = None;
     for _ in 0..START_ATTEMPTS {
-        match start_once(&bin, auth).await {
+        match start_once(&bin, auth, proxy_remote_url).await {
             Ok(started) => return Ok(started),
             Err(e) => last_err = Some(e),
         }
@@ -77,7 +80,11 @@ pub(crate) async fn start(auth: &Auth) -> anyhow::Result<(ProcessGuard, String)>
     Err(last_err.unwrap_or_else(|| anyhow::anyhow!("registry did not start")))
 }
 
-async fn start_once(bin: &Path, auth: &Auth) -> anyhow::Result<(ProcessGuard, String)> {
+async fn start_once(
+    bin: &Path,
+    auth: &Auth,
+    proxy_remote_url: Option<&str>,
+) -> anyhow::Result<(ProcessGuard, String)> {
     let dir = tempfile::Builder::new()
         .prefix("oci-conformance-")
         .tempdir()
@@ -96,7 +103,7 @@ async fn start_once(bin: &Path, auth: &Auth) -> anyhow::Result<(ProcessGuard, St
         storage: storage_str,
         auth_dir: dir_str,
     };
-    config::write(dir.path(), &layout, auth)?;
+    config::write(dir.path(), &layout, auth, proxy_remote_url)?;
     let log_path = dir.path().join("registry.log");
     let log = File::create(&log_path).context("creating registry log file")?;
     let log_err = log

@@ -55,12 +55,17 @@ impl Registry {
         let credentials = credentials_for(&options.auth);
         let (guard, host) = match backend {
             Backend::Process => {
-                let (guard, host) = process::start(&options.auth)
+                let proxy = options.proxy_remote_url.as_deref();
+                let (guard, host) = process::start(&options.auth, proxy)
                     .await
                     .context("starting the process backend")?;
                 (Guard::Process(guard), host)
             }
             Backend::Docker => {
+                anyhow::ensure!(
+                    options.proxy_remote_url.is_none(),
+                    "a pull-through cache of a loopback registry needs the process backend"
+                );
                 let (guard, host) = docker::start(&options.auth)
                     .await
                     .context("starting the docker backend")?;

@@ -9,6 +9,13 @@
 //! cache. It never touches manifests or blobs and never chooses between artifacts, and it never
 //! builds an HTTP client: TLS settings belong to the caller's [`reqwest::Client`].
 //!
+//! Precedence of credentials, first hit wins: what the caller supplies
+//! ([`Keychain::with_credential`], e.g. a pull secret or command-line flags) > the credentials
+//! files (docker `config.json`, containers `auth.json`), each with the credential helper it
+//! names for the registry asked before its own `auths` entry > anonymous. See [`Keychain`].
+//! [`store_credentials`] and [`erase_credentials`] write where lookups read: through the helper a
+//! config names, else into the file.
+//!
 //! The pure half ([`challenge`], [`scope`](Scope), [`config`], [`helper_protocol`],
 //! [`token_response`]) does no IO; the IO half ([`Keychain`], [`Authenticator`], [`login()`] and
 //! [`logout()`]) reads files, runs credential helpers and talks to token servers.

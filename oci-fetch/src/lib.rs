@@ -90,6 +90,7 @@ pub mod descriptor;
 pub mod download;
 pub mod layout;
 pub mod many;
+pub mod mirror;
 pub mod progress;
 pub mod publish;
 pub mod pull;

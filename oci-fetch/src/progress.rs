@@ -1,7 +1,9 @@
-//! Progress events for downloads, delivered through a callback.
+//! Progress events for downloads and uploads, delivered through a callback.
 //!
 //! The library draws nothing: a CLI turns these events into progress bars, a service into logs
 //! or metrics. Events for one blob arrive in order; events for different blobs interleave.
+//! Downloads are keyed by digest; uploads of files (`push`, `attach`) by the file's path, since a
+//! large file's digest is known only once it has been sent.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -74,6 +76,29 @@ pub enum ProgressEvent {
         digest: Digest,
         /// Where it went.
         path: PathBuf,
+    },
+    /// The upload of a file started (again from 0 when the store retries it).
+    UploadStarted {
+        /// The file.
+        path: PathBuf,
+        /// Its size.
+        total: u64,
+    },
+    /// Bytes of the file were read and handed to the connection.
+    UploadAdvanced {
+        /// The file.
+        path: PathBuf,
+        /// Bytes sent so far in this attempt.
+        bytes: u64,
+        /// Its size.
+        total: u64,
+    },
+    /// The file's blob is in the store (uploaded, or the store already had it).
+    UploadFinished {
+        /// The file.
+        path: PathBuf,
+        /// The blob's digest.
+        digest: Digest,
     },
 }
 

@@ -5,7 +5,9 @@
 //! components, backslashes and NUL are refused, as is any parent directory inside the output
 //! directory that is a symlink or not a directory, and a destination that is a symlink. Two
 //! layers with the same title are an error. A layer without a title gets a name derived from its
-//! digest (`sha256-<hex>`).
+//! digest (`sha256-<hex>`), except a Helm chart: [`resolve`](crate::resolve::resolve) titles an
+//! untitled chart layer `<name>-<version>.tgz` from the chart's config, as `helm pull` names
+//! the file ([`helm_chart_name`]).
 //!
 //! All or nothing: if any file fails, the files and directories this pull created are removed
 //! again (files it replaced, with [`PullOptions::overwrite`], stay replaced by verified content).
@@ -165,6 +167,60 @@ pub fn untitled_name(descriptor: &Descriptor) -> String {
         descriptor.digest.algorithm(),
         descriptor.digest.encoded()
     )
+}
+
+/// Why a Helm chart's config cannot name the chart file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HelmConfigProblem {
+    /// The config is not a JSON object.
+    NotJson,
+    /// `name` is missing, empty or not a string.
+    Name,
+    /// `version` is missing, empty or not a string.
+    Version,
+    /// `<name>-<version>.tgz` is not a plain file name (a `/`, a control character, `..`, …).
+    UnsafeName,
+}
+
+impl std::fmt::Display for HelmConfigProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            HelmConfigProblem::NotJson => "it is not a JSON object",
+            HelmConfigProblem::Name => "it has no chart `name`",
+            HelmConfigProblem::Version => "it has no chart `version`",
+            HelmConfigProblem::UnsafeName => "`<name>-<version>.tgz` is not a plain file name",
+        })
+    }
+}
+
+/// The file name `helm pull` gives a chart, `<name>-<version>.tgz`, from the chart's config
+/// blob ([`HELM_CONFIG`](oci_ref::media_type::HELM_CONFIG): `Chart.yaml` as JSON). The config
+/// comes from the registry, so the name must be one plain file name.
+///
+/// # Errors
+///
+/// [`HelmConfigProblem`] when the config is not a JSON object, lacks `name` or `version`, or
+/// the two make no plain file name.
+pub fn helm_chart_name(config: &[u8]) -> Result<String, HelmConfigProblem> {
+    let value: serde_json::Value =
+        serde_json::from_slice(config).map_err(|_| HelmConfigProblem::NotJson)?;
+    if !value.is_object() {
+        return Err(HelmConfigProblem::NotJson);
+    }
+    let field = |key: &str| {
+        value
+            .get(key)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+    };
+    let name = field("name").ok_or(HelmConfigProblem::Name)?;
+    let version = field("version").ok_or(HelmConfigProblem::Version)?;
+    let file = format!("{name}-{version}.tgz");
+    match safe_relative_path(&file) {
+        Ok(p) if p.components().count() == 1 && !file.chars().any(char::is_control) => Ok(file),
+        _ => Err(HelmConfigProblem::UnsafeName),
+    }
 }
 
 /// Checks a title and returns it as a relative path.

@@ -426,6 +426,41 @@ impl RegistrySource {
         Ok(manifest)
     }
 
+    /// The referrers of `subject` (the API, else the tag schema), from the first source that
+    /// answers.
+    ///
+    /// # Errors
+    ///
+    /// Every source failed, or one failed in a way that does not fall through.
+    pub async fn referrers(
+        &self,
+        subject: &Digest,
+    ) -> Result<Vec<crate::descriptor::Descriptor>, RegistryError> {
+        let what = format!("referrers of {subject}");
+        let (_, found) = self
+            .walk(&what, |repo| {
+                let subject = subject.clone();
+                async move {
+                    let found = repo.referrers(&subject, None).await?;
+                    Ok(found.descriptors)
+                }
+            })
+            .await?;
+        Ok(found)
+    }
+
+    /// The repository's tags, from the first source that answers.
+    ///
+    /// # Errors
+    ///
+    /// Every source failed, or one failed in a way that does not fall through.
+    pub async fn tags(&self) -> Result<Vec<String>, RegistryError> {
+        let (_, tags) = self
+            .walk("tags", |repo| async move { repo.tags(None).await })
+            .await?;
+        Ok(tags)
+    }
+
     /// Reads a small blob (a config) into memory, verified, walking the sources.
     ///
     /// # Errors

@@ -17,6 +17,11 @@ pub const OCI_IMAGE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
 /// The OCI empty descriptor's content `{}`, used as `config` by artifacts
 /// ([image-spec v1.1.1, empty descriptor](https://github.com/opencontainers/image-spec/blob/v1.1.1/manifest.md#guidance-for-an-empty-descriptor)).
 pub const OCI_EMPTY: &str = "application/vnd.oci.empty.v1+json";
+/// A Helm chart archive (`.tgz`), the layer `helm push` writes
+/// ([Helm, registries](https://helm.sh/docs/topics/registries/)).
+pub const HELM_CHART_CONTENT: &str = "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+/// A Helm chart's config: the chart's `Chart.yaml` as JSON, with `name` and `version`.
+pub const HELM_CONFIG: &str = "application/vnd.cncf.helm.config.v1+json";
 /// An uncompressed tar layer; also what `oras push` writes for a file given without a media
 /// type, whatever the file holds.
 pub const OCI_LAYER_TAR: &str = "application/vnd.oci.image.layer.v1.tar";

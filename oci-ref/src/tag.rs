@@ -65,6 +65,25 @@ impl Tag {
         Tag(format!("{alg}-{enc}"))
     }
 
+    /// Whether the tag has the shape of a [referrers fallback tag](Self::referrers_fallback):
+    /// `sha256-` or `sha512-` followed by 64 lower-case hex characters.
+    ///
+    /// ```
+    /// use oci_ref::Tag;
+    /// assert!(Tag::parse(&format!("sha256-{}", "0".repeat(64)))?.is_referrers_fallback());
+    /// // An edge case: upper-case hex is not what the schema writes.
+    /// assert!(!Tag::parse(&format!("sha256-{}", "A".repeat(64)))?.is_referrers_fallback());
+    /// # Ok::<(), oci_ref::Error>(())
+    /// ```
+    pub fn is_referrers_fallback(&self) -> bool {
+        let hex =
+            |h: &str| h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        match self.0.split_once('-') {
+            Some(("sha256" | "sha512", h)) => hex(h),
+            _ => false,
+        }
+    }
+
     /// The tag text.
     pub fn as_str(&self) -> &str {
         &self.0

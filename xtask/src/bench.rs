@@ -30,6 +30,7 @@ use crate::tidy::workspace_root;
 
 mod cases;
 mod content;
+mod mirror;
 mod refparse;
 mod report;
 mod resolve;
@@ -51,12 +52,12 @@ const REGISTRY_BIN: &str = "/usr/bin/docker-registry";
 const TIME_BIN: &str = "/usr/bin/time";
 
 const ALL_CASES: &[&str] = &[
-    "pull", "scaling", "many", "zstd", "push", "resolve", "refparse",
+    "pull", "scaling", "many", "zstd", "push", "resolve", "refparse", "mirror",
 ];
 
 const USAGE: &str = "usage: cargo xtask bench [--quick] [--case NAME]... [--runs N] \
                      [--sizes 64M,256M,1G] [--big] [--no-build] [--out FILE]\n\
-                     cases: pull scaling many zstd push resolve refparse (default: all)";
+                     cases: pull scaling many zstd push resolve refparse mirror (default: all)";
 
 #[derive(Debug)]
 struct Options {
@@ -175,6 +176,7 @@ pub(crate) fn run(args: &[String]) -> anyhow::Result<()> {
             "push" => bench.case_push(pull_size)?,
             "resolve" => bench.case_resolve()?,
             "refparse" => bench.case_refparse()?,
+            "mirror" => bench.case_mirror(opts.quick)?,
             _ => {}
         }
     }
@@ -262,33 +264,52 @@ impl Drop for WorkDir {
 struct Registry {
     child: Child,
     host: String,
+    /// Its stderr (and access log, when enabled).
+    log: PathBuf,
 }
 
 impl Registry {
     fn start(work: &Path) -> anyhow::Result<Registry> {
+        Registry::start_named(work, "registry", false)
+    }
+
+    /// A registry with storage `work/<name>`, logging to `work/<name>.log` (each request
+    /// with `access_log`).
+    fn start_named(work: &Path, name: &str, access_log: bool) -> anyhow::Result<Registry> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let host = format!("127.0.0.1:{port}");
-        let storage = work.join("registry");
+        let storage = work.join(name);
         std::fs::create_dir_all(&storage)?;
-        let config = work.join("registry.yml");
+        let config = work.join(format!("{name}.yml"));
+        let (level, disabled) = if access_log {
+            ("info", false)
+        } else {
+            ("error", true)
+        };
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n\
+                "version: 0.1\nlog:\n  level: {level}\n  accesslog:\n    disabled: {disabled}\n\
                  storage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n\
                  http:\n  addr: {host}\n",
                 storage.display()
             ),
         )?;
-        let log = std::fs::File::create(work.join("registry.log"))?;
+        let log_path = work.join(format!("{name}.log"));
+        let log = std::fs::File::create(&log_path)?;
         let child = Command::new(REGISTRY_BIN)
             .arg("serve")
             .arg(&config)
-            .stdout(Stdio::null())
+            // The access log goes to stdout.
+            .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()
             .context("starting docker-registry")?;
-        let registry = Registry { child, host };
+        let registry = Registry {
+            child,
+            host,
+            log: log_path,
+        };
         let deadline = Instant::now() + REGISTRY_START_TIMEOUT;
         while Instant::now() < deadline {
             let ok = Command::new("curl")

@@ -44,7 +44,7 @@ else:
 "#;
 
 /// Fails with install instructions when a peer is missing.
-fn require_peers() -> anyhow::Result<()> {
+pub(crate) fn require_peers() -> anyhow::Result<()> {
     let oras = Command::new("python3")
         .args(["-c", "import oras.client"])
         .output();
@@ -61,7 +61,7 @@ fn require_peers() -> anyhow::Result<()> {
 }
 
 /// Runs a peer command in `dir`; its stdout on success, its stderr in the error otherwise.
-fn run(dir: &Path, program: &str, args: &[&str]) -> anyhow::Result<String> {
+pub(crate) fn run(dir: &Path, program: &str, args: &[&str]) -> anyhow::Result<String> {
     let out = Command::new(program)
         .args(args)
         .current_dir(dir)
@@ -75,7 +75,7 @@ fn run(dir: &Path, program: &str, args: &[&str]) -> anyhow::Result<String> {
     Ok(String::from_utf8(out.stdout)?)
 }
 
-fn oras_py(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+pub(crate) fn oras_py(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     let mut all = vec!["-c", ORAS_PY];
     all.extend_from_slice(args);
     run(dir, "python3", &all)

@@ -8,6 +8,7 @@ mod client;
 mod faults;
 mod fixture;
 mod interop;
+mod mirroring;
 mod mirrors;
 mod resolve;
 mod smoke;

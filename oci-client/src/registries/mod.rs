@@ -75,6 +75,7 @@ mod load;
 mod matching;
 mod pull;
 mod shortnames;
+mod write;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -90,6 +91,7 @@ pub use load::{
 pub use matching::{match_prefix, rewrite_reference};
 pub use pull::{BlockedSource, PullPlan, PullSource, PushTarget, SourceFailure, falls_through};
 pub use shortnames::ShortNameResolution;
+pub use write::{Redirect, redirects_toml};
 
 /// Largest configuration file read, in bytes (4 MiB).
 ///

@@ -29,6 +29,7 @@ use oci_ref::model::{
 use super::input::{ANNOTATION_FILE_CONFIG, ANNOTATION_FILE_MANIFEST, AnnotationFile, FileSpec};
 use super::store::Store;
 use super::{PublishError, to_json};
+use crate::progress::{ProgressEvent, ProgressSink};
 
 /// Files up to this size are uploaded in one `PUT` (read into memory); larger ones are streamed
 /// from disk as they are sent, so memory stays bounded.
@@ -54,6 +55,9 @@ pub struct PushRequest {
     pub config: Option<FileSpec>,
     /// The manifest this one refers to (`attach`).
     pub subject: Option<Descriptor>,
+    /// Receives [`ProgressEvent::UploadStarted`] and its sequels for every file (layers and
+    /// the config file) uploaded to a registry; `None` reports nothing.
+    pub progress: Option<ProgressSink>,
     /// `org.opencontainers.image.created`, written as RFC 3339 UTC; `None` writes none (the
     /// CLI passes the time of the push, as `oras push` does). An annotation given by the user
     /// always wins.
@@ -176,9 +180,22 @@ async fn prepare_layer(store: Store<'_>, spec: &FileSpec) -> Result<LayerFile, P
     Ok(LayerFile::Hashed(hash_file(spec).await?))
 }
 
-/// Stores a hashed file in `store`.
-async fn upload_file(store: Store<'_>, f: &HashedFile) -> Result<PushOutcome, PublishError> {
-    store.push_file(&f.digest, f.size, &f.spec.path).await
+/// Stores a hashed file in `store`, reporting progress to `progress`.
+async fn upload_file(
+    store: Store<'_>,
+    f: &HashedFile,
+    progress: Option<&ProgressSink>,
+) -> Result<PushOutcome, PublishError> {
+    let outcome = store
+        .push_file(&f.digest, f.size, &f.spec.path, progress)
+        .await?;
+    if let Some(p) = progress {
+        p.emit(ProgressEvent::UploadFinished {
+            path: f.spec.path.clone(),
+            digest: f.digest.clone(),
+        });
+    }
+    Ok(outcome)
 }
 
 /// Builds the manifest for `req` from already-hashed layers and config, without IO.
@@ -301,7 +318,7 @@ async fn push_config(
 ) -> Result<Descriptor, PublishError> {
     let (mut config, outcome) = match (config_file, &req.platform) {
         (Some(f), _) => {
-            let outcome = upload_file(store, f).await?;
+            let outcome = upload_file(store, f, req.progress.as_ref()).await?;
             let media_type = f.spec.media_type.as_deref().unwrap_or(OCI_IMAGE_CONFIG);
             (
                 Descriptor::new(media_type, f.digest.clone(), f.size),
@@ -383,12 +400,20 @@ async fn push_layers(
             LayerFile::Hashed(f) => {
                 let outcome = match done.get(&f.digest) {
                     Some(o) => *o,
-                    None => upload_file(store, f).await?,
+                    None => upload_file(store, f, req.progress.as_ref()).await?,
                 };
                 (&f.spec, f.digest.clone(), f.size, outcome)
             }
             LayerFile::HashedWhileUploading { spec, size } => {
-                let (digest, outcome) = store.push_file_hashing(*size, &spec.path).await?;
+                let progress = req.progress.as_ref();
+                let (digest, outcome) =
+                    store.push_file_hashing(*size, &spec.path, progress).await?;
+                if let Some(p) = progress {
+                    p.emit(ProgressEvent::UploadFinished {
+                        path: spec.path.clone(),
+                        digest: digest.clone(),
+                    });
+                }
                 (spec, digest, *size, outcome)
             }
         };

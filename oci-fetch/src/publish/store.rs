@@ -20,6 +20,7 @@ use super::PublishError;
 use super::push::MAX_MONOLITHIC_BYTES;
 use crate::download::DownloadOptions;
 use crate::layout::{MAX_MANIFEST_SIZE, OciLayout};
+use crate::progress::{ProgressEvent, ProgressSink};
 use crate::source::{FileSource, MemorySource, read_chunks};
 
 /// A registry repository or an OCI layout. Functions of [`crate::publish`] take
@@ -82,6 +83,7 @@ impl Store<'_> {
         digest: &Digest,
         size: u64,
         path: &Path,
+        progress: Option<&ProgressSink>,
     ) -> Result<PushOutcome, PublishError> {
         let read_err = |source| PublishError::ReadFile {
             path: path.to_owned(),
@@ -90,13 +92,19 @@ impl Store<'_> {
         match self {
             Store::Registry(repo) if size <= MAX_MONOLITHIC_BYTES => {
                 let bytes = tokio::fs::read(path).await.map_err(read_err)?;
+                if let Some(p) = progress {
+                    p.emit(ProgressEvent::UploadStarted {
+                        path: path.to_owned(),
+                        total: size,
+                    });
+                }
                 Ok(repo.push_blob(digest, Bytes::from(bytes)).await?)
             }
             Store::Registry(repo) => {
                 // Fail on an unreadable file before the registry is asked anything.
                 drop(tokio::fs::File::open(path).await.map_err(read_err)?);
                 Ok(repo
-                    .push_blob_streamed(digest, size, || file_stream(path))
+                    .push_blob_streamed(digest, size, || file_stream(path, size, progress))
                     .await?)
             }
             Store::Layout(layout) => {
@@ -118,6 +126,7 @@ impl Store<'_> {
         &self,
         size: u64,
         path: &Path,
+        progress: Option<&ProgressSink>,
     ) -> Result<(Digest, PushOutcome), PublishError> {
         let Store::Registry(repo) = self else {
             return Err(PublishError::invalid(
@@ -159,7 +168,7 @@ impl Store<'_> {
             })
         };
         let pushed = repo
-            .push_blob_while_hashing(size, || file_stream(path), digest)
+            .push_blob_while_hashing(size, || file_stream(path, size, progress), digest)
             .await;
         match pushed {
             Ok(done) => Ok(done),
@@ -300,12 +309,34 @@ impl Store<'_> {
 /// Size of the reads that feed a streamed upload.
 const UPLOAD_READ_BYTES: usize = 1024 * 1024;
 
-/// The file at `path` as a stream of chunks, for a streamed upload.
+/// The file at `path` (`size` bytes) as a stream of chunks, for a streamed upload; each chunk
+/// read is reported to `progress` (from 0: the store opens the stream again on a retry).
 async fn file_stream(
     path: &Path,
+    size: u64,
+    progress: Option<&ProgressSink>,
 ) -> std::io::Result<impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + 'static> {
+    use futures_util::StreamExt as _;
     let file = tokio::fs::File::open(path).await?;
-    Ok(read_chunks(file, UPLOAD_READ_BYTES))
+    let progress = progress.cloned();
+    if let Some(p) = &progress {
+        p.emit(ProgressEvent::UploadStarted {
+            path: path.to_owned(),
+            total: size,
+        });
+    }
+    let owned = path.to_owned();
+    let mut sent = 0u64;
+    Ok(read_chunks(file, UPLOAD_READ_BYTES).inspect(move |chunk| {
+        if let (Some(p), Ok(bytes)) = (&progress, chunk) {
+            sent += bytes.len() as u64;
+            p.emit(ProgressEvent::UploadAdvanced {
+                path: owned.clone(),
+                bytes: sent,
+                total: size,
+            });
+        }
+    }))
 }
 
 /// The `mediaType` a manifest body declares.

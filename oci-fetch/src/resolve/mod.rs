@@ -44,7 +44,7 @@ mod source;
 use std::collections::BTreeSet;
 
 use futures_util::future::join_all;
-use oci_ref::media_type::Compression;
+use oci_ref::media_type::{Compression, HELM_CHART_CONTENT, HELM_CONFIG, essence};
 use oci_ref::{Digest, TagOrDigest};
 use oci_select::{
     Candidate, CandidateError, DiskFormat, Document, Explanation, ManifestFacts, Policy,
@@ -53,8 +53,9 @@ use oci_select::{
 
 pub use source::{FetchedManifest, LayoutSource, ManifestSource, ServedBy};
 
-use crate::descriptor::Descriptor;
+use crate::descriptor::{ANNOTATION_TITLE, Descriptor};
 use crate::layout::LayoutError;
+use crate::pull::helm_chart_name;
 use crate::registry::RegistryError;
 
 /// Most rounds of manifest fetching before giving up (each round fetches at least one manifest,
@@ -87,6 +88,14 @@ pub enum ResolveError {
         /// Why.
         #[source]
         source: crate::source::SourceError,
+    },
+    /// A Helm chart's config cannot name the chart file (see [`crate::pull::helm_chart_name`]).
+    #[error("Helm chart config {digest}: {problem}")]
+    HelmConfig {
+        /// The config blob.
+        digest: Digest,
+        /// What is wrong with it.
+        problem: crate::pull::HelmConfigProblem,
     },
     /// The index lists no manifests (Ironic: `InvalidImageRef`).
     #[error("{reference}: the index lists no manifests")]
@@ -269,6 +278,49 @@ impl Counter<'_> {
     }
 }
 
+/// Helm charts: a chart layer without a title gets the title `helm pull` would name its file,
+/// `<name>-<version>.tgz`, read from the chart's config (one more request, made only for a
+/// chart that needs it), so that `filename` and the files `pull` writes agree. Returns the
+/// chart layer when the manifest is a Helm chart with exactly one: it is the blob `resolve`
+/// reports (Ironic's classification would call a chart a container image and report none).
+async fn helm_chart(
+    counter: &Counter<'_>,
+    facts: &ManifestFacts,
+    layers: &mut [Descriptor],
+) -> Result<Option<Descriptor>, ResolveError> {
+    let is = |media_type: Option<&str>, want: &str| media_type.is_some_and(|m| essence(m) == want);
+    if !is(facts.config_media_type(), HELM_CONFIG) {
+        return Ok(None);
+    }
+    let chart = |l: &Descriptor| is(Some(&l.media_type), HELM_CHART_CONTENT);
+    if let Some(digest) = facts.config_digest()
+        && layers.iter().any(|l| chart(l) && l.title().is_none())
+    {
+        counter.bump();
+        let config = counter
+            .source
+            .fetch_config(digest, facts.config_size().unwrap_or(0))
+            .await?;
+        let name = helm_chart_name(&config).map_err(|problem| ResolveError::HelmConfig {
+            digest: digest.clone(),
+            problem,
+        })?;
+        for layer in layers
+            .iter_mut()
+            .filter(|l| chart(l) && l.title().is_none())
+        {
+            layer
+                .annotations
+                .insert(ANNOTATION_TITLE.to_owned(), name.clone());
+        }
+    }
+    let mut charts = layers.iter().filter(|l| chart(l));
+    Ok(match (charts.next(), charts.next()) {
+        (Some(one), None) => Some(one.clone()),
+        _ => None,
+    })
+}
+
 /// Resolves `target` (named `reference` in messages) from `source` under `policy`.
 ///
 /// # Errors
@@ -276,7 +328,8 @@ impl Counter<'_> {
 /// [`ResolveError::Registry`] / [`ResolveError::Layout`] when a document cannot be read,
 /// [`ResolveError::Document`] when one is not a manifest or index, [`ResolveError::EmptyIndex`],
 /// [`ResolveError::TooManyCandidates`], [`ResolveError::NoMatch`] (every candidate rejected, with
-/// the explanation) and [`ResolveError::Undecided`].
+/// the explanation), [`ResolveError::Undecided`], and [`ResolveError::HelmConfig`] when an
+/// untitled Helm chart's config cannot name its file.
 pub async fn resolve(
     source: &dyn ManifestSource,
     reference: &str,
@@ -335,10 +388,11 @@ pub async fn resolve(
             ManifestFacts::from_json(&counter.manifest(&t).await?.bytes)?
         }
     };
-    let layers: Vec<Descriptor> = facts.layers().to_vec();
+    let mut layers: Vec<Descriptor> = facts.layers().to_vec();
+    let chart = helm_chart(&counter, &facts, &mut layers).await?;
     let blob = match layers.as_slice() {
         [one] if !chosen.is_container_image() => Some(one.clone()),
-        _ => None,
+        _ => chart,
     };
     let size = blob.as_ref().map_or_else(|| facts.total_size(), |b| b.size);
     finish(
@@ -476,11 +530,12 @@ async fn pinned_manifest(
     top: FetchedManifest,
 ) -> Result<Resolved, ResolveError> {
     let facts = ManifestFacts::from_json(&top.bytes)?;
-    let layers: Vec<Descriptor> = facts.layers().to_vec();
+    let mut layers: Vec<Descriptor> = facts.layers().to_vec();
+    let chart = helm_chart(counter, &facts, &mut layers).await?;
     let (blob, disk_format) = if facts.is_oci_artifact() {
         (layers.first().cloned(), Some(DiskFormat::Unknown))
     } else {
-        (None, Some(DiskFormat::Bootc))
+        (chart, Some(DiskFormat::Bootc))
     };
     let size = blob.as_ref().map_or_else(|| facts.total_size(), |b| b.size);
     finish(

@@ -3,16 +3,21 @@
 mod bad_input;
 mod cmd_ref;
 mod copy;
+mod copy_graph;
 mod credentials;
 mod decompress;
 mod errors;
+mod helm;
 mod interrupt;
+mod json;
+mod mirror;
 mod multi_file;
 mod oras;
 mod publish;
 mod pull;
 mod registry;
 mod resolve;
+mod tty;
 
 use std::process::{Command, Output};
 

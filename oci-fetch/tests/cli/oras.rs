@@ -13,7 +13,7 @@ use crate::TestRegistry;
 use crate::publish::{CREATED, check_ok, manifest_json, write};
 
 /// Runs `oci-fetch ARGS --plain-http` in `dir`; returns the output, whatever the status.
-fn run(dir: &Path, args: &[&str]) -> Output {
+pub(crate) fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_oci-fetch"))
         .args(args)
         .arg("--plain-http")

@@ -1,7 +1,7 @@
 //! OCI image layouts: address parsing, reading, writing, round trips, the example layout.
 
 use bytes::Bytes;
-use oci_fetch::copy::{CopyError, Location, copy};
+use oci_fetch::copy::{CopyError, CopyOptions, Location, copy};
 use oci_fetch::descriptor::{ANNOTATION_REF_NAME, ImageIndex, ImageManifest};
 use oci_fetch::download::DownloadOptions;
 use oci_fetch::layout::example::{EXAMPLE_BOOT_TAG, EXAMPLE_DISK_TAG, write_example_layout};
@@ -364,12 +364,13 @@ async fn copy_walks_the_graph_once_between_layouts() {
         &dir.path().join("dst"),
         TagOrDigest::tag(EXAMPLE_DISK_TAG).expect("valid tag"),
     );
-    let opts = DownloadOptions::default();
+    let opts = CopyOptions::default();
     let done = copy(&client, &from, &to, &opts).await.expect("copy");
-    // index + 4 manifests + 4 layers + the shared empty config (written once, then skipped 3x).
-    assert_eq!((done.stats.copied, done.stats.skipped), (10, 3));
+    // index + 4 manifests + 4 layers + the shared empty config (visited once for all four).
+    assert_eq!((done.stats.copied, done.stats.skipped), (10, 0));
+    // The index is there, so nothing under it is walked again.
     let again = copy(&client, &from, &to, &opts).await.expect("again");
-    assert_eq!((again.stats.copied, again.stats.skipped), (0, 13));
+    assert_eq!((again.stats.copied, again.stats.skipped), (0, 1));
     let dst = OciLayout::open(dir.path().join("dst")).await.expect("dst");
     for (_, _, layer) in &ex.disk_layers {
         assert!(dst.contains(layer).await.expect("contains"));
@@ -412,9 +413,68 @@ async fn copy_stops_at_the_index_depth_limit() {
             &dir.path().join("dst"),
             TagOrDigest::tag("deep").expect("valid tag"),
         ),
-        &DownloadOptions::default(),
+        &CopyOptions::default(),
     )
     .await
     .expect_err("too deep");
     assert!(matches!(err, CopyError::TooDeep { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn copy_stops_at_the_referrer_depth_limit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let layout = OciLayout::create(dir.path()).await.expect("create");
+    let config = layout
+        .write_blob_bytes(oci_ref::media_type::OCI_EMPTY, &b"{}"[..])
+        .await
+        .expect("config");
+    let manifest = |subject: Option<&oci_fetch::descriptor::Descriptor>, n: usize| {
+        let mut body = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": oci_ref::media_type::OCI_MANIFEST,
+            "artifactType": format!("application/vnd.test.{n}"),
+            "config": config,
+            "layers": [],
+        });
+        if let Some(s) = subject {
+            body["subject"] = serde_json::to_value(s).expect("descriptor JSON");
+        }
+        serde_json::to_vec(&body).expect("json")
+    };
+    let root = layout
+        .write_blob_bytes(oci_ref::media_type::OCI_MANIFEST, manifest(None, 0))
+        .await
+        .expect("root");
+    layout.tag(&root, "root").await.expect("tag");
+    // A chain of referrers one longer than the limit: each refers to the one before.
+    let mut subject = root;
+    for n in 1..=oci_fetch::copy::MAX_REFERRER_DEPTH + 1 {
+        let next = layout
+            .write_blob_bytes(
+                oci_ref::media_type::OCI_MANIFEST,
+                manifest(Some(&subject), n),
+            )
+            .await
+            .expect("referrer");
+        layout.add_manifest(&next).await.expect("listed");
+        subject = next;
+    }
+    let client = oci_client::Client::new_default().expect("client");
+    let mut opts = CopyOptions::default();
+    opts.referrers = true;
+    let err = copy(
+        &client,
+        &at(dir.path(), TagOrDigest::tag("root").expect("valid tag")),
+        &at(
+            &dir.path().join("dst"),
+            TagOrDigest::tag("root").expect("valid tag"),
+        ),
+        &opts,
+    )
+    .await
+    .expect_err("too deep");
+    assert!(
+        matches!(err, CopyError::TooDeep { limit, .. } if limit == oci_fetch::copy::MAX_REFERRER_DEPTH),
+        "{err:?}"
+    );
 }

@@ -7,6 +7,7 @@ mod download;
 mod fuzzed;
 mod layout;
 mod many;
+mod mirror;
 mod partial;
 mod pull;
 mod security;

@@ -49,6 +49,7 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         &args.annotations,
         args.annotation_file.as_ref(),
     )?;
+    crate::cmd_push::show_progress(&mut req, global, args.common.json);
     let rt = runtime()?;
     let place = rt.block_on(Place::open_subject(
         &args.reference,

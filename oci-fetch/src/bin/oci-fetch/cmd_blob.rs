@@ -27,6 +27,7 @@ use oci_ref::{Digest, Reference};
 use crate::Failure;
 use crate::cmd_resolve::runtime;
 use crate::common::GlobalArgs;
+use crate::progress;
 
 /// `oci-fetch blob …`.
 #[derive(Debug, clap::Subcommand)]
@@ -130,6 +131,9 @@ pub(crate) fn run(command: Command, global: &GlobalArgs) -> Result<(), Failure> 
                 source.expect_size(&digest, size);
                 let mut opts = DownloadOptions::default();
                 opts.keep_partial = !no_resume;
+                if global.progress(json) {
+                    opts.progress = Some(progress::bars([]));
+                }
                 download(&source, &desc, &output, &opts)
                     .await
                     .with_context(|| format!("fetching {digest} to {}", output.display()))

@@ -1,22 +1,28 @@
-//! `oci-fetch copy SRC DST`: a manifest graph between registries and OCI layouts, like
-//! `oras cp`. Prints the root digest.
+//! `oci-fetch copy SRC DST`: a manifest graph (with `-r` its referrers tree) between
+//! registries and OCI layouts, like `oras cp`. Prints the root digest (`TAG DIGEST` per tag
+//! with `--all-tags`).
 
-use oci_fetch::copy::{Location, copy};
-use oci_fetch::download::DownloadOptions;
+use anyhow::anyhow;
+use oci_fetch::copy::{
+    Copied, Copier, CopyError, CopyOptions, CopyStats, DestinationTags, Location, copy,
+};
 use oci_fetch::layout::parse_layout_address;
+use oci_fetch::registry::insecure_hosts;
+use oci_ref::{Tag, TagOrDigest};
 
 use crate::Failure;
 use crate::cmd_resolve::runtime;
-use crate::common::GlobalArgs;
+use crate::common::{GlobalArgs, TransferArgs};
 
 /// Arguments of `oci-fetch copy`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
     /// What to copy: `host/repo:tag`, `host/repo@digest`, or `DIR:TAG` / `DIR@DIGEST` with
-    /// `--from-oci-layout`.
+    /// `--from-oci-layout`; with `--all-tags`, the repository (`host/repo`, `DIR`).
     src: String,
-    /// Where to: `host/repo[:tag]`, or `DIR[:TAG]` with `--to-oci-layout` (created if missing).
-    /// Without a tag, the source's tag is used.
+    /// Where to: `host/repo[:tag[,tag…]]`, or `DIR[:TAG[,TAG…]]` with `--to-oci-layout`
+    /// (created if missing). Without a tag, the source's tag is used; a source named by
+    /// digest only moves no tag.
     dst: String,
     /// SRC is an OCI layout address.
     #[arg(long)]
@@ -24,9 +30,53 @@ pub(crate) struct Args {
     /// DST is an OCI layout address.
     #[arg(long)]
     to_oci_layout: bool,
-    /// Print the result as JSON (`digest`, `mediaType`, `size`, `tag`, counters).
+    /// Copy the referrers tree too (signatures, SBOMs, and their referrers).
+    #[arg(short = 'r', long)]
+    recursive: bool,
+    /// Copy every tag of the source repository to the same tag at the destination.
+    #[arg(long)]
+    all_tags: bool,
+    /// Copy only this platform's entry of an index, `OS/ARCH[/VARIANT]` (it becomes the root).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    platform: Option<String>,
+    #[command(flatten)]
+    transfer: TransferArgs,
+    /// Print the result as JSON (`digest`, `mediaType`, `size`, `tag`, `tags`, counters).
     #[arg(long)]
     json: bool,
+}
+
+/// `TEXT` without a tag list, and the list: `NAME:T1,T2[@DIGEST]` gives `NAME:T1[@DIGEST]`
+/// and `[T1, T2]`; a name without a tag gives no list.
+fn split_tags(text: &str) -> Result<(String, Option<Vec<Tag>>), Failure> {
+    let (head, digest) = match text.split_once('@') {
+        Some((h, d)) => (h, Some(d)),
+        None => (text, None),
+    };
+    let last = head.rfind('/').map_or(0, |i| i + 1);
+    let Some(colon) = head[last..].find(':').map(|i| last + i) else {
+        return Ok((text.to_owned(), None));
+    };
+    let list = &head[colon + 1..];
+    if list.is_empty() {
+        return Ok((text.to_owned(), None));
+    }
+    let tags = list
+        .split(',')
+        .map(|t| {
+            Tag::parse(t).map_err(|e| {
+                Failure::Usage(
+                    anyhow::Error::new(e).context(format!("invalid tag {t:?} in {text:?}")),
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut first = format!("{}:{}", &head[..colon], tags[0]);
+    if let Some(d) = digest {
+        first.push('@');
+        first.push_str(d);
+    }
+    Ok((first, Some(tags)))
 }
 
 fn location(text: &str, layout: bool, global: &GlobalArgs) -> Result<Location, Failure> {
@@ -42,16 +92,64 @@ fn location(text: &str, layout: bool, global: &GlobalArgs) -> Result<Location, F
     }
 }
 
+fn copy_failure(e: CopyError) -> Failure {
+    if e.is_usage() {
+        Failure::Usage(e.into())
+    } else {
+        Failure::Operation(e.into())
+    }
+}
+
 pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
-    let from = location(&args.src, args.from_oci_layout, global)?;
-    let to = location(&args.dst, args.to_oci_layout, global)?;
+    let (src_text, src_tags) = split_tags(&args.src)?;
+    let (dst_text, dst_tags) = split_tags(&args.dst)?;
+    if src_tags.as_ref().is_some_and(|t| t.len() > 1) {
+        return Err(Failure::Usage(anyhow!(
+            "{}: a source names one tag (several tags go on DST)",
+            args.src
+        )));
+    }
+    if args.all_tags && (src_tags.is_some() || args.src.contains('@') || dst_tags.is_some()) {
+        return Err(Failure::Usage(anyhow!(
+            "--all-tags copies every tag to the same tag: name SRC and DST without tag or digest"
+        )));
+    }
+    // A repository without tag parses with `latest`, which --all-tags never uses.
+    let from = location(&src_text, args.from_oci_layout, global)?;
+    let to = location(&dst_text, args.to_oci_layout, global)?;
     if let Location::Layout(a) = &from
         && a.target.is_none()
+        && !args.all_tags
     {
-        return Err(Failure::Usage(anyhow::anyhow!(
+        return Err(Failure::Usage(anyhow!(
             "{}: name a tag or digest to copy (DIR:TAG or DIR@DIGEST)",
             args.src
         )));
+    }
+    let mut opts = args.transfer.copy_options();
+    opts.referrers = args.recursive;
+    opts.platform = match &args.platform {
+        Some(p) => Some(crate::args::platform(p)?),
+        None => None,
+    };
+    opts.tags = match dst_tags {
+        Some(tags) => DestinationTags::These(tags),
+        None if args.to_oci_layout => DestinationTags::Given,
+        None => DestinationTags::FromSource,
+    };
+    let mut extra_plain = Vec::new();
+    if let Location::Registry(reference) = &from {
+        let sources = global
+            .registries_conf()?
+            .pull_sources(reference)
+            .map_err(|e| {
+                Failure::Usage(
+                    anyhow::Error::new(e)
+                        .context(format!("resolving pull sources for {reference}")),
+                )
+            })?;
+        extra_plain = insecure_hosts(&sources);
+        opts.pull_sources = Some(sources);
     }
     let registries: Vec<&str> = [&from, &to]
         .into_iter()
@@ -60,30 +158,80 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
             _ => None,
         })
         .collect();
-    let client = global.client(&registries, &[])?;
-    let copied = runtime()?
-        .block_on(copy(&client, &from, &to, &DownloadOptions::default()))
-        .map_err(|e| {
-            if e.is_usage() {
-                Failure::Usage(e.into())
-            } else {
-                Failure::Operation(e.into())
-            }
-        })?;
+    let extra: Vec<&str> = extra_plain.iter().map(String::as_str).collect();
+    let client = global.client(&registries, &extra)?;
+    let rt = runtime()?;
+    if args.all_tags {
+        let (copied, stats) = rt
+            .block_on(copy_all_tags(&client, &from, &to, &opts))
+            .map_err(copy_failure)?;
+        print_all(&copied, &stats, args.json);
+        return Ok(());
+    }
+    let copied = rt
+        .block_on(copy(&client, &from, &to, &opts))
+        .map_err(copy_failure)?;
     if args.json {
-        let out = serde_json::json!({
-            "digest": copied.root.digest.as_str(),
-            "mediaType": copied.root.media_type,
-            "size": copied.root.size,
-            "tag": copied.tag,
-            "copied": copied.stats.copied,
-            "skipped": copied.stats.skipped,
-            "mounted": copied.stats.mounted,
-            "bytes": copied.stats.bytes,
-        });
-        println!("{out}");
+        println!("{}", summary(&copied, &copied.stats));
     } else {
         println!("{}", copied.root.digest);
     }
     Ok(())
+}
+
+async fn copy_all_tags(
+    client: &oci_client::Client,
+    from: &Location,
+    to: &Location,
+    opts: &CopyOptions,
+) -> Result<(Vec<Copied>, CopyStats), CopyError> {
+    let copier = Copier::open(client, from, to, opts).await?;
+    let mut out = Vec::new();
+    for tag in copier.source_tags().await? {
+        let target = TagOrDigest::Tag(tag.clone());
+        out.push(copier.copy(&target, &[tag]).await?);
+    }
+    Ok((out, copier.stats()))
+}
+
+fn counters(stats: &CopyStats) -> serde_json::Value {
+    serde_json::json!({
+        "copied": stats.copied,
+        "skipped": stats.skipped,
+        "mounted": stats.mounted,
+        "bytes": stats.bytes,
+        "tagged": stats.tagged,
+    })
+}
+
+fn summary(copied: &Copied, stats: &CopyStats) -> serde_json::Value {
+    let tags: Vec<&str> = copied.tags.iter().map(Tag::as_str).collect();
+    let mut out = serde_json::json!({
+        "digest": copied.root.digest.as_str(),
+        "mediaType": copied.root.media_type,
+        "size": copied.root.size,
+        "tag": tags.first(),
+        "tags": tags,
+    });
+    if let (Some(o), serde_json::Value::Object(c)) = (out.as_object_mut(), counters(stats)) {
+        o.extend(c);
+    }
+    out
+}
+
+fn print_all(copied: &[Copied], stats: &CopyStats, json: bool) {
+    if json {
+        let roots: Vec<_> = copied.iter().map(|c| summary(c, &c.stats)).collect();
+        let mut out = serde_json::json!({ "roots": roots });
+        if let (Some(o), serde_json::Value::Object(c)) = (out.as_object_mut(), counters(stats)) {
+            o.extend(c);
+        }
+        println!("{out}");
+        return;
+    }
+    for c in copied {
+        for t in &c.tags {
+            println!("{t} {}", c.root.digest);
+        }
+    }
 }

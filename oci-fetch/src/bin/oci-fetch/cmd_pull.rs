@@ -23,21 +23,17 @@
 //! "verified": true, "compression", "decompressed_size"}]}` (`compression` and
 //! `decompressed_size` are `null` unless the file was decompressed). On failure: exit non-zero, one line on stderr, nothing written.
 
-use std::collections::HashMap;
-use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use oci_fetch::decompress::Decompress;
-use oci_fetch::progress::{ProgressEvent, ProgressSink};
 use oci_fetch::pull::{PullOptions, PulledFile, pull_files};
 use serde::Serialize;
 
 use crate::Failure;
 use crate::cmd_resolve::{Opened, SelectArgs, open, print_explain, resolve_with, runtime};
 use crate::common::GlobalArgs;
+use crate::progress;
 
 /// Arguments of `oci-fetch pull`.
 #[derive(Debug, clap::Args)]
@@ -83,7 +79,7 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         let resolved = resolve_with(&opened, &target, &name, &policy).await?;
         let layers = resolved.files();
         opened.expect_sizes(&layers);
-        let files = pull_into(&opened, &layers, &args).await?;
+        let files = pull_into(&opened, &layers, &args, global).await?;
         Ok::<_, Failure>((resolved, files))
     })?;
     if args.json {
@@ -129,6 +125,7 @@ async fn pull_into(
     opened: &Opened,
     layers: &[oci_fetch::descriptor::Descriptor],
     args: &Args,
+    global: &GlobalArgs,
 ) -> Result<Vec<PulledFile>, Failure> {
     let created = create_dir(&args.output)?;
     let mut opts = PullOptions::default();
@@ -139,9 +136,13 @@ async fn pull_into(
         opts.download.decompress = Decompress::Auto;
         opts.download.strip_compression_suffix = true;
     }
-    let bars = std::io::stderr().is_terminal() && !args.json;
-    if bars {
-        opts.download.progress = Some(progress_bars(layers));
+    if global.progress(args.json) {
+        opts.download.progress = Some(progress::bars(layers.iter().map(|l| {
+            let name = l
+                .title()
+                .map_or_else(|| l.digest.to_string(), str::to_owned);
+            (progress::Key::Blob(l.digest.clone()), name)
+        })));
     }
     let result = pull_files(opened.blobs(), layers, &args.output, &opts).await;
     match result {
@@ -171,52 +172,6 @@ fn create_dir(dir: &Path) -> Result<Option<PathBuf>, Failure> {
         .with_context(|| format!("creating output directory {}", dir.display()))
         .map_err(Failure::Operation)?;
     Ok(Some(top))
-}
-
-/// One bar per blob, on stderr.
-fn progress_bars(layers: &[oci_fetch::descriptor::Descriptor]) -> ProgressSink {
-    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template(
-        "{msg:30!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
-    let mut by_digest = HashMap::new();
-    for l in layers {
-        let bar = multi.add(ProgressBar::new(l.size));
-        bar.set_style(style.clone());
-        let name = l
-            .title()
-            .map(str::to_owned)
-            .unwrap_or_else(|| l.digest.to_string());
-        bar.set_message(name);
-        by_digest.insert(l.digest.clone(), bar);
-    }
-    let bars = Arc::new(Mutex::new(by_digest));
-    ProgressSink::new(move |event| {
-        let bars = bars
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match event {
-            ProgressEvent::Advanced { digest, bytes, .. }
-            | ProgressEvent::Started { digest, bytes, .. } => {
-                if let Some(b) = bars.get(&digest) {
-                    b.set_position(bytes);
-                }
-            }
-            ProgressEvent::Restarted { digest } => {
-                if let Some(b) = bars.get(&digest) {
-                    b.set_position(0);
-                }
-            }
-            ProgressEvent::Finished { digest, .. } => {
-                if let Some(b) = bars.get(&digest) {
-                    b.finish();
-                }
-            }
-            _ => {}
-        }
-    })
 }
 
 #[derive(Debug, Serialize)]

@@ -18,6 +18,7 @@ use oci_ref::Reference;
 use crate::Failure;
 use crate::common::GlobalArgs;
 use crate::place::{Mode, Place};
+use crate::progress;
 
 /// Arguments of `oci-fetch push`.
 #[derive(Debug, clap::Args)]
@@ -134,6 +135,21 @@ pub(crate) fn request(
     })
 }
 
+/// Progress bars for the files of `req` (on a terminal, without `--no-progress` or `--json`).
+pub(crate) fn show_progress(req: &mut PushRequest, global: &GlobalArgs, json: bool) {
+    if !global.progress(json) {
+        return;
+    }
+    let names = req.files.iter().chain(&req.config).map(|spec| {
+        let name = spec.path.file_name().map_or_else(
+            || spec.path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        (progress::Key::File(spec.path.clone()), name)
+    });
+    req.progress = Some(progress::bars(names));
+}
+
 pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
     let mut req = request(
         &args.files,
@@ -149,6 +165,7 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         Some(c) => Some(crate::args::file_spec(c)?),
         None => None,
     };
+    show_progress(&mut req, global, args.common.json);
     let rt = runtime()?;
     let place = rt.block_on(Place::open(
         &args.reference,

@@ -33,6 +33,10 @@ pub(crate) struct GlobalArgs {
     /// `/etc/containers/registries.conf`.
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) registries_conf: Option<PathBuf>,
+    /// No progress bars (they are drawn on stderr only when it is a terminal, and never with
+    /// `--json`).
+    #[arg(long, global = true)]
+    pub(crate) no_progress: bool,
     #[command(flatten)]
     pub(crate) credentials: CredentialArgs,
     /// The credential the flags gave (filled once by `main`, after reading stdin or prompting).
@@ -41,6 +45,12 @@ pub(crate) struct GlobalArgs {
 }
 
 impl GlobalArgs {
+    /// Whether to draw progress bars: stderr is a terminal, no `--no-progress`, no `--json`.
+    pub(crate) fn progress(&self, json: bool) -> bool {
+        use std::io::IsTerminal as _;
+        !self.no_progress && !json && std::io::stderr().is_terminal()
+    }
+
     /// Parses a reference given on the command line; a bad one is a usage error.
     pub(crate) fn reference(&self, text: &str) -> Result<Reference, Failure> {
         Reference::parse(text).map_err(|e| {
@@ -150,5 +160,26 @@ impl From<DistributionSpec> for oci_client::ReferrersSource {
             DistributionSpec::ReferrersApi => oci_client::ReferrersSource::Api,
             DistributionSpec::ReferrersTag => oci_client::ReferrersSource::TagSchema,
         }
+    }
+}
+
+/// Flags of the commands that copy graphs (`copy`, `mirror`).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct TransferArgs {
+    /// Requests at a time.
+    #[arg(long, default_value_t = oci_fetch::copy::DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=i64::from(oci_fetch::copy::MAX_CONCURRENCY)))]
+    concurrency: u16,
+    /// How referrers are written at a destination registry (default: what it supports).
+    #[arg(long, value_enum)]
+    distribution_spec: Option<DistributionSpec>,
+}
+
+impl TransferArgs {
+    /// Copy options with these flags.
+    pub(crate) fn copy_options(&self) -> oci_fetch::copy::CopyOptions {
+        let mut opts = oci_fetch::copy::CopyOptions::default();
+        opts.concurrency = usize::from(self.concurrency);
+        opts.referrers_source = self.distribution_spec.map(Into::into);
+        opts
     }
 }

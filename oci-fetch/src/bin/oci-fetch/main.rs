@@ -16,6 +16,7 @@ mod cmd_generate;
 mod cmd_index;
 mod cmd_login;
 mod cmd_manifest;
+mod cmd_mirror;
 mod cmd_pull;
 mod cmd_push;
 mod cmd_ref;
@@ -27,6 +28,7 @@ mod credentials;
 mod hints;
 mod interrupt;
 mod place;
+mod progress;
 
 use std::process::ExitCode;
 
@@ -59,6 +61,8 @@ enum Command {
     Tag(cmd_tag::Args),
     /// Copy a manifest graph between registries and OCI layouts (like `oras cp`).
     Copy(cmd_copy::Args),
+    /// Mirror a set of repositories to a registry or to disk, and back (like oc-mirror).
+    Mirror(cmd_mirror::Args),
     /// Choose the one artifact a machine should get, pinned by digest, and say why.
     Resolve(cmd_resolve::Args),
     /// Resolve, then download the chosen artifact, verified, into a directory.
@@ -139,6 +143,7 @@ fn main() -> ExitCode {
         Command::Index(command) => cmd_index::run(command, &cli.global),
         Command::Tag(args) => cmd_tag::run(args, &cli.global),
         Command::Copy(args) => cmd_copy::run(args, &cli.global),
+        Command::Mirror(args) => cmd_mirror::run(args, &cli.global),
         Command::Resolve(args) => cmd_resolve::run(args, &cli.global),
         Command::Pull(args) => cmd_pull::run(args, &cli.global),
         Command::Tags(args) => cmd_tags::run(args, &cli.global),

@@ -37,7 +37,12 @@ pub(crate) fn http_get(host: &str, path: &str, accept: &str) -> Option<(u16, Vec
 }
 
 /// A plain HTTP/1.0 PUT of a manifest; returns the status.
-fn http_put_manifest(host: &str, path: &str, media_type: &str, body: &[u8]) -> Option<u16> {
+pub(crate) fn http_put_manifest(
+    host: &str,
+    path: &str,
+    media_type: &str,
+    body: &[u8],
+) -> Option<u16> {
     let mut s = TcpStream::connect(host).ok()?;
     write!(
         s,

@@ -1,0 +1,198 @@
+//! `oci-fetch mirror SET`: mirror a set of repositories (a TOML file) to a registry prefix or
+//! to layouts on disk, or from disk to a registry, and write the `registries.conf` that sends
+//! consumers to the mirror.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow};
+use oci_client::registries::redirects_toml;
+use oci_fetch::copy::CopyStats;
+use oci_fetch::mirror::{
+    MirrorDestination, MirrorOrigin, MirrorReport, MirrorSet, Placed, mirror, redirects,
+};
+
+use crate::Failure;
+use crate::cmd_resolve::runtime;
+use crate::common::{GlobalArgs, TransferArgs};
+
+/// Arguments of `oci-fetch mirror`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Args {
+    /// The mirror set file (TOML: `[destination]` and `[[source]]` entries; see the README).
+    set: PathBuf,
+    /// Mirror to this registry and repository prefix, `HOST[:PORT][/PREFIX]`, instead of the
+    /// set's destination.
+    #[arg(
+        long,
+        value_name = "HOST[:PORT][/PREFIX]",
+        conflicts_with = "to_oci_layout"
+    )]
+    to: Option<String>,
+    /// Mirror to disk: one OCI layout per repository under DIR (`DIR/HOST/REPOSITORY`).
+    #[arg(long, value_name = "DIR")]
+    to_oci_layout: Option<PathBuf>,
+    /// Read the sources from layouts a mirror-to-disk run wrote under DIR, not from their
+    /// registries (disk to mirror).
+    #[arg(long, value_name = "DIR")]
+    from_oci_layout: Option<PathBuf>,
+    /// Write the registries.conf (v2) that redirects pulls of the mirrored repositories to
+    /// the mirror (a registry destination only).
+    #[arg(long, value_name = "FILE")]
+    write_registries_conf: Option<PathBuf>,
+    #[command(flatten)]
+    transfer: TransferArgs,
+    /// Print the report as one JSON line.
+    #[arg(long)]
+    json: bool,
+}
+
+fn usage(e: impl Into<anyhow::Error>) -> Failure {
+    Failure::Usage(e.into())
+}
+
+pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
+    let set = MirrorSet::load(&args.set).map_err(usage)?;
+    let destination = match (&args.to, &args.to_oci_layout, &set.destination) {
+        (Some(to), _, _) => MirrorDestination::registry(to).map_err(usage)?,
+        (None, Some(dir), _) => MirrorDestination::Layout(dir.clone()),
+        (None, None, Some(d)) => d.clone(),
+        (None, None, None) => {
+            return Err(usage(anyhow!(
+                "{}: no [destination]; give --to or --to-oci-layout",
+                args.set.display()
+            )));
+        }
+    };
+    if args.write_registries_conf.is_some()
+        && !matches!(destination, MirrorDestination::Registry { .. })
+    {
+        return Err(usage(anyhow!(
+            "--write-registries-conf needs a registry destination (consumers pull from a registry)"
+        )));
+    }
+    let origin = match &args.from_oci_layout {
+        Some(dir) => MirrorOrigin::Layout(dir.clone()),
+        None => MirrorOrigin::Registries,
+    };
+    let mut registries: Vec<&str> = Vec::new();
+    if origin == MirrorOrigin::Registries {
+        registries.extend(set.sources.iter().map(|s| s.repository.registry()));
+    }
+    if let MirrorDestination::Registry { registry, .. } = &destination {
+        registries.push(registry);
+    }
+    let client = global.client(&registries, &[])?;
+    let mut opts = args.transfer.copy_options();
+    // Blobs written to disk keep their partial file on failure, so a rerun resumes them.
+    opts.download.keep_partial = true;
+    let report = runtime()?
+        .block_on(mirror(&client, &set, &origin, &destination, &opts))
+        .map_err(|e| Failure::Operation(e.into()))?;
+    if let Some(path) = &args.write_registries_conf {
+        let insecure = global.plain_http || global.insecure;
+        let header = format!(
+            "Written by `oci-fetch mirror {}`: pulls of the mirrored repositories go to the mirror first.",
+            args.set.display()
+        );
+        write_atomically(
+            path,
+            &redirects_toml(&header, &redirects(&report, insecure)),
+        )?;
+    }
+    if args.json {
+        println!("{}", report_json(&report));
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+/// Writes `text` to `path` through a temporary file beside it and a rename: readers see the
+/// old file or the whole new one.
+fn write_atomically(path: &Path, text: &str) -> Result<(), Failure> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| usage(anyhow!("{}: not a file name", path.display())))?;
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+        .with_context(|| format!("writing {}", path.display()))
+        .map_err(Failure::Operation)
+}
+
+fn placed(p: &Placed) -> String {
+    match p {
+        Placed::Registry(r) => format!("{}/{}", r.registry(), r.repository()),
+        Placed::Layout(d) => d.display().to_string(),
+        _ => String::new(),
+    }
+}
+
+fn counters(s: &CopyStats) -> String {
+    format!(
+        "copied {} ({} bytes), skipped {}, mounted {}, tagged {}",
+        s.copied, s.bytes, s.skipped, s.mounted, s.tagged
+    )
+}
+
+fn print_report(report: &MirrorReport) {
+    for r in &report.repositories {
+        println!(
+            "{}/{} -> {}: {} roots; {}",
+            r.source.registry(),
+            r.source.repository(),
+            placed(&r.destination),
+            r.roots.len(),
+            counters(&r.stats)
+        );
+    }
+    if report.is_noop() {
+        println!("nothing new: the destination has every root of the set");
+    } else {
+        println!("mirrored: {}", counters(&report.stats()));
+    }
+}
+
+fn report_json(report: &MirrorReport) -> serde_json::Value {
+    let stats_json = |s: &CopyStats| {
+        serde_json::json!({
+            "copied": s.copied,
+            "skipped": s.skipped,
+            "mounted": s.mounted,
+            "bytes": s.bytes,
+            "tagged": s.tagged,
+        })
+    };
+    let repositories: Vec<_> = report
+        .repositories
+        .iter()
+        .map(|r| {
+            let roots: Vec<_> = r
+                .roots
+                .iter()
+                .map(|c| {
+                    let tags: Vec<&str> = c.tags.iter().map(|t| t.as_str()).collect();
+                    serde_json::json!({ "digest": c.root.digest.as_str(), "tags": tags })
+                })
+                .collect();
+            serde_json::json!({
+                "source": format!("{}/{}", r.source.registry(), r.source.repository()),
+                "destination": placed(&r.destination),
+                "roots": roots,
+                "stats": stats_json(&r.stats),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "repositories": repositories,
+        "stats": stats_json(&report.stats()),
+        "nothing_new": report.is_noop(),
+    })
+}

@@ -1,0 +1,443 @@
+//! Copying a manifest graph (an index or manifest, its child manifests, configs and layers, and
+//! with [`CopyOptions::referrers`] the whole referrers tree) between registries and OCI
+//! layouts, in any direction, like `oras cp [-r]`.
+//!
+//! One graph walker ([`Copier`]) does every copy: `oci-fetch copy`, `--all-tags`, and each
+//! repository of a mirror set ([`crate::mirror`]). It is content-addressed: a manifest the
+//! destination has (`HEAD`, or a verified file in a layout) is not sent again and its content
+//! is not walked; a blob the destination has is skipped. Blobs go before the manifests that
+//! reference them and child manifests before their index, so a registry never sees a manifest
+//! whose content is missing; referrers go after their subject; the tags go last. Blobs and
+//! manifests are transferred concurrently, at most [`CopyOptions::concurrency`] requests at a
+//! time, and each digest once per [`Copier`] even when several manifests name it.
+//!
+//! Large blobs are never held in memory: registry → layout goes through the verified download
+//! engine ([`OciLayout::write_blob`]); to a registry, a blob is streamed from its source (a
+//! layout file, or the source registry's response) into one streamed upload, verified in
+//! passing (the last chunk is held back until digest and size are checked, so a registry never
+//! completes an upload of bad bytes); across repositories of one registry it is mounted. Only
+//! manifests (at most [`MAX_MANIFEST_SIZE`] bytes) are read into memory.
+//!
+//! Referrers are read at the source through the API or the tag schema (whichever it has) and
+//! written at the destination as [`CopyOptions::referrers_source`] says (by default: the API when
+//! the registry confirms the subject, else the fallback tag). The fallback index of a subject
+//! is read-modify-write, so the referrers of one subject are pushed one after the other.
+//!
+//! # Cancel safety
+//!
+//! Dropping the future stops the copy between requests; an upload in flight is cancelled by
+//! `oci-client`. What was written is whole and verified (content-addressed), so running the
+//! copy again continues where it stopped.
+
+mod walk;
+
+use std::sync::Arc;
+
+use oci_client::registries::PullSource;
+use oci_client::{Client, ReferrersSource};
+use oci_ref::{Digest, Reference, Tag, TagOrDigest};
+
+use crate::descriptor::Descriptor;
+use crate::descriptor::Platform;
+use crate::download::DownloadOptions;
+use crate::layout::{LayoutAddress, LayoutError, OciLayout};
+#[cfg(doc)]
+use crate::layout::{MAX_INDEX_DEPTH, MAX_MANIFEST_SIZE};
+use crate::registry::{RegistryError, RegistrySource};
+
+use walk::{Dst, Src, Walker};
+
+/// Requests a copy makes at a time unless told otherwise (oras's `--concurrency` default).
+pub const DEFAULT_CONCURRENCY: usize = 3;
+
+/// Most requests at a time the CLI accepts (`--concurrency`): beyond this a local registry only
+/// queues them.
+pub const MAX_CONCURRENCY: u16 = 64;
+
+/// Deepest chain of referrers followed (a referrer of a referrer of … the root). Signatures of
+/// SBOMs are depth 2; a hostile chain stops here with [`CopyError::TooDeep`].
+pub const MAX_REFERRER_DEPTH: usize = 8;
+
+/// One end of a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Location {
+    /// A repository in a registry, with a tag or digest.
+    Registry(Reference),
+    /// An OCI layout directory, with a tag or digest.
+    Layout(LayoutAddress),
+}
+
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Registry(r) => write!(f, "{r}"),
+            Location::Layout(a) => write!(f, "{a}"),
+        }
+    }
+}
+
+/// Which tags the copied root gets at the destination.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DestinationTags {
+    /// The tag in the destination [`Location`] (a registry reference always has one: parsing
+    /// adds `latest`), else the source's tag; none for a destination pinned by digest.
+    #[default]
+    Given,
+    /// The source's tag when the source is named by tag; none when it is named by digest (a
+    /// digest-only copy moves no tag).
+    FromSource,
+    /// Exactly these (none: an untagged copy).
+    These(Vec<Tag>),
+}
+
+/// How to copy.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CopyOptions {
+    /// How blobs are written into a destination layout (attempts, stall timeout, progress).
+    pub download: DownloadOptions,
+    /// Requests at a time (at least 1).
+    pub concurrency: usize,
+    /// Follow referrers (and their referrers) of every manifest copied.
+    pub referrers: bool,
+    /// How referrers are written at a destination registry: fixed to the API or the tag
+    /// schema, or (`None`) the fallback index only where the registry does not confirm the
+    /// subject.
+    pub referrers_source: Option<ReferrersSource>,
+    /// Copy only the entry of a root index for this platform (the entry becomes the root).
+    pub platform: Option<Platform>,
+    /// Where a registry source is read from, in order (registries.conf mirrors, then the
+    /// primary); `None`: the source reference itself.
+    pub pull_sources: Option<Vec<PullSource>>,
+    /// The destination tags of [`copy`].
+    pub tags: DestinationTags,
+}
+
+impl Default for CopyOptions {
+    fn default() -> CopyOptions {
+        CopyOptions {
+            download: DownloadOptions::default(),
+            concurrency: DEFAULT_CONCURRENCY,
+            referrers: false,
+            referrers_source: None,
+            platform: None,
+            pull_sources: None,
+            tags: DestinationTags::Given,
+        }
+    }
+}
+
+/// What a copy did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CopyStats {
+    /// Blobs and manifests transferred.
+    pub copied: usize,
+    /// Blobs and manifests already at the destination, so not transferred.
+    pub skipped: usize,
+    /// Blobs mounted from the source repository (same registry).
+    pub mounted: usize,
+    /// Bytes transferred (blobs and manifests).
+    pub bytes: u64,
+    /// Tags set or moved at the destination (a tag already on the root is not counted).
+    pub tagged: usize,
+}
+
+impl CopyStats {
+    /// Whether nothing was transferred, mounted or tagged: the destination had it all.
+    pub fn is_noop(&self) -> bool {
+        self.copied == 0 && self.mounted == 0 && self.tagged == 0
+    }
+}
+
+/// The result of a copy.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Copied {
+    /// The root's descriptor (media type, digest, size).
+    pub root: Descriptor,
+    /// The tags the root has at the destination because of this copy.
+    pub tags: Vec<Tag>,
+    /// Counters of this root's copy.
+    pub stats: CopyStats,
+}
+
+/// Why a copy failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CopyError {
+    /// The source layout address names neither a tag nor a digest.
+    #[error("{address}: name a tag or digest to copy (DIR:TAG or DIR@DIGEST)")]
+    NoSourceTarget {
+        /// The address given.
+        address: String,
+    },
+    /// The destination pins a digest other than the source root's.
+    #[error("destination digest {destination} differs from the source's {source_digest}")]
+    DigestMismatch {
+        /// The digest in the destination address.
+        destination: Digest,
+        /// The source root's digest.
+        source_digest: Digest,
+    },
+    /// The root index has no entry for the platform asked for.
+    #[error("index {digest} has no entry for platform {platform}")]
+    NoSuchPlatform {
+        /// The index.
+        digest: Digest,
+        /// The platform asked for, `OS/ARCH[/VARIANT]`.
+        platform: String,
+    },
+    /// Indexes nest deeper than [`MAX_INDEX_DEPTH`], or referrers chain deeper than
+    /// [`MAX_REFERRER_DEPTH`].
+    #[error("{digest}: the graph nests deeper than {limit} levels")]
+    TooDeep {
+        /// The manifest at the limit.
+        digest: Digest,
+        /// The limit.
+        limit: usize,
+    },
+    /// A manifest does not parse.
+    #[error("manifest {digest}: invalid JSON: {message}")]
+    InvalidManifest {
+        /// The manifest.
+        digest: Digest,
+        /// The parser's message.
+        message: String,
+    },
+    /// A layout operation failed.
+    #[error(transparent)]
+    Layout(#[from] LayoutError),
+    /// Fetching from the source registry failed.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// A request to the destination registry failed.
+    #[error("{what} at {reference}: {source}")]
+    Destination {
+        /// What was being done: `push blob <digest>`, `push manifest <digest>`…
+        what: String,
+        /// The destination repository.
+        reference: String,
+        /// The failure.
+        #[source]
+        source: Box<oci_client::Error>,
+    },
+}
+
+impl CopyError {
+    /// Whether the failure is the caller's input (bad address, digest mismatch) rather than an
+    /// operation that failed.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            CopyError::NoSourceTarget { .. } | CopyError::DigestMismatch { .. }
+        )
+    }
+}
+
+/// A copy between two repositories (or layouts): open once, then copy any number of roots
+/// ([`Copier::copy`]); a digest is transferred at most once per copier.
+#[derive(Debug)]
+pub struct Copier {
+    walker: Arc<Walker>,
+}
+
+impl Copier {
+    /// Opens the source repository of `from` and the destination of `to` (their tags and
+    /// digests are not used here; a destination layout is created when missing). `client`
+    /// talks to every registry involved (configure plain HTTP and credentials on it).
+    ///
+    /// # Errors
+    ///
+    /// A source layout that cannot be opened, a destination layout that cannot be created, a
+    /// registry name the client refuses.
+    pub async fn open(
+        client: &Client,
+        from: &Location,
+        to: &Location,
+        opts: &CopyOptions,
+    ) -> Result<Copier, CopyError> {
+        let src = open_source(client, from, opts).await?;
+        Copier::with_source(client, src, from, to, opts).await
+    }
+
+    async fn with_source(
+        client: &Client,
+        src: Src,
+        from: &Location,
+        to: &Location,
+        opts: &CopyOptions,
+    ) -> Result<Copier, CopyError> {
+        let (dst, mount_from) = match to {
+            Location::Registry(reference) => {
+                let mut repo = client
+                    .repository(reference)
+                    .map_err(walk::dst_error("open repository".to_owned(), reference))?;
+                if let Some(source) = opts.referrers_source {
+                    repo = repo.with_referrers_source(source);
+                }
+                let mount_from = match from {
+                    Location::Registry(s)
+                        if s.registry() == reference.registry()
+                            && s.repository() != reference.repository() =>
+                    {
+                        Some(s.repository().to_owned())
+                    }
+                    _ => None,
+                };
+                let (repo, reference) = (Box::new(repo), reference.clone());
+                (Dst::Registry { repo, reference }, mount_from)
+            }
+            Location::Layout(address) => {
+                (Dst::Layout(OciLayout::create(&address.dir).await?), None)
+            }
+        };
+        Ok(Copier {
+            walker: Arc::new(Walker::new(src, dst, mount_from, opts.clone())),
+        })
+    }
+
+    /// The source's tags, sorted: a registry's tag list, or a layout's ref names that are
+    /// valid tags. With [`CopyOptions::referrers`], the referrers fallback tags
+    /// (`<alg>-<hex>`) are left out: the referrers they list are copied with their subjects and
+    /// the destination's own fallback tags are written as needed.
+    ///
+    /// # Errors
+    ///
+    /// The source's failure to list them.
+    pub async fn source_tags(&self) -> Result<Vec<Tag>, CopyError> {
+        self.walker.source_tags().await
+    }
+
+    /// Copies the graph at `target` in the source and gives it `tags` at the destination.
+    ///
+    /// # Errors
+    ///
+    /// See [`CopyError`]; what was copied before the failure stays (it is whole and verified).
+    pub async fn copy(&self, target: &TagOrDigest, tags: &[Tag]) -> Result<Copied, CopyError> {
+        let root = self.walker.root(target).await?;
+        self.copy_root(root, tags).await
+    }
+
+    async fn copy_root(&self, root: Descriptor, tags: &[Tag]) -> Result<Copied, CopyError> {
+        let before = self.walker.stats();
+        self.walker.node(&root, 0, 0, false).await?;
+        if tags.is_empty() {
+            self.walker.list_untagged(&root).await?;
+        }
+        let mut tagged = Vec::new();
+        for tag in tags {
+            self.walker.tag(&root, tag).await?;
+            tagged.push(tag.clone());
+        }
+        Ok(Copied {
+            root,
+            tags: tagged,
+            stats: self.walker.stats().since(&before),
+        })
+    }
+
+    /// Counters over every copy this copier made.
+    pub fn stats(&self) -> CopyStats {
+        self.walker.stats()
+    }
+
+    /// Registry requests made at the source so far (a layout source makes none).
+    pub fn source_requests(&self) -> u64 {
+        self.walker.source_requests()
+    }
+}
+
+impl CopyStats {
+    fn since(&self, before: &CopyStats) -> CopyStats {
+        CopyStats {
+            copied: self.copied - before.copied,
+            skipped: self.skipped - before.skipped,
+            mounted: self.mounted - before.mounted,
+            bytes: self.bytes - before.bytes,
+            tagged: self.tagged - before.tagged,
+        }
+    }
+}
+
+async fn open_source(
+    client: &Client,
+    from: &Location,
+    opts: &CopyOptions,
+) -> Result<Src, CopyError> {
+    Ok(match from {
+        Location::Registry(reference) => Src::Registry(match &opts.pull_sources {
+            Some(sources) => RegistrySource::new(client, reference, sources.clone())?,
+            None => RegistrySource::direct(client, reference)?,
+        }),
+        Location::Layout(address) => Src::Layout(OciLayout::open(&address.dir).await?),
+    })
+}
+
+/// The tag `location` names, if it names one.
+fn location_tag(location: &Location) -> Option<Tag> {
+    match location {
+        Location::Registry(r) if r.digest().is_none() => r.typed_tag(),
+        Location::Layout(LayoutAddress {
+            target: Some(TagOrDigest::Tag(t)),
+            ..
+        }) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+/// Copies the graph at `from` to `to` ([`Copier`] for one root). The destination tags are
+/// [`CopyOptions::tags`]; a destination digest must equal the source root's.
+///
+/// # Errors
+///
+/// See [`CopyError`].
+pub async fn copy(
+    client: &Client,
+    from: &Location,
+    to: &Location,
+    opts: &CopyOptions,
+) -> Result<Copied, CopyError> {
+    let target = match from {
+        Location::Registry(reference) => reference.target(),
+        Location::Layout(address) => match &address.target {
+            Some(t) => t.clone(),
+            None => {
+                return Err(CopyError::NoSourceTarget {
+                    address: address.to_string(),
+                });
+            }
+        },
+    };
+    let src = open_source(client, from, opts).await?;
+    let (root, bytes) = walk::resolve_root(&src, &target, opts.platform.as_ref()).await?;
+    let dst_digest = match to {
+        Location::Registry(r) => r.digest(),
+        Location::Layout(a) => match &a.target {
+            Some(TagOrDigest::Digest(d)) => Some(d),
+            _ => None,
+        },
+    };
+    if let Some(d) = dst_digest
+        && *d != root.digest
+    {
+        return Err(CopyError::DigestMismatch {
+            destination: d.clone(),
+            source_digest: root.digest.clone(),
+        });
+    }
+    let tags = match &opts.tags {
+        DestinationTags::These(tags) => tags.clone(),
+        DestinationTags::FromSource => location_tag(from).into_iter().collect(),
+        DestinationTags::Given if dst_digest.is_some() => Vec::new(),
+        DestinationTags::Given => location_tag(to)
+            .or_else(|| location_tag(from))
+            .into_iter()
+            .collect(),
+    };
+    let copier = Copier::with_source(client, src, from, to, opts).await?;
+    copier.walker.prefetched(&root, bytes);
+    copier.copy_root(root, &tags).await
+}

@@ -1,0 +1,555 @@
+//! The graph walker behind [`super::Copier`]: the two ends, the once-per-digest table, the
+//! request limit and the counters.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_util::future::try_join_all;
+use futures_util::{Stream, StreamExt as _};
+use oci_client::{PushOutcome, Repository};
+use oci_ref::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
+use oci_ref::{Digest, Reference, Tag, TagOrDigest};
+use tokio::sync::{OnceCell, Semaphore};
+
+use super::{CopyError, CopyOptions, CopyStats, MAX_REFERRER_DEPTH};
+use crate::descriptor::Platform;
+use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManifest};
+use crate::layout::{MAX_INDEX_DEPTH, MAX_MANIFEST_SIZE, OciLayout};
+use crate::registry::RegistrySource;
+use crate::source::{BlobSource, BoxFuture, ByteStream, MemorySource};
+use crate::verify::Verifier;
+
+/// Where bytes come from.
+#[derive(Debug)]
+pub(super) enum Src {
+    Registry(RegistrySource),
+    Layout(OciLayout),
+}
+
+/// Where bytes go.
+#[derive(Debug)]
+pub(super) enum Dst {
+    Registry {
+        repo: Box<Repository>,
+        reference: Reference,
+    },
+    Layout(OciLayout),
+}
+
+/// The walk's shared state.
+#[derive(Debug)]
+pub(super) struct Walker {
+    src: Src,
+    dst: Dst,
+    /// The source repository when it is in the same registry as the destination (mountable).
+    mount_from: Option<String>,
+    opts: CopyOptions,
+    limit: Semaphore,
+    /// One cell per digest: the first visit does the work, later ones wait for it.
+    done: Mutex<HashMap<Digest, Arc<OnceCell<()>>>>,
+    /// Root manifests already fetched (by tag), so the walk does not fetch them again.
+    fetched: Mutex<HashMap<Digest, Bytes>>,
+    /// Serialises edits of a destination layout's `index.json`.
+    index_edit: tokio::sync::Mutex<()>,
+    stats: Mutex<CopyStats>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn is_index(media_type: &str) -> bool {
+    media_type == OCI_INDEX || media_type == DOCKER_MANIFEST_LIST
+}
+
+fn is_manifest(media_type: &str) -> bool {
+    media_type == OCI_MANIFEST || media_type == DOCKER_MANIFEST
+}
+
+/// The `mediaType` field of a manifest body, for descriptors that do not carry one.
+fn sniff_media_type(bytes: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Peek {
+        media_type: Option<String>,
+        manifests: Option<serde_json::Value>,
+    }
+    let p: Peek = serde_json::from_slice(bytes).ok()?;
+    match (p.media_type, p.manifests) {
+        (Some(m), _) => Some(m),
+        (None, Some(_)) => Some(OCI_INDEX.to_owned()),
+        (None, None) => None,
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(digest: &Digest, bytes: &[u8]) -> Result<T, CopyError> {
+    serde_json::from_slice(bytes).map_err(|e| CopyError::InvalidManifest {
+        digest: digest.clone(),
+        message: e.to_string(),
+    })
+}
+
+pub(super) fn dst_error(
+    what: String,
+    reference: &Reference,
+) -> impl FnOnce(oci_client::Error) -> CopyError {
+    let reference = reference.to_string();
+    move |e| CopyError::Destination {
+        what,
+        reference,
+        source: Box::new(e),
+    }
+}
+
+/// The entry of index `bytes` for `platform` (OS and architecture equal, and the variant when
+/// one is asked for).
+fn platform_entry(
+    digest: &Digest,
+    bytes: &[u8],
+    platform: &Platform,
+) -> Result<Descriptor, CopyError> {
+    let index: ImageIndex = parse(digest, bytes)?;
+    index
+        .manifests
+        .into_iter()
+        .find(|e| {
+            e.platform.as_ref().is_some_and(|p| {
+                p.os == platform.os
+                    && p.architecture == platform.architecture
+                    && (platform.variant.is_none() || p.variant == platform.variant)
+            })
+        })
+        .ok_or_else(|| CopyError::NoSuchPlatform {
+            digest: digest.clone(),
+            platform: platform.to_string(),
+        })
+}
+
+/// The root's descriptor for `target` in `src`, narrowed to `platform` when it is an index,
+/// with its bytes (none when narrowed: the entry is fetched by the walk).
+pub(super) async fn resolve_root(
+    src: &Src,
+    target: &TagOrDigest,
+    platform: Option<&Platform>,
+) -> Result<(Descriptor, Option<Bytes>), CopyError> {
+    let (mut desc, bytes) = match src {
+        Src::Registry(source) => {
+            let m = source.fetch_manifest(target).await?;
+            let desc = Descriptor::new(m.media_type(), m.digest().clone(), m.bytes().len() as u64);
+            (desc, m.bytes().clone())
+        }
+        Src::Layout(layout) => {
+            let mut desc = layout.resolve(target).await?;
+            let bytes = Bytes::from(layout.read_blob(&desc, MAX_MANIFEST_SIZE).await?);
+            if desc.media_type.is_empty() {
+                desc.media_type = sniff_media_type(&bytes).unwrap_or_default();
+            }
+            desc.annotations.remove(ANNOTATION_REF_NAME);
+            (desc, bytes)
+        }
+    };
+    match platform {
+        Some(platform) if is_index(&desc.media_type) => {
+            desc = platform_entry(&desc.digest, &bytes, platform)?;
+            desc.annotations.clear();
+            Ok((desc, None))
+        }
+        _ => Ok((desc, Some(bytes))),
+    }
+}
+
+impl Walker {
+    pub(super) fn new(src: Src, dst: Dst, mount_from: Option<String>, opts: CopyOptions) -> Walker {
+        let limit = Semaphore::new(opts.concurrency.max(1));
+        Walker {
+            src,
+            dst,
+            mount_from,
+            opts,
+            limit,
+            done: Mutex::new(HashMap::new()),
+            fetched: Mutex::new(HashMap::new()),
+            index_edit: tokio::sync::Mutex::new(()),
+            stats: Mutex::new(CopyStats::default()),
+        }
+    }
+
+    pub(super) fn stats(&self) -> CopyStats {
+        *lock(&self.stats)
+    }
+
+    pub(super) fn source_requests(&self) -> u64 {
+        match &self.src {
+            Src::Registry(r) => r.requests(),
+            Src::Layout(_) => 0,
+        }
+    }
+
+    fn count(&self, transferred: bool, size: u64) {
+        let mut stats = lock(&self.stats);
+        if transferred {
+            stats.copied += 1;
+            stats.bytes += size;
+        } else {
+            stats.skipped += 1;
+        }
+    }
+
+    async fn permit(&self) -> tokio::sync::SemaphorePermit<'_> {
+        // The semaphore is never closed.
+        self.limit
+            .acquire()
+            .await
+            .unwrap_or_else(|_| unreachable!("the copy's semaphore is never closed"))
+    }
+
+    /// The root's descriptor for `target` (narrowed to [`CopyOptions::platform`]); its bytes
+    /// are kept for the walk.
+    pub(super) async fn root(&self, target: &TagOrDigest) -> Result<Descriptor, CopyError> {
+        let (desc, bytes) = {
+            let _permit = self.permit().await;
+            resolve_root(&self.src, target, self.opts.platform.as_ref()).await?
+        };
+        self.prefetched(&desc, bytes);
+        Ok(desc)
+    }
+
+    /// Keeps `bytes` of the root `desc` (when given) for the walk.
+    pub(super) fn prefetched(&self, desc: &Descriptor, bytes: Option<Bytes>) {
+        if let Some(bytes) = bytes {
+            lock(&self.fetched).insert(desc.digest.clone(), bytes);
+        }
+    }
+
+    pub(super) async fn source_tags(&self) -> Result<Vec<Tag>, CopyError> {
+        let names: Vec<String> = match &self.src {
+            Src::Registry(source) => {
+                let _permit = self.permit().await;
+                source.tags().await?
+            }
+            Src::Layout(layout) => layout
+                .index()
+                .await?
+                .manifests
+                .iter()
+                .filter_map(|m| m.annotations.get(ANNOTATION_REF_NAME).cloned())
+                .collect(),
+        };
+        let mut tags: Vec<Tag> = names
+            .iter()
+            .filter_map(|n| Tag::parse(n).ok())
+            .filter(|t| !(self.opts.referrers && t.is_referrers_fallback()))
+            .collect();
+        tags.sort();
+        tags.dedup();
+        Ok(tags)
+    }
+
+    async fn src_manifest(&self, desc: &Descriptor) -> Result<Bytes, CopyError> {
+        if let Some(bytes) = lock(&self.fetched).get(&desc.digest).cloned() {
+            return Ok(bytes);
+        }
+        let _permit = self.permit().await;
+        match &self.src {
+            Src::Registry(r) => {
+                let m = r
+                    .fetch_manifest(&TagOrDigest::Digest(desc.digest.clone()))
+                    .await?;
+                Ok(m.bytes().clone())
+            }
+            Src::Layout(l) => Ok(Bytes::from(l.read_blob(desc, MAX_MANIFEST_SIZE).await?)),
+        }
+    }
+
+    async fn src_referrers(&self, subject: &Digest) -> Result<Vec<Descriptor>, CopyError> {
+        let _permit = self.permit().await;
+        match &self.src {
+            Src::Registry(r) => Ok(r.referrers(subject).await?),
+            Src::Layout(l) => Ok(l.referrers(subject, None).await?),
+        }
+    }
+
+    async fn dst_has_manifest(&self, desc: &Descriptor) -> Result<bool, CopyError> {
+        let _permit = self.permit().await;
+        match &self.dst {
+            Dst::Layout(layout) => Ok(layout.contains(desc).await?),
+            Dst::Registry { repo, reference } => {
+                let target = TagOrDigest::Digest(desc.digest.clone());
+                let head = repo.head_manifest(&target).await.map_err(dst_error(
+                    format!("HEAD manifest {}", desc.digest),
+                    reference,
+                ))?;
+                Ok(head.is_some())
+            }
+        }
+    }
+
+    /// Copies `desc` and everything under it once, then (with referrers on) its referrers.
+    /// `depth` counts index nesting, `referrer_depth` referrer chains.
+    pub(super) fn node<'s>(
+        &'s self,
+        desc: &'s Descriptor,
+        depth: usize,
+        referrer_depth: usize,
+        is_referrer: bool,
+    ) -> BoxFuture<'s, Result<(), CopyError>> {
+        Box::pin(async move {
+            let cell = lock(&self.done)
+                .entry(desc.digest.clone())
+                .or_default()
+                .clone();
+            cell.get_or_try_init(|| self.visit(desc, depth, referrer_depth, is_referrer))
+                .await?;
+            Ok(())
+        })
+    }
+
+    async fn visit(
+        &self,
+        desc: &Descriptor,
+        depth: usize,
+        referrer_depth: usize,
+        is_referrer: bool,
+    ) -> Result<(), CopyError> {
+        if !is_index(&desc.media_type) && !is_manifest(&desc.media_type) {
+            return self.blob(desc).await;
+        }
+        let index_too_deep = is_index(&desc.media_type) && depth >= MAX_INDEX_DEPTH;
+        if index_too_deep || referrer_depth > MAX_REFERRER_DEPTH {
+            return Err(CopyError::TooDeep {
+                digest: desc.digest.clone(),
+                limit: if index_too_deep {
+                    MAX_INDEX_DEPTH
+                } else {
+                    MAX_REFERRER_DEPTH
+                },
+            });
+        }
+        let present = self.dst_has_manifest(desc).await?;
+        if present && !self.opts.referrers {
+            self.count(false, desc.size);
+            return Ok(());
+        }
+        let bytes = self.src_manifest(desc).await?;
+        let children: Vec<Descriptor> = if is_index(&desc.media_type) {
+            parse::<ImageIndex>(&desc.digest, &bytes)?.manifests
+        } else {
+            let manifest: ImageManifest = parse(&desc.digest, &bytes)?;
+            std::iter::once(manifest.config)
+                .chain(manifest.layers)
+                .collect()
+        };
+        // Present: its content is there too; only child manifests are walked, for their
+        // referrers.
+        let walked = children
+            .iter()
+            .filter(|c| !present || is_index(&c.media_type) || is_manifest(&c.media_type))
+            .map(|c| self.node(c, depth + 1, referrer_depth, false));
+        try_join_all(walked).await?;
+        if present {
+            self.count(false, desc.size);
+        } else {
+            self.put_manifest(desc, bytes, is_referrer).await?;
+        }
+        if self.opts.referrers {
+            // One after the other: each may update the subject's fallback index.
+            for r in self.src_referrers(&desc.digest).await? {
+                self.node(&r, 0, referrer_depth + 1, true).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn put_manifest(
+        &self,
+        desc: &Descriptor,
+        bytes: Bytes,
+        is_referrer: bool,
+    ) -> Result<(), CopyError> {
+        let _permit = self.permit().await;
+        match &self.dst {
+            Dst::Layout(layout) => {
+                let mut mem = MemorySource::new();
+                mem.insert(desc.digest.clone(), bytes);
+                let written = layout.write_blob(&mem, desc, &self.opts.download).await?;
+                if is_referrer {
+                    let _edit = self.index_edit.lock().await;
+                    layout.add_manifest(desc).await?;
+                }
+                self.count(written, desc.size);
+            }
+            Dst::Registry { repo, reference } => {
+                let target = TagOrDigest::Digest(desc.digest.clone());
+                repo.push_manifest(&target, bytes, &desc.media_type)
+                    .await
+                    .map_err(dst_error(
+                        format!("push manifest {}", desc.digest),
+                        reference,
+                    ))?;
+                self.count(true, desc.size);
+            }
+        }
+        Ok(())
+    }
+
+    /// Lists an untagged root in a destination layout's `index.json` (as an untagged push
+    /// does), so the layout can be read by digest later; a registry needs nothing.
+    pub(super) async fn list_untagged(&self, root: &Descriptor) -> Result<(), CopyError> {
+        if let Dst::Layout(layout) = &self.dst {
+            let _edit = self.index_edit.lock().await;
+            layout.add_manifest(root).await?;
+        }
+        Ok(())
+    }
+
+    /// Points `tag` at the root, unless it points there already.
+    pub(super) async fn tag(&self, root: &Descriptor, tag: &Tag) -> Result<(), CopyError> {
+        let _permit = self.permit().await;
+        match &self.dst {
+            Dst::Layout(layout) => {
+                let _edit = self.index_edit.lock().await;
+                let current = layout.resolve(&TagOrDigest::Tag(tag.clone())).await;
+                if current.is_ok_and(|d| d.digest == root.digest) {
+                    return Ok(());
+                }
+                layout.tag(root, tag.as_str()).await?;
+            }
+            Dst::Registry { repo, reference } => {
+                let target = TagOrDigest::Tag(tag.clone());
+                let what = format!("tag {tag}");
+                let head = repo
+                    .head_manifest(&target)
+                    .await
+                    .map_err(dst_error(format!("HEAD {what}"), reference))?;
+                if head.and_then(|h| h.digest).as_ref() == Some(&root.digest) {
+                    return Ok(());
+                }
+                drop(_permit);
+                let bytes = self.src_manifest(root).await?;
+                let _permit = self.permit().await;
+                repo.push_manifest(&target, bytes, &root.media_type)
+                    .await
+                    .map_err(dst_error(what, reference))?;
+            }
+        }
+        lock(&self.stats).tagged += 1;
+        Ok(())
+    }
+
+    async fn blob(&self, desc: &Descriptor) -> Result<(), CopyError> {
+        let _permit = self.permit().await;
+        let (repo, reference) = match &self.dst {
+            Dst::Layout(layout) => {
+                let written = layout
+                    .write_blob(self.src_blobs(), desc, &self.opts.download)
+                    .await?;
+                self.count(written, desc.size);
+                return Ok(());
+            }
+            Dst::Registry { repo, reference } => (repo, reference),
+        };
+        let what = |verb: &str| format!("{verb} blob {}", desc.digest);
+        if let Some(from) = &self.mount_from {
+            let head = repo
+                .head_blob(&desc.digest)
+                .await
+                .map_err(dst_error(what("HEAD"), reference))?;
+            if head.is_some() {
+                self.count(false, desc.size);
+                return Ok(());
+            }
+            let mounted = repo
+                .mount_blob(&desc.digest, from)
+                .await
+                .map_err(dst_error(what("mount"), reference))?;
+            if mounted {
+                lock(&self.stats).mounted += 1;
+                return Ok(());
+            }
+        }
+        let source = self.src_blobs();
+        let open = || async move {
+            let body = source
+                .open(&desc.digest, 0)
+                .await
+                .map_err(std::io::Error::other)?;
+            if body.offset_applied != 0 {
+                return Err(std::io::Error::other("the source did not start at byte 0"));
+            }
+            Ok(HeldBack::new(
+                body.stream,
+                Verifier::new(desc.digest.clone(), desc.size),
+            ))
+        };
+        let outcome = repo
+            .push_blob_streamed(&desc.digest, desc.size, open)
+            .await
+            .map_err(dst_error(what("push"), reference))?;
+        self.count(outcome == PushOutcome::Uploaded, desc.size);
+        Ok(())
+    }
+
+    fn src_blobs(&self) -> &dyn BlobSource {
+        match &self.src {
+            Src::Registry(r) => r,
+            Src::Layout(l) => l,
+        }
+    }
+}
+
+/// A source body verified in passing, its last chunk held back until digest and size are
+/// checked: an upload fed from it never completes with bytes that fail verification.
+struct HeldBack {
+    inner: ByteStream,
+    verifier: Option<Verifier>,
+    held: Option<Bytes>,
+}
+
+impl HeldBack {
+    fn new(inner: ByteStream, verifier: Verifier) -> HeldBack {
+        HeldBack {
+            inner,
+            verifier: Some(verifier),
+            held: None,
+        }
+    }
+}
+
+impl Stream for HeldBack {
+    type Item = std::io::Result<Bytes>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            let Some(verifier) = this.verifier.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match this.inner.poll_next_unpin(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Ok(chunk))) => {
+                    if let Err(e) = verifier.update(&chunk) {
+                        this.verifier = None;
+                        return Poll::Ready(Some(Err(std::io::Error::other(e))));
+                    }
+                    if let Some(previous) = this.held.replace(chunk) {
+                        return Poll::Ready(Some(Ok(previous)));
+                    }
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    this.verifier = None;
+                    return Poll::Ready(Some(Err(std::io::Error::other(e))));
+                }
+                Poll::Ready(None) => {
+                    let verifier = this.verifier.take();
+                    if let Some(Err(e)) = verifier.map(Verifier::finish) {
+                        return Poll::Ready(Some(Err(std::io::Error::other(e))));
+                    }
+                    return Poll::Ready(this.held.take().map(Ok));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! Mirroring a set of repositories ([`MirrorSet`], a small TOML file) to a registry prefix or
+//! to OCI layouts on disk, and back from disk to a registry: oc-mirror's mirror-to-disk and
+//! disk-to-mirror, `skopeo sync`, `oras backup`/`restore`.
+//!
+//! Each repository is one [`Copier`] (the one graph walker, [`crate::copy`]): concurrent,
+//! content-addressed, referrers included unless the set says otherwise. A second run of the
+//! same set finds every manifest at the destination and transfers nothing
+//! ([`MirrorReport::is_noop`]); an interrupted run, run again, copies only what is missing.
+//!
+//! [`redirects`] gives the `registries.conf` entries that send consumers' pulls of the mirrored
+//! names to the mirror (written by [`oci_client::registries::redirects_toml`]).
+
+mod set;
+
+use std::path::PathBuf;
+
+use oci_client::Client;
+use oci_client::registries::Redirect;
+use oci_ref::{Reference, TagOrDigest};
+
+use crate::copy::{Copied, Copier, CopyError, CopyOptions, CopyStats, Location};
+use crate::layout::LayoutAddress;
+
+pub use set::{
+    MAX_SET_FILE_BYTES, MirrorDestination, MirrorSet, MirrorSource, Placed, SetError, TagSelection,
+};
+
+/// Where the sources of a set are read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MirrorOrigin {
+    /// From their registries.
+    #[default]
+    Registries,
+    /// From layouts a mirror-to-disk run wrote under this directory
+    /// ([`MirrorDestination::Layout`]'s naming).
+    Layout(PathBuf),
+}
+
+/// What one repository's mirroring did.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct MirroredRepository {
+    /// The source repository.
+    pub source: Reference,
+    /// Where it went.
+    pub destination: Placed,
+    /// Only digests were mirrored (no tags).
+    pub digest_only: bool,
+    /// Each root copied, with its tags.
+    pub roots: Vec<Copied>,
+    /// Counters over the repository.
+    pub stats: CopyStats,
+}
+
+/// What a mirror run did.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct MirrorReport {
+    /// Per repository, in set order.
+    pub repositories: Vec<MirroredRepository>,
+}
+
+impl MirrorReport {
+    /// Counters over every repository.
+    pub fn stats(&self) -> CopyStats {
+        let mut total = CopyStats::default();
+        for r in &self.repositories {
+            total.copied += r.stats.copied;
+            total.skipped += r.stats.skipped;
+            total.mounted += r.stats.mounted;
+            total.bytes += r.stats.bytes;
+            total.tagged += r.stats.tagged;
+        }
+        total
+    }
+
+    /// Whether the run transferred, mounted and tagged nothing: the destination had it all.
+    pub fn is_noop(&self) -> bool {
+        self.stats().is_noop()
+    }
+}
+
+/// Why a mirror run failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MirrorError {
+    /// The destination could not be named for a source.
+    #[error(transparent)]
+    Set(#[from] SetError),
+    /// Copying one repository failed (repositories before it are complete).
+    #[error("{repository}: {source}")]
+    Copy {
+        /// The source repository.
+        repository: String,
+        /// The failure.
+        #[source]
+        source: CopyError,
+    },
+}
+
+fn layout_at(dir: PathBuf) -> Location {
+    Location::Layout(LayoutAddress { dir, target: None })
+}
+
+/// Mirrors every source of `set` to `destination`, reading from `origin`. `opts` gives the
+/// concurrency, the referrers mode and the download options; each source sets its own
+/// referrers and platform.
+///
+/// # Errors
+///
+/// [`MirrorError::Copy`] for the first repository that fails (the ones before it are done;
+/// running again continues).
+pub async fn mirror(
+    client: &Client,
+    set: &MirrorSet,
+    origin: &MirrorOrigin,
+    destination: &MirrorDestination,
+    opts: &CopyOptions,
+) -> Result<MirrorReport, MirrorError> {
+    let mut report = MirrorReport::default();
+    for source in &set.sources {
+        let name = format!(
+            "{}/{}",
+            source.repository.registry(),
+            source.repository.repository()
+        );
+        let failed = |e: CopyError| MirrorError::Copy {
+            repository: name.clone(),
+            source: e,
+        };
+        let from = match origin {
+            MirrorOrigin::Registries => Location::Registry(source.repository.clone()),
+            MirrorOrigin::Layout(dir) => {
+                match MirrorDestination::Layout(dir.clone()).place(&source.repository)? {
+                    Placed::Layout(d) => layout_at(d),
+                    Placed::Registry(r) => Location::Registry(r),
+                }
+            }
+        };
+        let placed = destination.place(&source.repository)?;
+        let to = match &placed {
+            Placed::Registry(r) => Location::Registry(r.clone()),
+            Placed::Layout(d) => layout_at(d.clone()),
+        };
+        let mut copy_opts = opts.clone();
+        copy_opts.referrers = source.referrers;
+        copy_opts.platform = source.platform.clone();
+        let copier = Copier::open(client, &from, &to, &copy_opts)
+            .await
+            .map_err(failed)?;
+        let mut roots = Vec::new();
+        match &source.selection {
+            TagSelection::Digests(digests) => {
+                for d in digests {
+                    let target = TagOrDigest::Digest(d.clone());
+                    roots.push(copier.copy(&target, &[]).await.map_err(failed)?);
+                }
+            }
+            TagSelection::Tags(tags) => {
+                for t in tags {
+                    let target = TagOrDigest::Tag(t.clone());
+                    let copied = copier.copy(&target, std::slice::from_ref(t));
+                    roots.push(copied.await.map_err(failed)?);
+                }
+            }
+            selection @ (TagSelection::All | TagSelection::Pattern(_)) => {
+                let tags = copier.source_tags().await.map_err(failed)?;
+                for t in tags.iter().filter(|t| selection.matches(t)) {
+                    let target = TagOrDigest::Tag(t.clone());
+                    let copied = copier.copy(&target, std::slice::from_ref(t));
+                    roots.push(copied.await.map_err(failed)?);
+                }
+            }
+        }
+        report.repositories.push(MirroredRepository {
+            source: source.repository.clone(),
+            destination: placed,
+            digest_only: matches!(source.selection, TagSelection::Digests(_)),
+            roots,
+            stats: copier.stats(),
+        });
+    }
+    Ok(report)
+}
+
+/// The `registries.conf` redirects for a run to a registry: one per source repository
+/// (digest-only when every source of that repository named digests), `insecure` when the
+/// mirror is reached over plain HTTP or unverified TLS. Layout destinations give none.
+pub fn redirects(report: &MirrorReport, insecure: bool) -> Vec<Redirect> {
+    let mut out: Vec<Redirect> = Vec::new();
+    for r in &report.repositories {
+        let Placed::Registry(mirror) = &r.destination else {
+            continue;
+        };
+        let source = format!("{}/{}", r.source.registry(), r.source.repository());
+        if let Some(existing) = out.iter_mut().find(|x| x.source == source) {
+            existing.digest_only &= r.digest_only;
+            continue;
+        }
+        let mut redirect = Redirect::new(
+            source,
+            format!("{}/{}", mirror.registry(), mirror.repository()),
+        );
+        redirect.insecure = insecure;
+        redirect.digest_only = r.digest_only;
+        out.push(redirect);
+    }
+    out
+}

@@ -1,0 +1,246 @@
+//! `oci-fetch copy` as a mirroring tool: destination tags (source tag by default, none for a
+//! digest, several, every tag), `-r` with the referrers tree, `--platform`, and the source read
+//! through `registries.conf`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::{TestRegistry, oci_fetch, ok};
+
+/// Runs `oci-fetch` with `--plain-http` appended, expecting success; returns stdout trimmed.
+fn run(args: &[&str]) -> String {
+    let mut args = args.to_vec();
+    args.push("--plain-http");
+    ok(&args).trim().to_owned()
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let mut args = args.to_vec();
+    args.push("--json");
+    serde_json::from_str(&run(&args)).expect("JSON")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path.to_str().expect("UTF-8").to_owned()
+}
+
+/// Pushes an artifact to `reference`, attaches a signature and an SBOM to it and a signature to
+/// the SBOM. Returns the artifact's digest.
+pub(crate) fn artifact_with_referrers(dir: &Path, reference: &str) -> String {
+    let file = write(dir, "disk.img", &format!("disk of {reference}"));
+    let digest = run(&["push", reference, &file]);
+    let sig = write(dir, "sig.txt", "signature");
+    let sbom = write(dir, "sbom.json", "{\"sbom\":true}");
+    run(&[
+        "attach",
+        reference,
+        &sig,
+        "--artifact-type",
+        "application/vnd.test.sig",
+    ]);
+    let sbom_digest = run(&[
+        "attach",
+        reference,
+        &sbom,
+        "--artifact-type",
+        "application/vnd.test.sbom",
+    ]);
+    let repo = reference.rsplit_once(':').expect("tagged").0;
+    let sbom_ref = format!("{repo}@{sbom_digest}");
+    run(&[
+        "attach",
+        &sbom_ref,
+        &sig,
+        "--artifact-type",
+        "application/vnd.test.sig",
+    ]);
+    digest
+}
+
+/// Every digest in a `discover -o json` tree, with its depth.
+fn tree(reference: &str) -> BTreeSet<String> {
+    fn walk(v: &serde_json::Value, out: &mut BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                if let Some(d) = o.get("digest").and_then(|d| d.as_str()) {
+                    out.insert(d.to_owned());
+                }
+                o.values().for_each(|v| walk(v, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let out = run(&["discover", reference, "-o", "json", "--depth", "5"]);
+    let mut digests = BTreeSet::new();
+    walk(
+        &serde_json::from_str(&out).expect("discover JSON"),
+        &mut digests,
+    );
+    digests
+}
+
+fn tags(repo: &str) -> Vec<String> {
+    run(&["tags", repo]).lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn destination_tags_follow_the_source_and_a_digest_moves_none() {
+    let registry = TestRegistry::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let host = &registry.host;
+    let src = format!("{host}/tags/src:v1");
+    let file = write(dir.path(), "f.txt", "hello");
+    let digest = run(&["push", &src, &file]);
+
+    run(&["copy", &src, &format!("{host}/tags/plain")]);
+    assert_eq!(tags(&format!("{host}/tags/plain")), ["v1"]);
+
+    let by_digest = format!("{host}/tags/src@{digest}");
+    let copied = json(&["copy", &by_digest, &format!("{host}/tags/bydigest")]);
+    assert_eq!(copied["tags"], serde_json::json!([]), "{copied}");
+    let latest = oci_fetch(&[
+        "manifest",
+        "fetch",
+        "--plain-http",
+        &format!("{host}/tags/bydigest:latest"),
+    ]);
+    assert_eq!(latest.status.code(), Some(1), "no latest was written");
+    let fetched = run(&[
+        "manifest",
+        "fetch",
+        &format!("{host}/tags/bydigest@{digest}"),
+    ]);
+    assert!(fetched.contains("schemaVersion"));
+
+    run(&["copy", &src, &format!("{host}/tags/many:x,y,z")]);
+    assert_eq!(tags(&format!("{host}/tags/many")), ["x", "y", "z"]);
+}
+
+#[test]
+fn all_tags_copies_every_tag_and_a_second_run_nothing() {
+    let registry = TestRegistry::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let host = &registry.host;
+    for tag in ["v1", "v2", "v3"] {
+        let file = write(dir.path(), "f.txt", tag);
+        run(&["push", &format!("{host}/all/src:{tag}"), &file]);
+    }
+    let (src, dst) = (format!("{host}/all/src"), format!("{host}/all/dst"));
+    let first = json(&["copy", "--all-tags", &src, &dst]);
+    assert_eq!(first["roots"].as_array().map(Vec::len), Some(3), "{first}");
+    assert_eq!(first["tagged"], 3, "{first}");
+    assert_eq!(tags(&dst), ["v1", "v2", "v3"]);
+    let second = json(&["copy", "--all-tags", &src, &dst]);
+    assert_eq!(
+        (&second["copied"], &second["tagged"], &second["mounted"]),
+        (&0.into(), &0.into(), &0.into()),
+        "{second}"
+    );
+}
+
+#[test]
+fn recursive_copy_brings_the_referrers_tree_to_another_registry() {
+    let first = TestRegistry::start();
+    let second = TestRegistry::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = format!("{}/graph/app:v1", first.host);
+    let digest = artifact_with_referrers(dir.path(), &src);
+    let want = tree(&src);
+    assert_eq!(
+        want.len(),
+        4,
+        "subject, two referrers, one of the SBOM: {want:?}"
+    );
+
+    let plain = format!("{}/graph/plain", second.host);
+    run(&["copy", &src, &plain]);
+    assert_eq!(
+        tree(&format!("{plain}:v1")).len(),
+        1,
+        "without -r, no referrers"
+    );
+
+    let dst = format!("{}/graph/app", second.host);
+    let copied = json(&["copy", "-r", "--concurrency", "4", &src, &dst]);
+    assert_eq!(copied["digest"], digest.as_str(), "{copied}");
+    assert_eq!(tree(&format!("{dst}:v1")), want);
+    let again = json(&["copy", "-r", &src, &dst]);
+    assert_eq!(
+        (&again["copied"], &again["tagged"]),
+        (&0.into(), &0.into()),
+        "{again}"
+    );
+}
+
+#[test]
+fn platform_narrows_an_index_to_one_entry() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/machine-images");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let from = format!("{}:fedora-42", example.display());
+    let to = format!("{}:arm", dir.path().join("out").display());
+    let out = ok(&[
+        "copy",
+        "--from-oci-layout",
+        "--to-oci-layout",
+        "--platform",
+        "linux/aarch64",
+        "--json",
+        &from,
+        &to,
+    ]);
+    let out: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(
+        out["mediaType"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert!(
+        out["digest"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("sha256:60d7414e")),
+        "the first aarch64 entry: {out}"
+    );
+    let missing = oci_fetch(&[
+        "copy",
+        "--from-oci-layout",
+        "--to-oci-layout",
+        "--platform",
+        "linux/s390x",
+        &from,
+        &to,
+    ]);
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert_eq!(missing.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no entry for platform linux/s390x"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_source_is_read_through_registries_conf() {
+    let registry = TestRegistry::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let host = &registry.host;
+    let file = write(dir.path(), "f.txt", "mirrored");
+    let digest = run(&["push", &format!("{host}/mirror/app:v1"), &file]);
+    let conf = write(
+        dir.path(),
+        "registries.conf",
+        &format!(
+            "[[registry]]\nprefix = \"primary.invalid\"\nlocation = \"primary.invalid\"\n\
+             [[registry.mirror]]\nlocation = \"{host}/mirror\"\ninsecure = true\n"
+        ),
+    );
+    let copied = json(&[
+        "copy",
+        "--registries-conf",
+        &conf,
+        "primary.invalid/app:v1",
+        &format!("{host}/copied/app"),
+    ]);
+    assert_eq!(copied["digest"], digest.as_str(), "{copied}");
+    assert_eq!(tags(&format!("{host}/copied/app")), ["v1"]);
+}

@@ -1,0 +1,178 @@
+//! The `--json` contract of every command (documented in `docs/json.md`), one `insta` snapshot
+//! per schema, taken against a real registry ([`TestRegistry`]). Field names, their order and
+//! the values are the contract; what changes from run to run is redacted: the registry's
+//! address (`<registry>`), the scratch directory (`<dir>`), and digests, numbered in order of
+//! first appearance (`<digest-1>`, …) so that a digest repeated across fields stays visibly
+//! the same.
+
+use std::path::Path;
+
+use crate::TestRegistry;
+use crate::publish::{CREATED, write};
+
+/// Replaces every `sha256:<64 hex>` in `text` by `<digest-N>`, the same N for the same digest.
+fn number_digests(text: &str) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("sha256:") {
+        let (before, from) = rest.split_at(at);
+        out.push_str(before);
+        let hex: String = from["sha256:".len()..]
+            .chars()
+            .take_while(char::is_ascii_hexdigit)
+            .collect();
+        if hex.len() != 64 {
+            out.push_str("sha256:");
+            rest = &from["sha256:".len()..];
+            continue;
+        }
+        let digest = format!("sha256:{hex}");
+        let n = match seen.iter().position(|d| *d == digest) {
+            Some(i) => i + 1,
+            None => {
+                seen.push(digest.clone());
+                seen.len()
+            }
+        };
+        out.push_str(&format!("<digest-{n}>"));
+        rest = &from[digest.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Runs `oci-fetch ARGS --plain-http` in `dir`, expects success and one JSON value on stdout,
+/// and snapshots it (redacted) as `json_<name>`. Returns the parsed value.
+fn check(name: &str, registry: &TestRegistry, dir: &Path, args: &[&str]) -> serde_json::Value {
+    let stdout = crate::publish::check_ok(dir, args);
+    let value: serde_json::Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: not one JSON value ({e}): {stdout}"));
+    assert!(value.is_object(), "{args:?}: an object: {stdout}");
+    let redact = |s: &str| {
+        let s = s.replace(&dir.display().to_string(), "<dir>");
+        number_digests(&s.replace(&registry.host, "<registry>"))
+    };
+    let command = redact(&format!("oci-fetch {} --plain-http", args.join(" ")));
+    insta::assert_snapshot!(format!("json_{name}"), redact(&stdout), &command);
+    value
+}
+
+#[test]
+fn every_command_prints_its_documented_json() {
+    let registry = TestRegistry::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let d = dir.path();
+    write(d, "hello.txt", b"hello\n");
+    write(d, "sig.json", b"{\"signature\":1}\n");
+    let host = &registry.host;
+    let v1 = format!("{host}/json/app:v1");
+
+    let pushed = check(
+        "push",
+        &registry,
+        d,
+        &["push", &v1, "hello.txt", "-a", CREATED, "--json"],
+    );
+    let digest = pushed["digest"].as_str().expect("digest").to_owned();
+    check(
+        "attach",
+        &registry,
+        d,
+        &[
+            "attach",
+            "--artifact-type",
+            "application/vnd.example.sig",
+            &v1,
+            "sig.json",
+            "-a",
+            CREATED,
+            "--json",
+        ],
+    );
+    check("discover", &registry, d, &["discover", &v1, "--json"]);
+    let tagged = check("tag", &registry, d, &["tag", &v1, "v2", "--json"]);
+    assert_eq!(
+        tagged["artifactType"],
+        "application/vnd.unknown.artifact.v1"
+    );
+    let repo = format!("{host}/json/app");
+    check("tags", &registry, d, &["tags", &repo, "--json"]);
+    check("repo_ls", &registry, d, &["repo", "ls", host, "--json"]);
+    check(
+        "index_create",
+        &registry,
+        d,
+        &[
+            "index",
+            "create",
+            &format!("{host}/json/app:index"),
+            "v1,platform=linux/amd64",
+            "--json",
+        ],
+    );
+    check(
+        "manifest_fetch_descriptor",
+        &registry,
+        d,
+        &["manifest", "fetch", "--descriptor", &v1],
+    );
+    check(
+        "manifest_fetch",
+        &registry,
+        d,
+        &["manifest", "fetch", &v1, "--json"],
+    );
+    check(
+        "copy",
+        &registry,
+        d,
+        &["copy", &v1, &format!("{host}/json/copy:v1"), "--json"],
+    );
+    check(
+        "pull",
+        &registry,
+        d,
+        &["pull", &v1, "-o", "pulled", "--json"],
+    );
+    let layer = crate::publish::manifest_json(host, "json/app", "v1")["layers"][0]["digest"]
+        .as_str()
+        .expect("layer digest")
+        .to_owned();
+    let blob = format!("{repo}@{layer}");
+    check(
+        "blob_fetch",
+        &registry,
+        d,
+        &["blob", "fetch", &blob, "-o", "blob.txt", "--json"],
+    );
+    check(
+        "manifest_delete",
+        &registry,
+        d,
+        &[
+            "manifest",
+            "delete",
+            "--force",
+            &format!("{host}/json/copy:v1"),
+            "--json",
+        ],
+    );
+    check(
+        "blob_delete",
+        &registry,
+        d,
+        &["blob", "delete", &blob, "--json"],
+    );
+    assert!(digest.starts_with("sha256:"));
+}
+
+#[test]
+fn digests_are_numbered_by_first_appearance() {
+    let a = format!("sha256:{}", "a".repeat(64));
+    let b = format!("sha256:{}", "b".repeat(64));
+    assert_eq!(
+        number_digests(&format!("{b} x@{a} {b} sha256:short")),
+        "<digest-1> x@<digest-2> <digest-1> sha256:short"
+    );
+}

@@ -1,0 +1,155 @@
+//! `oci-fetch mirror SET`: a set to a registry (with referrers), a second run that copies
+//! nothing, the generated registries.conf used by `pull` with the primary stopped, and
+//! mirror-to-disk then disk-to-mirror.
+
+use std::path::Path;
+
+use crate::copy_graph::artifact_with_referrers;
+use crate::{TestRegistry, check_usage_error, ok};
+
+fn run(args: &[&str]) -> String {
+    let mut args = args.to_vec();
+    args.push("--plain-http");
+    ok(&args)
+}
+
+fn json(args: &[&str]) -> serde_json::Value {
+    let mut args = args.to_vec();
+    args.push("--json");
+    serde_json::from_str(&run(&args)).expect("JSON")
+}
+
+fn write(path: &Path, text: &str) -> String {
+    std::fs::write(path, text).expect("write");
+    path.to_str().expect("UTF-8").to_owned()
+}
+
+/// Referrers of `reference` on its registry, as `discover` lists them (digests).
+fn referrer_count(reference: &str) -> usize {
+    run(&["discover", reference, "-o", "json", "--depth", "5"])
+        .matches("\"digest\"")
+        .count()
+}
+
+#[test]
+fn a_set_to_a_registry_then_nothing_new_then_pulls_without_the_primary() {
+    let primary = TestRegistry::start();
+    let mirror = TestRegistry::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let p = primary.host.clone();
+    let a = format!("{p}/apps/a:v1");
+    artifact_with_referrers(dir.path(), &a);
+    let file = write(&dir.path().join("b.txt"), "b");
+    for tag in ["v1", "v2", "old"] {
+        run(&["push", &format!("{p}/apps/b:{tag}"), &file]);
+    }
+    let c_digest = run(&["push", &format!("{p}/apps/c:tmp"), &file]);
+    let c_digest = c_digest.trim();
+    let set = write(
+        &dir.path().join("set.toml"),
+        &format!(
+            "[destination]\nregistry = \"{}/mirror\"\n\n\
+             [[source]]\nrepository = \"{p}/apps/a\"\ntags = [\"v1\"]\n\n\
+             [[source]]\nrepository = \"{p}/apps/b\"\ntag-pattern = \"v*\"\n\n\
+             [[source]]\nrepository = \"{p}/apps/c\"\ndigests = [\"{c_digest}\"]\n",
+            mirror.host
+        ),
+    );
+    let conf = dir.path().join("registries.conf");
+    let conf_arg = conf.to_str().expect("UTF-8");
+    let first = json(&["mirror", &set, "--write-registries-conf", conf_arg]);
+    assert_eq!(first["nothing_new"], false, "{first}");
+    assert_eq!(
+        first["repositories"][1]["roots"].as_array().map(Vec::len),
+        Some(2)
+    );
+    let mirrored_a = format!("{}/mirror/apps/a:v1", mirror.host);
+    assert_eq!(referrer_count(&mirrored_a), referrer_count(&a));
+
+    let second = run(&["mirror", &set]);
+    assert!(second.contains("nothing new"), "{second}");
+    let tags = run(&["tags", &format!("{}/mirror/apps/b", mirror.host)]);
+    assert_eq!(
+        tags.lines().collect::<Vec<_>>(),
+        ["v1", "v2"],
+        "the pattern left `old`"
+    );
+
+    let text = std::fs::read_to_string(&conf).expect("registries.conf written");
+    assert!(text.contains("mirror-by-digest-only = true"), "{text}");
+    drop(primary);
+    for reference in [
+        a.clone(),
+        format!("{p}/apps/b:v2"),
+        format!("{p}/apps/c@{c_digest}"),
+    ] {
+        let out = dir.path().join("pulled");
+        ok(&[
+            "pull",
+            "--registries-conf",
+            conf_arg,
+            &reference,
+            "-o",
+            out.to_str().expect("UTF-8"),
+            "--overwrite",
+        ]);
+    }
+}
+
+#[test]
+fn to_disk_and_back_to_another_registry() {
+    let primary = TestRegistry::start();
+    let target = TestRegistry::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = format!("{}/apps/a:v1", primary.host);
+    let digest = artifact_with_referrers(dir.path(), &a);
+    let referrers = referrer_count(&a);
+    let set = write(
+        &dir.path().join("set.toml"),
+        &format!(
+            "[destination]\nlayout = \"disk\"\n\n[[source]]\nrepository = \"{}/apps/a\"\nall-tags = true\n",
+            primary.host
+        ),
+    );
+    run(&["mirror", &set]);
+    let disk = dir.path().join("disk");
+    assert!(disk.join(&primary.host).join("apps/a/index.json").is_file());
+    let again = json(&["mirror", &set]);
+    assert_eq!(again["nothing_new"], true, "{again}");
+    drop(primary);
+
+    let disk_arg = disk.to_str().expect("UTF-8");
+    let to = format!("{}/restored", target.host);
+    let back = json(&["mirror", &set, "--from-oci-layout", disk_arg, "--to", &to]);
+    assert_eq!(
+        back["repositories"][0]["roots"][0]["digest"],
+        digest.as_str(),
+        "{back}"
+    );
+    let restored = format!("{}/restored/apps/a:v1", target.host);
+    assert_eq!(referrer_count(&restored), referrers);
+}
+
+#[test]
+fn bad_mirror_input_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let set = write(
+        &dir.path().join("set.toml"),
+        "[[source]]\nrepository = \"quay.io/a/b\"\nall-tags = true\n",
+    );
+    check_usage_error(&["mirror", &set], "no [destination]");
+    let layout = dir.path().join("out");
+    check_usage_error(
+        &[
+            "mirror",
+            &set,
+            "--to-oci-layout",
+            layout.to_str().expect("UTF-8"),
+            "--write-registries-conf",
+            "x.conf",
+        ],
+        "registry destination",
+    );
+    check_usage_error(&["mirror", "/nonexistent/set.toml"], "set.toml");
+    assert!(!layout.exists(), "nothing written on bad input");
+}

@@ -1,0 +1,147 @@
+//! Under a terminal (`script -qec`, util-linux): progress bars for every transfer, none with
+//! `--no-progress`, and `login` asking for the user name and the password (not echoed).
+
+use std::io::{Read as _, Write as _};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::TestRegistry;
+
+/// Runs `args` under a pseudo-terminal, answering each `(prompt, answer)` in turn once the
+/// prompt was printed; returns everything the terminal showed and whether the command
+/// succeeded.
+fn on_a_terminal(
+    args: &[&str],
+    home: &std::path::Path,
+    answers: &[(&str, &str)],
+) -> (String, bool) {
+    let line = std::iter::once(env!("CARGO_BIN_EXE_oci-fetch"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut child = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("HOME", home)
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().expect("stdout");
+    let sink = Arc::clone(&shown);
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().expect("lock").extend_from_slice(&buf[..n]);
+        }
+    });
+    let mut stdin = child.stdin.take().expect("stdin");
+    // Where to look for the next prompt: after the one answered last (nothing is cleared, so
+    // an echoed answer stays in what is returned).
+    let mut from = 0;
+    let after =
+        |from: usize| String::from_utf8_lossy(&shown.lock().expect("lock")[from..]).into_owned();
+    for (prompt, answer) in answers {
+        let start = Instant::now();
+        while !after(from).contains(prompt) {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "no {prompt:?} prompt: {}",
+                String::from_utf8_lossy(&shown.lock().expect("lock"))
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        from = shown.lock().expect("lock").len();
+        stdin
+            .write_all(format!("{answer}\n").as_bytes())
+            .expect("answer the prompt");
+    }
+    let status = child.wait().expect("script ends");
+    drop(stdin);
+    reader.join().expect("reader");
+    let text = String::from_utf8_lossy(&shown.lock().expect("lock")).into_owned();
+    (text, status.success())
+}
+
+#[test]
+fn transfers_show_progress_on_a_terminal_and_not_with_no_progress() {
+    let registry = TestRegistry::start();
+    let home = tempfile::tempdir().expect("temp home");
+    let file = home.path().join("payload.bin");
+    // Larger than one monolithic PUT: streamed, with progress as it goes.
+    std::fs::write(&file, vec![7u8; 12 * 1024 * 1024]).expect("write payload");
+    let file = file.to_str().expect("utf-8");
+    let target = format!("{}/cli/tty:v1", registry.host);
+
+    let (shown, ok) = on_a_terminal(&["push", "--plain-http", &target, file], home.path(), &[]);
+    assert!(ok, "{shown}");
+    assert!(
+        shown.contains("payload.bin") && shown.contains("12.00 MiB/12.00 MiB"),
+        "a push bar: {shown}"
+    );
+
+    let out = home.path().join("out");
+    let out = out.to_str().expect("utf-8");
+    let (shown, ok) = on_a_terminal(
+        &["pull", "--plain-http", &target, "-o", out],
+        home.path(),
+        &[],
+    );
+    assert!(ok, "{shown}");
+    assert!(
+        shown.contains("payload.bin") && shown.contains("12.00 MiB/12.00 MiB"),
+        "a pull bar: {shown}"
+    );
+
+    let again = home.path().join("again");
+    std::fs::create_dir(&again).expect("mkdir");
+    let again = again.to_str().expect("utf-8");
+    let (shown, ok) = on_a_terminal(
+        &[
+            "pull",
+            "--no-progress",
+            "--plain-http",
+            &target,
+            "-o",
+            again,
+        ],
+        home.path(),
+        &[],
+    );
+    assert!(ok, "{shown}");
+    assert!(
+        !shown.contains("MiB/"),
+        "no bar with --no-progress: {shown}"
+    );
+}
+
+#[test]
+fn login_prompts_on_a_terminal_without_echoing_the_password() {
+    const PASSWORD: &str = "typed-at-the-prompt-5";
+    let registry = TestRegistry::start_with(&conformance::RegistryOptions::htpasswd([(
+        "carol", PASSWORD,
+    )]));
+    let home = tempfile::tempdir().expect("temp home");
+    let (shown, ok) = on_a_terminal(
+        &["login", "--plain-http", &registry.host],
+        home.path(),
+        &[("Username: ", "carol"), ("Password: ", PASSWORD)],
+    );
+    assert!(ok, "{shown}");
+    assert!(shown.contains("Login succeeded"), "{shown}");
+    assert!(
+        !shown.contains(PASSWORD),
+        "the password was echoed: {shown}"
+    );
+    let config = std::fs::read_to_string(home.path().join(".docker/config.json"))
+        .expect("credentials stored");
+    assert!(config.contains(&registry.host), "{config}");
+}
