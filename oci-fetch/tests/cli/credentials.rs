@@ -292,7 +292,12 @@ fn login_stores_through_the_credential_helper_and_logout_erases_there() {
     let host = registry.host.as_str();
     let home = Home::new();
     let store = home.helper("testkeys");
-    let config = home.docker_config(&serde_json::json!({"credsStore": "testkeys"}));
+    // A plain-text entry left from before the helper was configured: removed by the login.
+    let stale = oci_testkit::secrets::base64(format!("{USER}:stale-plain-text"));
+    let config = home.docker_config(&serde_json::json!({
+        "credsStore": "testkeys",
+        "auths": {host: {"auth": stale}},
+    }));
 
     let out = home.run(
         &[
@@ -325,6 +330,14 @@ fn login_stores_through_the_credential_helper_and_logout_erases_there() {
     assert!(
         !Scanner::new(PASSWORD).in_text(&file),
         "no secret in config.json: {file}"
+    );
+    assert!(
+        !file.contains(&stale),
+        "the plain-text entry is gone: {file}"
+    );
+    assert!(
+        file.contains("credsStore"),
+        "the rest of the file stays: {file}"
     );
 
     // What the helper holds is used.
@@ -378,4 +391,87 @@ fn login_without_a_helper_writes_the_file_and_says_so_in_json() {
     check_ok(&out, PASSWORD, "logout");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("logout --json");
     assert_eq!(json["store"], "config-file");
+}
+
+/// `curl` against the token server; returns the JSON answer.
+fn curl_json(args: &[&str]) -> serde_json::Value {
+    let out = Command::new("curl")
+        .args(["-sS", "--fail"])
+        .args(args)
+        .output()
+        .expect("curl runs");
+    assert!(out.status.success(), "curl {args:?}: {}", text(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("a JSON token answer")
+}
+
+#[test]
+fn registry_and_identity_tokens_reach_a_token_auth_registry() {
+    let server = conformance::token_server::TokenServer::start([("bob", "hunter2")])
+        .expect("token server starts");
+    let registry =
+        TestRegistry::start_with(&conformance::RegistryOptions::with_auth(server.auth()));
+    let home = Home::new();
+    let file = home.file();
+    let realm = server.realm();
+    let repo = "cli/tokens";
+
+    // A pre-shared bearer token (what Ironic gets as a pull secret): sent as it is.
+    let scope = format!("repository:{repo}:pull,push");
+    let answer = curl_json(&[
+        "-u",
+        "bob:hunter2",
+        "-G",
+        &realm,
+        "--data-urlencode",
+        "service=conformance-registry",
+        "--data-urlencode",
+        &format!("scope={scope}"),
+    ]);
+    let token = answer["token"].as_str().expect("a token").to_owned();
+    let target = format!("{}/{repo}:v1", registry.host);
+    let before = server.requests().len();
+    let out = home.run(
+        &[
+            "push",
+            "--plain-http",
+            "--registry-token-stdin",
+            &target,
+            &file,
+        ],
+        &token,
+    );
+    check_ok(&out, &token, "--registry-token-stdin push");
+    assert_eq!(
+        server.requests().len(),
+        before,
+        "a registry token is used without any token exchange"
+    );
+
+    // An identity (refresh) token: exchanged with grant_type=refresh_token.
+    let answer = curl_json(&[
+        &realm,
+        "--data",
+        "grant_type=password&username=bob&password=hunter2&service=conformance-registry&client_id=t&access_type=offline",
+    ]);
+    let refresh = answer["refresh_token"]
+        .as_str()
+        .expect("a refresh token")
+        .to_owned();
+    let out = home.run(
+        &[
+            "tags",
+            "--plain-http",
+            "--identity-token-stdin",
+            &format!("{}/{repo}", registry.host),
+        ],
+        &refresh,
+    );
+    check_ok(&out, &refresh, "--identity-token-stdin tags");
+    assert_eq!(text(&out.stdout).trim(), "v1");
+    let last = server.requests().pop().expect("a token request");
+    assert_eq!(
+        last.grant_type.as_deref(),
+        Some("refresh_token"),
+        "{last:?}"
+    );
 }

@@ -66,7 +66,7 @@ fn split_tags(text: &str) -> Result<(String, Option<Vec<Tag>>), Failure> {
         .map(|t| {
             Tag::parse(t).map_err(|e| {
                 Failure::Usage(
-                    anyhow::Error::new(e).context(format!("invalid tag {t:?} in {text:?}")),
+                    anyhow::Error::new(e).context(format!("invalid reference {text:?}: tag {t:?}")),
                 )
             })
         })

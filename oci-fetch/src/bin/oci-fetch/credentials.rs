@@ -35,25 +35,26 @@ pub(crate) struct CredentialArgs {
         long,
         global = true,
         value_name = "PASSWORD",
+        value_parser = secret,
         requires = "username",
         conflicts_with_all = ["password_stdin", "identity_token", "identity_token_stdin", "registry_token", "registry_token_stdin"]
     )]
-    pub(crate) password: Option<String>,
+    pub(crate) password: Option<Secret>,
     /// Read the password for `--username` from standard input (one line).
     #[arg(long, global = true, conflicts_with_all = ["identity_token", "identity_token_stdin", "registry_token", "registry_token_stdin"])]
     pub(crate) password_stdin: bool,
     /// An OAuth2 identity (refresh) token, exchanged at the registry's token server (docker's
     /// `identitytoken`). Insecure on the command line; prefer `--identity-token-stdin`.
-    #[arg(long, global = true, value_name = "TOKEN", conflicts_with_all = ["username", "identity_token_stdin", "registry_token", "registry_token_stdin"])]
-    pub(crate) identity_token: Option<String>,
+    #[arg(long, global = true, value_name = "TOKEN", value_parser = secret, conflicts_with_all = ["username", "identity_token_stdin", "registry_token", "registry_token_stdin"])]
+    pub(crate) identity_token: Option<Secret>,
     /// Read the identity token from standard input (one line).
     #[arg(long, global = true, conflicts_with_all = ["username", "registry_token", "registry_token_stdin"])]
     pub(crate) identity_token_stdin: bool,
     /// A bearer token sent to the registry as it is, without any token exchange (a pre-shared
     /// pull secret, docker's `registrytoken`). Insecure on the command line; prefer
     /// `--registry-token-stdin`.
-    #[arg(long, global = true, value_name = "TOKEN", conflicts_with_all = ["username", "registry_token_stdin"])]
-    pub(crate) registry_token: Option<String>,
+    #[arg(long, global = true, value_name = "TOKEN", value_parser = secret, conflicts_with_all = ["username", "registry_token_stdin"])]
+    pub(crate) registry_token: Option<Secret>,
     /// Read the registry token from standard input (one line).
     #[arg(long, global = true, conflicts_with_all = ["username"])]
     pub(crate) registry_token_stdin: bool,
@@ -157,11 +158,17 @@ fn usage(message: &str) -> Failure {
     Failure::Usage(anyhow!("{message}"))
 }
 
-fn non_empty(value: &str, flag: &str) -> Result<Secret, Failure> {
+/// A secret flag's value, held as a [`Secret`] from the start so that `Debug` of the parsed
+/// arguments never shows it.
+fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::new(value))
+}
+
+fn non_empty(value: &Secret, flag: &str) -> Result<Secret, Failure> {
     if value.is_empty() {
         return Err(usage(&format!("{flag} is empty")));
     }
-    Ok(Secret::new(value))
+    Ok(value.clone())
 }
 
 /// Reads one secret from standard input: the whole input without its final line break.

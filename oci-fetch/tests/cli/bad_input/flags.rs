@@ -1,5 +1,7 @@
-//! Bad flags: values a flag does not take, flags wrong together or for the place, and the
-//! credential flags at every command that contacts a registry.
+//! Bad flags, with the contract of the parent module (exit 2, nothing on stdout, one line
+//! naming the problem, nothing written): values a flag does not take, flags wrong together or
+//! for the place, the credential flags at every command that contacts a registry, `generate`
+//! and `--no-progress`.
 
 use super::*;
 
@@ -25,7 +27,41 @@ fn unknown_flag_values_are_refused() {
 fn flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
     let mut cases = publishing_flag_cases(s);
     cases.extend(other_flag_cases(s));
+    cases.extend(switch_cases(s));
     cases
+}
+
+/// [`flag_cases`]: the switches added for oras habits and scripts take no value.
+fn switch_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
+    let r = unreachable_ref();
+    let blob = blob_reference(&r);
+    let out = s.path("out");
+    vec![
+        (Run::new("tags", &["tags", "--json=yes", &r]), "--json"),
+        (
+            Run::new("repo ls", &["repo", "ls", "--json=yes", UNREACHABLE]),
+            "--json",
+        ),
+        (
+            Run::new("manifest fetch", &["manifest", "fetch", "--pretty=yes", &r]),
+            "--pretty",
+        ),
+        (
+            Run::new("manifest delete", &["manifest", "delete", "--json=yes", &r]),
+            "--json",
+        ),
+        (
+            Run::new(
+                "blob fetch",
+                &["blob", "fetch", "--json=yes", "-o", &out, &blob],
+            ),
+            "--json",
+        ),
+        (
+            Run::new("blob delete", &["blob", "delete", "--json=yes", &blob]),
+            "--json",
+        ),
+    ]
 }
 
 /// [`flag_cases`] of `ref`, `push`, `attach` and `discover`.
@@ -325,4 +361,20 @@ fn credential_flags_are_checked_at_every_command_that_contacts_a_registry() {
         problems.push(problem);
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn generate_and_no_progress_refuse_bad_values() {
+    let s = Scratch::new();
+    for (run, needle) in [
+        (Run::new("generate", &["generate", "yaml"]), "yaml"),
+        (Run::new("generate", &["generate"]), "<KIND>"),
+        (
+            Run::new("pull", &["pull", "--no-progress=yes", "-o", "x", "r/x:v1"]),
+            "--no-progress",
+        ),
+    ] {
+        let (code, line) = s.check(&run, needle);
+        assert_eq!(code, 2, "{}: {line}", run.name);
+    }
 }
