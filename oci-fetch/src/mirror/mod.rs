@@ -104,13 +104,14 @@ fn layout_at(dir: PathBuf) -> Location {
 }
 
 /// Mirrors every source of `set` to `destination`, reading from `origin`. `opts` gives the
-/// concurrency, the referrers mode and the download options; each source sets its own
-/// referrers and platform.
+/// concurrency (repositories at a time, and requests at a time within each), the referrers
+/// mode and the download options; each source sets its own referrers and platform. The report
+/// keeps the set's order.
 ///
 /// # Errors
 ///
-/// [`MirrorError::Copy`] for the first repository that fails (the ones before it are done;
-/// running again continues).
+/// [`MirrorError::Copy`] for the first repository that fails (the others in flight stop
+/// between requests; what was written is whole, and running again continues).
 pub async fn mirror(
     client: &Client,
     set: &MirrorSet,
@@ -118,70 +119,83 @@ pub async fn mirror(
     destination: &MirrorDestination,
     opts: &CopyOptions,
 ) -> Result<MirrorReport, MirrorError> {
-    let mut report = MirrorReport::default();
-    for source in &set.sources {
-        let name = format!(
-            "{}/{}",
-            source.repository.registry(),
-            source.repository.repository()
-        );
-        let failed = |e: CopyError| MirrorError::Copy {
-            repository: name.clone(),
-            source: e,
-        };
-        let from = match origin {
-            MirrorOrigin::Registries => Location::Registry(source.repository.clone()),
-            MirrorOrigin::Layout(dir) => {
-                match MirrorDestination::Layout(dir.clone()).place(&source.repository)? {
-                    Placed::Layout(d) => layout_at(d),
-                    Placed::Registry(r) => Location::Registry(r),
-                }
-            }
-        };
-        let placed = destination.place(&source.repository)?;
-        let to = match &placed {
-            Placed::Registry(r) => Location::Registry(r.clone()),
-            Placed::Layout(d) => layout_at(d.clone()),
-        };
-        let mut copy_opts = opts.clone();
-        copy_opts.referrers = source.referrers;
-        copy_opts.platform = source.platform.clone();
-        let copier = Copier::open(client, &from, &to, &copy_opts)
-            .await
-            .map_err(failed)?;
-        let mut roots = Vec::new();
-        match &source.selection {
-            TagSelection::Digests(digests) => {
-                for d in digests {
-                    let target = TagOrDigest::Digest(d.clone());
-                    roots.push(copier.copy(&target, &[]).await.map_err(failed)?);
-                }
-            }
-            TagSelection::Tags(tags) => {
-                for t in tags {
-                    let target = TagOrDigest::Tag(t.clone());
-                    let copied = copier.copy(&target, std::slice::from_ref(t));
-                    roots.push(copied.await.map_err(failed)?);
-                }
-            }
-            selection @ (TagSelection::All | TagSelection::Pattern(_)) => {
-                let tags = copier.source_tags().await.map_err(failed)?;
-                for t in tags.iter().filter(|t| selection.matches(t)) {
-                    let target = TagOrDigest::Tag(t.clone());
-                    let copied = copier.copy(&target, std::slice::from_ref(t));
-                    roots.push(copied.await.map_err(failed)?);
-                }
+    use futures_util::{StreamExt as _, TryStreamExt as _};
+    let repositories = futures_util::stream::iter(&set.sources)
+        .map(|source| mirror_one(client, source, origin, destination, opts))
+        .buffered(opts.concurrency.max(1))
+        .try_collect()
+        .await?;
+    Ok(MirrorReport { repositories })
+}
+
+/// Mirrors one source repository.
+async fn mirror_one(
+    client: &Client,
+    source: &MirrorSource,
+    origin: &MirrorOrigin,
+    destination: &MirrorDestination,
+    opts: &CopyOptions,
+) -> Result<MirroredRepository, MirrorError> {
+    let name = format!(
+        "{}/{}",
+        source.repository.registry(),
+        source.repository.repository()
+    );
+    let failed = |e: CopyError| MirrorError::Copy {
+        repository: name.clone(),
+        source: e,
+    };
+    let from = match origin {
+        MirrorOrigin::Registries => Location::Registry(source.repository.clone()),
+        MirrorOrigin::Layout(dir) => {
+            match MirrorDestination::Layout(dir.clone()).place(&source.repository)? {
+                Placed::Layout(d) => layout_at(d),
+                Placed::Registry(r) => Location::Registry(r),
             }
         }
-        report.repositories.push(MirroredRepository {
-            source: source.repository.clone(),
-            destination: placed,
-            digest_only: matches!(source.selection, TagSelection::Digests(_)),
-            roots,
-            stats: copier.stats(),
-        });
+    };
+    let placed = destination.place(&source.repository)?;
+    let to = match &placed {
+        Placed::Registry(r) => Location::Registry(r.clone()),
+        Placed::Layout(d) => layout_at(d.clone()),
+    };
+    let mut copy_opts = opts.clone();
+    copy_opts.referrers = source.referrers;
+    copy_opts.platform = source.platform.clone();
+    let copier = Copier::open(client, &from, &to, &copy_opts)
+        .await
+        .map_err(failed)?;
+    let mut roots = Vec::new();
+    match &source.selection {
+        TagSelection::Digests(digests) => {
+            for d in digests {
+                let target = TagOrDigest::Digest(d.clone());
+                roots.push(copier.copy(&target, &[]).await.map_err(failed)?);
+            }
+        }
+        TagSelection::Tags(tags) => {
+            for t in tags {
+                let target = TagOrDigest::Tag(t.clone());
+                let copied = copier.copy(&target, std::slice::from_ref(t));
+                roots.push(copied.await.map_err(failed)?);
+            }
+        }
+        selection @ (TagSelection::All | TagSelection::Pattern(_)) => {
+            let tags = copier.source_tags().await.map_err(failed)?;
+            for t in tags.iter().filter(|t| selection.matches(t)) {
+                let target = TagOrDigest::Tag(t.clone());
+                let copied = copier.copy(&target, std::slice::from_ref(t));
+                roots.push(copied.await.map_err(failed)?);
+            }
+        }
     }
-    Ok(report)
+    Ok(MirroredRepository {
+        source: source.repository.clone(),
+        destination: placed,
+        digest_only: matches!(source.selection, TagSelection::Digests(_)),
+        roots,
+        stats: copier.stats(),
+    })
 }
 
 /// The `registries.conf` redirects for a run to a registry: one per source repository

@@ -16,6 +16,9 @@ const BLOB_BYTES: u64 = 64 * MIB;
 /// With `--quick`.
 const QUICK_BLOB_BYTES: u64 = 16 * MIB;
 
+/// containers/image's blob-info cache for root (skopeo).
+const SKOPEO_BLOB_CACHE: &str = "/var/lib/containers/cache/blob-info-cache-v1.boltdb";
+
 /// oras-py: for each `SRC DST` pair on stdin, pull SRC into a directory and push its files
 /// to DST.
 const ORAS_COPY: &str = r#"
@@ -96,7 +99,9 @@ impl Bench {
                 src.host,
                 dst.host
             );
-            Client::shell("skopeo copy", mode, "yes", script)
+            // containers/image remembers where blobs live (its blob-info cache) and mounts them
+            // from an earlier run's repositories; a first run must not know any.
+            Client::shell("skopeo copy", mode, "yes", script).cleaning(Path::new(SKOPEO_BLOB_CACHE))
         };
         let oras = |to: &str| {
             let script = format!(
