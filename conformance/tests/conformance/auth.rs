@@ -18,6 +18,8 @@ use oci_auth::{
 };
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 
+use crate::sha256_digest;
+
 /// The end of the error message when the caller's credentials are refused.
 const REJECTED_FROM_CALLER: &str = "rejected the credentials from the caller";
 
@@ -115,7 +117,7 @@ async fn push_artifact(
 ) -> anyhow::Result<Vec<u8>> {
     let scopes = [Scope::push_pull(repo)];
     let blob = b"{}".to_vec();
-    let blob_digest = crate::sha256_digest(&blob);
+    let blob_digest = sha256_digest(&blob);
     let start = send(auth, host, &scopes, || {
         http().post(format!("{base}/v2/{repo}/blobs/uploads/"))
     })

@@ -22,6 +22,8 @@ use oci_fetch::publish::push::{PushRequest, Pushed, push, resolve_subject};
 use oci_ref::TagOrDigest;
 use oci_ref::{Digest, Reference};
 
+use crate::sha256_digest;
+
 /// Fixed creation time: reproducible manifests.
 const CREATED: &str = "2024-03-17T08:42:37Z";
 
@@ -343,7 +345,7 @@ async fn skopeo_reads_our_artifacts_and_layouts() {
             let layer = &pushed.blobs[1].descriptor;
             let bytes = std::fs::read(blob(&layer.digest))?;
             anyhow::ensure!(
-                bytes == payload && crate::sha256_digest(&bytes) == layer.digest.as_str(),
+                bytes == payload && sha256_digest(&bytes) == layer.digest.as_str(),
                 "layer differs"
             );
             let index: serde_json::Value =
