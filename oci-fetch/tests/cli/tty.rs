@@ -145,3 +145,52 @@ fn login_prompts_on_a_terminal_without_echoing_the_password() {
         .expect("credentials stored");
     assert!(config.contains(&registry.host), "{config}");
 }
+
+#[test]
+fn copies_show_progress_on_a_terminal_and_print_only_the_digest_elsewhere() {
+    let registry = TestRegistry::start();
+    let home = tempfile::tempdir().expect("temp home");
+    let file = home.path().join("payload.bin");
+    std::fs::write(&file, vec![9u8; 12 * 1024 * 1024]).expect("write payload");
+    let file = file.to_str().expect("utf-8");
+    let target = format!("{}/cli/tty-copy:v1", registry.host);
+    crate::ok(&["push", "--plain-http", &target, file]);
+    let layout = home.path().join("layout");
+    let layout = format!("{}:v1", layout.to_str().expect("utf-8"));
+
+    // Registry → layout: the verified download's bar.
+    let (shown, ok) = on_a_terminal(
+        &["copy", "--plain-http", "--to-oci-layout", &target, &layout],
+        home.path(),
+        &[],
+    );
+    assert!(ok, "{shown}");
+    assert!(
+        shown.contains("12.00 MiB/12.00 MiB"),
+        "a copy-to-layout bar: {shown}"
+    );
+
+    // Layout → registry: the streamed upload's bar (a layout source is never mounted).
+    let copied = format!("{}/cli/tty-copied:v1", registry.host);
+    let (shown, ok) = on_a_terminal(
+        &["copy", "--plain-http", "--from-oci-layout", &layout, &copied],
+        home.path(),
+        &[],
+    );
+    assert!(ok, "{shown}");
+    assert!(
+        shown.contains("12.00 MiB/12.00 MiB"),
+        "a copy-to-registry bar: {shown}"
+    );
+
+    // Not a terminal: the digest on stdout and nothing on stderr.
+    let plain = format!("{}/cli/tty-plain:v1", registry.host);
+    let out = crate::oci_fetch(&["copy", "--plain-http", "--from-oci-layout", &layout, &plain]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    let index = std::fs::read(home.path().join("layout/index.json")).expect("index.json");
+    let index: serde_json::Value = serde_json::from_slice(&index).expect("JSON");
+    let root = index["manifests"][0]["digest"].as_str().expect("the root");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(stdout, format!("{root}\n"), "only the root digest");
+}
