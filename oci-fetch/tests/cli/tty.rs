@@ -146,6 +146,18 @@ fn login_prompts_on_a_terminal_without_echoing_the_password() {
     assert!(config.contains(&registry.host), "{config}");
 }
 
+/// `oci-fetch copy --plain-http ARGS` on a terminal succeeds and shows the whole 12 MiB blob's
+/// bar.
+fn check_copy_bar(args: &[&str], home: &std::path::Path) {
+    let args: Vec<&str> = ["copy", "--plain-http"].iter().chain(args).copied().collect();
+    let (shown, ok) = on_a_terminal(&args, home, &[]);
+    assert!(ok, "{args:?}: {shown}");
+    assert!(
+        shown.contains("12.00 MiB/12.00 MiB"),
+        "a bar for {args:?}: {shown}"
+    );
+}
+
 #[test]
 fn copies_show_progress_on_a_terminal_and_print_only_the_digest_elsewhere() {
     let registry = TestRegistry::start();
@@ -159,29 +171,10 @@ fn copies_show_progress_on_a_terminal_and_print_only_the_digest_elsewhere() {
     let layout = format!("{}:v1", layout.to_str().expect("utf-8"));
 
     // Registry → layout: the verified download's bar.
-    let (shown, ok) = on_a_terminal(
-        &["copy", "--plain-http", "--to-oci-layout", &target, &layout],
-        home.path(),
-        &[],
-    );
-    assert!(ok, "{shown}");
-    assert!(
-        shown.contains("12.00 MiB/12.00 MiB"),
-        "a copy-to-layout bar: {shown}"
-    );
-
+    check_copy_bar(&["--to-oci-layout", &target, &layout], home.path());
     // Layout → registry: the streamed upload's bar (a layout source is never mounted).
     let copied = format!("{}/cli/tty-copied:v1", registry.host);
-    let (shown, ok) = on_a_terminal(
-        &["copy", "--plain-http", "--from-oci-layout", &layout, &copied],
-        home.path(),
-        &[],
-    );
-    assert!(ok, "{shown}");
-    assert!(
-        shown.contains("12.00 MiB/12.00 MiB"),
-        "a copy-to-registry bar: {shown}"
-    );
+    check_copy_bar(&["--from-oci-layout", &layout, &copied], home.path());
 
     // Not a terminal: the digest on stdout and nothing on stderr.
     let plain = format!("{}/cli/tty-plain:v1", registry.host);
