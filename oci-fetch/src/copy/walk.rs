@@ -383,7 +383,9 @@ impl Walker {
             Dst::Layout(layout) => {
                 let mut mem = MemorySource::new();
                 mem.insert(desc.digest.clone(), bytes);
-                let written = layout.write_blob(&mem, desc, &self.manifest_download).await?;
+                let written = layout
+                    .write_blob(&mem, desc, &self.manifest_download)
+                    .await?;
                 if is_referrer {
                     let _edit = self.index_edit.lock().await;
                     layout.add_manifest(desc).await?;
@@ -490,7 +492,11 @@ impl Walker {
                 return Err(std::io::Error::other("the source did not start at byte 0"));
             }
             let verifier = Verifier::new(desc.digest.clone(), desc.size);
-            Ok(HeldBack::new(body.stream, verifier, Reporter::start(progress, desc)))
+            Ok(HeldBack::new(
+                body.stream,
+                verifier,
+                Reporter::start(progress, desc),
+            ))
         };
         let outcome = repo
             .push_blob_streamed(&desc.digest, desc.size, open)

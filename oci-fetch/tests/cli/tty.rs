@@ -149,7 +149,11 @@ fn login_prompts_on_a_terminal_without_echoing_the_password() {
 /// `oci-fetch copy --plain-http ARGS` on a terminal succeeds and shows the whole 12 MiB blob's
 /// bar.
 fn check_copy_bar(args: &[&str], home: &std::path::Path) {
-    let args: Vec<&str> = ["copy", "--plain-http"].iter().chain(args).copied().collect();
+    let args: Vec<&str> = ["copy", "--plain-http"]
+        .iter()
+        .chain(args)
+        .copied()
+        .collect();
     let (shown, ok) = on_a_terminal(&args, home, &[]);
     assert!(ok, "{args:?}: {shown}");
     assert!(
@@ -180,7 +184,11 @@ fn copies_show_progress_on_a_terminal_and_print_only_the_digest_elsewhere() {
     let plain = format!("{}/cli/tty-plain:v1", registry.host);
     let out = crate::oci_fetch(&["copy", "--plain-http", "--from-oci-layout", &layout, &plain]);
     assert!(out.status.success(), "{out:?}");
-    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let index = std::fs::read(home.path().join("layout/index.json")).expect("index.json");
     let index: serde_json::Value = serde_json::from_slice(&index).expect("JSON");
     let root = index["manifests"][0]["digest"].as_str().expect("the root");
