@@ -390,42 +390,12 @@ async fn serve(stream: TcpStream, shared: &Shared, redirect: bool) -> anyhow::Re
     let mut parts = request.start.split_whitespace();
     let method = parts.next().unwrap_or_default().to_owned();
     let target = parts.next().unwrap_or_default().to_owned();
-
-    let fault = if redirect {
-        shared.redirect_requests.fetch_add(1, Ordering::Relaxed);
-        if request.get("authorization").is_some() {
-            shared
-                .redirect_authorizations
-                .fetch_add(1, Ordering::Relaxed);
-        }
-        None
-    } else {
-        shared.requests.fetch_add(1, Ordering::Relaxed);
-        let authorized = request.get("authorization").is_some();
-        pick_fault(shared, &method, &target, authorized)
-    };
+    let fault = count_and_pick(shared, redirect, &request, &method, &target);
 
     let client = client.get_mut();
-    match &fault {
-        Some(Fault::TooManyRequests { retry_after }) => {
-            let body = br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"injected fault"}]}"#;
-            let extra = format!("Retry-After: {retry_after}\r\n");
-            return write_simple(client, "429 Too Many Requests", &extra, body).await;
-        }
-        Some(Fault::Status { status }) => {
-            let body = br#"{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}"#;
-            return write_simple(client, &format!("{status} Injected"), "", body).await;
-        }
-        Some(Fault::Redirect) => {
-            let Some(to) = *lock(&shared.redirect_addr) else {
-                return Ok(());
-            };
-            let extra = format!("Location: http://{to}{target}\r\n");
-            return write_simple(client, "307 Temporary Redirect", &extra, b"").await;
-        }
-        _ => {}
+    if answer_alone(client, shared, fault.as_ref(), &target).await? {
+        return Ok(());
     }
-
     let upstream_auth = if redirect {
         Some(lock(&shared.redirect_upstream_authorization).clone())
     } else {
@@ -435,29 +405,106 @@ async fn serve(stream: TcpStream, shared: &Shared, redirect: bool) -> anyhow::Re
     let (mut response, mut response_body) =
         tokio::time::timeout(UPSTREAM_TIMEOUT, exchange).await??;
     let head_request = method.eq_ignore_ascii_case("HEAD");
+    tamper(
+        fault.as_ref(),
+        &mut response,
+        &mut response_body,
+        head_request,
+    );
+    let length = if head_request {
+        response.content_length().unwrap_or(0)
+    } else {
+        response_body.len()
+    };
+    client.write_all(&response_head(&response, length)).await?;
+    if head_request {
+        client.flush().await?;
+        return Ok(());
+    }
+    write_body(client, fault, &response_body).await
+}
+
+/// Counts the request (on the redirect target: whether it carried `Authorization`) and picks
+/// the fault of the first active rule it matches; the redirect target injects none.
+fn count_and_pick(
+    shared: &Shared,
+    redirect: bool,
+    request: &Head,
+    method: &str,
+    target: &str,
+) -> Option<Fault> {
+    let authorized = request.get("authorization").is_some();
+    if redirect {
+        shared.redirect_requests.fetch_add(1, Ordering::Relaxed);
+        if authorized {
+            shared
+                .redirect_authorizations
+                .fetch_add(1, Ordering::Relaxed);
+        }
+        return None;
+    }
+    shared.requests.fetch_add(1, Ordering::Relaxed);
+    pick_fault(shared, method, target, authorized)
+}
+
+/// Answers the faults that need no upstream (429, a status, a redirect); whether it did.
+async fn answer_alone(
+    client: &mut TcpStream,
+    shared: &Shared,
+    fault: Option<&Fault>,
+    target: &str,
+) -> anyhow::Result<bool> {
+    match fault {
+        Some(Fault::TooManyRequests { retry_after }) => {
+            let body = br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"injected fault"}]}"#;
+            let extra = format!("Retry-After: {retry_after}\r\n");
+            write_simple(client, "429 Too Many Requests", &extra, body).await?;
+        }
+        Some(Fault::Status { status }) => {
+            let body = br#"{"errors":[{"code":"UNKNOWN","message":"injected fault"}]}"#;
+            write_simple(client, &format!("{status} Injected"), "", body).await?;
+        }
+        Some(Fault::Redirect) => {
+            let Some(to) = *lock(&shared.redirect_addr) else {
+                return Ok(true);
+            };
+            let extra = format!("Location: http://{to}{target}\r\n");
+            write_simple(client, "307 Temporary Redirect", &extra, b"").await?;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Changes the upstream's answer as the fault says: a flipped byte, bytes appended, a manifest
+/// cut into malformed JSON (without the digest header that would give it away).
+fn tamper(fault: Option<&Fault>, response: &mut Head, body: &mut Vec<u8>, head_request: bool) {
     let status_ok = response
         .start
         .split_whitespace()
         .nth(1)
         .is_some_and(|s| s.starts_with('2'));
-
-    match &fault {
-        Some(Fault::FlipByte { offset }) if !response_body.is_empty() => {
+    match fault {
+        Some(Fault::FlipByte { offset }) if !body.is_empty() => {
             let at = usize::try_from(*offset)
                 .unwrap_or(usize::MAX)
-                .min(response_body.len() - 1);
-            response_body[at] ^= 0x01;
+                .min(body.len() - 1);
+            body[at] ^= 0x01;
         }
-        Some(Fault::Append { bytes }) if !head_request => response_body.extend_from_slice(bytes),
+        Some(Fault::Append { bytes }) if !head_request => body.extend_from_slice(bytes),
         Some(Fault::MalformedJson) if status_ok && !head_request => {
-            response_body = br#"{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "layers": [{"digest": "#.to_vec();
+            *body = br#"{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "layers": [{"digest": "#.to_vec();
             response
                 .headers
                 .retain(|(n, _)| !n.eq_ignore_ascii_case("docker-content-digest"));
         }
         _ => {}
     }
+}
 
+/// The response head sent to the client: the upstream's status and end-to-end headers, the
+/// body's `length`, and `Connection: close`.
+fn response_head(response: &Head, length: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(512);
     out.extend_from_slice(response.start.as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -470,26 +517,22 @@ async fn serve(stream: TcpStream, shared: &Shared, redirect: bool) -> anyhow::Re
         out.extend_from_slice(value);
         out.extend_from_slice(b"\r\n");
     }
-    let length = if head_request {
-        response.content_length().unwrap_or(0)
-    } else {
-        response_body.len()
-    };
     out.extend_from_slice(
         format!("Content-Length: {length}\r\nConnection: close\r\n\r\n").as_bytes(),
     );
-    client.write_all(&out).await?;
-    if head_request {
-        client.flush().await?;
-        return Ok(());
-    }
+    out
+}
 
+/// Sends the body as the fault says: cut off, stalled, trickled, or whole.
+async fn write_body(
+    client: &mut TcpStream,
+    fault: Option<Fault>,
+    body: &[u8],
+) -> anyhow::Result<()> {
     match fault {
         Some(Fault::CloseAfter { bytes }) => {
-            let n = usize::try_from(bytes)
-                .unwrap_or(usize::MAX)
-                .min(response_body.len());
-            client.write_all(&response_body[..n]).await?;
+            let n = usize::try_from(bytes).unwrap_or(usize::MAX).min(body.len());
+            client.write_all(&body[..n]).await?;
             client.flush().await?;
             return Ok(());
         }
@@ -499,23 +542,23 @@ async fn serve(stream: TcpStream, shared: &Shared, redirect: bool) -> anyhow::Re
         }) => {
             let n = usize::try_from(after_bytes)
                 .unwrap_or(usize::MAX)
-                .min(response_body.len());
-            client.write_all(&response_body[..n]).await?;
+                .min(body.len());
+            client.write_all(&body[..n]).await?;
             client.flush().await?;
             tokio::time::sleep(duration).await;
-            client.write_all(&response_body[n..]).await?;
+            client.write_all(&body[n..]).await?;
         }
         Some(Fault::Trickle { bytes_per_sec }) => {
             let per_tick = usize::try_from(bytes_per_sec.max(1) / 20)
                 .unwrap_or(usize::MAX)
                 .max(1);
-            for piece in response_body.chunks(per_tick) {
+            for piece in body.chunks(per_tick) {
                 client.write_all(piece).await?;
                 client.flush().await?;
                 tokio::time::sleep(TRICKLE_TICK).await;
             }
         }
-        _ => client.write_all(&response_body).await?,
+        _ => client.write_all(body).await?,
     }
     client.flush().await?;
     let _ = client.shutdown().await;

@@ -264,10 +264,20 @@ fn respond(mut stream: &TcpStream, status: u16, body: &str) -> std::io::Result<(
     stream.flush()
 }
 
+/// Why a token request was refused: the status and the `error` message.
+type Refusal = (u16, &'static str);
+
+/// What a token request asks for: who authenticated (if anyone), the scopes, and whether it
+/// wants a refresh token.
+struct Ask {
+    user: Option<String>,
+    scopes: Vec<String>,
+    offline: bool,
+}
+
 fn handle(shared: &Shared, stream: TcpStream) -> anyhow::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let req = read_request(&stream)?;
-    let path = req.path();
     let mut record = TokenRequest {
         method: req.method.clone(),
         user: None,
@@ -275,101 +285,11 @@ fn handle(shared: &Shared, stream: TcpStream) -> anyhow::Result<()> {
         scopes: Vec::new(),
         status: 200,
     };
-    let result = (|| -> Result<String, (u16, &'static str)> {
-        if path != "/token" {
-            return Err((404, "no such endpoint"));
-        }
-        let (user, scopes, offline) = match req.method.as_str() {
-            "GET" => {
-                let q = req.query();
-                let scopes: Vec<String> = q
-                    .iter()
-                    .filter(|(k, _)| k == "scope")
-                    .map(|(_, v)| v.clone())
-                    .collect();
-                let offline = q.iter().any(|(k, v)| k == "offline_token" && v == "true");
-                let user = match req.header("authorization") {
-                    None => None,
-                    Some(h) => Some(check_basic(shared, h).ok_or((401, "invalid credentials"))?),
-                };
-                (user, scopes, offline)
-            }
-            "POST" => {
-                let form = req.form();
-                let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-                let grant = get("grant_type").unwrap_or_default();
-                record.grant_type = Some(grant.clone());
-                let scopes: Vec<String> = get("scope")
-                    .map(|s| {
-                        s.split(' ')
-                            .filter(|p| !p.is_empty())
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let offline = get("access_type").as_deref() == Some("offline");
-                let user = match grant.as_str() {
-                    "password" => {
-                        let u = get("username").unwrap_or_default();
-                        let p = get("password").unwrap_or_default();
-                        shared
-                            .users
-                            .iter()
-                            .any(|(name, pw)| *name == u && pw.expose() == p)
-                            .then_some(u)
-                            .ok_or((401, "invalid credentials"))?
-                    }
-                    "refresh_token" => {
-                        let t = get("refresh_token").unwrap_or_default();
-                        let st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-                        st.refresh_tokens
-                            .iter()
-                            .find(|(tok, _)| *tok == t)
-                            .map(|(_, u)| u.clone())
-                            .ok_or((401, "unknown refresh token"))?
-                    }
-                    _ => return Err((400, "unsupported grant_type")),
-                };
-                (Some(user), scopes, offline || grant == "password")
-            }
-            _ => return Err((404, "method not supported")),
-        };
-        record.user = user.clone();
-        record.scopes = scopes.clone();
-        let access = grant(user.is_some(), &scopes);
-        let exp_offset = {
-            let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
-            if st.next_exp_offsets.is_empty() {
-                TOKEN_LIFETIME.as_secs() as i64
-            } else {
-                st.next_exp_offsets.remove(0)
-            }
-        };
-        let token = sign(
-            shared,
-            user.as_deref().unwrap_or_default(),
-            &access,
-            exp_offset,
-        )
-        .map_err(|_| (500, "signing failed"))?;
-        let mut body = serde_json::json!({
-            "token": token,
-            "access_token": token,
-            "expires_in": TOKEN_LIFETIME.as_secs(),
-            "issued_at": rfc3339_now(),
-        });
-        if offline && let Some(u) = &user {
-            let refresh = format!("refresh-{}", crate::random_hex(16));
-            shared
-                .state
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .refresh_tokens
-                .push((refresh.clone(), u.clone()));
-            body["refresh_token"] = refresh.into();
-        }
-        Ok(body.to_string())
-    })();
+    let result = ask(shared, &req, &mut record.grant_type).and_then(|ask| {
+        record.user = ask.user.clone();
+        record.scopes = ask.scopes.clone();
+        issue(shared, ask)
+    });
     let (status, body) = match result {
         Ok(b) => (200, b),
         Err((s, msg)) => (s, serde_json::json!({ "error": msg }).to_string()),
@@ -383,6 +303,125 @@ fn handle(shared: &Shared, stream: TcpStream) -> anyhow::Result<()> {
         .push(record);
     respond(&stream, status, &body)?;
     Ok(())
+}
+
+/// Reads what `req` asks for: a `GET` (scopes in the query, optional Basic credentials) or an
+/// OAuth2 `POST` (form; `grant_type` is recorded in `grant_type`).
+fn ask(shared: &Shared, req: &Request, grant_type: &mut Option<String>) -> Result<Ask, Refusal> {
+    if req.path() != "/token" {
+        return Err((404, "no such endpoint"));
+    }
+    match req.method.as_str() {
+        "GET" => {
+            let q = req.query();
+            let scopes: Vec<String> = q
+                .iter()
+                .filter(|(k, _)| k == "scope")
+                .map(|(_, v)| v.clone())
+                .collect();
+            let offline = q.iter().any(|(k, v)| k == "offline_token" && v == "true");
+            let user = match req.header("authorization") {
+                None => None,
+                Some(h) => Some(check_basic(shared, h).ok_or((401, "invalid credentials"))?),
+            };
+            Ok(Ask {
+                user,
+                scopes,
+                offline,
+            })
+        }
+        "POST" => ask_oauth2(shared, &req.form(), grant_type),
+        _ => Err((404, "method not supported")),
+    }
+}
+
+/// An OAuth2 `POST` form: a password or a refresh-token grant.
+fn ask_oauth2(
+    shared: &Shared,
+    form: &[(String, String)],
+    grant_type: &mut Option<String>,
+) -> Result<Ask, Refusal> {
+    let get = |k: &str| form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let grant = get("grant_type").unwrap_or_default();
+    *grant_type = Some(grant.clone());
+    let scopes: Vec<String> = get("scope")
+        .map(|s| {
+            s.split(' ')
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let offline = get("access_type").as_deref() == Some("offline");
+    let user = match grant.as_str() {
+        "password" => {
+            let u = get("username").unwrap_or_default();
+            let p = get("password").unwrap_or_default();
+            shared
+                .users
+                .iter()
+                .any(|(name, pw)| *name == u && pw.expose() == p)
+                .then_some(u)
+                .ok_or((401, "invalid credentials"))?
+        }
+        "refresh_token" => {
+            let t = get("refresh_token").unwrap_or_default();
+            let st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+            st.refresh_tokens
+                .iter()
+                .find(|(tok, _)| *tok == t)
+                .map(|(_, u)| u.clone())
+                .ok_or((401, "unknown refresh token"))?
+        }
+        _ => return Err((400, "unsupported grant_type")),
+    };
+    Ok(Ask {
+        user: Some(user),
+        scopes,
+        offline: offline || grant == "password",
+    })
+}
+
+/// Signs the token `ask` earned (with a refresh token when it asked for one); the JSON body.
+fn issue(shared: &Shared, ask: Ask) -> Result<String, Refusal> {
+    let Ask {
+        user,
+        scopes,
+        offline,
+    } = ask;
+    let access = grant(user.is_some(), &scopes);
+    let exp_offset = {
+        let mut st = shared.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if st.next_exp_offsets.is_empty() {
+            TOKEN_LIFETIME.as_secs() as i64
+        } else {
+            st.next_exp_offsets.remove(0)
+        }
+    };
+    let token = sign(
+        shared,
+        user.as_deref().unwrap_or_default(),
+        &access,
+        exp_offset,
+    )
+    .map_err(|_| (500, "signing failed"))?;
+    let mut body = serde_json::json!({
+        "token": token,
+        "access_token": token,
+        "expires_in": TOKEN_LIFETIME.as_secs(),
+        "issued_at": rfc3339_now(),
+    });
+    if offline && let Some(u) = &user {
+        let refresh = format!("refresh-{}", crate::random_hex(16));
+        shared
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .refresh_tokens
+            .push((refresh.clone(), u.clone()));
+        body["refresh_token"] = refresh.into();
+    }
+    Ok(body.to_string())
 }
 
 fn check_basic(shared: &Shared, header: &str) -> Option<String> {

@@ -300,36 +300,7 @@ fn rule(f: &mut Fields<'_, '_>, kind: &str) -> Result<Box<dyn Rule>, PolicyFileE
             let value = f.required("value")?;
             Box::new(Variant::new(value).missing(platform_missing(f)?))
         }
-        "disk-format" => {
-            let prefer = f.list("prefer")?;
-            let source = f.string("download-source")?;
-            let base = match (prefer, source) {
-                (Some(p), None) => DiskFormatPreference::new(p),
-                (None, Some((s, span))) => match s.parse::<DownloadSource>() {
-                    Ok(source) => DiskFormatPreference::ironic(source),
-                    Err(source) => {
-                        let (line, column) = f.src.at(span.start);
-                        return Err(PolicyFileError::DownloadSource {
-                            line,
-                            column,
-                            source,
-                        });
-                    }
-                },
-                (Some(_), Some(_)) => {
-                    return Err(f.conflict("set either `prefer` or `download-source`, not both"));
-                }
-                (None, None) => return Err(f.conflict("set `prefer` or `download-source`")),
-            };
-            let unlisted = f
-                .choice(
-                    "unlisted",
-                    &[("reject", Unlisted::Reject), ("last", Unlisted::Last)],
-                    "\"reject\" or \"last\"",
-                )?
-                .unwrap_or_default();
-            Box::new(base.unlisted(unlisted))
-        }
+        "disk-format" => disk_format(f)?,
         "artifact-type" => Box::new(ArtifactType::any_of(f.value_or_any_of()?)),
         "media-type" => {
             let any_of = f.value_or_any_of()?;
@@ -366,31 +337,67 @@ fn rule(f: &mut Fields<'_, '_>, kind: &str) -> Result<Box<dyn Rule>, PolicyFileE
                 SingleLayer::strict()
             })
         }
-        "container-image" => {
-            let mode = f.choice(
-                "mode",
-                &[
-                    ("require", ContainerImageMode::Require),
-                    ("reject", ContainerImageMode::Reject),
-                ],
-                "\"require\" or \"reject\"",
-            )?;
-            match mode {
-                Some(mode) => Box::new(ContainerImage::new(mode)),
-                None => {
-                    let (line, column) = f.src.at(f.table_span.start);
-                    return Err(PolicyFileError::MissingKey {
-                        line,
-                        column,
-                        key: "mode",
-                        context: f.context.clone(),
-                    });
-                }
-            }
-        }
+        "container-image" => container_image(f)?,
         // Unreachable: `from_toml` checks the kind first.
         _ => return Err(f.conflict("unknown rule kind")),
     })
+}
+
+/// A `disk-format` rule: `prefer` (a list) or `download-source` (Ironic's preference), and
+/// what to do with formats not listed.
+fn disk_format(f: &mut Fields<'_, '_>) -> Result<Box<dyn Rule>, PolicyFileError> {
+    let prefer = f.list("prefer")?;
+    let source = f.string("download-source")?;
+    let base = match (prefer, source) {
+        (Some(p), None) => DiskFormatPreference::new(p),
+        (None, Some((s, span))) => match s.parse::<DownloadSource>() {
+            Ok(source) => DiskFormatPreference::ironic(source),
+            Err(source) => {
+                let (line, column) = f.src.at(span.start);
+                return Err(PolicyFileError::DownloadSource {
+                    line,
+                    column,
+                    source,
+                });
+            }
+        },
+        (Some(_), Some(_)) => {
+            return Err(f.conflict("set either `prefer` or `download-source`, not both"));
+        }
+        (None, None) => return Err(f.conflict("set `prefer` or `download-source`")),
+    };
+    let unlisted = f
+        .choice(
+            "unlisted",
+            &[("reject", Unlisted::Reject), ("last", Unlisted::Last)],
+            "\"reject\" or \"last\"",
+        )?
+        .unwrap_or_default();
+    Ok(Box::new(base.unlisted(unlisted)))
+}
+
+/// A `container-image` rule: its `mode` is required.
+fn container_image(f: &mut Fields<'_, '_>) -> Result<Box<dyn Rule>, PolicyFileError> {
+    let mode = f.choice(
+        "mode",
+        &[
+            ("require", ContainerImageMode::Require),
+            ("reject", ContainerImageMode::Reject),
+        ],
+        "\"require\" or \"reject\"",
+    )?;
+    match mode {
+        Some(mode) => Ok(Box::new(ContainerImage::new(mode))),
+        None => {
+            let (line, column) = f.src.at(f.table_span.start);
+            Err(PolicyFileError::MissingKey {
+                line,
+                column,
+                key: "mode",
+                context: f.context.clone(),
+            })
+        }
+    }
 }
 
 impl Policy {

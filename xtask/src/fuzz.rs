@@ -75,6 +75,22 @@ pub(crate) fn run_task(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `cargo check` of the fuzz crate, so that it cannot rot between fuzzing runs: its targets
+/// compile on stable (only running them needs `cargo fuzz` and nightly features). The crate is a
+/// workspace of its own; it shares this workspace's target directory (unless `CARGO_TARGET_DIR`
+/// says otherwise), so only libFuzzer and the thin targets are compiled again, once.
+pub(crate) fn check() -> anyhow::Result<()> {
+    let root = workspace_root();
+    let mut cmd = crate::cargo();
+    cmd.arg("check")
+        .arg("--manifest-path")
+        .arg(root.join("fuzz").join("Cargo.toml"));
+    if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+        cmd.arg("--target-dir").arg(root.join("target"));
+    }
+    run(&mut cmd)
+}
+
 fn run_one(fuzz_dir: &Path, target: &str, seconds: u64, extra: &[String]) -> anyhow::Result<()> {
     let work = fuzz_dir.join("target").join("xtask-corpus").join(target);
     std::fs::create_dir_all(&work).with_context(|| format!("creating {}", work.display()))?;

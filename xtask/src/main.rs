@@ -4,7 +4,8 @@
 //!
 //! - `test`: provision a local registry if the machine lacks one, then run every test
 //!   (the README's test command).
-//! - `lint`: `fmt --check`, clippy with `-D warnings`, docs with `-D warnings`, tidy.
+//! - `lint`: `fmt --check`, clippy with `-D warnings`, docs with `-D warnings`, `cargo check`
+//!   of the fuzz crate (stable is enough to compile it), tidy.
 //! - `ci`: `lint`, then `test`.
 //! - `tidy`: the project's structural rules (also run by `cargo test` as a test).
 //! - `conformance`: the conformance suite against a chosen registry, with a capability report.
@@ -65,7 +66,7 @@ fn print_help() {
          tasks:\n  \
          test             provision a local registry if needed, then run every test\n  \
          ci               lint, then test\n  \
-         lint             fmt check, clippy -D warnings, docs -D warnings, tidy\n  \
+         lint             fmt check, clippy -D warnings, docs -D warnings, fuzz check, tidy\n  \
          tidy             check the workspace's structural rules\n  \
          conformance      the conformance suite (--url URL, --local-registry); table, --junit, --json\n  \
          bench            benchmarks against curl and the peers (see BENCHMARKS.md)\n  \
@@ -95,7 +96,7 @@ fn ci(args: &[String]) -> anyhow::Result<()> {
     test(args)
 }
 
-/// `cargo xtask lint`: formatting, clippy, docs and tidy, in order of cost.
+/// `cargo xtask lint`: formatting, clippy, docs, the fuzz crate and tidy, in order of cost.
 fn lint() -> anyhow::Result<()> {
     run(cargo().args(["fmt", "--all", "--check"]))?;
     run(cargo().args([
@@ -114,6 +115,7 @@ fn lint() -> anyhow::Result<()> {
             "--document-private-items",
         ])
         .env("RUSTDOCFLAGS", "-D warnings"))?;
+    fuzz::check()?;
     tidy::run()
 }
 

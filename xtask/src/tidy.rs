@@ -8,6 +8,9 @@
 //! 2. `oci-ref` and `oci-select` are pure: no path to tokio, reqwest, hyper or mio.
 //! 3. Every Rust source file opens with a `//!` module doc.
 //! 4. No ignored or should-panic tests, and no todo/unimplemented macros.
+//!
+//! It also warns (without failing) about files over [`LONG_FILE_LINES`] lines and functions
+//! over [`LONG_FN_LINES`] lines: split them along their seams.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -56,7 +59,10 @@ const PURE: &[&str] = &["oci-ref", "oci-select"];
 const IO_CRATES: &[&str] = &["tokio", "reqwest", "hyper", "mio"];
 
 /// Files above this many lines get a warning: split them.
-const LONG_FILE_LINES: usize = 1000;
+const LONG_FILE_LINES: usize = 800;
+
+/// Functions above this many lines (signature to closing brace) get a warning: split them.
+const LONG_FN_LINES: usize = 100;
 
 pub(crate) fn run() -> anyhow::Result<()> {
     let root = workspace_root();
@@ -199,8 +205,54 @@ fn check_sources(root: &Path) -> anyhow::Result<Vec<String>> {
         if lines > LONG_FILE_LINES {
             eprintln!("tidy: warning: {rel} has {lines} lines; consider splitting it");
         }
+        for (line, name, length) in long_functions(&text) {
+            eprintln!(
+                "tidy: warning: {rel}:{line}: fn {name} has {length} lines; consider splitting it"
+            );
+        }
     }
     Ok(problems)
+}
+
+/// Functions of rustfmt-formatted `text` longer than [`LONG_FN_LINES`]: (line, name, length).
+/// A function ends at the first later line that is its closing brace at its own indentation.
+fn long_functions(text: &str) -> Vec<(usize, &str, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let body = line.trim_start();
+        let indent = &line[..line.len() - body.len()];
+        let Some(name) = fn_name(body) else {
+            continue;
+        };
+        let close = format!("{indent}}}");
+        if let Some(end) = lines[i + 1..].iter().position(|l| *l == close) {
+            let length = end + 2;
+            if length > LONG_FN_LINES {
+                found.push((i + 1, name, length));
+            }
+        }
+    }
+    found
+}
+
+/// The name of the function a trimmed line opens (`pub(crate) async fn name(`), if it does.
+fn fn_name(line: &str) -> Option<&str> {
+    let mut rest = line;
+    for prefix in [
+        "pub(crate) ",
+        "pub(super) ",
+        "pub ",
+        "const ",
+        "async ",
+        "unsafe ",
+    ] {
+        rest = rest.strip_prefix(prefix).unwrap_or(rest);
+    }
+    let rest = rest.strip_prefix("fn ")?;
+    let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+    let one_line = line.ends_with(';') || line.ends_with('}');
+    (end > 0 && !one_line).then_some(&rest[..end])
 }
 
 fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
@@ -229,5 +281,20 @@ mod tests {
     #[test]
     fn tidy() {
         super::run().expect("tidy rules hold");
+    }
+
+    #[test]
+    fn long_functions_are_measured_to_their_closing_brace() {
+        let long = format!(
+            "impl X {{\n    pub(crate) async fn long(\n{}    }}\n}}\nfn short() {{}}\n",
+            "        x;\n".repeat(super::LONG_FN_LINES)
+        );
+        assert_eq!(
+            super::long_functions(&long),
+            [(2, "long", super::LONG_FN_LINES + 2)]
+        );
+        assert_eq!(super::fn_name("fn f();"), None, "a declaration has no body");
+        assert_eq!(super::fn_name("pub fn f() {}"), None, "one line");
+        assert_eq!(super::fn_name("let fn_x = 1;"), None);
     }
 }

@@ -87,6 +87,8 @@ impl Head {
 struct HeadBuilder {
     start: String,
     headers: Vec<(String, Vec<u8>)>,
+    /// Bytes a reader took so far ([`HeadBuilder::read_line`]).
+    taken: usize,
 }
 
 impl HeadBuilder {
@@ -115,6 +117,23 @@ impl HeadBuilder {
         Ok(None)
     }
 
+    /// Takes one line a reader read (empty at the end of the stream), against a budget of `max`
+    /// bytes for the head; `Some` once reading is over: the head, or `None` when the peer closed
+    /// before sending a byte. Both readers ([`read_head`], [`read_head_blocking`]) go through it.
+    fn read_line(&mut self, line: &[u8], max: usize) -> io::Result<Option<Option<Head>>> {
+        if line.is_empty() {
+            return match self.taken {
+                0 => Ok(Some(None)),
+                _ => Err(invalid("connection closed inside a message head")),
+            };
+        }
+        self.taken += line.len();
+        if self.taken >= max {
+            return Err(invalid("message head too large"));
+        }
+        Ok(self.line(line)?.map(Some))
+    }
+
     fn finish(&mut self) -> io::Result<Head> {
         if self.start.is_empty() {
             return Err(invalid("message head without a start line"));
@@ -133,24 +152,13 @@ impl HeadBuilder {
 /// IO errors; `InvalidData` for a head over `max`, one the peer broke off, or a malformed one.
 pub async fn read_head<R: AsyncBufRead + Unpin>(r: &mut R, max: usize) -> io::Result<Option<Head>> {
     let mut builder = HeadBuilder::default();
-    let mut total = 0usize;
     let mut line = Vec::new();
     loop {
         line.clear();
-        let budget = (max - total) as u64;
-        let n = (&mut *r).take(budget).read_until(b'\n', &mut line).await?;
-        if n == 0 && total == 0 {
-            return Ok(None);
-        }
-        if n == 0 {
-            return Err(invalid("connection closed inside a message head"));
-        }
-        total += n;
-        if total >= max {
-            return Err(invalid("message head too large"));
-        }
-        if let Some(head) = builder.line(&line)? {
-            return Ok(Some(head));
+        let budget = (max - builder.taken) as u64;
+        (&mut *r).take(budget).read_until(b'\n', &mut line).await?;
+        if let Some(done) = builder.read_line(&line, max)? {
+            return Ok(done);
         }
     }
 }
@@ -162,24 +170,13 @@ pub async fn read_head<R: AsyncBufRead + Unpin>(r: &mut R, max: usize) -> io::Re
 /// As [`read_head`].
 pub fn read_head_blocking<R: BufRead>(r: &mut R, max: usize) -> io::Result<Option<Head>> {
     let mut builder = HeadBuilder::default();
-    let mut total = 0usize;
     let mut line = Vec::new();
     loop {
         line.clear();
-        let budget = (max - total) as u64;
-        let n = (&mut *r).take(budget).read_until(b'\n', &mut line)?;
-        if n == 0 && total == 0 {
-            return Ok(None);
-        }
-        if n == 0 {
-            return Err(invalid("connection closed inside a message head"));
-        }
-        total += n;
-        if total >= max {
-            return Err(invalid("message head too large"));
-        }
-        if let Some(head) = builder.line(&line)? {
-            return Ok(Some(head));
+        let budget = (max - builder.taken) as u64;
+        (&mut *r).take(budget).read_until(b'\n', &mut line)?;
+        if let Some(done) = builder.read_line(&line, max)? {
+            return Ok(done);
         }
     }
 }

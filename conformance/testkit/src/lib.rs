@@ -8,6 +8,8 @@
 //!
 //! - [`server`]: a scriptable hostile HTTP/1.1 server, plain or TLS, with a request log and
 //!   scripted replies (delays, wrong lengths, endless and close-delimited bodies);
+//! - [`gate`]: a byte-counting TCP proxy that holds bytes back after a given count, to break a
+//!   transfer off at an exact byte;
 //! - [`http`]: the request-head parser and message readers the server, the token server and the
 //!   fault proxy share;
 //! - [`tls`]: the one test CA and the server certificate it signed for `127.0.0.1`/`localhost`;
@@ -33,6 +35,7 @@
 
 pub mod corpus;
 pub mod digest;
+pub mod gate;
 pub mod http;
 pub mod secrets;
 pub mod server;

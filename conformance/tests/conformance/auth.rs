@@ -17,7 +17,8 @@ use oci_auth::{
     Authenticator, Credential, CredentialSource, Env, ErrorKind, Keychain, Scope, Secret,
 };
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
-use sha2::{Digest as _, Sha256};
+
+use crate::sha256_digest;
 
 /// The end of the error message when the caller's credentials are refused.
 const REJECTED_FROM_CALLER: &str = "rejected the credentials from the caller";
@@ -34,14 +35,6 @@ fn http() -> reqwest::Client {
         .timeout(Duration::from_secs(60))
         .build()
         .expect("reqwest client with default settings builds")
-}
-
-fn digest(data: &[u8]) -> String {
-    let hex: String = Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
 }
 
 fn challenges(resp: &reqwest::Response) -> Vec<String> {
@@ -124,7 +117,7 @@ async fn push_artifact(
 ) -> anyhow::Result<Vec<u8>> {
     let scopes = [Scope::push_pull(repo)];
     let blob = b"{}".to_vec();
-    let blob_digest = digest(&blob);
+    let blob_digest = sha256_digest(&blob);
     let start = send(auth, host, &scopes, || {
         http().post(format!("{base}/v2/{repo}/blobs/uploads/"))
     })

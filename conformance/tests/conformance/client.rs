@@ -12,9 +12,9 @@ use futures_util::StreamExt as _;
 use oci_client::{Client, PushOutcome, ReferrersSource, Repository};
 use oci_ref::TagOrDigest;
 use oci_ref::media_type::{OCI_INDEX, OCI_MANIFEST};
-use oci_ref::{Algorithm, Digest, Reference};
+use oci_ref::{Digest, Reference};
 
-use crate::OCI_EMPTY;
+use crate::{OCI_EMPTY, digest};
 
 /// Installs the TLS provider before the harness builds its own reqwest clients (this crate's
 /// reqwest features include `rustls-no-provider` once `oci-client` is linked).
@@ -40,10 +40,6 @@ fn client(registry: &Registry) -> anyhow::Result<Client> {
 fn repo(registry: &Registry, name: &str) -> anyhow::Result<(Repository, Reference)> {
     let reference: Reference = format!("{}/{name}:latest", registry.host()).parse()?;
     Ok((client(registry)?.repository(&reference)?, reference))
-}
-
-fn digest(data: &[u8]) -> Digest {
-    oci_ref::digest_of(Algorithm::Sha256, data)
 }
 
 fn tag(t: &str) -> TagOrDigest {

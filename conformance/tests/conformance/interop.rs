@@ -21,7 +21,8 @@ use oci_fetch::publish::input::FileSpec;
 use oci_fetch::publish::push::{PushRequest, Pushed, push, resolve_subject};
 use oci_ref::TagOrDigest;
 use oci_ref::{Digest, Reference};
-use sha2::{Digest as _, Sha256};
+
+use crate::sha256_digest;
 
 /// Fixed creation time: reproducible manifests.
 const CREATED: &str = "2024-03-17T08:42:37Z";
@@ -78,14 +79,6 @@ pub(crate) fn oras_py(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
     let mut all = vec!["-c", ORAS_PY];
     all.extend_from_slice(args);
     run(dir, "python3", &all)
-}
-
-fn sha256(data: &[u8]) -> String {
-    let hex: String = Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256:{hex}")
 }
 
 fn setup() {
@@ -352,7 +345,7 @@ async fn skopeo_reads_our_artifacts_and_layouts() {
             let layer = &pushed.blobs[1].descriptor;
             let bytes = std::fs::read(blob(&layer.digest))?;
             anyhow::ensure!(
-                bytes == payload && sha256(&bytes) == layer.digest.as_str(),
+                bytes == payload && sha256_digest(&bytes) == layer.digest.as_str(),
                 "layer differs"
             );
             let index: serde_json::Value =

@@ -16,15 +16,15 @@ mod spec;
 
 use anyhow::Context as _;
 use conformance::Registry;
-use sha2::{Digest as _, Sha256};
 
 pub(crate) use oci_ref::media_type::{OCI_EMPTY, OCI_MANIFEST};
 
-/// `sha256:<hex>` of `data`.
-pub(crate) fn sha256_digest(data: &[u8]) -> String {
-    let hash = Sha256::digest(data);
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+/// `sha256:<hex>` of `data`, as a string (what raw HTTP requests carry).
+pub(crate) use oci_testkit::sha256 as sha256_digest;
+
+/// The sha256 digest of `data`, typed (what the library takes).
+pub(crate) fn digest(data: &[u8]) -> oci_ref::Digest {
+    oci_ref::digest_of(oci_ref::Algorithm::Sha256, data)
 }
 
 /// An HTTP client for loopback registries.

@@ -12,9 +12,11 @@ use oci_fetch::pull::{PullOptions, pull_files};
 use oci_fetch::registry::RegistrySource;
 use oci_fetch::resolve::resolve;
 use oci_ref::TagOrDigest;
-use oci_ref::{Algorithm, Digest, Reference};
+use oci_ref::{Digest, Reference};
 use oci_select::{DownloadSource, Policy};
 use serde_json::json;
+
+use crate::digest;
 
 const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -28,10 +30,6 @@ pub(crate) fn plain_client(hosts: &[&str]) -> anyhow::Result<Client> {
         b = b.plain_http(h);
     }
     Ok(b.build()?)
-}
-
-fn digest(data: &[u8]) -> Digest {
-    oci_ref::digest_of(Algorithm::Sha256, data)
 }
 
 /// Pushes a one-layer artifact; returns the manifest digest and size, and the layer digest.

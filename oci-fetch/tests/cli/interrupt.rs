@@ -12,10 +12,9 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use oci_fetch::download::PARTIAL_SUFFIX;
-use sha2::Digest as _;
+use oci_testkit::gate::Gate;
 
 use crate::TestRegistry;
-use crate::gate::Gate;
 
 const MIB: u64 = 1024 * 1024;
 /// The blob: large enough that a pull is many writes, small enough for a test.
@@ -47,7 +46,7 @@ fn fixture() -> &'static Fixture {
             file.to_str().expect("utf-8"),
         ]);
         assert!(pushed.status.success(), "{pushed:?}");
-        let digest = format!("sha256:{:x}", sha2::Sha256::digest(&data));
+        let digest = oci_testkit::sha256(&data);
         Fixture {
             registry,
             data,

@@ -7,7 +7,6 @@ mod copy_graph;
 mod credentials;
 mod decompress;
 mod errors;
-mod gate;
 mod helm;
 mod interrupt;
 mod json;

@@ -112,7 +112,7 @@ impl Bench {
         )?;
         remove(&plain.path);
         let blob = Blob {
-            digest: sha256_of(&zst)?,
+            digest: content::sha256_of(&zst)?,
             size: std::fs::metadata(&zst)?.len(),
             path: zst,
         };

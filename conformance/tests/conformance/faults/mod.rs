@@ -18,7 +18,9 @@ use bytes::Bytes;
 use conformance::unique_repo;
 use oci_client::{Client, RetryPolicy};
 use oci_fetch::download::DownloadOptions;
-use oci_ref::{Algorithm, Digest, Reference};
+use oci_ref::{Digest, Reference};
+
+use crate::digest;
 
 mod matrix;
 mod soak;
@@ -38,10 +40,6 @@ const BLOB_BYTES: usize = 96 * 1024;
 
 fn setup() {
     oci_client::install_crypto_provider();
-}
-
-fn digest(data: &[u8]) -> Digest {
-    oci_ref::digest_of(Algorithm::Sha256, data)
 }
 
 /// Deterministic pseudo-random bytes (xorshift), so blobs differ and runs repeat.
@@ -156,31 +154,42 @@ struct Failure {
 }
 
 fn client_failure(e: &oci_client::Error) -> Failure {
-    let outcome = if e.is_digest_mismatch() || matches!(e, oci_client::Error::SizeMismatch { .. }) {
-        Outcome::Integrity
-    } else if e.is_unauthorized() {
-        Outcome::Unauthorized
-    } else if e.is_not_found() {
-        Outcome::NotFound
-    } else if e.is_retryable() {
-        Outcome::Retryable
-    } else {
-        Outcome::Terminal
-    };
-    Failure {
-        outcome,
-        text: format!("{e} | {e:?}"),
-    }
+    let integrity = e.is_digest_mismatch() || matches!(e, oci_client::Error::SizeMismatch { .. });
+    failure(
+        e,
+        integrity,
+        e.is_unauthorized(),
+        e.is_not_found(),
+        e.is_retryable(),
+    )
 }
 
 fn download_failure(e: &oci_fetch::download::DownloadError) -> Failure {
-    let outcome = if e.is_verification() {
+    failure(
+        e,
+        e.is_verification(),
+        e.is_unauthorized(),
+        e.is_not_found(),
+        e.is_retryable(),
+    )
+}
+
+/// A failure from what its error answers, asked in this order: an integrity failure, then
+/// unauthorized, not found, retryable; terminal otherwise.
+fn failure<E: std::fmt::Display + std::fmt::Debug>(
+    e: &E,
+    integrity: bool,
+    unauthorized: bool,
+    not_found: bool,
+    retryable: bool,
+) -> Failure {
+    let outcome = if integrity {
         Outcome::Integrity
-    } else if e.is_unauthorized() {
+    } else if unauthorized {
         Outcome::Unauthorized
-    } else if e.is_not_found() {
+    } else if not_found {
         Outcome::NotFound
-    } else if e.is_retryable() {
+    } else if retryable {
         Outcome::Retryable
     } else {
         Outcome::Terminal

@@ -5,12 +5,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use conformance::capability::provisioned_only;
-use conformance::fault_proxy::{Fault, FaultProxy, Rule};
+use conformance::fault_proxy::{Fault, FaultProxy, Rule, RuleId};
 use conformance::{Registry, RegistryOptions, unique_repo};
 use oci_fetch::descriptor::Descriptor;
-use oci_fetch::download::download;
+use oci_fetch::download::{DownloadError, download};
 use oci_fetch::registry::RegistrySource;
-use oci_ref::Reference;
+use oci_ref::{Digest, Reference};
 
 use super::{
     CELL_TIMEOUT, DEFAULT_SOAK, PASSWORD, SOAK_SEED, USER, basic_value, client_for, digest,
@@ -73,64 +73,13 @@ async fn soak_concurrent_pulls_with_random_faults() {
         .await
         .expect("registry starts");
     let repo_name = unique_repo("soak");
-    let direct = client_for(registry.host());
-    let direct_ref: Reference = format!("{}/{repo_name}:v1", registry.host())
-        .parse()
-        .expect("reference");
-    let direct_repo = direct.repository(&direct_ref).expect("repository");
-    // Mixed blobs: tiny, small, a few hundred KiB.
-    let sizes = [1usize, 700, 16 * 1024, 64 * 1024 + 3, 300 * 1024];
-    let mut blobs = Vec::new();
-    for (i, size) in sizes.iter().enumerate() {
-        let data = pseudo_random(77 + i as u64, *size);
-        let d = digest(&data);
-        direct_repo
-            .push_blob(&d, Bytes::from(data.clone()))
-            .await
-            .expect("blob pushed");
-        blobs.push((d, data));
-    }
+    let blobs = push_blobs(registry.host(), &repo_name).await;
     let proxy = FaultProxy::start(registry.host())
         .await
         .expect("proxy starts");
     proxy.set_redirect_upstream_authorization(Some(basic_value()));
-
-    // Seeded random faults on the blob path, each hitting a few requests in turn.
-    let mut rng = SOAK_SEED;
-    let mut next = move || {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng
-    };
-    let catalogue = [
-        Fault::CloseAfter { bytes: 500 },
-        Fault::FlipByte { offset: 3 },
-        Fault::Append {
-            bytes: b"x".to_vec(),
-        },
-        Fault::TooManyRequests {
-            retry_after: "0".to_owned(),
-        },
-        Fault::Status { status: 503 },
-        Fault::Stall {
-            after_bytes: 10,
-            duration: Duration::from_millis(1500),
-        },
-        Fault::Redirect,
-    ];
-    let mut rules = Vec::new();
-    for _ in 0..(n / 4).max(1) {
-        let f = catalogue[(next() % catalogue.len() as u64) as usize].clone();
-        rules.push(
-            proxy.add(
-                Rule::new("/blobs/sha256:", f)
-                    .authorized()
-                    .method("GET")
-                    .times(1 + next() % 2),
-            ),
-        );
-    }
+    let mut next = xorshift(SOAK_SEED);
+    let rules = add_random_faults(&proxy, n, &mut next);
     let work = tempfile::tempdir().expect("temp dir");
     let proxy_port: u16 = proxy
         .host()
@@ -165,51 +114,15 @@ async fn soak_concurrent_pulls_with_random_faults() {
             (dest, data, r)
         });
     }
-    let mut failures: BTreeMap<String, usize> = BTreeMap::new();
-    let mut corrupt = 0usize;
-    let mut ok = 0usize;
-    while let Some(joined) = tasks.join_next().await {
-        let (dest, data, r) = joined.expect("pull task does not panic");
-        match r {
-            Err(_) => *failures.entry("hung".to_owned()).or_default() += 1,
-            Ok(Ok(_)) => {
-                if std::fs::read(&dest).ok().as_deref() == Some(data.as_slice()) {
-                    ok += 1;
-                } else {
-                    corrupt += 1;
-                }
-            }
-            Ok(Err(e)) => {
-                let f = download_failure(&e);
-                assert!(
-                    !f.text.contains(PASSWORD),
-                    "secret in a soak error: {}",
-                    f.text
-                );
-                if dest.exists() {
-                    corrupt += 1;
-                }
-                *failures.entry(f.outcome.name().to_owned()).or_default() += 1;
-            }
-        }
-    }
+    let Tally {
+        ok,
+        corrupt,
+        failures,
+    } = tally(tasks).await;
     let elapsed = started.elapsed();
     drop(client);
-    // Pooled connections close asynchronously; give them a moment.
-    let mut fd_after = soak_fds(work.path(), proxy_port);
-    for _ in 0..50 {
-        if fd_after <= fd_before {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        fd_after = soak_fds(work.path(), proxy_port);
-    }
-    let left: Vec<String> = std::fs::read_dir(work.path())
-        .expect("work dir")
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| !n.starts_with("out-") || n.contains('.'))
-        .collect();
+    let fd_after = settled_fds(work.path(), proxy_port, fd_before).await;
+    let left = leftovers(work.path());
     let applied: u64 = rules.iter().map(|id| proxy.hits(*id)).sum();
     println!(
         "soak: {n} pulls in {:.1}s: {ok} verified, {corrupt} corrupt, failures {failures:?}; \
@@ -238,4 +151,141 @@ async fn soak_concurrent_pulls_with_random_faults() {
         fd_after <= fd_before,
         "file descriptors: {fd_before} before, {fd_after} after"
     );
+}
+
+/// Pushes mixed blobs (tiny, small, a few hundred KiB) to `repo_name` directly; returns them.
+async fn push_blobs(host: &str, repo_name: &str) -> Vec<(Digest, Vec<u8>)> {
+    let direct = client_for(host);
+    let direct_ref: Reference = format!("{host}/{repo_name}:v1").parse().expect("reference");
+    let direct_repo = direct.repository(&direct_ref).expect("repository");
+    let sizes = [1usize, 700, 16 * 1024, 64 * 1024 + 3, 300 * 1024];
+    let mut blobs = Vec::new();
+    for (i, size) in sizes.iter().enumerate() {
+        let data = pseudo_random(77 + i as u64, *size);
+        let d = digest(&data);
+        direct_repo
+            .push_blob(&d, Bytes::from(data.clone()))
+            .await
+            .expect("blob pushed");
+        blobs.push((d, data));
+    }
+    blobs
+}
+
+/// Files under `dir` other than the pulls' outputs (`out-<i>`): temporary files left behind.
+fn leftovers(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("work dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("out-") || n.contains('.'))
+        .collect()
+}
+
+/// A seeded xorshift generator: runs repeat.
+fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut rng = seed;
+    move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    }
+}
+
+/// Seeded random faults on the blob path (`n / 4` rules, at least one), each hitting a few
+/// authorized `GET`s in turn.
+fn add_random_faults(proxy: &FaultProxy, n: usize, next: &mut impl FnMut() -> u64) -> Vec<RuleId> {
+    let catalogue = [
+        Fault::CloseAfter { bytes: 500 },
+        Fault::FlipByte { offset: 3 },
+        Fault::Append {
+            bytes: b"x".to_vec(),
+        },
+        Fault::TooManyRequests {
+            retry_after: "0".to_owned(),
+        },
+        Fault::Status { status: 503 },
+        Fault::Stall {
+            after_bytes: 10,
+            duration: Duration::from_millis(1500),
+        },
+        Fault::Redirect,
+    ];
+    let mut rules = Vec::new();
+    for _ in 0..(n / 4).max(1) {
+        let f = catalogue[(next() % catalogue.len() as u64) as usize].clone();
+        rules.push(
+            proxy.add(
+                Rule::new("/blobs/sha256:", f)
+                    .authorized()
+                    .method("GET")
+                    .times(1 + next() % 2),
+            ),
+        );
+    }
+    rules
+}
+
+/// How the pulls ended: verified, corrupt or partial outputs, and failures by outcome.
+struct Tally {
+    ok: usize,
+    corrupt: usize,
+    failures: BTreeMap<String, usize>,
+}
+
+/// One pull: its destination, the bytes it should hold, and the download's result in time.
+type Pulled = (
+    std::path::PathBuf,
+    Vec<u8>,
+    Result<Result<oci_fetch::download::Downloaded, DownloadError>, tokio::time::error::Elapsed>,
+);
+
+/// Waits for every pull and counts how it ended; no error may carry the password.
+async fn tally(mut tasks: tokio::task::JoinSet<Pulled>) -> Tally {
+    let mut t = Tally {
+        ok: 0,
+        corrupt: 0,
+        failures: BTreeMap::new(),
+    };
+    while let Some(joined) = tasks.join_next().await {
+        let (dest, data, r) = joined.expect("pull task does not panic");
+        match r {
+            Err(_) => *t.failures.entry("hung".to_owned()).or_default() += 1,
+            Ok(Ok(_)) => {
+                if std::fs::read(&dest).ok().as_deref() == Some(data.as_slice()) {
+                    t.ok += 1;
+                } else {
+                    t.corrupt += 1;
+                }
+            }
+            Ok(Err(e)) => {
+                let f = download_failure(&e);
+                assert!(
+                    !f.text.contains(PASSWORD),
+                    "secret in a soak error: {}",
+                    f.text
+                );
+                if dest.exists() {
+                    t.corrupt += 1;
+                }
+                *t.failures.entry(f.outcome.name().to_owned()).or_default() += 1;
+            }
+        }
+    }
+    t
+}
+
+/// The soak's descriptors once pooled connections, which close asynchronously, had a moment
+/// (up to five seconds) to go below `before`.
+async fn settled_fds(dir: &std::path::Path, port: u16, before: usize) -> usize {
+    let mut after = soak_fds(dir, port);
+    for _ in 0..50 {
+        if after <= before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        after = soak_fds(dir, port);
+    }
+    after
 }

@@ -5,7 +5,6 @@
 
 use base64::Engine as _;
 use conformance::{RegistryOptions, for_each_backend, unique_repo};
-use sha2::{Digest as _, Sha512};
 
 use super::{
     Checks, EMPTY_JSON_DIGEST, Found, Http, OCI_INDEX, area_done, descriptor, image_manifest, pass,
@@ -218,11 +217,7 @@ async fn empty_blob(http: &Http<'_>, repo: &str) -> Found {
 }
 
 fn sha512_digest(data: &[u8]) -> String {
-    let hex: String = Sha512::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha512:{hex}")
+    oci_ref::digest_of(oci_ref::Algorithm::Sha512, data).to_string()
 }
 
 async fn sha512_blob(http: &Http<'_>, repo: &str) -> Found {

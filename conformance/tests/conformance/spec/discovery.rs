@@ -270,106 +270,24 @@ fn no_api() -> Found {
 
 async fn referrers(checks: &mut Checks<'_>, http: &Http<'_>, repo: &str) -> anyhow::Result<()> {
     let f = push_fixtures(http, repo).await?;
+    checks.run("discovery/oci-subject", oci_subject(&f)).await;
     checks
-        .run("discovery/oci-subject", async {
-            let all: Vec<(&str, &Option<String>)> = f
-                .referrers
-                .iter()
-                .map(|r| (f.subject.as_str(), &r.3))
-                .chain([(f.missing_subject.as_str(), &f.missing_referrer.1)])
-                .collect();
-            if all.iter().all(|(_, echoed)| echoed.is_none()) {
-                return unsupported("no OCI-Subject on PUT: clients maintain the referrers tag");
-            }
-            for (subject, echoed) in all {
-                anyhow::ensure!(
-                    echoed.as_deref() == Some(subject),
-                    "PUT of a manifest with subject {subject} answered OCI-Subject {echoed:?}"
-                );
-            }
-            pass()
-        })
+        .run("discovery/referrers-empty", referrers_empty(http, repo))
         .await;
     checks
-        .run("discovery/referrers-empty", async {
-            let unknown = sha256_digest(b"nothing refers to this");
-            let Some((answer, found)) = referrers_of(http, repo, &unknown, "").await? else {
-                return no_api();
-            };
-            anyhow::ensure!(
-                found.is_empty(),
-                "{} listed {found:?}; expected none",
-                answer.request
-            );
-            pass()
-        })
+        .run("discovery/referrers-list", referrers_list(http, repo, &f))
         .await;
     checks
-        .run("discovery/referrers-list", async {
-            let Some((answer, found)) = referrers_of(http, repo, &f.subject, "").await? else {
-                return no_api();
-            };
-            for (digest, artifact_type, value, _) in &f.referrers {
-                let entry = found
-                    .iter()
-                    .find(|d| d["digest"] == digest.as_str())
-                    .ok_or_else(|| answer.fail(format_args!("a descriptor for {digest}")))?;
-                anyhow::ensure!(
-                    entry["artifactType"] == artifact_type.as_str()
-                        && entry["annotations"][ANNOTATION] == value.as_str(),
-                    "{} described {digest} as {entry}; expected artifactType {artifact_type} \
-                     and annotation {value:?}",
-                    answer.request
-                );
-            }
-            anyhow::ensure!(
-                found.len() == f.referrers.len(),
-                "{} listed {} referrers; expected {}",
-                answer.request,
-                found.len(),
-                f.referrers.len()
-            );
-            pass()
-        })
+        .run(
+            "discovery/referrers-filter",
+            referrers_filter(http, repo, &f),
+        )
         .await;
     checks
-        .run("discovery/referrers-filter", async {
-            let query = format!("?artifactType={TYPE_A}");
-            let Some((answer, found)) = referrers_of(http, repo, &f.subject, &query).await? else {
-                return no_api();
-            };
-            let applied = answer.header("oci-filters-applied").unwrap_or_default();
-            if !applied.split(',').any(|f| f.trim() == "artifactType") {
-                anyhow::ensure!(
-                    found.len() == f.referrers.len(),
-                    "{} did not filter and listed {}; expected all {}",
-                    answer.request,
-                    found.len(),
-                    f.referrers.len()
-                );
-                return unsupported("no artifactType filter (no OCI-Filters-Applied)");
-            }
-            anyhow::ensure!(
-                found.len() == 2 && found.iter().all(|d| d["artifactType"] == TYPE_A),
-                "{} listed {found:?}; expected the 2 referrers of type {TYPE_A}",
-                answer.request
-            );
-            pass()
-        })
-        .await;
-    checks
-        .run("discovery/referrers-missing-subject", async {
-            let Some((answer, found)) = referrers_of(http, repo, &f.missing_subject, "").await?
-            else {
-                return no_api();
-            };
-            anyhow::ensure!(
-                found.len() == 1 && found[0]["digest"] == f.missing_referrer.0.as_str(),
-                "{} listed {found:?}; expected the one referrer pushed before its subject",
-                answer.request
-            );
-            pass()
-        })
+        .run(
+            "discovery/referrers-missing-subject",
+            referrers_missing_subject(http, repo, &f),
+        )
         .await;
     checks
         .run("discovery/empty-descriptor", async {
@@ -378,4 +296,104 @@ async fn referrers(checks: &mut Checks<'_>, http: &Http<'_>, repo: &str) -> anyh
         })
         .await;
     Ok(())
+}
+
+/// Every PUT of a manifest with a subject answered `OCI-Subject` with it (or none did).
+async fn oci_subject(f: &Fixtures) -> Found {
+    let all: Vec<(&str, &Option<String>)> = f
+        .referrers
+        .iter()
+        .map(|r| (f.subject.as_str(), &r.3))
+        .chain([(f.missing_subject.as_str(), &f.missing_referrer.1)])
+        .collect();
+    if all.iter().all(|(_, echoed)| echoed.is_none()) {
+        return unsupported("no OCI-Subject on PUT: clients maintain the referrers tag");
+    }
+    for (subject, echoed) in all {
+        anyhow::ensure!(
+            echoed.as_deref() == Some(subject),
+            "PUT of a manifest with subject {subject} answered OCI-Subject {echoed:?}"
+        );
+    }
+    pass()
+}
+
+/// A digest nothing refers to has an empty list.
+async fn referrers_empty(http: &Http<'_>, repo: &str) -> Found {
+    let unknown = sha256_digest(b"nothing refers to this");
+    let Some((answer, found)) = referrers_of(http, repo, &unknown, "").await? else {
+        return no_api();
+    };
+    anyhow::ensure!(
+        found.is_empty(),
+        "{} listed {found:?}; expected none",
+        answer.request
+    );
+    pass()
+}
+
+/// The subject's list has each referrer once, with its artifact type and annotations.
+async fn referrers_list(http: &Http<'_>, repo: &str, f: &Fixtures) -> Found {
+    let Some((answer, found)) = referrers_of(http, repo, &f.subject, "").await? else {
+        return no_api();
+    };
+    for (digest, artifact_type, value, _) in &f.referrers {
+        let entry = found
+            .iter()
+            .find(|d| d["digest"] == digest.as_str())
+            .ok_or_else(|| answer.fail(format_args!("a descriptor for {digest}")))?;
+        anyhow::ensure!(
+            entry["artifactType"] == artifact_type.as_str()
+                && entry["annotations"][ANNOTATION] == value.as_str(),
+            "{} described {digest} as {entry}; expected artifactType {artifact_type} \
+             and annotation {value:?}",
+            answer.request
+        );
+    }
+    anyhow::ensure!(
+        found.len() == f.referrers.len(),
+        "{} listed {} referrers; expected {}",
+        answer.request,
+        found.len(),
+        f.referrers.len()
+    );
+    pass()
+}
+
+/// `?artifactType=` filters, and says so in `OCI-Filters-Applied`.
+async fn referrers_filter(http: &Http<'_>, repo: &str, f: &Fixtures) -> Found {
+    let query = format!("?artifactType={TYPE_A}");
+    let Some((answer, found)) = referrers_of(http, repo, &f.subject, &query).await? else {
+        return no_api();
+    };
+    let applied = answer.header("oci-filters-applied").unwrap_or_default();
+    if !applied.split(',').any(|f| f.trim() == "artifactType") {
+        anyhow::ensure!(
+            found.len() == f.referrers.len(),
+            "{} did not filter and listed {}; expected all {}",
+            answer.request,
+            found.len(),
+            f.referrers.len()
+        );
+        return unsupported("no artifactType filter (no OCI-Filters-Applied)");
+    }
+    anyhow::ensure!(
+        found.len() == 2 && found.iter().all(|d| d["artifactType"] == TYPE_A),
+        "{} listed {found:?}; expected the 2 referrers of type {TYPE_A}",
+        answer.request
+    );
+    pass()
+}
+
+/// A referrer pushed before its subject is listed for it.
+async fn referrers_missing_subject(http: &Http<'_>, repo: &str, f: &Fixtures) -> Found {
+    let Some((answer, found)) = referrers_of(http, repo, &f.missing_subject, "").await? else {
+        return no_api();
+    };
+    anyhow::ensure!(
+        found.len() == 1 && found[0]["digest"] == f.missing_referrer.0.as_str(),
+        "{} listed {found:?}; expected the one referrer pushed before its subject",
+        answer.request
+    );
+    pass()
 }

@@ -40,6 +40,13 @@ impl Tree {
         full
     }
 
+    /// Writes one [`table`] for each `(path, location)`.
+    fn tables(&self, files: &[(&str, &str)]) {
+        for (path, location) in files {
+            self.write(path, &table(location));
+        }
+    }
+
     fn options(&self) -> LoadOptions {
         LoadOptions::default()
             .with_root(self.root())
@@ -68,19 +75,12 @@ fn table(location: &str) -> String {
 #[test]
 fn system_file_then_system_and_user_drop_ins() {
     let t = Tree::new();
-    t.write("root/etc/containers/registries.conf", &table("system.com"));
-    t.write(
-        "root/etc/containers/registries.conf.d/b.conf",
-        &table("b.com"),
-    );
-    t.write(
-        "root/etc/containers/registries.conf.d/a.conf",
-        &table("a.com"),
-    );
-    t.write(
-        "home/.config/containers/registries.conf.d/u.conf",
-        &table("u.com"),
-    );
+    t.tables(&[
+        ("root/etc/containers/registries.conf", "system.com"),
+        ("root/etc/containers/registries.conf.d/b.conf", "b.com"),
+        ("root/etc/containers/registries.conf.d/a.conf", "a.com"),
+        ("home/.config/containers/registries.conf.d/u.conf", "u.com"),
+    ]);
     assert_eq!(
         t.files(&t.options()),
         [
@@ -95,19 +95,12 @@ fn system_file_then_system_and_user_drop_ins() {
 #[test]
 fn user_file_replaces_the_system_file_and_directory() {
     let t = Tree::new();
-    t.write("root/etc/containers/registries.conf", &table("system.com"));
-    t.write(
-        "root/etc/containers/registries.conf.d/a.conf",
-        &table("a.com"),
-    );
-    t.write(
-        "home/.config/containers/registries.conf",
-        &table("user.com"),
-    );
-    t.write(
-        "home/.config/containers/registries.conf.d/u.conf",
-        &table("u.com"),
-    );
+    t.tables(&[
+        ("root/etc/containers/registries.conf", "system.com"),
+        ("root/etc/containers/registries.conf.d/a.conf", "a.com"),
+        ("home/.config/containers/registries.conf", "user.com"),
+        ("home/.config/containers/registries.conf.d/u.conf", "u.com"),
+    ]);
     assert_eq!(
         t.files(&t.options()),
         [
@@ -120,19 +113,12 @@ fn user_file_replaces_the_system_file_and_directory() {
 #[test]
 fn explicit_file_wins_and_keeps_default_drop_ins() {
     let t = Tree::new();
-    t.write("root/etc/containers/registries.conf", &table("system.com"));
-    t.write(
-        "root/etc/containers/registries.conf.d/a.conf",
-        &table("a.com"),
-    );
-    t.write(
-        "home/.config/containers/registries.conf",
-        &table("user.com"),
-    );
-    t.write(
-        "home/.config/containers/registries.conf.d/u.conf",
-        &table("u.com"),
-    );
+    t.tables(&[
+        ("root/etc/containers/registries.conf", "system.com"),
+        ("root/etc/containers/registries.conf.d/a.conf", "a.com"),
+        ("home/.config/containers/registries.conf", "user.com"),
+        ("home/.config/containers/registries.conf.d/u.conf", "u.com"),
+    ]);
     let explicit = t.write("elsewhere/my.conf", &table("explicit.com"));
     assert_eq!(
         t.files(&t.options().with_file(&explicit)),
@@ -147,15 +133,11 @@ fn explicit_file_wins_and_keeps_default_drop_ins() {
 #[test]
 fn drop_in_override_replaces_both_directories() {
     let t = Tree::new();
-    t.write(
-        "root/etc/containers/registries.conf.d/a.conf",
-        &table("a.com"),
-    );
-    t.write(
-        "home/.config/containers/registries.conf.d/u.conf",
-        &table("u.com"),
-    );
-    t.write("custom.d/c.conf", &table("c.com"));
+    t.tables(&[
+        ("root/etc/containers/registries.conf.d/a.conf", "a.com"),
+        ("home/.config/containers/registries.conf.d/u.conf", "u.com"),
+        ("custom.d/c.conf", "c.com"),
+    ]);
     let options = t
         .options()
         .with_drop_ins(DropIns::Dir(t.dir.path().join("custom.d")));

@@ -1,7 +1,282 @@
-//! Bad input in the credential flags, `generate` and `--no-progress`, with the contract of the
-//! parent module: exit 2, nothing on stdout, one line naming the problem, nothing written.
+//! Bad flags, with the contract of the parent module (exit 2, nothing on stdout, one line
+//! naming the problem, nothing written): values a flag does not take, flags wrong together or
+//! for the place, the credential flags at every command that contacts a registry, `generate`
+//! and `--no-progress`.
 
-use super::{Run, Scratch, UNREACHABLE, commands, unreachable_ref};
+use super::*;
+
+#[test]
+fn unknown_flag_values_are_refused() {
+    let s = Scratch::new();
+    let cases = flag_cases(&s);
+    assert_covers_every_command(
+        "unknown_flag_values_are_refused",
+        cases.iter().map(|(r, _)| r.name),
+    );
+    for (run, needle) in &cases {
+        let (code, line) = s.check(run, needle);
+        assert_eq!(
+            code, 2,
+            "{}: a bad flag value is a usage error: {line}",
+            run.name
+        );
+    }
+}
+
+/// For every command, a flag with a value it does not take, and what the line must name.
+fn flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
+    let mut cases = publishing_flag_cases(s);
+    cases.extend(other_flag_cases(s));
+    cases.extend(switch_cases(s));
+    cases
+}
+
+/// [`flag_cases`]: the switches added for oras habits and scripts take no value.
+fn switch_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
+    let r = unreachable_ref();
+    let blob = blob_reference(&r);
+    let out = s.path("out");
+    vec![
+        (Run::new("tags", &["tags", "--json=yes", &r]), "--json"),
+        (
+            Run::new("repo ls", &["repo", "ls", "--json=yes", UNREACHABLE]),
+            "--json",
+        ),
+        (
+            Run::new("manifest fetch", &["manifest", "fetch", "--pretty=yes", &r]),
+            "--pretty",
+        ),
+        (
+            Run::new("manifest delete", &["manifest", "delete", "--json=yes", &r]),
+            "--json",
+        ),
+        (
+            Run::new(
+                "blob fetch",
+                &["blob", "fetch", "--json=yes", "-o", &out, &blob],
+            ),
+            "--json",
+        ),
+        (
+            Run::new("blob delete", &["blob", "delete", "--json=yes", &blob]),
+            "--json",
+        ),
+    ]
+}
+
+/// [`flag_cases`] of `ref`, `push`, `attach` and `discover`.
+fn publishing_flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
+    let r = unreachable_ref();
+    let file = s.path("file.txt");
+    let sig = "application/vnd.example.sig";
+    vec![
+        (Run::new("ref", &["ref", "--json=yes", &r]), "--json"),
+        (
+            Run::new("push", &["push", "-a", "disktype", &r, &file]),
+            "disktype",
+        ),
+        (
+            Run::new("push", &["push", "--artifact-platform", "linux", &r, &file]),
+            "linux",
+        ),
+        (
+            Run::new(
+                "attach",
+                &[
+                    "attach",
+                    "--artifact-type",
+                    sig,
+                    "-a",
+                    "disktype",
+                    &r,
+                    &file,
+                ],
+            ),
+            "disktype",
+        ),
+        (
+            Run::new("discover", &["discover", "-o", "yaml", &r]),
+            "--output",
+        ),
+        (
+            Run::new("discover", &["discover", "--depth", "deep", &r]),
+            "--depth",
+        ),
+        (
+            Run::new("discover", &["discover", "--format", "yaml", &r]),
+            "--output",
+        ),
+        (
+            Run::new("discover", &["discover", "--distribution-spec", "v1.0", &r]),
+            "--distribution-spec",
+        ),
+        (
+            Run::new(
+                "attach",
+                &[
+                    "attach",
+                    "--artifact-type",
+                    sig,
+                    "--distribution-spec",
+                    "v1.1-referrers",
+                    &r,
+                    &file,
+                ],
+            ),
+            "--distribution-spec",
+        ),
+    ]
+}
+
+/// [`flag_cases`] of the other commands, `index create` to `logout`.
+fn other_flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
+    let r = unreachable_ref();
+    let blob = blob_reference(&r);
+    let out = s.path("out");
+    vec![
+        (
+            Run::new("index create", &["index", "create", &r, "v1,bogus=1"]),
+            "bogus=1",
+        ),
+        (Run::new("tag", &["tag", &r, "bad/tag"]), "bad/tag"),
+        (
+            Run::new("resolve", &["resolve", "--download-source", "ftp", &r]),
+            "--download-source",
+        ),
+        (
+            Run::new(
+                "pull",
+                &["pull", "--download-source", "ftp", "-o", &out, &r],
+            ),
+            "--download-source",
+        ),
+        (Run::new("copy", &["copy", "--json=yes", &r, &r]), "--json"),
+        (
+            Run::new("tags", &["tags", "--page-size", "many", &r]),
+            "--page-size",
+        ),
+        (
+            Run::new("repo tags", &["repo", "tags", "--json=yes", &r]),
+            "--json",
+        ),
+        (
+            Run::new(
+                "repo ls",
+                &["repo", "ls", "--page-size", "many", UNREACHABLE],
+            ),
+            "--page-size",
+        ),
+        (
+            Run::new(
+                "manifest fetch",
+                &["manifest", "fetch", "--descriptor", "--json", &r],
+            ),
+            "--descriptor",
+        ),
+        (
+            Run::new(
+                "manifest delete",
+                &["manifest", "delete", "--force=maybe", &r],
+            ),
+            "--force",
+        ),
+        (
+            Run::new(
+                "manifest fetch",
+                &["manifest", "fetch", "--descriptor=yes", &r],
+            ),
+            "--descriptor",
+        ),
+        (
+            Run::new(
+                "manifest delete",
+                &["manifest", "delete", "--plain-http=maybe", &r],
+            ),
+            "--plain-http",
+        ),
+        (
+            Run::new(
+                "blob fetch",
+                &["blob", "fetch", "--insecure=maybe", "-o", &out, &blob],
+            ),
+            "--insecure",
+        ),
+        (
+            Run::new(
+                "blob delete",
+                &["blob", "delete", "--plain-http=maybe", &blob],
+            ),
+            "--plain-http",
+        ),
+        (
+            Run::new(
+                "login",
+                &["login", "-u", "u", "--password-stdin=yes", UNREACHABLE],
+            )
+            .stdin(PASSWORD),
+            "--password-stdin",
+        ),
+        (
+            Run::new("logout", &["logout", "--plain-http=maybe", UNREACHABLE]),
+            "--plain-http",
+        ),
+    ]
+}
+
+/// Flags that are well-formed but wrong together, or wrong for the place: bad input (exit 2),
+/// named, before any network or file is touched.
+#[test]
+fn misused_flags_are_refused() {
+    let s = Scratch::new();
+    let r = unreachable_ref();
+    let blob = blob_reference(&r);
+    let sig = "application/vnd.example.sig";
+    let cases = [
+        (
+            Run::new("blob fetch", &["blob", "fetch", "--json", "-o", "-", &blob]),
+            "--json",
+        ),
+        // Deleting by tag deletes every tag of the manifest: without a terminal to ask,
+        // only --force says yes.
+        (
+            Run::new("manifest delete", &["manifest", "delete", &r]),
+            "--force",
+        ),
+        (
+            Run::new(
+                "discover",
+                &[
+                    "discover",
+                    "--oci-layout",
+                    "--distribution-spec",
+                    "v1.1-referrers-tag",
+                    &format!("{}:fedora-42-kernel", example_dir().display()),
+                ],
+            ),
+            "--distribution-spec",
+        ),
+        (
+            Run::new(
+                "attach",
+                &[
+                    "attach",
+                    "--artifact-type",
+                    sig,
+                    "--oci-layout",
+                    "--distribution-spec",
+                    "v1.1-referrers-api",
+                    &format!("{}:fedora-42-kernel", example_dir().display()),
+                    &s.path("file.txt"),
+                ],
+            ),
+            "--distribution-spec",
+        ),
+    ];
+    for (run, needle) in &cases {
+        let (code, line) = s.check(run, needle);
+        assert_eq!(code, 2, "{}: {line}", run.name);
+    }
+}
 
 /// A secret given in the credential-flag cases: it must never show in their errors.
 const FLAG_SECRET: &str = "bad-input-flag-secret";

@@ -1,5 +1,17 @@
-//! A byte-counting TCP proxy in front of the real registry that can hold bytes back after a
-//! given count, in either direction: interrupting a transfer mid-body without timing.
+//! A byte-counting TCP proxy in front of a server (the real registry, or any other) that can
+//! hold bytes back after a given count, in either direction: a transfer interrupted mid-body at
+//! an exact byte, without timing. It also counts the `DELETE` requests clients send through it.
+//!
+//! ```
+//! use oci_testkit::gate::Gate;
+//! use oci_testkit::server::{Reply, Server};
+//!
+//! let server = Server::start(|_| Reply::new(200).body("0123456789"));
+//! // At most 40 bytes reach the client: the head passes, the body is held back.
+//! let gate = Gate::start(&server.registry(), 40, u64::MAX);
+//! assert!(gate.addr.starts_with("127.0.0.1:"));
+//! assert_eq!((gate.sent(), gate.received(), gate.deletes()), (0, 0, 0));
+//! ```
 
 use std::io::{Read as _, Write as _};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -13,8 +25,9 @@ const UP: usize = 1;
 
 /// A TCP proxy (loopback only) that counts the bytes it passes each way and holds them back
 /// once a direction's limit is reached, until the gate is dropped.
-pub(crate) struct Gate {
-    pub(crate) addr: String,
+pub struct Gate {
+    /// `127.0.0.1:<port>`: where clients connect instead of the upstream server.
+    pub addr: String,
     shared: Arc<Shared>,
 }
 
@@ -57,7 +70,7 @@ impl Shared {
 impl Gate {
     /// A gate in front of `upstream` that lets `down` bytes through to clients and `up` bytes
     /// through to the registry.
-    pub(crate) fn start(upstream: &str, down: u64, up: u64) -> Gate {
+    pub fn start(upstream: &str, down: u64, up: u64) -> Gate {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the gate");
         let addr = listener.local_addr().expect("gate address").to_string();
         let shared = Arc::new(Shared {
@@ -84,17 +97,17 @@ impl Gate {
     }
 
     /// Bytes passed to clients so far.
-    pub(crate) fn sent(&self) -> u64 {
+    pub fn sent(&self) -> u64 {
         self.shared.passed(DOWN)
     }
 
     /// Bytes passed to the registry so far.
-    pub(crate) fn received(&self) -> u64 {
+    pub fn received(&self) -> u64 {
         self.shared.passed(UP)
     }
 
     /// `DELETE` requests clients sent (counted before the limit holds them back).
-    pub(crate) fn deletes(&self) -> u64 {
+    pub fn deletes(&self) -> u64 {
         self.shared.deletes.load(Ordering::SeqCst)
     }
 }
@@ -132,6 +145,12 @@ fn relay(shared: &Arc<Shared>, client: TcpStream, server: TcpStream) {
             }
             let _ = to.shutdown(Shutdown::Write);
         });
+    }
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gate").field("addr", &self.addr).finish()
     }
 }
 
