@@ -146,13 +146,10 @@ fn login_prompts_on_a_terminal_without_echoing_the_password() {
     assert!(config.contains(&registry.host), "{config}");
 }
 
-/// `oci-fetch copy --plain-http ARGS` on a terminal succeeds and shows the whole 12 MiB blob's
-/// bar.
-fn check_copy_bar(args: &[&str], home: &std::path::Path) {
-    let args: Vec<&str> = ["copy", "--plain-http"]
-        .iter()
-        .chain(args)
-        .copied()
+/// `oci-fetch --plain-http ARGS` on a terminal succeeds and shows the whole 12 MiB blob's bar.
+fn check_bar(args: &[&str], home: &std::path::Path) {
+    let args: Vec<&str> = std::iter::once("--plain-http")
+        .chain(args.iter().copied())
         .collect();
     let (shown, ok) = on_a_terminal(&args, home, &[]);
     assert!(ok, "{args:?}: {shown}");
@@ -163,7 +160,7 @@ fn check_copy_bar(args: &[&str], home: &std::path::Path) {
 }
 
 #[test]
-fn copies_show_progress_on_a_terminal_and_print_only_the_digest_elsewhere() {
+fn copy_and_mirror_show_progress_on_a_terminal_and_print_only_the_digest_elsewhere() {
     let registry = TestRegistry::start();
     let home = tempfile::tempdir().expect("temp home");
     let file = home.path().join("payload.bin");
@@ -175,10 +172,21 @@ fn copies_show_progress_on_a_terminal_and_print_only_the_digest_elsewhere() {
     let layout = format!("{}:v1", layout.to_str().expect("utf-8"));
 
     // Registry → layout: the verified download's bar.
-    check_copy_bar(&["--to-oci-layout", &target, &layout], home.path());
+    check_bar(&["copy", "--to-oci-layout", &target, &layout], home.path());
     // Layout → registry: the streamed upload's bar (a layout source is never mounted).
     let copied = format!("{}/cli/tty-copied:v1", registry.host);
-    check_copy_bar(&["--from-oci-layout", &layout, &copied], home.path());
+    check_bar(
+        &["copy", "--from-oci-layout", &layout, &copied],
+        home.path(),
+    );
+    // A mirror to disk: the same walker, the same bars.
+    let set = home.path().join("set.toml");
+    let source = format!("{}/cli/tty-copy", registry.host);
+    let set_text = format!("[[source]]\nrepository = \"{source}\"\ntags = [\"v1\"]\n");
+    std::fs::write(&set, set_text).expect("write the set");
+    let disk = home.path().join("disk");
+    let (set, disk) = (set.to_str().expect("utf-8"), disk.to_str().expect("utf-8"));
+    check_bar(&["mirror", set, "--to-oci-layout", disk], home.path());
 
     // Not a terminal: the digest on stdout and nothing on stderr.
     let plain = format!("{}/cli/tty-plain:v1", registry.host);
