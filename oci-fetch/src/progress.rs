@@ -3,7 +3,10 @@
 //! The library draws nothing: a CLI turns these events into progress bars, a service into logs
 //! or metrics. Events for one blob arrive in order; events for different blobs interleave.
 //! Downloads are keyed by digest; uploads of files (`push`, `attach`) by the file's path, since a
-//! large file's digest is known only once it has been sent.
+//! large file's digest is known only once it has been sent. A copy ([`crate::copy`]) reports each
+//! blob it transfers by digest: into a layout as a download, to a registry as `Started`,
+//! `Advanced` and [`ProgressEvent::Sent`]; a blob the destination has, or that is mounted, has no
+//! events.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -20,7 +23,7 @@ pub const PROGRESS_MIN_BYTES: u64 = 256 * 1024;
 /// [`PROGRESS_MIN_BYTES`] have arrived.
 pub const PROGRESS_MIN_INTERVAL: Duration = Duration::from_millis(100);
 
-/// Something that happened to one blob download.
+/// Something that happened to one blob or file being transferred.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ProgressEvent {
@@ -98,6 +101,13 @@ pub enum ProgressEvent {
         /// The file.
         path: PathBuf,
         /// The blob's digest.
+        digest: Digest,
+    },
+    /// A blob streamed to a destination registry by a copy is complete there (its
+    /// [`Started`](ProgressEvent::Started) and [`Advanced`](ProgressEvent::Advanced) events count
+    /// the bytes sent, from 0 again when the upload is retried).
+    Sent {
+        /// The blob.
         digest: Digest,
     },
 }

@@ -18,6 +18,9 @@
 //! completes an upload of bad bytes); across repositories of one registry it is mounted. Only
 //! manifests (at most [`MAX_MANIFEST_SIZE`] bytes) are read into memory.
 //!
+//! Each blob transferred is reported to [`DownloadOptions::progress`] (in
+//! [`CopyOptions::download`]) by digest; blobs skipped or mounted, and manifests, are not.
+//!
 //! Referrers are read at the source through the API or the tag schema (whichever it has) and
 //! written at the destination as [`CopyOptions::referrers_source`] says (by default: the API when
 //! the registry confirms the subject, else the fallback tag). The fallback index of a subject
@@ -96,7 +99,9 @@ pub enum DestinationTags {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CopyOptions {
-    /// How blobs are written into a destination layout (attempts, stall timeout, progress).
+    /// How blobs are written into a destination layout (attempts, stall timeout); its
+    /// `progress` sink gets the events of every blob the copy transfers, to a layout or a
+    /// registry (see [`crate::progress`]).
     pub download: DownloadOptions,
     /// Requests at a time (at least 1).
     pub concurrency: usize,

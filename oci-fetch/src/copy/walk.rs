@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::future::try_join_all;
@@ -17,7 +18,9 @@ use tokio::sync::{OnceCell, Semaphore};
 use super::{CopyError, CopyOptions, CopyStats, MAX_REFERRER_DEPTH};
 use crate::descriptor::Platform;
 use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManifest};
+use crate::download::DownloadOptions;
 use crate::layout::{MAX_INDEX_DEPTH, MAX_MANIFEST_SIZE, OciLayout};
+use crate::progress::{PROGRESS_MIN_BYTES, PROGRESS_MIN_INTERVAL, ProgressEvent, ProgressSink};
 use crate::registry::RegistrySource;
 use crate::source::{BlobSource, BoxFuture, ByteStream, MemorySource};
 use crate::verify::Verifier;
@@ -47,6 +50,9 @@ pub(super) struct Walker {
     /// The source repository when it is in the same registry as the destination (mountable).
     mount_from: Option<String>,
     opts: CopyOptions,
+    /// [`CopyOptions::download`] without progress, for manifests written into a layout (only
+    /// blobs get progress events).
+    manifest_download: DownloadOptions,
     limit: Semaphore,
     /// One cell per digest: the first visit does the work, later ones wait for it.
     done: Mutex<HashMap<Digest, Arc<OnceCell<()>>>>,
@@ -164,7 +170,10 @@ pub(super) async fn resolve_root(
 impl Walker {
     pub(super) fn new(src: Src, dst: Dst, mount_from: Option<String>, opts: CopyOptions) -> Walker {
         let limit = Semaphore::new(opts.concurrency.max(1));
+        let mut manifest_download = opts.download.clone();
+        manifest_download.progress = None;
         Walker {
+            manifest_download,
             src,
             dst,
             mount_from,
@@ -374,7 +383,9 @@ impl Walker {
             Dst::Layout(layout) => {
                 let mut mem = MemorySource::new();
                 mem.insert(desc.digest.clone(), bytes);
-                let written = layout.write_blob(&mem, desc, &self.opts.download).await?;
+                let written = layout
+                    .write_blob(&mem, desc, &self.manifest_download)
+                    .await?;
                 if is_referrer {
                     let _edit = self.index_edit.lock().await;
                     layout.add_manifest(desc).await?;
@@ -471,6 +482,7 @@ impl Walker {
             }
         }
         let source = self.src_blobs();
+        let progress = self.opts.download.progress.as_ref();
         let open = || async move {
             let body = source
                 .open(&desc.digest, 0)
@@ -479,15 +491,22 @@ impl Walker {
             if body.offset_applied != 0 {
                 return Err(std::io::Error::other("the source did not start at byte 0"));
             }
+            let verifier = Verifier::new(desc.digest.clone(), desc.size);
             Ok(HeldBack::new(
                 body.stream,
-                Verifier::new(desc.digest.clone(), desc.size),
+                verifier,
+                Reporter::start(progress, desc),
             ))
         };
         let outcome = repo
             .push_blob_streamed(&desc.digest, desc.size, open)
             .await
             .map_err(dst_error(what("push"), reference))?;
+        if let Some(p) = progress {
+            p.emit(ProgressEvent::Sent {
+                digest: desc.digest.clone(),
+            });
+        }
         self.count(outcome == PushOutcome::Uploaded, desc.size);
         Ok(())
     }
@@ -500,21 +519,88 @@ impl Walker {
     }
 }
 
+/// Progress events of one blob streamed to a registry: `Started` at 0, then `Advanced` at most
+/// every [`PROGRESS_MIN_BYTES`] or [`PROGRESS_MIN_INTERVAL`] (and at the end).
+struct Reporter {
+    sink: ProgressSink,
+    digest: Digest,
+    total: u64,
+    sent: u64,
+    began: Instant,
+    last: (u64, Instant),
+}
+
+impl Reporter {
+    /// Reports the start of an attempt (none without a sink).
+    fn start(sink: Option<&ProgressSink>, desc: &Descriptor) -> Option<Reporter> {
+        let sink = sink?.clone();
+        sink.emit(ProgressEvent::Started {
+            digest: desc.digest.clone(),
+            bytes: 0,
+            total: desc.size,
+        });
+        let now = Instant::now();
+        Some(Reporter {
+            sink,
+            digest: desc.digest.clone(),
+            total: desc.size,
+            sent: 0,
+            began: now,
+            last: (0, now),
+        })
+    }
+
+    /// Counts `len` more bytes handed to the upload.
+    fn advance(&mut self, len: u64) {
+        self.sent += len;
+        let now = Instant::now();
+        if self.sent - self.last.0 < PROGRESS_MIN_BYTES
+            && now.duration_since(self.last.1) < PROGRESS_MIN_INTERVAL
+            && self.sent != self.total
+        {
+            return;
+        }
+        self.last = (self.sent, now);
+        let secs = now.duration_since(self.began).as_secs_f64();
+        let rate = if secs > 0.0 {
+            (self.sent as f64 / secs) as u64
+        } else {
+            0
+        };
+        self.sink.emit(ProgressEvent::Advanced {
+            digest: self.digest.clone(),
+            bytes: self.sent,
+            total: self.total,
+            bytes_per_second: rate,
+        });
+    }
+}
+
 /// A source body verified in passing, its last chunk held back until digest and size are
 /// checked: an upload fed from it never completes with bytes that fail verification.
 struct HeldBack {
     inner: ByteStream,
     verifier: Option<Verifier>,
     held: Option<Bytes>,
+    progress: Option<Reporter>,
 }
 
 impl HeldBack {
-    fn new(inner: ByteStream, verifier: Verifier) -> HeldBack {
+    fn new(inner: ByteStream, verifier: Verifier, progress: Option<Reporter>) -> HeldBack {
         HeldBack {
             inner,
             verifier: Some(verifier),
             held: None,
+            progress,
         }
+    }
+
+    /// Hands `chunk` to the upload.
+    fn give(&mut self, chunk: Bytes) -> Poll<Option<std::io::Result<Bytes>>> {
+        if let Some(p) = self.progress.as_mut() {
+            p.advance(chunk.len() as u64);
+        }
+        Poll::Ready(Some(Ok(chunk)))
     }
 }
 
@@ -535,7 +621,7 @@ impl Stream for HeldBack {
                         return Poll::Ready(Some(Err(std::io::Error::other(e))));
                     }
                     if let Some(previous) = this.held.replace(chunk) {
-                        return Poll::Ready(Some(Ok(previous)));
+                        return this.give(previous);
                     }
                 }
                 Poll::Ready(Some(Err(e))) => {
@@ -547,7 +633,10 @@ impl Stream for HeldBack {
                     if let Some(Err(e)) = verifier.map(Verifier::finish) {
                         return Poll::Ready(Some(Err(std::io::Error::other(e))));
                     }
-                    return Poll::Ready(this.held.take().map(Ok));
+                    return match this.held.take() {
+                        Some(last) => this.give(last),
+                        None => Poll::Ready(None),
+                    };
                 }
             }
         }

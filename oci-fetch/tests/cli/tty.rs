@@ -145,3 +145,61 @@ fn login_prompts_on_a_terminal_without_echoing_the_password() {
         .expect("credentials stored");
     assert!(config.contains(&registry.host), "{config}");
 }
+
+/// `oci-fetch --plain-http ARGS` on a terminal succeeds and shows the whole 12 MiB blob's bar.
+fn check_bar(args: &[&str], home: &std::path::Path) {
+    let args: Vec<&str> = std::iter::once("--plain-http")
+        .chain(args.iter().copied())
+        .collect();
+    let (shown, ok) = on_a_terminal(&args, home, &[]);
+    assert!(ok, "{args:?}: {shown}");
+    assert!(
+        shown.contains("12.00 MiB/12.00 MiB"),
+        "a bar for {args:?}: {shown}"
+    );
+}
+
+#[test]
+fn copy_and_mirror_show_progress_on_a_terminal_and_print_only_the_digest_elsewhere() {
+    let registry = TestRegistry::start();
+    let home = tempfile::tempdir().expect("temp home");
+    let file = home.path().join("payload.bin");
+    std::fs::write(&file, vec![9u8; 12 * 1024 * 1024]).expect("write payload");
+    let file = file.to_str().expect("utf-8");
+    let target = format!("{}/cli/tty-copy:v1", registry.host);
+    crate::ok(&["push", "--plain-http", &target, file]);
+    let layout = home.path().join("layout");
+    let layout = format!("{}:v1", layout.to_str().expect("utf-8"));
+
+    // Registry → layout: the verified download's bar.
+    check_bar(&["copy", "--to-oci-layout", &target, &layout], home.path());
+    // Layout → registry: the streamed upload's bar (a layout source is never mounted).
+    let copied = format!("{}/cli/tty-copied:v1", registry.host);
+    check_bar(
+        &["copy", "--from-oci-layout", &layout, &copied],
+        home.path(),
+    );
+    // A mirror to disk: the same walker, the same bars.
+    let set = home.path().join("set.toml");
+    let source = format!("{}/cli/tty-copy", registry.host);
+    let set_text = format!("[[source]]\nrepository = \"{source}\"\ntags = [\"v1\"]\n");
+    std::fs::write(&set, set_text).expect("write the set");
+    let disk = home.path().join("disk");
+    let (set, disk) = (set.to_str().expect("utf-8"), disk.to_str().expect("utf-8"));
+    check_bar(&["mirror", set, "--to-oci-layout", disk], home.path());
+
+    // Not a terminal: the digest on stdout and nothing on stderr.
+    let plain = format!("{}/cli/tty-plain:v1", registry.host);
+    let out = crate::oci_fetch(&["copy", "--plain-http", "--from-oci-layout", &layout, &plain]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let index = std::fs::read(home.path().join("layout/index.json")).expect("index.json");
+    let index: serde_json::Value = serde_json::from_slice(&index).expect("JSON");
+    let root = index["manifests"][0]["digest"].as_str().expect("the root");
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    assert_eq!(stdout, format!("{root}\n"), "only the root digest");
+}

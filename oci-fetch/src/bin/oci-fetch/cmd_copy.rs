@@ -13,6 +13,7 @@ use oci_ref::{Tag, TagOrDigest};
 use crate::Failure;
 use crate::cmd_resolve::runtime;
 use crate::common::{GlobalArgs, TransferArgs};
+use crate::progress;
 
 /// Arguments of `oci-fetch copy`.
 #[derive(Debug, clap::Args)]
@@ -127,6 +128,9 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         )));
     }
     let mut opts = args.transfer.copy_options();
+    if global.progress(args.json) {
+        opts.download.progress = Some(progress::bars([]));
+    }
     opts.referrers = args.recursive;
     opts.platform = match &args.platform {
         Some(p) => Some(crate::args::platform(p)?),

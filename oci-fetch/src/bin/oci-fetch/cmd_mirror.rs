@@ -14,6 +14,7 @@ use oci_fetch::mirror::{
 use crate::Failure;
 use crate::cmd_resolve::runtime;
 use crate::common::{GlobalArgs, TransferArgs};
+use crate::progress;
 
 /// Arguments of `oci-fetch mirror`.
 #[derive(Debug, clap::Args)]
@@ -85,6 +86,9 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
     let mut opts = args.transfer.copy_options();
     // Blobs written to disk keep their partial file on failure, so a rerun resumes them.
     opts.download.keep_partial = true;
+    if global.progress(args.json) {
+        opts.download.progress = Some(progress::bars([]));
+    }
     let report = runtime()?
         .block_on(mirror(&client, &set, &origin, &destination, &opts))
         .map_err(|e| Failure::Operation(e.into()))?;

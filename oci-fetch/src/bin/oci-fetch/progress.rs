@@ -1,6 +1,6 @@
 //! Progress bars on stderr, fed by the library's [`ProgressEvent`]s: one bar per blob being
-//! downloaded (keyed by digest) or file being uploaded (keyed by path), made when its transfer
-//! starts. Shown only on a terminal and never with `--no-progress` or `--json`
+//! downloaded or copied (keyed by digest) or file being uploaded (keyed by path), made when its
+//! transfer starts. Shown only on a terminal and never with `--no-progress` or `--json`
 //! ([`GlobalArgs::progress`](crate::common::GlobalArgs::progress) decides); every command that
 //! moves bytes (`pull`, `push`, `attach`, `blob fetch`, `copy`, `mirror`) uses this one module.
 
@@ -71,7 +71,7 @@ impl Bars {
                     b.set_position(0);
                 }
             }
-            ProgressEvent::Finished { digest, .. } => {
+            ProgressEvent::Finished { digest, .. } | ProgressEvent::Sent { digest } => {
                 if let Some(b) = self.get(&Key::Blob(digest)) {
                     b.finish();
                 }
