@@ -180,6 +180,23 @@ async fn pull_manifest(
     .await
 }
 
+/// Pulls the manifest with `keychain`'s credentials and requires a 200; `what` names the source.
+async fn ensure_pulls(
+    keychain: Keychain,
+    base: &str,
+    host: &str,
+    repo: &str,
+    what: &str,
+) -> anyhow::Result<()> {
+    let out = pull_manifest(&authenticator(keychain), base, host, repo).await?;
+    anyhow::ensure!(
+        out.result.as_ref().is_ok_and(|r| r.status() == 200),
+        "{what} pull {:?}",
+        out.statuses
+    );
+    Ok(())
+}
+
 fn authenticator(keychain: Keychain) -> Authenticator {
     Authenticator::new(http(), keychain)
 }
@@ -250,76 +267,66 @@ async fn htpasswd_basic_auth() {
                 "{err:?}"
             );
 
-            // docker config.json found through $DOCKER_CONFIG.
-            let tmp = tempfile::tempdir()?;
-            oci_auth::login(
-                &tmp.path().join("docker/config.json"),
-                &host,
-                "alice",
-                &Secret::new("s3cret"),
-            )?;
-            let env = Env::from_vars([("DOCKER_CONFIG", tmp.path().join("docker"))]);
-            let keychain = Keychain::from_environment(&env)?;
-            let (_, source) = keychain.credential_for(&host, Some(&repo)).await?;
-            anyhow::ensure!(
-                matches!(source, CredentialSource::DockerConfig(_)),
-                "{source:?}"
-            );
-            let out = pull_manifest(&authenticator(keychain), &base, &host, &repo).await?;
-            anyhow::ensure!(
-                out.result.as_ref().is_ok_and(|r| r.status() == 200),
-                "docker config pull {:?}",
-                out.statuses
-            );
-
-            // containers auth.json found through $REGISTRY_AUTH_FILE, with a namespaced key.
-            let auth_json = tmp.path().join("auth.json");
-            let basic = oci_auth::config::AuthFile::auth_value("alice", &Secret::new("s3cret"));
-            std::fs::write(
-                &auth_json,
-                format!(r#"{{"auths": {{"{host}/{repo}": {{"auth": "{basic}"}}}}}}"#),
-            )?;
-            let env = Env::from_vars([("REGISTRY_AUTH_FILE", &auth_json)]);
-            let out = pull_manifest(
-                &authenticator(Keychain::from_environment(&env)?),
-                &base,
-                &host,
-                &repo,
-            )
-            .await?;
-            anyhow::ensure!(
-                out.result.as_ref().is_ok_and(|r| r.status() == 200),
-                "auth.json pull {:?}",
-                out.statuses
-            );
-
-            // A real credential-helper program named by credsStore, searched on the env's PATH.
-            let bin = tmp.path().join("bin");
-            std::fs::create_dir_all(&bin)?;
-            write_helper(&bin, "alice", "s3cret");
-            std::fs::write(
-                tmp.path().join("docker/config.json"),
-                r#"{"credsStore": "conformance"}"#,
-            )?;
-            let env = Env::from_vars([("DOCKER_CONFIG", tmp.path().join("docker")), ("PATH", bin)]);
-            let keychain = Keychain::from_environment(&env)?;
-            let (_, source) = keychain.credential_for(&host, None).await?;
-            anyhow::ensure!(
-                source == CredentialSource::Helper("docker-credential-conformance".to_owned()),
-                "{source:?}"
-            );
-            let out = pull_manifest(&authenticator(keychain), &base, &host, &repo).await?;
-            anyhow::ensure!(
-                out.result.as_ref().is_ok_and(|r| r.status() == 200),
-                "helper pull {:?}",
-                out.statuses
-            );
-            Ok(())
+            check_credential_files(&base, &host, &repo).await
         })
         .await
     })
     .await
     .expect("htpasswd auth works on every backend");
+}
+
+/// Alice's password found in docker config.json, containers auth.json and a credential helper.
+async fn check_credential_files(base: &str, host: &str, repo: &str) -> anyhow::Result<()> {
+    // docker config.json found through $DOCKER_CONFIG.
+    let tmp = tempfile::tempdir()?;
+    oci_auth::login(
+        &tmp.path().join("docker/config.json"),
+        host,
+        "alice",
+        &Secret::new("s3cret"),
+    )?;
+    let env = Env::from_vars([("DOCKER_CONFIG", tmp.path().join("docker"))]);
+    let keychain = Keychain::from_environment(&env)?;
+    let (_, source) = keychain.credential_for(host, Some(repo)).await?;
+    anyhow::ensure!(
+        matches!(source, CredentialSource::DockerConfig(_)),
+        "{source:?}"
+    );
+    ensure_pulls(keychain, base, host, repo, "docker config").await?;
+
+    // containers auth.json found through $REGISTRY_AUTH_FILE, with a namespaced key.
+    let auth_json = tmp.path().join("auth.json");
+    let basic = oci_auth::config::AuthFile::auth_value("alice", &Secret::new("s3cret"));
+    std::fs::write(
+        &auth_json,
+        format!(r#"{{"auths": {{"{host}/{repo}": {{"auth": "{basic}"}}}}}}"#),
+    )?;
+    let env = Env::from_vars([("REGISTRY_AUTH_FILE", &auth_json)]);
+    ensure_pulls(
+        Keychain::from_environment(&env)?,
+        base,
+        host,
+        repo,
+        "auth.json",
+    )
+    .await?;
+
+    // A real credential-helper program named by credsStore, searched on the env's PATH.
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin)?;
+    write_helper(&bin, "alice", "s3cret");
+    std::fs::write(
+        tmp.path().join("docker/config.json"),
+        r#"{"credsStore": "conformance"}"#,
+    )?;
+    let env = Env::from_vars([("DOCKER_CONFIG", tmp.path().join("docker")), ("PATH", bin)]);
+    let keychain = Keychain::from_environment(&env)?;
+    let (_, source) = keychain.credential_for(host, None).await?;
+    anyhow::ensure!(
+        source == CredentialSource::Helper("docker-credential-conformance".to_owned()),
+        "{source:?}"
+    );
+    ensure_pulls(keychain, base, host, repo, "helper").await
 }
 
 #[tokio::test]
@@ -397,41 +404,42 @@ async fn token_auth_with_a_verifying_registry() {
                 "{err}"
             );
 
-            // An identity (refresh) token: the OAuth2 POST refresh_token grant.
-            let refresh = http()
-                .post(server.realm())
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(OFFLINE_PASSWORD_GRANT)
-                .send()
-                .await?
-                .json::<serde_json::Value>()
-                .await?;
-            let refresh = refresh["refresh_token"]
-                .as_str()
-                .context("refresh_token in answer")?
-                .to_owned();
-            let idt = authenticator(
-                Keychain::empty()
-                    .with_credential(&host, Credential::IdentityToken(Secret::new(refresh))),
-            );
-            let out = pull_manifest(&idt, &base, &host, &repo).await?;
-            anyhow::ensure!(
-                out.result.as_ref().is_ok_and(|r| r.status() == 200),
-                "identity token pull {:?}",
-                out.statuses
-            );
-            let last = server.requests().pop().context("token requests recorded")?;
-            anyhow::ensure!(
-                last.grant_type.as_deref() == Some("refresh_token")
-                    && last.user.as_deref() == Some("bob"),
-                "{last:?}"
-            );
-            Ok(())
+            check_identity_token(&server, &base, &host, &repo).await
         })
         .await
     })
     .await
     .expect("token auth works on every backend");
+}
+
+/// An identity (refresh) token: the OAuth2 POST refresh_token grant.
+async fn check_identity_token(
+    server: &TokenServer,
+    base: &str,
+    host: &str,
+    repo: &str,
+) -> anyhow::Result<()> {
+    let refresh = http()
+        .post(server.realm())
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(OFFLINE_PASSWORD_GRANT)
+        .send()
+        .await?
+        .json::<serde_json::Value>()
+        .await?;
+    let refresh = refresh["refresh_token"]
+        .as_str()
+        .context("refresh_token in answer")?
+        .to_owned();
+    let keychain =
+        Keychain::empty().with_credential(host, Credential::IdentityToken(Secret::new(refresh)));
+    ensure_pulls(keychain, base, host, repo, "identity token").await?;
+    let last = server.requests().pop().context("token requests recorded")?;
+    anyhow::ensure!(
+        last.grant_type.as_deref() == Some("refresh_token") && last.user.as_deref() == Some("bob"),
+        "{last:?}"
+    );
+    Ok(())
 }
 
 #[tokio::test]

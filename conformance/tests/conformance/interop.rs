@@ -379,34 +379,43 @@ async fn skopeo_reads_our_artifacts_and_layouts() {
                 "copied layer differs"
             );
 
-            // A layout we write is read by skopeo.
-            let ours = dir.path().join("ours");
-            let written = write_layout(&ours, &payload).await?;
-            let from_layout = reference(registry, &format!("{repo_name}-layout"), "v1")?;
-            run(
-                dir.path(),
-                "skopeo",
-                &[
-                    "copy",
-                    "--dest-tls-verify=false",
-                    &format!("oci:{}:v1", ours.display()),
-                    &format!("docker://{from_layout}"),
-                ],
-            )?;
-            let pulled = repository(registry, &from_layout)?
-                .fetch_manifest(&TagOrDigest::from(&from_layout))
-                .await?;
-            anyhow::ensure!(
-                pulled.digest().as_str() == written,
-                "skopeo pushed {} from our layout, we wrote {written}",
-                pulled.digest()
-            );
-            Ok(())
+            check_skopeo_reads_our_layout(registry, dir.path(), &repo_name, &payload).await
         })
         .await
     })
     .await
     .expect("skopeo reads our artifacts and our layouts");
+}
+
+/// A layout we write is read by skopeo: it pushes the manifest we wrote.
+async fn check_skopeo_reads_our_layout(
+    registry: &Registry,
+    dir: &Path,
+    repo_name: &str,
+    payload: &[u8],
+) -> anyhow::Result<()> {
+    let ours = dir.join("ours");
+    let written = write_layout(&ours, payload).await?;
+    let from_layout = reference(registry, &format!("{repo_name}-layout"), "v1")?;
+    run(
+        dir,
+        "skopeo",
+        &[
+            "copy",
+            "--dest-tls-verify=false",
+            &format!("oci:{}:v1", ours.display()),
+            &format!("docker://{from_layout}"),
+        ],
+    )?;
+    let pulled = repository(registry, &from_layout)?
+        .fetch_manifest(&TagOrDigest::from(&from_layout))
+        .await?;
+    anyhow::ensure!(
+        pulled.digest().as_str() == written,
+        "skopeo pushed {} from our layout, we wrote {written}",
+        pulled.digest()
+    );
+    Ok(())
 }
 
 /// image-spec v1.1.1 artifact guidance: schemaVersion 2, the manifest media type, an

@@ -93,6 +93,30 @@ async fn resolve_and_pull(
     Ok((r.source.to_string(), served, std::fs::read(path)?))
 }
 
+/// What each step resolves and pulls: the primary's reference through the mirror's conf.
+struct Setup {
+    conf: RegistriesConf,
+    reference: Reference,
+    hosts: [String; 2],
+}
+
+impl Setup {
+    async fn pull(&self) -> anyhow::Result<(String, String, Vec<u8>)> {
+        let hosts: Vec<&str> = self.hosts.iter().map(String::as_str).collect();
+        resolve_and_pull(&self.conf, &self.reference, &hosts).await
+    }
+
+    /// Pulls and requires the manifest from `manifest_host` and the blob from `blob_host`.
+    async fn ensure_served(&self, manifest_host: &str, blob_host: &str) -> anyhow::Result<Vec<u8>> {
+        let (served, blob_from, bytes) = self.pull().await?;
+        anyhow::ensure!(
+            served.starts_with(manifest_host) && blob_from.starts_with(blob_host),
+            "manifest from {served}, blob from {blob_from}; expected {manifest_host} and {blob_host}"
+        );
+        Ok(bytes)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mirror_misses_then_serves_then_is_caught_lying() -> anyhow::Result<()> {
     if !provisioned_only(
@@ -106,22 +130,20 @@ async fn mirror_misses_then_serves_then_is_caught_lying() -> anyhow::Result<()> 
     let mirror = Registry::start_backend(Backend::Process, &RegistryOptions::default()).await?;
     let primary = Registry::start().await?;
     let ns = unique_repo("mirrors");
-    let conf = conf(primary.host(), mirror.host(), &ns)?;
-    let owned = [primary.host().to_owned(), mirror.host().to_owned()];
-    let hosts: Vec<&str> = owned.iter().map(String::as_str).collect();
-    let reference: Reference = format!("{}/{ns}/disk:machine", primary.host()).parse()?;
+    let setup = Setup {
+        conf: conf(primary.host(), mirror.host(), &ns)?,
+        reference: format!("{}/{ns}/disk:machine", primary.host()).parse()?,
+        hosts: [primary.host().to_owned(), mirror.host().to_owned()],
+    };
+    let hosts: Vec<&str> = setup.hosts.iter().map(String::as_str).collect();
     let client = plain_client(&hosts)?;
-    let primary_repo = client.repository(&reference)?;
+    let primary_repo = client.repository(&setup.reference)?;
     let mirror_ref: Reference = format!("{}/mirror-{ns}/disk:machine", mirror.host()).parse()?;
     let mirror_repo = client.repository(&mirror_ref)?;
 
     // 1. Only on the primary: the mirror misses (404), the primary serves.
-    let entries = push_machine_index(&primary_repo, "machine").await?;
-    let (served, blob_from, _) = resolve_and_pull(&conf, &reference, &hosts).await?;
-    anyhow::ensure!(
-        served.starts_with(primary.host()) && blob_from.starts_with(primary.host()),
-        "served by {served} and {blob_from}, expected the primary"
-    );
+    push_machine_index(&primary_repo, "machine").await?;
+    setup.ensure_served(primary.host(), primary.host()).await?;
     record(
         &mirror,
         "mirror/fallthrough",
@@ -131,34 +153,27 @@ async fn mirror_misses_then_serves_then_is_caught_lying() -> anyhow::Result<()> 
 
     // 2. Also on the mirror: the mirror serves (tags differ so the index is its own).
     let mirror_entries = push_machine_index(&mirror_repo, "machine").await?;
-    let (served, blob_from, _) = resolve_and_pull(&conf, &reference, &hosts).await?;
-    anyhow::ensure!(
-        served.starts_with(mirror.host()) && blob_from.starts_with(mirror.host()),
-        "served by {served} and {blob_from}"
-    );
+    setup.ensure_served(mirror.host(), mirror.host()).await?;
 
     // 3. The mirror serves wrong bytes for the chosen layer: rejected, primary used. The
     //    primary must have the same layer: push the mirror's chosen artifact there too.
-    let chosen = mirror_entries
+    let chosen = &mirror_entries
         .iter()
         .find(|e| e.0 == "aarch64" && e.1 == "qcow2")
-        .expect("pushed");
+        .expect("pushed")
+        .3;
     let title = "disk-aarch64.qcow2";
-    let original = std::fs::read(blob_file(&mirror, &chosen.3)?)?;
+    let original = std::fs::read(blob_file(&mirror, chosen)?)?;
     push_artifact(&primary_repo, title, "application/octet-stream", &original).await?;
     let mut tampered = original.clone();
     if let Some(b) = tampered.first_mut() {
         *b ^= 0xff;
     }
-    std::fs::write(blob_file(&mirror, &chosen.3)?, &tampered)?;
-    let (served, blob_from, bytes) = resolve_and_pull(&conf, &reference, &hosts).await?;
+    std::fs::write(blob_file(&mirror, chosen)?, &tampered)?;
+    let bytes = setup.ensure_served(mirror.host(), primary.host()).await?;
     anyhow::ensure!(
         bytes == original,
         "the verified bytes are the original ones"
-    );
-    anyhow::ensure!(
-        served.starts_with(mirror.host()) && blob_from.starts_with(primary.host()),
-        "manifest from {served} (mirror), blob from {blob_from} (primary)"
     );
     record(
         &mirror,
@@ -166,15 +181,11 @@ async fn mirror_misses_then_serves_then_is_caught_lying() -> anyhow::Result<()> 
         Outcome::Passed,
         "wrong blob rejected, primary used",
     );
-    std::fs::write(blob_file(&mirror, &chosen.3)?, &original)?;
+    std::fs::write(blob_file(&mirror, chosen)?, &original)?;
 
     // 4. Stop the primary: everything still comes from the mirror.
     drop(primary);
-    let (served, blob_from, _) = resolve_and_pull(&conf, &reference, &hosts).await?;
-    anyhow::ensure!(
-        served.starts_with(mirror.host()) && blob_from.starts_with(mirror.host()),
-        "served by {served} and {blob_from}"
-    );
+    setup.ensure_served(mirror.host(), mirror.host()).await?;
     record(
         &mirror,
         "mirror/serves",
@@ -184,8 +195,9 @@ async fn mirror_misses_then_serves_then_is_caught_lying() -> anyhow::Result<()> 
 
     // 5. Now the only source lies: a verification failure naming the bad bytes, not "not found",
     //    and nothing written where the file was asked for.
-    std::fs::write(blob_file(&mirror, &chosen.3)?, &tampered)?;
-    let e = resolve_and_pull(&conf, &reference, &hosts)
+    std::fs::write(blob_file(&mirror, chosen)?, &tampered)?;
+    let e = setup
+        .pull()
         .await
         .err()
         .ok_or_else(|| anyhow::anyhow!("a lying only source must fail the pull"))?;
@@ -194,7 +206,6 @@ async fn mirror_misses_then_serves_then_is_caught_lying() -> anyhow::Result<()> 
         .find_map(|c| c.downcast_ref::<oci_fetch::download::DownloadError>())
         .is_some_and(|d| d.is_verification());
     anyhow::ensure!(verification, "expected a verification failure, got: {e:#}");
-    std::fs::write(blob_file(&mirror, &chosen.3)?, &original)?;
-    let _ = entries;
+    std::fs::write(blob_file(&mirror, chosen)?, &original)?;
     Ok(())
 }

@@ -44,12 +44,54 @@ async fn no_error_path_shows_a_secret() {
     ];
     // Where redirects lead: another origin over plain HTTP.
     let other = Server::start(|_| Reply::new(500).body(SECRET.as_bytes().to_vec()));
+    let mut checked = 0;
+    let mut seen = std::collections::BTreeSet::new();
+    for (reply, tls) in hostile_replies(&other)
+        .iter()
+        .flat_map(|r| [(r.clone(), false), (r.clone(), true)])
+    {
+        let server = if tls {
+            Server::start_tls(move |_| reply.clone())
+        } else {
+            Server::start(move |_| reply.clone())
+        };
+        let challenge = vec![format!(
+            r#"Bearer realm="{}",service="s""#,
+            server.url("/t")
+        )];
+        for c in &credentials {
+            checked += check_credential(c, &challenge, &mut seen).await;
+        }
+    }
+    assert!(checked > 40, "only {checked} error paths were exercised");
+    let want = [
+        "InsecureTransport",
+        "InvalidTokenResponse",
+        "TokenRedirectInvalid",
+        "TokenRedirectLimit",
+        "TokenRedirectRefused",
+        "TokenRequest",
+        "TokenResponseTooLarge",
+        "TokenStatus",
+        "TokenTimeout",
+        "Unauthorized",
+    ];
+    for kind in want {
+        assert!(
+            seen.contains(kind),
+            "no {kind} error was checked; saw {seen:?}"
+        );
+    }
+}
+
+/// Token-server answers that carry the secret, redirect, stall or break the protocol.
+fn hostile_replies(other: &Server) -> Vec<Reply> {
     let elsewhere = format!("{}/{SECRET}?p={SECRET}", other.url(""));
     let with_userinfo = format!(
         "http://u:{SECRET}@{}/t",
         other.url("").trim_start_matches("http://")
     );
-    let replies: Vec<Reply> = vec![
+    vec![
         Reply::new(429)
             .header("retry-after", "5")
             .body(SECRET.as_bytes().to_vec()),
@@ -77,76 +119,50 @@ async fn no_error_path_shows_a_secret() {
             " ".repeat(oci_auth::MAX_TOKEN_RESPONSE_BYTES)
         )),
         Reply::json(r#"{"token":"late"}"#).delay(Duration::from_secs(30)),
-    ];
+    ]
+}
+
+/// Challenges with `c` against `challenge` (and two non-Bearer ones) over both transports,
+/// checking every error and debug form for the secret; returns how many errors it checked.
+async fn check_credential(
+    c: &Credential,
+    challenge: &[String],
+    seen: &mut std::collections::BTreeSet<String>,
+) -> usize {
     let mut checked = 0;
-    let mut seen = std::collections::BTreeSet::new();
-    for (reply, tls) in replies
-        .iter()
-        .flat_map(|r| [(r.clone(), false), (r.clone(), true)])
-    {
-        let server = if tls {
-            Server::start_tls(move |_| reply.clone())
-        } else {
-            Server::start(move |_| reply.clone())
-        };
-        let challenge = vec![format!(
-            r#"Bearer realm="{}",service="s""#,
-            server.url("/t")
-        )];
-        for c in &credentials {
-            let mut options = AuthenticatorOptions::default();
-            options.token_timeout = Duration::from_millis(300);
-            let kc = Keychain::empty().with_credential(REGISTRY, c.clone());
-            assert_clean("keychain", &format!("{kc:?}"));
-            let a = Authenticator::with_options(crate::http(), kc, options);
-            assert_clean("authenticator", &format!("{a:?}"));
-            for plain_http in [true, false] {
-                match a
-                    .challenge(REGISTRY, &[Scope::pull("r")], &challenge, plain_http)
-                    .await
-                {
-                    Ok(h) => assert_clean("header debug", &format!("{h:?}")),
-                    Err(e) => {
-                        clean_err("challenge", &e);
-                        seen.insert(kind_name(&e));
-                        checked += 1;
-                    }
-                }
-                for basic in [r#"Basic realm="r""#, "Negotiate x"] {
-                    match a
-                        .challenge(REGISTRY, &[], &[basic.to_owned()], plain_http)
-                        .await
-                    {
-                        Ok(h) => assert_clean("basic header debug", &format!("{h:?}")),
-                        Err(e) => {
-                            clean_err("basic challenge", &e);
-                            checked += 1;
-                        }
-                    }
+    let mut options = AuthenticatorOptions::default();
+    options.token_timeout = Duration::from_millis(300);
+    let kc = Keychain::empty().with_credential(REGISTRY, c.clone());
+    assert_clean("keychain", &format!("{kc:?}"));
+    let a = Authenticator::with_options(crate::http(), kc, options);
+    assert_clean("authenticator", &format!("{a:?}"));
+    for plain_http in [true, false] {
+        match a
+            .challenge(REGISTRY, &[Scope::pull("r")], challenge, plain_http)
+            .await
+        {
+            Ok(h) => assert_clean("header debug", &format!("{h:?}")),
+            Err(e) => {
+                clean_err("challenge", &e);
+                seen.insert(kind_name(&e));
+                checked += 1;
+            }
+        }
+        for basic in [r#"Basic realm="r""#, "Negotiate x"] {
+            match a
+                .challenge(REGISTRY, &[], &[basic.to_owned()], plain_http)
+                .await
+            {
+                Ok(h) => assert_clean("basic header debug", &format!("{h:?}")),
+                Err(e) => {
+                    clean_err("basic challenge", &e);
+                    checked += 1;
                 }
             }
-            clean_err("rejection", &a.rejection(REGISTRY));
         }
     }
-    assert!(checked > 40, "only {checked} error paths were exercised");
-    let want = [
-        "InsecureTransport",
-        "InvalidTokenResponse",
-        "TokenRedirectInvalid",
-        "TokenRedirectLimit",
-        "TokenRedirectRefused",
-        "TokenRequest",
-        "TokenResponseTooLarge",
-        "TokenStatus",
-        "TokenTimeout",
-        "Unauthorized",
-    ];
-    for kind in want {
-        assert!(
-            seen.contains(kind),
-            "no {kind} error was checked; saw {seen:?}"
-        );
-    }
+    clean_err("rejection", &a.rejection(REGISTRY));
+    checked
 }
 
 /// The variant name of an error, from its `Debug` form.

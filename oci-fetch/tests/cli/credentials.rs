@@ -36,6 +36,19 @@ impl Home {
     }
 
     /// Runs `oci-fetch args` with `stdin`, in this home, helpers looked for in `bin/`.
+    /// `login --plain-http HOST -u USER --password-stdin --json`, the password on stdin.
+    fn login_json(&self, host: &str, stdin: &str) -> Output {
+        let args = [
+            "login",
+            "--plain-http",
+            host,
+            "-u",
+            USER,
+            "--password-stdin",
+        ];
+        self.run(&[&args[..], &["--json"]].concat(), stdin)
+    }
+
     fn run(&self, args: &[&str], stdin: &str) -> Output {
         let path = format!(
             "{}:{}",
@@ -299,18 +312,7 @@ fn login_stores_through_the_credential_helper_and_logout_erases_there() {
         "auths": {host: {"auth": stale}},
     }));
 
-    let out = home.run(
-        &[
-            "login",
-            "--plain-http",
-            host,
-            "-u",
-            USER,
-            "--password-stdin",
-            "--json",
-        ],
-        &format!("{PASSWORD}\n"),
-    );
+    let out = home.login_json(host, &format!("{PASSWORD}\n"));
     check_ok(&out, PASSWORD, "login");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("login --json");
     assert_eq!(
@@ -370,18 +372,7 @@ fn login_without_a_helper_writes_the_file_and_says_so_in_json() {
     let registry = registry();
     let host = registry.host.as_str();
     let home = Home::new();
-    let out = home.run(
-        &[
-            "login",
-            "--plain-http",
-            host,
-            "-u",
-            USER,
-            "--password-stdin",
-            "--json",
-        ],
-        PASSWORD,
-    );
+    let out = home.login_json(host, PASSWORD);
     check_ok(&out, PASSWORD, "login");
     let config = home.path().join(".docker/config.json");
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("login --json");

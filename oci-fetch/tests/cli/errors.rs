@@ -14,6 +14,20 @@ fn failed(args: &[&str]) -> String {
     stderr
 }
 
+/// `run`s a pull of the example layout's aarch64 disk into `out`.
+fn pull_example(out: &str, run: fn(&[&str]) -> String) -> String {
+    let layout = format!("{}:fedora-42", example_dir().display());
+    run(&[
+        "pull",
+        "--oci-layout",
+        &layout,
+        "--arch",
+        "aarch64",
+        "-o",
+        out,
+    ])
+}
+
 #[test]
 fn https_to_a_plain_http_registry_names_plain_http() {
     let registry = TestRegistry::start();
@@ -28,19 +42,9 @@ fn https_to_a_plain_http_registry_names_plain_http() {
 #[test]
 fn refusing_to_overwrite_names_overwrite() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let layout = format!("{}:fedora-42", example_dir().display());
     let out = dir.path().to_str().expect("utf-8");
-    let args = [
-        "pull",
-        "--oci-layout",
-        &layout,
-        "--arch",
-        "aarch64",
-        "-o",
-        out,
-    ];
-    ok(&args);
-    let line = failed(&args);
+    pull_example(out, ok);
+    let line = pull_example(out, failed);
     assert!(line.contains("refusing to overwrite"), "{line}");
     assert!(line.contains("pass --overwrite"), "{line}");
 }
@@ -49,16 +53,7 @@ fn refusing_to_overwrite_names_overwrite() {
 fn each_cause_is_printed_once() {
     // Creating a file in /proc/self fails; the library's error says so in its message and
     // again down its `source()` chain.
-    let layout = format!("{}:fedora-42", example_dir().display());
-    let line = failed(&[
-        "pull",
-        "--oci-layout",
-        &layout,
-        "--arch",
-        "aarch64",
-        "-o",
-        "/proc/self",
-    ]);
+    let line = pull_example("/proc/self", failed);
     assert_eq!(line.matches("(os error").count(), 1, "{line}");
     assert_eq!(line.matches("create temporary file").count(), 1, "{line}");
 }

@@ -132,7 +132,11 @@ fn wait_until(child: &mut Child, what: &str, reached: impl Fn() -> bool) {
     let start = Instant::now();
     while !reached() {
         if let Ok(Some(status)) = child.try_wait() {
-            panic!("oci-fetch ended ({status}) before {what}");
+            let mut stderr = String::new();
+            if let Some(mut pipe) = child.stderr.take() {
+                std::io::Read::read_to_string(&mut pipe, &mut stderr).expect("read stderr");
+            }
+            panic!("oci-fetch ended ({status}) before {what}; stderr: {stderr}");
         }
         assert!(start.elapsed() < PATIENCE, "never reached: {what}");
         std::thread::sleep(Duration::from_millis(20));

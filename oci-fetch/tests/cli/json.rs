@@ -67,18 +67,12 @@ fn every_command_prints_its_documented_json() {
     write(d, "sig.json", b"{\"signature\":1}\n");
     let host = &registry.host;
     let v1 = format!("{host}/json/app:v1");
+    let run = |name: &str, args: &[&str]| check(name, &registry, d, args);
 
-    let pushed = check(
-        "push",
-        &registry,
-        d,
-        &["push", &v1, "hello.txt", "-a", CREATED, "--json"],
-    );
+    let pushed = run("push", &["push", &v1, "hello.txt", "-a", CREATED, "--json"]);
     let digest = pushed["digest"].as_str().expect("digest").to_owned();
-    check(
+    run(
         "attach",
-        &registry,
-        d,
         &[
             "attach",
             "--artifact-type",
@@ -90,19 +84,17 @@ fn every_command_prints_its_documented_json() {
             "--json",
         ],
     );
-    check("discover", &registry, d, &["discover", &v1, "--json"]);
-    let tagged = check("tag", &registry, d, &["tag", &v1, "v2", "--json"]);
+    run("discover", &["discover", &v1, "--json"]);
+    let tagged = run("tag", &["tag", &v1, "v2", "--json"]);
     assert_eq!(
         tagged["artifactType"],
         "application/vnd.unknown.artifact.v1"
     );
     let repo = format!("{host}/json/app");
-    check("tags", &registry, d, &["tags", &repo, "--json"]);
-    check("repo_ls", &registry, d, &["repo", "ls", host, "--json"]);
-    check(
+    run("tags", &["tags", &repo, "--json"]);
+    run("repo_ls", &["repo", "ls", host, "--json"]);
+    run(
         "index_create",
-        &registry,
-        d,
         &[
             "index",
             "create",
@@ -111,45 +103,27 @@ fn every_command_prints_its_documented_json() {
             "--json",
         ],
     );
-    check(
+    run(
         "manifest_fetch_descriptor",
-        &registry,
-        d,
         &["manifest", "fetch", "--descriptor", &v1],
     );
-    check(
-        "manifest_fetch",
-        &registry,
-        d,
-        &["manifest", "fetch", &v1, "--json"],
-    );
-    check(
+    run("manifest_fetch", &["manifest", "fetch", &v1, "--json"]);
+    run(
         "copy",
-        &registry,
-        d,
         &["copy", &v1, &format!("{host}/json/copy:v1"), "--json"],
     );
-    check(
-        "pull",
-        &registry,
-        d,
-        &["pull", &v1, "-o", "pulled", "--json"],
-    );
+    run("pull", &["pull", &v1, "-o", "pulled", "--json"]);
     let layer = crate::publish::manifest_json(host, "json/app", "v1")["layers"][0]["digest"]
         .as_str()
         .expect("layer digest")
         .to_owned();
     let blob = format!("{repo}@{layer}");
-    check(
+    run(
         "blob_fetch",
-        &registry,
-        d,
         &["blob", "fetch", &blob, "-o", "blob.txt", "--json"],
     );
-    check(
+    run(
         "manifest_delete",
-        &registry,
-        d,
         &[
             "manifest",
             "delete",
@@ -158,12 +132,7 @@ fn every_command_prints_its_documented_json() {
             "--json",
         ],
     );
-    check(
-        "blob_delete",
-        &registry,
-        d,
-        &["blob", "delete", &blob, "--json"],
-    );
+    run("blob_delete", &["blob", "delete", &blob, "--json"]);
     assert!(digest.starts_with("sha256:"));
 }
 

@@ -66,6 +66,28 @@ fn tags_manifest_and_blob_round_trip() {
     tags.sort_unstable();
     assert_eq!(tags, ["one", "three", "two"]);
 
+    let digest = check_manifest_fetch(host);
+    check_blob_fetch_and_delete(host, &layer);
+    ok(&[
+        "manifest",
+        "delete",
+        "--plain-http",
+        &format!("{host}/cli/inspect@{digest}"),
+    ]);
+    failure(
+        &[
+            "manifest",
+            "fetch",
+            "--plain-http",
+            &format!("{host}/cli/inspect@{digest}"),
+        ],
+        "MANIFEST_UNKNOWN",
+    );
+}
+
+/// `manifest fetch` by tag and by digest gives the same bytes, of the descriptor's size;
+/// returns the digest.
+fn check_manifest_fetch(host: &str) -> String {
     let desc = ok(&[
         "manifest",
         "fetch",
@@ -94,7 +116,11 @@ fn tags_manifest_and_blob_round_trip() {
     ]);
     assert_eq!(by_tag, by_digest);
     assert_eq!(by_tag.len() as u64, desc["size"].as_u64().expect("size"));
+    digest.to_owned()
+}
 
+/// `blob fetch` writes the layer; after `blob delete` a fetch fails and leaves no file.
+fn check_blob_fetch_and_delete(host: &str, layer: &str) {
     let out_dir = tempfile::tempdir().expect("temp dir");
     let out = out_dir.path().join("vmlinuz");
     let blob_ref = format!("{host}/cli/inspect@{layer}");
@@ -129,22 +155,6 @@ fn tags_manifest_and_blob_round_trip() {
         std::fs::read_dir(out_dir.path()).expect("dir").count(),
         1,
         "no temporaries left"
-    );
-
-    ok(&[
-        "manifest",
-        "delete",
-        "--plain-http",
-        &format!("{host}/cli/inspect@{digest}"),
-    ]);
-    failure(
-        &[
-            "manifest",
-            "fetch",
-            "--plain-http",
-            &format!("{host}/cli/inspect@{digest}"),
-        ],
-        "MANIFEST_UNKNOWN",
     );
 }
 

@@ -50,36 +50,10 @@ impl Bench {
         let blob_bytes = if quick { QUICK_BLOB_BYTES } else { BLOB_BYTES };
         let src = Registry::start_named(&self.work, "mirror-src", true)?;
         let dst = Registry::start_named(&self.work, "mirror-dst", true)?;
-        let cli = self.bins.cli.display().to_string();
-        let mut set = format!("[destination]\nregistry = \"{}/unused\"\n", dst.host);
-        let mut pairs = String::new();
-        for i in 0..ARTIFACTS {
-            let big = self.make_content("mirror-big.bin", blob_bytes, false)?;
-            let small = self.work.join("notes.txt");
-            std::fs::write(&small, format!("artifact {i}\n"))?;
-            let reference = format!("{}/bench/a{i}:v1", src.host);
-            let push = |a: &[&str]| crate::run(Command::new(&cli).args(a).arg("--plain-http"));
-            let (big_path, small_path) =
-                (big.path.display().to_string(), small.display().to_string());
-            push(&["push", &reference, &big_path, &small_path])?;
-            for kind in ["signature", "sbom"] {
-                let t = format!("application/vnd.bench.{kind}");
-                push(&["attach", &reference, &small_path, "--artifact-type", &t])?;
-            }
-            remove(&big.path);
-            let _ = write!(
-                set,
-                "\n[[source]]\nrepository = \"{}/bench/a{i}\"\ntags = [\"v1\"]\n",
-                src.host
-            );
-            let _ = writeln!(pairs, "{reference} {{DST}}/a{i}:v1");
-        }
-        let set_path = self.work.join("mirror-set.toml");
-        std::fs::write(&set_path, set)?;
+        let (set_path, pairs_path) = self.seed_mirror(&src, &dst, blob_bytes)?;
         let oras_py = self.work.join("oras-copy.py");
         std::fs::write(&oras_py, ORAS_COPY)?;
-        let pairs_path = self.work.join("mirror-pairs.txt");
-        std::fs::write(&pairs_path, &pairs)?;
+        let cli = self.bins.cli.display().to_string();
 
         let fresh = "P=run$(date +%s%N)";
         let ours = |to: &str, mode: &str| {
@@ -146,5 +120,44 @@ impl Bench {
         self.results
             .push(json!({"case": "mirror: requests per artifact", "rows": counts}));
         Ok(())
+    }
+
+    /// Pushes the artifacts (a big and a small file, a signature and an sbom each) to `src`;
+    /// writes the mirror set for `dst` and the oras source/destination pairs, returns their paths.
+    fn seed_mirror(
+        &self,
+        src: &Registry,
+        dst: &Registry,
+        blob_bytes: u64,
+    ) -> anyhow::Result<(PathBuf, PathBuf)> {
+        let cli = self.bins.cli.display().to_string();
+        let mut set = format!("[destination]\nregistry = \"{}/unused\"\n", dst.host);
+        let mut pairs = String::new();
+        for i in 0..ARTIFACTS {
+            let big = self.make_content("mirror-big.bin", blob_bytes, false)?;
+            let small = self.work.join("notes.txt");
+            std::fs::write(&small, format!("artifact {i}\n"))?;
+            let reference = format!("{}/bench/a{i}:v1", src.host);
+            let push = |a: &[&str]| crate::run(Command::new(&cli).args(a).arg("--plain-http"));
+            let (big_path, small_path) =
+                (big.path.display().to_string(), small.display().to_string());
+            push(&["push", &reference, &big_path, &small_path])?;
+            for kind in ["signature", "sbom"] {
+                let t = format!("application/vnd.bench.{kind}");
+                push(&["attach", &reference, &small_path, "--artifact-type", &t])?;
+            }
+            remove(&big.path);
+            let _ = write!(
+                set,
+                "\n[[source]]\nrepository = \"{}/bench/a{i}\"\ntags = [\"v1\"]\n",
+                src.host
+            );
+            let _ = writeln!(pairs, "{reference} {{DST}}/a{i}:v1");
+        }
+        let set_path = self.work.join("mirror-set.toml");
+        std::fs::write(&set_path, set)?;
+        let pairs_path = self.work.join("mirror-pairs.txt");
+        std::fs::write(&pairs_path, &pairs)?;
+        Ok((set_path, pairs_path))
     }
 }

@@ -31,34 +31,41 @@ fn flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
     cases
 }
 
+/// One flag case: `args` run as `name`, and what the error line must name.
+fn case(name: &'static str, args: &[&str], names: &'static str) -> (Run, &'static str) {
+    (Run::new(name, args), names)
+}
+
 /// [`flag_cases`]: the switches added for oras habits and scripts take no value.
 fn switch_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
     let r = unreachable_ref();
     let blob = blob_reference(&r);
     let out = s.path("out");
     vec![
-        (Run::new("tags", &["tags", "--json=yes", &r]), "--json"),
-        (
-            Run::new("repo ls", &["repo", "ls", "--json=yes", UNREACHABLE]),
+        case("tags", &["tags", "--json=yes", &r], "--json"),
+        case(
+            "repo ls",
+            &["repo", "ls", "--json=yes", UNREACHABLE],
             "--json",
         ),
-        (
-            Run::new("manifest fetch", &["manifest", "fetch", "--pretty=yes", &r]),
+        case(
+            "manifest fetch",
+            &["manifest", "fetch", "--pretty=yes", &r],
             "--pretty",
         ),
-        (
-            Run::new("manifest delete", &["manifest", "delete", "--json=yes", &r]),
+        case(
+            "manifest delete",
+            &["manifest", "delete", "--json=yes", &r],
             "--json",
         ),
-        (
-            Run::new(
-                "blob fetch",
-                &["blob", "fetch", "--json=yes", "-o", &out, &blob],
-            ),
+        case(
+            "blob fetch",
+            &["blob", "fetch", "--json=yes", "-o", &out, &blob],
             "--json",
         ),
-        (
-            Run::new("blob delete", &["blob", "delete", "--json=yes", &blob]),
+        case(
+            "blob delete",
+            &["blob", "delete", "--json=yes", &blob],
             "--json",
         ),
     ]
@@ -70,59 +77,49 @@ fn publishing_flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
     let file = s.path("file.txt");
     let sig = "application/vnd.example.sig";
     vec![
-        (Run::new("ref", &["ref", "--json=yes", &r]), "--json"),
-        (
-            Run::new("push", &["push", "-a", "disktype", &r, &file]),
-            "disktype",
-        ),
-        (
-            Run::new("push", &["push", "--artifact-platform", "linux", &r, &file]),
+        case("ref", &["ref", "--json=yes", &r], "--json"),
+        case("push", &["push", "-a", "disktype", &r, &file], "disktype"),
+        case(
+            "push",
+            &["push", "--artifact-platform", "linux", &r, &file],
             "linux",
         ),
-        (
-            Run::new(
+        case(
+            "attach",
+            &[
                 "attach",
-                &[
-                    "attach",
-                    "--artifact-type",
-                    sig,
-                    "-a",
-                    "disktype",
-                    &r,
-                    &file,
-                ],
-            ),
+                "--artifact-type",
+                sig,
+                "-a",
+                "disktype",
+                &r,
+                &file,
+            ],
             "disktype",
         ),
-        (
-            Run::new("discover", &["discover", "-o", "yaml", &r]),
+        case("discover", &["discover", "-o", "yaml", &r], "--output"),
+        case("discover", &["discover", "--depth", "deep", &r], "--depth"),
+        case(
+            "discover",
+            &["discover", "--format", "yaml", &r],
             "--output",
         ),
-        (
-            Run::new("discover", &["discover", "--depth", "deep", &r]),
-            "--depth",
-        ),
-        (
-            Run::new("discover", &["discover", "--format", "yaml", &r]),
-            "--output",
-        ),
-        (
-            Run::new("discover", &["discover", "--distribution-spec", "v1.0", &r]),
+        case(
+            "discover",
+            &["discover", "--distribution-spec", "v1.0", &r],
             "--distribution-spec",
         ),
-        (
-            Run::new(
+        case(
+            "attach",
+            &[
                 "attach",
-                &[
-                    "attach",
-                    "--artifact-type",
-                    sig,
-                    "--distribution-spec",
-                    "v1.1-referrers",
-                    &r,
-                    &file,
-                ],
-            ),
+                "--artifact-type",
+                sig,
+                "--distribution-spec",
+                "v1.1-referrers",
+                &r,
+                &file,
+            ],
             "--distribution-spec",
         ),
     ]
@@ -134,78 +131,58 @@ fn other_flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
     let blob = blob_reference(&r);
     let out = s.path("out");
     vec![
-        (
-            Run::new("index create", &["index", "create", &r, "v1,bogus=1"]),
+        case(
+            "index create",
+            &["index", "create", &r, "v1,bogus=1"],
             "bogus=1",
         ),
-        (Run::new("tag", &["tag", &r, "bad/tag"]), "bad/tag"),
-        (
-            Run::new("resolve", &["resolve", "--download-source", "ftp", &r]),
+        case("tag", &["tag", &r, "bad/tag"], "bad/tag"),
+        case(
+            "resolve",
+            &["resolve", "--download-source", "ftp", &r],
             "--download-source",
         ),
-        (
-            Run::new(
-                "pull",
-                &["pull", "--download-source", "ftp", "-o", &out, &r],
-            ),
+        case(
+            "pull",
+            &["pull", "--download-source", "ftp", "-o", &out, &r],
             "--download-source",
         ),
-        (Run::new("copy", &["copy", "--json=yes", &r, &r]), "--json"),
-        (
-            Run::new("tags", &["tags", "--page-size", "many", &r]),
+        case("copy", &["copy", "--json=yes", &r, &r], "--json"),
+        case("tags", &["tags", "--page-size", "many", &r], "--page-size"),
+        case("repo tags", &["repo", "tags", "--json=yes", &r], "--json"),
+        case(
+            "repo ls",
+            &["repo", "ls", "--page-size", "many", UNREACHABLE],
             "--page-size",
         ),
-        (
-            Run::new("repo tags", &["repo", "tags", "--json=yes", &r]),
-            "--json",
-        ),
-        (
-            Run::new(
-                "repo ls",
-                &["repo", "ls", "--page-size", "many", UNREACHABLE],
-            ),
-            "--page-size",
-        ),
-        (
-            Run::new(
-                "manifest fetch",
-                &["manifest", "fetch", "--descriptor", "--json", &r],
-            ),
+        case(
+            "manifest fetch",
+            &["manifest", "fetch", "--descriptor", "--json", &r],
             "--descriptor",
         ),
-        (
-            Run::new(
-                "manifest delete",
-                &["manifest", "delete", "--force=maybe", &r],
-            ),
+        case(
+            "manifest delete",
+            &["manifest", "delete", "--force=maybe", &r],
             "--force",
         ),
-        (
-            Run::new(
-                "manifest fetch",
-                &["manifest", "fetch", "--descriptor=yes", &r],
-            ),
+        case(
+            "manifest fetch",
+            &["manifest", "fetch", "--descriptor=yes", &r],
             "--descriptor",
         ),
-        (
-            Run::new(
-                "manifest delete",
-                &["manifest", "delete", "--plain-http=maybe", &r],
-            ),
+        case(
+            "manifest delete",
+            &["manifest", "delete", "--plain-http=maybe", &r],
             "--plain-http",
         ),
-        (
-            Run::new(
-                "blob fetch",
-                &["blob", "fetch", "--insecure=maybe", "-o", &out, &blob],
-            ),
+        case(
+            "blob fetch",
+            &["blob", "fetch", "--insecure=maybe", "-o", &out, &blob],
             "--insecure",
         ),
-        (
-            Run::new(
-                "blob delete",
-                &["blob", "delete", "--plain-http=maybe", &blob],
-            ),
+        case(
+            "blob delete",
+            &["blob", "delete", "--plain-http=maybe", &blob],
             "--plain-http",
         ),
         (
@@ -216,8 +193,9 @@ fn other_flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
             .stdin(PASSWORD),
             "--password-stdin",
         ),
-        (
-            Run::new("logout", &["logout", "--plain-http=maybe", UNREACHABLE]),
+        case(
+            "logout",
+            &["logout", "--plain-http=maybe", UNREACHABLE],
             "--plain-http",
         ),
     ]
@@ -232,43 +210,37 @@ fn misused_flags_are_refused() {
     let blob = blob_reference(&r);
     let sig = "application/vnd.example.sig";
     let cases = [
-        (
-            Run::new("blob fetch", &["blob", "fetch", "--json", "-o", "-", &blob]),
+        case(
+            "blob fetch",
+            &["blob", "fetch", "--json", "-o", "-", &blob],
             "--json",
         ),
         // Deleting by tag deletes every tag of the manifest: without a terminal to ask,
         // only --force says yes.
-        (
-            Run::new("manifest delete", &["manifest", "delete", &r]),
-            "--force",
-        ),
-        (
-            Run::new(
+        case("manifest delete", &["manifest", "delete", &r], "--force"),
+        case(
+            "discover",
+            &[
                 "discover",
-                &[
-                    "discover",
-                    "--oci-layout",
-                    "--distribution-spec",
-                    "v1.1-referrers-tag",
-                    &format!("{}:fedora-42-kernel", example_dir().display()),
-                ],
-            ),
+                "--oci-layout",
+                "--distribution-spec",
+                "v1.1-referrers-tag",
+                &format!("{}:fedora-42-kernel", example_dir().display()),
+            ],
             "--distribution-spec",
         ),
-        (
-            Run::new(
+        case(
+            "attach",
+            &[
                 "attach",
-                &[
-                    "attach",
-                    "--artifact-type",
-                    sig,
-                    "--oci-layout",
-                    "--distribution-spec",
-                    "v1.1-referrers-api",
-                    &format!("{}:fedora-42-kernel", example_dir().display()),
-                    &s.path("file.txt"),
-                ],
-            ),
+                "--artifact-type",
+                sig,
+                "--oci-layout",
+                "--distribution-spec",
+                "v1.1-referrers-api",
+                &format!("{}:fedora-42-kernel", example_dir().display()),
+                &s.path("file.txt"),
+            ],
             "--distribution-spec",
         ),
     ];
@@ -367,10 +339,11 @@ fn credential_flags_are_checked_at_every_command_that_contacts_a_registry() {
 fn generate_and_no_progress_refuse_bad_values() {
     let s = Scratch::new();
     for (run, needle) in [
-        (Run::new("generate", &["generate", "yaml"]), "yaml"),
-        (Run::new("generate", &["generate"]), "<KIND>"),
-        (
-            Run::new("pull", &["pull", "--no-progress=yes", "-o", "x", "r/x:v1"]),
+        case("generate", &["generate", "yaml"], "yaml"),
+        case("generate", &["generate"], "<KIND>"),
+        case(
+            "pull",
+            &["pull", "--no-progress=yes", "-o", "x", "r/x:v1"],
             "--no-progress",
         ),
     ] {
