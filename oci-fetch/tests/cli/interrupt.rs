@@ -31,6 +31,9 @@ struct Fixture {
     digest: String,
 }
 
+/// The layer's media type: not a generic one, so `resolve` reads no bytes of the blob.
+const DISK_TYPE: &str = "application/vnd.example.disk.raw";
+
 fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
@@ -39,11 +42,15 @@ fn fixture() -> &'static Fixture {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join(TITLE);
         std::fs::write(&file, &data).expect("write the blob");
+        // A specific layer type: for a generic one (oras's default) `resolve` reads the blob's
+        // first bytes to tell its compression, a request that passes through the gate and
+        // takes bytes of its budget before the download starts.
+        let layer = format!("{}:{DISK_TYPE}", file.to_str().expect("utf-8"));
         let pushed = crate::oci_fetch(&[
             "push",
             "--plain-http",
             &format!("{}/interrupt/big:latest", registry.host),
-            file.to_str().expect("utf-8"),
+            &layer,
         ]);
         assert!(pushed.status.success(), "{pushed:?}");
         let digest = oci_testkit::sha256(&data);
