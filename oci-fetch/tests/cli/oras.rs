@@ -261,21 +261,8 @@ fn manifest_fetch_pretty_indents_the_same_document() {
 /// Runs `oci-fetch ARGS --plain-http` under `script`, so that stdin and stderr are a terminal,
 /// typing `answer`; returns the exit status and everything the terminal showed.
 fn run_on_a_terminal(args: &[&str], answer: &str) -> (Option<i32>, String) {
-    let mut command = vec![env!("CARGO_BIN_EXE_oci-fetch").to_owned()];
-    command.extend(args.iter().map(|a| (*a).to_owned()));
-    command.push("--plain-http".to_owned());
-    let line = command
-        .iter()
-        .map(|a| format!("'{a}'"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut child = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
-        .env_remove("DOCKER_CONFIG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+    let args = [args, &["--plain-http"]].concat();
+    let mut child = crate::tty::under_script(&args)
         .spawn()
         .expect("script(1) runs");
     {

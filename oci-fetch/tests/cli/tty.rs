@@ -8,6 +8,25 @@ use std::time::{Duration, Instant};
 
 use crate::TestRegistry;
 
+/// `oci-fetch ARGS` under `script -qec` (util-linux), so that its stdin, stdout and stderr are
+/// a terminal; no credential variables, all three pipes open to the caller.
+pub(crate) fn under_script(args: &[&str]) -> Command {
+    let line = std::iter::once(env!("CARGO_BIN_EXE_oci-fetch"))
+        .chain(args.iter().copied())
+        .map(|a| format!("'{a}'"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut command = Command::new("script");
+    command
+        .args(["-qec", &line, "/dev/null"])
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
 /// Runs `args` under a pseudo-terminal, answering each `(prompt, answer)` in turn once the
 /// prompt was printed; returns everything the terminal showed and whether the command
 /// succeeded.
@@ -16,19 +35,8 @@ fn on_a_terminal(
     home: &std::path::Path,
     answers: &[(&str, &str)],
 ) -> (String, bool) {
-    let line = std::iter::once(env!("CARGO_BIN_EXE_oci-fetch"))
-        .chain(args.iter().copied())
-        .map(|a| format!("'{a}'"))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let mut child = Command::new("script")
-        .args(["-qec", &line, "/dev/null"])
+    let mut child = under_script(args)
         .env("HOME", home)
-        .env_remove("DOCKER_CONFIG")
-        .env_remove("REGISTRY_AUTH_FILE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("script (util-linux) runs");
     let shown = Arc::new(Mutex::new(Vec::new()));

@@ -27,6 +27,14 @@ fn with_secret(server_registry: &str) -> Keychain {
     Keychain::empty().with_credential(server_registry, Credential::basic("user", SECRET))
 }
 
+/// At least one request to the registry carried credentials (`what` says whose).
+fn assert_some_authorization(what: &str, requests: &[Request]) {
+    assert!(
+        requests.iter().any(|r| r.header("authorization").is_some()),
+        "{what}"
+    );
+}
+
 /// Every request `server` saw carried no `Authorization` header.
 fn assert_no_authorization(what: &str, requests: &[Request]) {
     assert!(!requests.is_empty(), "{what}: the server was never reached");
@@ -69,12 +77,9 @@ async fn blob_redirect_to_a_cdn_carries_no_authorization() {
         .await
         .expect("range via the CDN");
     repo.head_blob(&digest).await.expect("HEAD via the CDN");
-    assert!(
-        registry
-            .requests()
-            .iter()
-            .any(|r| r.header("authorization").is_some()),
-        "the registry itself did get the token"
+    assert_some_authorization(
+        "the registry itself did get the token",
+        &registry.requests(),
     );
     assert_no_authorization("CDN", &cdn.requests());
 }
@@ -238,12 +243,9 @@ async fn https_to_http_redirect_carries_no_authorization() {
         .fetch_manifest(&tag("v1"))
         .await
         .expect("fetch through the downgrade");
-    assert!(
-        registry
-            .requests()
-            .iter()
-            .any(|r| r.header("authorization").is_some()),
-        "credentials went to the HTTPS registry"
+    assert_some_authorization(
+        "credentials went to the HTTPS registry",
+        &registry.requests(),
     );
     assert_no_authorization("plain-HTTP redirect target", &plain.requests());
 }
