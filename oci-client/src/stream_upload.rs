@@ -382,7 +382,10 @@ impl Repository {
             }
         }
         let sent = rb.send().await;
-        let failed = failure.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let failed = failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         if let Some(e) = failed {
             return Err(Error::Source(e));
         }

@@ -119,7 +119,8 @@ impl State<'_> {
                 && let Err(e) = self.open(position).await
             {
                 // A source that failed to answer a resume may answer the next one.
-                let transient = matches!(&e, LayerError::Source { source, .. } if source.is_retryable());
+                let transient =
+                    matches!(&e, LayerError::Source { source, .. } if source.is_retryable());
                 if self.opens > 1 && transient && self.pause().await {
                     continue;
                 }

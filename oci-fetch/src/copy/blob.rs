@@ -46,6 +46,7 @@ pub(super) async fn stream_to_registry(
     (repo, reference): Destination<'_>,
     served_by: impl Fn() -> Option<String>,
 ) -> Result<PushOutcome, CopyError> {
+    let what = || format!("push blob {}", desc.digest);
     let mut tried: Vec<String> = Vec::new();
     let mut uploads = 0u32;
     loop {
@@ -56,16 +57,10 @@ pub(super) async fn stream_to_registry(
             HeldBack::first(stream, reporter)
         };
         let pushed = repo.push_blob_streamed(&desc.digest, desc.size, open).await;
-        let failure = match pushed {
+        let failure = match pushed.map_err(source_failure) {
             Ok(outcome) => return Ok(outcome),
-            Err(oci_client::Error::Source(e)) => match e.downcast::<Failed>() {
-                Ok(failure) => failure,
-                Err(e) => {
-                    let what = format!("push blob {}", desc.digest);
-                    return Err(dst_error(what, reference)(oci_client::Error::Source(e)));
-                }
-            },
-            Err(e) => return Err(dst_error(format!("push blob {}", desc.digest), reference)(e)),
+            Err(Ok(failure)) => failure,
+            Err(Err(e)) => return Err(dst_error(what(), reference)(e)),
         };
         if let Some(place) = served_by()
             && !tried.contains(&place)
@@ -81,7 +76,7 @@ pub(super) async fn stream_to_registry(
             return Err(CopyError::Blob {
                 digest: desc.digest.clone(),
                 sources: tried,
-                source: failure.error,
+                source: Box::new(failure.error),
             });
         };
         if let Some(p) = progress {
@@ -93,6 +88,15 @@ pub(super) async fn stream_to_registry(
             });
         }
         tokio::time::sleep(delay).await;
+    }
+}
+
+/// The source's failure when the upload failed because its stream did; otherwise the
+/// destination's error.
+fn source_failure(e: oci_client::Error) -> Result<Failed, oci_client::Error> {
+    match e {
+        oci_client::Error::Source(e) => e.downcast::<Failed>().map_err(oci_client::Error::Source),
+        other => Err(other),
     }
 }
 

@@ -50,9 +50,9 @@ use oci_client::registries::PullSource;
 use oci_client::{Client, ReferrersSource};
 use oci_ref::{Digest, Reference, Tag, TagOrDigest};
 
+use crate::artifact::LayerError;
 use crate::descriptor::Descriptor;
 use crate::descriptor::Platform;
-use crate::artifact::LayerError;
 use crate::download::DownloadOptions;
 use crate::layout::{LayoutAddress, LayoutError, OciLayout};
 #[cfg(doc)]
@@ -241,7 +241,7 @@ pub enum CopyError {
         sources: Vec<String>,
         /// The last failure.
         #[source]
-        source: LayerError,
+        source: Box<LayerError>,
     },
     /// A request to the destination registry failed.
     #[error("{what} at {reference}: {source}")]

@@ -170,12 +170,12 @@ async fn mirror_one(
     let mut copy_opts = opts.clone();
     let from = match origin {
         MirrorOrigin::Registries(conf) => {
-            let sources = conf.pull_sources(&source.repository).map_err(|e| {
-                MirrorError::PullSources {
-                    repository: name.clone(),
-                    source: e,
-                }
-            })?;
+            let sources =
+                conf.pull_sources(&source.repository)
+                    .map_err(|e| MirrorError::PullSources {
+                        repository: name.clone(),
+                        source: e,
+                    })?;
             copy_opts.pull_sources = Some(sources);
             Location::Registry(source.repository.clone())
         }

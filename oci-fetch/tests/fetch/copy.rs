@@ -80,9 +80,13 @@ impl Setup {
         }))
         .expect("manifest JSON");
         let digest = sha256(&manifest);
-        repo.push_manifest(&TagOrDigest::tag("v1").expect("tag"), manifest.into(), MANIFEST)
-            .await
-            .expect("manifest pushed");
+        repo.push_manifest(
+            &TagOrDigest::tag("v1").expect("tag"),
+            manifest.into(),
+            MANIFEST,
+        )
+        .await
+        .expect("manifest pushed");
         (digest, layer)
     }
 
@@ -111,7 +115,11 @@ fn completed_uploads(proxy: &FaultProxy, digest: &Digest) -> usize {
         .log()
         .iter()
         .filter(|r| r.method == "PUT" && r.path().contains("/blobs/uploads/"))
-        .filter(|r| r.query().iter().any(|(k, v)| k == "digest" && v == digest.as_str()))
+        .filter(|r| {
+            r.query()
+                .iter()
+                .any(|(k, v)| k == "digest" && v == digest.as_str())
+        })
         .count()
 }
 
@@ -142,8 +150,12 @@ fn pull_sources(primary: &str, mirror: &str, ns: &str, reference: &Reference) ->
 async fn a_source_cut_mid_blob_is_resumed_into_the_same_upload() {
     const CUT: u64 = 700_000;
     let registry = Registry::start().await.expect("a real registry");
-    let src = FaultProxy::start(registry.host()).await.expect("source proxy");
-    let dst = FaultProxy::start(registry.host()).await.expect("destination proxy");
+    let src = FaultProxy::start(registry.host())
+        .await
+        .expect("source proxy");
+    let dst = FaultProxy::start(registry.host())
+        .await
+        .expect("destination proxy");
     let s = Setup::start(&[&src, &dst], registry, "copy-resume").await;
     let data = payload(2 * 1024 * 1024 + 17);
     let (manifest, layer) = s.push_source(&data).await;
@@ -163,24 +175,37 @@ async fn a_source_cut_mid_blob_is_resumed_into_the_same_upload() {
         [None, Some(format!("bytes={CUT}-"))],
         "resumed at the byte reached"
     );
-    assert_eq!(completed_uploads(&dst, &layer), 1, "one upload, not restarted");
+    assert_eq!(
+        completed_uploads(&dst, &layer),
+        1,
+        "one upload, not restarted"
+    );
     let sessions = dst.log().iter().filter(|r| r.method == "POST").count();
-    assert_eq!(sessions, 2, "one upload session per blob (config and layer)");
-    assert_eq!((copied.stats.copied, copied.root.digest), (3, manifest.clone()));
+    assert_eq!(
+        sessions, 2,
+        "one upload session per blob (config and layer)"
+    );
+    assert_eq!(
+        (copied.stats.copied, copied.root.digest),
+        (3, manifest.clone())
+    );
     assert!(s.destination_has(&manifest, &layer, &data).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mirror_serving_bad_bytes_is_left_for_the_next_source() {
     let registry = Registry::start().await.expect("a real registry");
-    let mirror = FaultProxy::start(registry.host()).await.expect("mirror proxy");
-    let dst = FaultProxy::start(registry.host()).await.expect("destination proxy");
+    let mirror = FaultProxy::start(registry.host())
+        .await
+        .expect("mirror proxy");
+    let dst = FaultProxy::start(registry.host())
+        .await
+        .expect("destination proxy");
     let s = Setup::start(&[&mirror, &dst], registry, "copy-bad-mirror").await;
     let data = payload(300_000);
     let (manifest, layer) = s.push_source(&data).await;
-    let flip = mirror.add(
-        Rule::new(format!("/blobs/{layer}"), Fault::FlipByte { offset: 1000 }).method("GET"),
-    );
+    let flip = mirror
+        .add(Rule::new(format!("/blobs/{layer}"), Fault::FlipByte { offset: 1000 }).method("GET"));
     let primary = s.reference(s.registry.host(), "src:v1");
     let opts = pull_sources(s.registry.host(), &mirror.host(), &s.ns, &primary);
     let to = Location::Registry(s.reference(&dst.host(), "dst:v1"));
@@ -193,16 +218,26 @@ async fn a_mirror_serving_bad_bytes_is_left_for_the_next_source() {
         "the mirror is left after its strikes"
     );
     assert_eq!(copied.root.digest, manifest);
-    assert_eq!(completed_uploads(&dst, &layer), 1, "bad bytes never completed an upload");
+    assert_eq!(
+        completed_uploads(&dst, &layer),
+        1,
+        "bad bytes never completed an upload"
+    );
     assert!(s.destination_has(&manifest, &layer, &data).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_source_serving_bad_bytes_fails_naming_them_and_writes_nothing() {
     let registry = Registry::start().await.expect("a real registry");
-    let mirror = FaultProxy::start(registry.host()).await.expect("mirror proxy");
-    let primary = FaultProxy::start(registry.host()).await.expect("primary proxy");
-    let dst = FaultProxy::start(registry.host()).await.expect("destination proxy");
+    let mirror = FaultProxy::start(registry.host())
+        .await
+        .expect("mirror proxy");
+    let primary = FaultProxy::start(registry.host())
+        .await
+        .expect("primary proxy");
+    let dst = FaultProxy::start(registry.host())
+        .await
+        .expect("destination proxy");
     let s = Setup::start(&[&mirror, &primary, &dst], registry, "copy-all-bad").await;
     let data = payload(200_000);
     let (manifest, layer) = s.push_source(&data).await;
@@ -236,7 +271,9 @@ async fn a_source_answering_a_resume_with_the_whole_blob_has_the_sent_prefix_ski
     use oci_testkit::server::{Reply, Server};
     const CUT: usize = 100_000;
     let registry = Registry::start().await.expect("a real registry");
-    let dst = FaultProxy::start(registry.host()).await.expect("destination proxy");
+    let dst = FaultProxy::start(registry.host())
+        .await
+        .expect("destination proxy");
     let data = payload(400_000);
     let layer = sha256(&data);
     let config = b"{}";
@@ -293,9 +330,14 @@ async fn a_source_answering_a_resume_with_the_whole_blob_has_the_sent_prefix_ski
         .parse()
         .expect("reference");
     let to = Location::Registry(s.reference(&dst.host(), "dst:v1"));
-    copy(&client, &Location::Registry(from), &to, &CopyOptions::default())
-        .await
-        .expect("the copy skips what it sent already");
+    copy(
+        &client,
+        &Location::Registry(from),
+        &to,
+        &CopyOptions::default(),
+    )
+    .await
+    .expect("the copy skips what it sent already");
     let ranges: Vec<Option<String>> = source
         .requests()
         .iter()
@@ -303,6 +345,10 @@ async fn a_source_answering_a_resume_with_the_whole_blob_has_the_sent_prefix_ski
         .map(|r| r.header("range").map(str::to_owned))
         .collect();
     assert_eq!(ranges, [None, Some(format!("bytes={CUT}-"))]);
-    assert_eq!(completed_uploads(&dst, &layer), 1, "one upload, not restarted");
+    assert_eq!(
+        completed_uploads(&dst, &layer),
+        1,
+        "one upload, not restarted"
+    );
     assert!(s.destination_has(&manifest_digest, &layer, &data).await);
 }

@@ -82,10 +82,10 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
             let conf = global.registries_conf()?;
             for source in &set.sources {
                 let sources = conf.pull_sources(&source.repository).map_err(|e| {
-                    usage(anyhow::Error::new(e).context(format!(
-                        "resolving pull sources for {}",
-                        source.repository
-                    )))
+                    usage(
+                        anyhow::Error::new(e)
+                            .context(format!("resolving pull sources for {}", source.repository)),
+                    )
                 })?;
                 extra_plain.extend(insecure_hosts(&sources));
                 registries.push(source.repository.registry());
