@@ -29,7 +29,10 @@ struct Setup {
 }
 
 impl Setup {
-    async fn start(proxies: &[&FaultProxy], registry: Registry, name: &str) -> Setup {
+    /// A real registry with `N` fault proxies in front of it (no rules yet); the client also
+    /// talks plain HTTP to `others`.
+    async fn start<const N: usize>(name: &str, others: &[String]) -> (Setup, [FaultProxy; N]) {
+        let registry = Registry::start().await.expect("a real registry");
         let mut builder = Client::builder()
             .plain_http(registry.host())
             .retry_policy(RetryPolicy {
@@ -37,14 +40,23 @@ impl Setup {
                 max_backoff: Duration::from_millis(20),
                 ..RetryPolicy::default()
             });
-        for p in proxies {
-            builder = builder.plain_http(&p.host());
+        let mut proxies = Vec::with_capacity(N);
+        for _ in 0..N {
+            let proxy = FaultProxy::start(registry.host())
+                .await
+                .expect("a fault proxy");
+            builder = builder.plain_http(&proxy.host());
+            proxies.push(proxy);
         }
-        Setup {
+        for other in others {
+            builder = builder.plain_http(other);
+        }
+        let setup = Setup {
             registry,
             client: builder.build().expect("client"),
             ns: unique_repo(name),
-        }
+        };
+        (setup, proxies.try_into().expect("N proxies"))
     }
 
     fn reference(&self, host: &str, rest: &str) -> Reference {
@@ -61,7 +73,7 @@ impl Setup {
     /// Pushes an artifact with one layer of `data` to `src:v1`; returns (manifest, layer).
     async fn push_source(&self, data: &[u8]) -> (Digest, Digest) {
         let repo = self.repo("src:v1");
-        let config = b"{}";
+        let config = EMPTY_CONFIG;
         repo.push_blob(&sha256(config), Bytes::from_static(config))
             .await
             .expect("config pushed");
@@ -69,16 +81,7 @@ impl Setup {
         repo.push_blob(&layer, Bytes::copy_from_slice(data))
             .await
             .expect("layer pushed");
-        let manifest = serde_json::to_vec(&serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": MANIFEST,
-            "artifactType": "application/vnd.test.disk",
-            "config": {"mediaType": "application/vnd.oci.empty.v1+json",
-                       "digest": sha256(config).as_str(), "size": 2},
-            "layers": [{"mediaType": "application/octet-stream", "digest": layer.as_str(),
-                        "size": data.len()}],
-        }))
-        .expect("manifest JSON");
+        let manifest = manifest_of(data);
         let digest = sha256(&manifest);
         repo.push_manifest(
             &TagOrDigest::tag("v1").expect("tag"),
@@ -107,6 +110,23 @@ impl Setup {
         assert_eq!(has_manifest, has_layer, "a manifest only with its blob");
         has_manifest
     }
+}
+
+/// The config blob of every test artifact.
+const EMPTY_CONFIG: &[u8] = b"{}";
+
+/// The manifest of an artifact with [`EMPTY_CONFIG`] and one layer of `data`.
+fn manifest_of(data: &[u8]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST,
+        "artifactType": "application/vnd.test.disk",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                   "digest": sha256(EMPTY_CONFIG).as_str(), "size": 2},
+        "layers": [{"mediaType": "application/octet-stream", "digest": sha256(data).as_str(),
+                    "size": data.len()}],
+    }))
+    .expect("manifest JSON")
 }
 
 /// Blob uploads that completed through `proxy` (a `PUT …?digest=` that reached it whole).
@@ -149,14 +169,7 @@ fn pull_sources(primary: &str, mirror: &str, ns: &str, reference: &Reference) ->
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_source_cut_mid_blob_is_resumed_into_the_same_upload() {
     const CUT: u64 = 700_000;
-    let registry = Registry::start().await.expect("a real registry");
-    let src = FaultProxy::start(registry.host())
-        .await
-        .expect("source proxy");
-    let dst = FaultProxy::start(registry.host())
-        .await
-        .expect("destination proxy");
-    let s = Setup::start(&[&src, &dst], registry, "copy-resume").await;
+    let (s, [src, dst]) = Setup::start("copy-resume", &[]).await;
     let data = payload(2 * 1024 * 1024 + 17);
     let (manifest, layer) = s.push_source(&data).await;
     let cut = src.add(
@@ -194,14 +207,7 @@ async fn a_source_cut_mid_blob_is_resumed_into_the_same_upload() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mirror_serving_bad_bytes_is_left_for_the_next_source() {
-    let registry = Registry::start().await.expect("a real registry");
-    let mirror = FaultProxy::start(registry.host())
-        .await
-        .expect("mirror proxy");
-    let dst = FaultProxy::start(registry.host())
-        .await
-        .expect("destination proxy");
-    let s = Setup::start(&[&mirror, &dst], registry, "copy-bad-mirror").await;
+    let (s, [mirror, dst]) = Setup::start("copy-bad-mirror", &[]).await;
     let data = payload(300_000);
     let (manifest, layer) = s.push_source(&data).await;
     let flip = mirror
@@ -228,17 +234,7 @@ async fn a_mirror_serving_bad_bytes_is_left_for_the_next_source() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_source_serving_bad_bytes_fails_naming_them_and_writes_nothing() {
-    let registry = Registry::start().await.expect("a real registry");
-    let mirror = FaultProxy::start(registry.host())
-        .await
-        .expect("mirror proxy");
-    let primary = FaultProxy::start(registry.host())
-        .await
-        .expect("primary proxy");
-    let dst = FaultProxy::start(registry.host())
-        .await
-        .expect("destination proxy");
-    let s = Setup::start(&[&mirror, &primary, &dst], registry, "copy-all-bad").await;
+    let (s, [mirror, primary, dst]) = Setup::start("copy-all-bad", &[]).await;
     let data = payload(200_000);
     let (manifest, layer) = s.push_source(&data).await;
     for p in [&mirror, &primary] {
@@ -270,22 +266,10 @@ async fn every_source_serving_bad_bytes_fails_naming_them_and_writes_nothing() {
 async fn a_source_answering_a_resume_with_the_whole_blob_has_the_sent_prefix_skipped() {
     use oci_testkit::server::{Reply, Server};
     const CUT: usize = 100_000;
-    let registry = Registry::start().await.expect("a real registry");
-    let dst = FaultProxy::start(registry.host())
-        .await
-        .expect("destination proxy");
     let data = payload(400_000);
     let layer = sha256(&data);
-    let config = b"{}";
-    let manifest = serde_json::to_vec(&serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
-                   "digest": sha256(config).as_str(), "size": 2},
-        "layers": [{"mediaType": "application/octet-stream", "digest": layer.as_str(),
-                    "size": data.len()}],
-    }))
-    .expect("manifest JSON");
+    let config = EMPTY_CONFIG;
+    let manifest = manifest_of(&data);
     let manifest_digest = sha256(&manifest);
     // A source that breaks off the first body, then ignores `Range` (a `200` with every byte).
     let served = data.clone();
@@ -316,22 +300,13 @@ async fn a_source_answering_a_resume_with_the_whole_blob_has_the_sent_prefix_ski
         }
         Reply::new(404)
     });
-    let s = Setup::start(&[&dst], registry, "copy-no-range").await;
-    let client = Client::builder()
-        .plain_http(&source.registry())
-        .plain_http(&dst.host())
-        .retry_policy(RetryPolicy {
-            initial_backoff: Duration::from_millis(5),
-            ..RetryPolicy::default()
-        })
-        .build()
-        .expect("client");
+    let (s, [dst]) = Setup::start("copy-no-range", &[source.registry()]).await;
     let from: Reference = format!("{}/app:v1", source.registry())
         .parse()
         .expect("reference");
     let to = Location::Registry(s.reference(&dst.host(), "dst:v1"));
     copy(
-        &client,
+        &s.client,
         &Location::Registry(from),
         &to,
         &CopyOptions::default(),
