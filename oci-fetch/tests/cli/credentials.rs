@@ -467,9 +467,9 @@ fn registry_and_identity_tokens_reach_a_token_auth_registry() {
     );
 }
 
-/// `copy` between two htpasswd registries with different users: the shared flags are refused
-/// (a password would reach both), `--from-*` / `--to-*` give each registry its own, each
-/// side's `--*-plain-http` is its own, and a rejection names the side's flags.
+/// `copy` between two htpasswd registries with different users: `--from-*` / `--to-*` give
+/// each registry its own credential, each side's `--*-plain-http` is its own, and a rejection
+/// names the side's flags.
 #[test]
 fn copy_gives_the_source_and_the_destination_their_own_credentials() {
     const BOB: &str = "bob";
@@ -494,25 +494,6 @@ fn copy_gives_the_source_and_the_destination_their_own_credentials() {
         PASSWORD,
     );
     check_ok(&pushed, PASSWORD, "push to the source");
-
-    let shared = home.run(
-        &[
-            "copy",
-            "--plain-http",
-            &from,
-            &to,
-            "-u",
-            USER,
-            "--password-stdin",
-        ],
-        PASSWORD,
-    );
-    assert_eq!(shared.status.code(), Some(2), "{}", text(&shared.stderr));
-    assert!(
-        text(&shared.stderr).contains("--from-username"),
-        "{}",
-        text(&shared.stderr)
-    );
 
     let sides = |from_user: &str, from_password: &str, to_user: &str, stdin: &str| {
         home.run(
@@ -564,18 +545,50 @@ fn copy_gives_the_source_and_the_destination_their_own_credentials() {
         "rejected the credentials from --from-username/--from-password",
         "swapped credentials",
     );
+}
+
+/// With two registries the shared flags are refused (a password would reach both), naming the
+/// per-side flags; one flag only can read standard input. Both are refused before any request.
+#[test]
+fn copy_refuses_shared_credentials_for_two_registries_and_two_stdin_readers() {
+    let home = Home::new();
+    let (from, to) = ("127.0.0.1:1/cli/sides:v1", "127.0.0.1:2/cli/sides:v1");
+    let shared = home.run(
+        &[
+            "copy",
+            "--plain-http",
+            from,
+            to,
+            "-u",
+            USER,
+            "--password-stdin",
+        ],
+        PASSWORD,
+    );
+    assert_eq!(shared.status.code(), Some(2), "{}", text(&shared.stderr));
+    assert!(
+        text(&shared.stderr).contains("--from-username"),
+        "{}",
+        text(&shared.stderr)
+    );
+    check_clean(
+        &text(&shared.stdout),
+        &text(&shared.stderr),
+        PASSWORD,
+        "shared",
+    );
 
     // Only one flag can read standard input.
     let two = home.run(
         &[
             "copy",
-            &from,
-            &to,
+            from,
+            to,
             "--from-username",
             USER,
             "--from-password-stdin",
             "--to-username",
-            BOB,
+            "bob",
             "--to-password-stdin",
         ],
         PASSWORD,

@@ -141,111 +141,129 @@ impl<S: Side> clap::FromArgMatches for SideArgs<S> {
     }
 }
 
-impl<S: Side> clap::Args for SideArgs<S> {
-    fn augment_args(cmd: Command) -> Command {
-        let n = &S::NAMES;
-        let what = S::WHAT;
-        let flag = |id: &'static str, help: String| {
-            Arg::new(id).long(id).action(ArgAction::SetTrue).help(help)
-        };
-        let value = |id: &'static str, name: &'static str, help: String| {
-            Arg::new(id)
-                .long(id)
-                .value_name(name)
-                .action(ArgAction::Set)
-                .help(help)
-        };
-        let tokens = [
+/// A switch `--ID`.
+fn flag(id: &'static str, help: String) -> Arg {
+    Arg::new(id).long(id).action(ArgAction::SetTrue).help(help)
+}
+
+/// A flag `--ID NAME`.
+fn value(id: &'static str, name: &'static str, help: String) -> Arg {
+    Arg::new(id)
+        .long(id)
+        .value_name(name)
+        .action(ArgAction::Set)
+        .help(help)
+}
+
+/// The user name and its password flags.
+fn user_args<S: Side>(cmd: Command) -> Command {
+    let n = &S::NAMES;
+    let what = S::WHAT;
+    let tokens = [
+        n.identity_token,
+        n.identity_token_stdin,
+        n.registry_token,
+        n.registry_token_stdin,
+    ];
+    cmd.arg(value(
+        n.username,
+        "USER",
+        format!(
+            "User name for the {what} registry; the password comes from `--{}`, `--{}` \
+                 or, on a terminal, a prompt",
+            n.password, n.password_stdin
+        ),
+    ))
+    .arg(
+        value(
+            n.password,
+            "PASSWORD",
+            format!(
+                "Password for `--{}`. Insecure: visible to other users in the process list; \
+                     prefer `--{}`",
+                n.username, n.password_stdin
+            ),
+        )
+        .value_parser(secret)
+        .requires(n.username)
+        .conflicts_with(n.password_stdin)
+        .conflicts_with_all(tokens),
+    )
+    .arg(
+        flag(
+            n.password_stdin,
+            format!(
+                "Read the password for `--{}` from standard input",
+                n.username
+            ),
+        )
+        .conflicts_with_all(tokens),
+    )
+}
+
+/// The identity- and registry-token flags.
+fn token_args<S: Side>(cmd: Command) -> Command {
+    let n = &S::NAMES;
+    let what = S::WHAT;
+    cmd.arg(
+        value(
             n.identity_token,
+            "TOKEN",
+            format!(
+                "An identity (refresh) token for the {what} registry. Insecure on the \
+                     command line; prefer `--{}`",
+                n.identity_token_stdin
+            ),
+        )
+        .value_parser(secret)
+        .conflicts_with_all([
+            n.username,
             n.identity_token_stdin,
             n.registry_token,
             n.registry_token_stdin,
-        ];
-        cmd.next_help_heading(S::HEADING)
-        .arg(value(
-            n.username,
-            "USER",
+        ]),
+    )
+    .arg(
+        flag(
+            n.identity_token_stdin,
+            "Read that identity token from standard input".to_owned(),
+        )
+        .conflicts_with_all([n.username, n.registry_token, n.registry_token_stdin]),
+    )
+    .arg(
+        value(
+            n.registry_token,
+            "TOKEN",
             format!(
-                "User name for the {what} registry; the password comes from `--{}`, `--{}` \
-                 or, on a terminal, a prompt",
-                n.password, n.password_stdin
-            ),
-        ))
-        .arg(
-            value(
-                n.password,
-                "PASSWORD",
-                format!(
-                    "Password for `--{}`. Insecure: visible to other users in the process list; \
-                     prefer `--{}`",
-                    n.username, n.password_stdin
-                ),
-            )
-            .value_parser(secret)
-            .requires(n.username)
-            .conflicts_with(n.password_stdin)
-            .conflicts_with_all(tokens),
-        )
-        .arg(
-            flag(
-                n.password_stdin,
-                format!("Read the password for `--{}` from standard input", n.username),
-            )
-            .conflicts_with_all(tokens),
-        )
-        .arg(
-            value(
-                n.identity_token,
-                "TOKEN",
-                format!(
-                    "An identity (refresh) token for the {what} registry. Insecure on the \
-                     command line; prefer `--{}`",
-                    n.identity_token_stdin
-                ),
-            )
-            .value_parser(secret)
-            .conflicts_with_all([
-                n.username,
-                n.identity_token_stdin,
-                n.registry_token,
-                n.registry_token_stdin,
-            ]),
-        )
-        .arg(
-            flag(
-                n.identity_token_stdin,
-                "Read that identity token from standard input".to_owned(),
-            )
-            .conflicts_with_all([n.username, n.registry_token, n.registry_token_stdin]),
-        )
-        .arg(
-            value(
-                n.registry_token,
-                "TOKEN",
-                format!(
-                    "A bearer token sent to the {what} registry as it is. Insecure on the command \
+                "A bearer token sent to the {what} registry as it is. Insecure on the command \
                      line; prefer `--{}`",
-                    n.registry_token_stdin
-                ),
-            )
-            .value_parser(secret)
-            .conflicts_with_all([n.username, n.registry_token_stdin]),
+                n.registry_token_stdin
+            ),
         )
-        .arg(
-            flag(
-                n.registry_token_stdin,
-                "Read that registry token from standard input".to_owned(),
-            )
-            .conflicts_with(n.username),
+        .value_parser(secret)
+        .conflicts_with_all([n.username, n.registry_token_stdin]),
+    )
+    .arg(
+        flag(
+            n.registry_token_stdin,
+            "Read that registry token from standard input".to_owned(),
         )
-        .arg(flag(
-            S::PLAIN_HTTP,
-            format!("Talk plain HTTP (no TLS) to the {what} registry"),
-        ))
-        .arg(flag(
-            S::INSECURE,
-            format!("Skip TLS certificate verification for the {what} registry"),
-        ))
+        .conflicts_with(n.username),
+    )
+}
+
+impl<S: Side> clap::Args for SideArgs<S> {
+    fn augment_args(cmd: Command) -> Command {
+        let what = S::WHAT;
+        token_args::<S>(user_args::<S>(cmd.next_help_heading(S::HEADING)))
+            .arg(flag(
+                S::PLAIN_HTTP,
+                format!("Talk plain HTTP (no TLS) to the {what} registry"),
+            ))
+            .arg(flag(
+                S::INSECURE,
+                format!("Skip TLS certificate verification for the {what} registry"),
+            ))
     }
 
     fn augment_args_for_update(cmd: Command) -> Command {
