@@ -1,14 +1,15 @@
 //! `oci-fetch mirror SET`: a set to a registry (with referrers), a second run that copies
 //! nothing, the generated registries.conf used by `pull` with the primary stopped, and
-//! mirror-to-disk then disk-to-mirror; the `--json` reports are snapshots (see `json`). The
-//! artifacts are reproducible (fixed creation time), so are their digests and byte counts. Bad
-//! input is in `bad_input`.
+//! mirror-to-disk then disk-to-mirror, sources read through registries.conf (a blocked one
+//! refused); the `--json` reports are snapshots (see `json`). The artifacts are reproducible
+//! (fixed creation time), so are their digests and byte counts. Other bad input is in
+//! `bad_input`.
 
 use std::path::Path;
 
 use crate::copy_graph::artifact_with_referrers;
 use crate::publish::CREATED;
-use crate::{TestRegistry, ok};
+use crate::{TestRegistry, check_usage_error, ok};
 
 fn run(args: &[&str]) -> String {
     let mut args = args.to_vec();
@@ -142,4 +143,48 @@ fn to_disk_and_back_to_another_registry() {
     );
     let restored = format!("{}/restored/apps/a:v1", target.host);
     assert_eq!(referrer_count(&restored), referrers);
+}
+
+#[test]
+fn sources_are_read_through_registries_conf() {
+    let registry = TestRegistry::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let host = &registry.host;
+    // The local cache holds what upstream would serve; upstream does not exist.
+    let file = write(&dir.path().join("f.txt"), "cached upstream content");
+    let digest = run(&["push", &format!("{host}/cache/team/app:v1"), &file]);
+    let conf = write(
+        &dir.path().join("registries.conf"),
+        &format!(
+            "[[registry]]\nprefix = \"upstream.invalid\"\nlocation = \"upstream.invalid\"\n\
+             [[registry.mirror]]\nlocation = \"{host}/cache\"\ninsecure = true\n"
+        ),
+    );
+    let set = write(
+        &dir.path().join("set.toml"),
+        &format!(
+            "[destination]\nregistry = \"{host}/site\"\n\n\
+             [[source]]\nrepository = \"upstream.invalid/team/app\"\ntags = [\"v1\"]\n"
+        ),
+    );
+    let report = run(&["mirror", &set, "--registries-conf", &conf, "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&report).expect("JSON");
+    let root = &report["repositories"][0]["roots"][0];
+    assert_eq!(root["digest"], digest.trim(), "{report}");
+    assert_eq!(
+        report["repositories"][0]["source"], "upstream.invalid/team/app",
+        "the report names the set's repository: {report}"
+    );
+    let tags = run(&["tags", &format!("{host}/site/team/app")]);
+    assert_eq!(tags.lines().collect::<Vec<_>>(), ["v1"]);
+
+    // A source registries.conf blocks is bad input, named.
+    let blocked = write(
+        &dir.path().join("blocked.conf"),
+        "[[registry]]\nprefix = \"upstream.invalid\"\nlocation = \"upstream.invalid\"\nblocked = true\n",
+    );
+    check_usage_error(
+        &["mirror", &set, "--registries-conf", &blocked],
+        "upstream.invalid/team/app",
+    );
 }
