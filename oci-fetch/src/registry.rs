@@ -95,7 +95,8 @@ fn source_kind(error: &oci_client::Error) -> SourceErrorKind {
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct SourceAttempt {
-    /// The reference requested there (docker-style canonical form).
+    /// The repository asked there, `registry/repository` (what was asked for is the error's
+    /// `what`).
     pub reference: String,
     /// Whether it is a mirror.
     pub mirror: bool,
@@ -137,7 +138,7 @@ pub enum PullSourceError {
     Stopped {
         /// What was asked for.
         what: String,
-        /// The reference requested at the failing source.
+        /// The repository at the failing source, `registry/repository`.
         reference: String,
         /// The failure.
         #[source]
@@ -371,7 +372,7 @@ impl RegistrySource {
             .await
             .map_err(|e| PullSourceError::Stopped {
                 what: "authorization".to_owned(),
-                reference: endpoint.source.reference.to_string(),
+                reference: endpoint.source.reference.name(),
                 source: Box::new(e),
             })
     }
@@ -502,14 +503,14 @@ impl RegistrySource {
             match op(endpoint.repo.clone()).await {
                 Ok(v) => return Ok((i, v)),
                 Err(e) if falls_through(classify(&e)) => attempts.push(SourceAttempt {
-                    reference: endpoint.source.reference.to_string(),
+                    reference: endpoint.source.reference.name(),
                     mirror: endpoint.source.mirror,
                     error: e,
                 }),
                 Err(e) => {
                     return Err(PullSourceError::Stopped {
                         what: what.to_owned(),
-                        reference: endpoint.source.reference.to_string(),
+                        reference: endpoint.source.reference.name(),
                         source: Box::new(e),
                     });
                 }

@@ -279,6 +279,12 @@ impl Reference {
         self.digest.as_ref().map(|d| self.pinned(d.clone()))
     }
 
+    /// `registry/repository`: the repository's full name, without tag or digest (as errors and
+    /// listings name a repository).
+    pub fn name(&self) -> String {
+        format!("{}/{}", self.registry, self.repository)
+    }
+
     /// The `oci://registry/repository[:tag][@digest]` URL form.
     pub fn to_oci_url(&self) -> String {
         let mut url = String::from("oci://");

@@ -55,12 +55,6 @@ fn match_wildcard(reference: &str, suffix: &str) -> Option<usize> {
     }
 }
 
-/// The repository name used to choose a table: `registry/repository`, without tag or digest
-/// (as the docker transport of containers/image passes it).
-pub(super) fn name_of(reference: &Reference) -> String {
-    format!("{}/{}", reference.registry(), reference.repository())
-}
-
 /// Rewrites `reference` by replacing the part matched by `prefix` with `location`.
 ///
 /// - The reference is taken in canonical form, `registry/repository[:tag][@digest]`, so

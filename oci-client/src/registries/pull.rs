@@ -5,7 +5,7 @@ use oci_ref::Reference;
 use serde::{Serialize, Serializer};
 
 use super::error::{Error, Origin};
-use super::matching::{name_of, rewrite_reference};
+use super::matching::rewrite_reference;
 use super::{PullFromMirror, RegistriesConf, Registry};
 
 /// One place to pull a reference from: a mirror or the primary location, with the reference
@@ -90,7 +90,7 @@ impl RegistriesConf {
     /// [`Error::Rewrite`] when a prefix rewrite gives an invalid reference (blocked sources
     /// are listed in the plan, not refused).
     pub fn pull_plan(&self, reference: &Reference) -> Result<PullPlan, Error> {
-        let Some(table) = self.find_registry(&name_of(reference)) else {
+        let Some(table) = self.find_registry(&reference.name()) else {
             let mut plan = PullPlan {
                 sources: Vec::new(),
                 blocked: Vec::new(),
@@ -177,7 +177,7 @@ impl RegistriesConf {
     ///
     /// [`Error::Blocked`] when the table of `reference`'s registry is `blocked`.
     pub fn push_target(&self, reference: &Reference) -> Result<PushTarget, Error> {
-        let table = self.find_registry(&name_of(reference));
+        let table = self.find_registry(&reference.name());
         if let Some(t) = table.filter(|t| t.blocked) {
             return Err(Error::Blocked {
                 reference: reference.to_string(),
@@ -192,10 +192,7 @@ impl RegistriesConf {
     }
 
     fn admit(&self, plan: &mut PullPlan, reference: Reference, mirror: bool, insecure: bool) {
-        match self
-            .find_registry(&name_of(&reference))
-            .filter(|t| t.blocked)
-        {
+        match self.find_registry(&reference.name()).filter(|t| t.blocked) {
             Some(t) => plan.blocked.push(BlockedSource {
                 reference,
                 mirror,

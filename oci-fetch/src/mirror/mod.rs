@@ -158,11 +158,7 @@ async fn mirror_one(
     destination: &MirrorDestination,
     opts: &CopyOptions,
 ) -> Result<MirroredRepository, MirrorError> {
-    let name = format!(
-        "{}/{}",
-        source.repository.registry(),
-        source.repository.repository()
-    );
+    let name = source.repository.name();
     let failed = |e: CopyError| MirrorError::Copy {
         repository: name.clone(),
         source: e,
@@ -238,15 +234,12 @@ pub fn redirects(report: &MirrorReport, insecure: bool) -> Vec<Redirect> {
         let Placed::Registry(mirror) = &r.destination else {
             continue;
         };
-        let source = format!("{}/{}", r.source.registry(), r.source.repository());
+        let source = r.source.name();
         if let Some(existing) = out.iter_mut().find(|x| x.source == source) {
             existing.digest_only &= r.digest_only;
             continue;
         }
-        let mut redirect = Redirect::new(
-            source,
-            format!("{}/{}", mirror.registry(), mirror.repository()),
-        );
+        let mut redirect = Redirect::new(source, mirror.name());
         redirect.insecure = insecure;
         redirect.digest_only = r.digest_only;
         out.push(redirect);

@@ -337,6 +337,12 @@ fn accessors_and_derived_references() {
     assert_eq!(tagged.without_tag(), None);
     assert_eq!(tagged.api_host(), "quay.io");
     assert_eq!(tagged.to_oci_url(), "oci://quay.io/a/b:v1");
+    assert_eq!(tagged.name(), "quay.io/a/b");
+    assert_eq!(tagged.pinned(digest()).name(), "quay.io/a/b");
+    assert_eq!(
+        Reference::parse("alpine").expect("valid").name(),
+        "docker.io/library/alpine"
+    );
 
     let both = tagged.pinned(digest()).with_tag("v2").expect("valid tag");
     assert_eq!(

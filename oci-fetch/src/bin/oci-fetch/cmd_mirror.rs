@@ -160,7 +160,7 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), Failure> {
 
 fn placed(p: &Placed) -> String {
     match p {
-        Placed::Registry(r) => format!("{}/{}", r.registry(), r.repository()),
+        Placed::Registry(r) => r.name(),
         Placed::Layout(d) => d.display().to_string(),
         _ => String::new(),
     }
@@ -214,7 +214,7 @@ fn report_json(report: &MirrorReport) -> serde_json::Value {
                 })
                 .collect();
             serde_json::json!({
-                "source": format!("{}/{}", r.source.registry(), r.source.repository()),
+                "source": r.source.name(),
                 "destination": placed(&r.destination),
                 "roots": roots,
                 "stats": stats_json(&r.stats),

@@ -52,7 +52,7 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
     let repo = client
         .repository(&reference)
         .map_err(|e| Failure::Usage(e.into()))?;
-    let name = format!("{}/{}", reference.registry(), reference.repository());
+    let name = reference.name();
     let pages = repo.tag_pages(Some(args.page_size))?;
     print_listing(pages, args.json.then_some(("repository", &name, "tags")))
 }

@@ -148,7 +148,8 @@ fn unknown_cases<'a>(s: &Scratch, host: &'a str) -> Vec<(Run, &'a str)> {
 }
 
 /// `mirror` of an unknown tag, and from or to a registry that cannot be reached while the
-/// other end is the real one: the line names the tag, or the registry that failed.
+/// other end is the real one: the line names the tag, or the registry that failed (the
+/// repository there, not a tag it was never asked for).
 fn mirror_cases(s: &Scratch, host: &str) -> Vec<(Run, &'static str)> {
     let to_real = format!("{host}/mirror");
     let exists = format!("{host}/bad-input/exists");
@@ -167,7 +168,10 @@ fn mirror_cases(s: &Scratch, host: &str) -> Vec<(Run, &'static str)> {
     );
     vec![
         (plain("mirror", &["mirror", &unknown_tag]), "no-such-tag"),
-        (plain("mirror", &["mirror", &from_unreachable]), UNREACHABLE),
+        (
+            plain("mirror", &["mirror", &from_unreachable]),
+            "manifest v1: every source failed: primary 127.0.0.1:1/bad-input/repo: GET",
+        ),
         (plain("mirror", &["mirror", &to_unreachable]), UNREACHABLE),
     ]
 }
