@@ -162,7 +162,10 @@ async fn prefix_from(
     reply: impl Fn(Option<&str>) -> Reply + Send + Sync + 'static,
 ) -> (Result<bytes::Bytes, Error>, Vec<Option<String>>) {
     let s = Server::start(move |req| reply(req.header("range")));
-    let got = s.repo("app").fetch_blob_prefix(&sha256(PREFIXED), len).await;
+    let got = s
+        .repo("app")
+        .fetch_blob_prefix(&sha256(PREFIXED), len)
+        .await;
     let ranges = s
         .requests()
         .iter()

@@ -52,7 +52,10 @@ fn serving(size: u64, blob: impl Fn(&Request) -> Reply + Send + Sync + 'static) 
 }
 
 /// Resolves `app:v1` at `source`.
-async fn resolve_at(registry: &Registry, source: &RegistrySource) -> Result<Resolved, ResolveError> {
+async fn resolve_at(
+    registry: &Registry,
+    source: &RegistrySource,
+) -> Result<Resolved, ResolveError> {
     let reference = registry.reference("app:v1");
     resolve(
         source,
