@@ -59,6 +59,22 @@ impl BlobStream {
     }
 }
 
+impl BlobStream {
+    /// The body of `resp` (from `url`, redacted) as it arrives, nothing checked.
+    fn unverified(resp: reqwest::Response, url: String, partial: bool) -> BlobStream {
+        let content_length = resp.content_length();
+        let inner = resp
+            .bytes_stream()
+            .map(move |r| r.map_err(|e| transport_error(&Method::GET, &url, e)))
+            .boxed();
+        BlobStream {
+            content_length,
+            partial,
+            inner,
+        }
+    }
+}
+
 impl Stream for BlobStream {
     type Item = Result<Bytes, Error>;
 
@@ -218,16 +234,7 @@ impl Repository {
         expected_size: Option<u64>,
     ) -> Result<BlobStream, Error> {
         let (resp, url) = self.open_blob(digest, expected_size).await?;
-        let content_length = resp.content_length();
-        let inner = resp
-            .bytes_stream()
-            .map(move |r| r.map_err(|e| transport_error(&Method::GET, &url, e)))
-            .boxed();
-        Ok(BlobStream {
-            content_length,
-            partial: false,
-            inner,
-        })
+        Ok(BlobStream::unverified(resp, url, false))
     }
 
     /// `GET` a whole blob and check its headers against `digest` and `expected_size`.
@@ -278,16 +285,7 @@ impl Repository {
         offset: u64,
     ) -> Result<BlobStream, Error> {
         let (resp, url, partial) = self.open_range(digest, offset, None).await?;
-        let content_length = resp.content_length();
-        let inner = resp
-            .bytes_stream()
-            .map(move |r| r.map_err(|e| transport_error(&Method::GET, &url, e)))
-            .boxed();
-        Ok(BlobStream {
-            content_length,
-            partial,
-            inner,
-        })
+        Ok(BlobStream::unverified(resp, url, partial))
     }
 
     /// The first `len` bytes of a blob, with one bounded request (`Range: bytes=0-<len-1>`),
