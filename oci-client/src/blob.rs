@@ -1,5 +1,5 @@
 //! Blobs: HEAD, streaming GET (verified, or unverified for callers that hash themselves), GET
-//! with `Range`, DELETE.
+//! with `Range` (from an offset on, or just the first bytes), DELETE.
 //!
 //! Nothing here buffers a blob: [`BlobStream`] yields chunks as they arrive. A full fetch hashes
 //! while streaming and ends with an error item instead of end-of-stream when the digest or size
@@ -56,6 +56,22 @@ impl BlobStream {
     /// (`206` with a matching `Content-Range`). When `false` the stream starts at byte 0.
     pub fn is_partial(&self) -> bool {
         self.partial
+    }
+}
+
+impl BlobStream {
+    /// The body of `resp` (from `url`, redacted) as it arrives, nothing checked.
+    fn unverified(resp: reqwest::Response, url: String, partial: bool) -> BlobStream {
+        let content_length = resp.content_length();
+        let inner = resp
+            .bytes_stream()
+            .map(move |r| r.map_err(|e| transport_error(&Method::GET, &url, e)))
+            .boxed();
+        BlobStream {
+            content_length,
+            partial,
+            inner,
+        }
     }
 }
 
@@ -218,16 +234,7 @@ impl Repository {
         expected_size: Option<u64>,
     ) -> Result<BlobStream, Error> {
         let (resp, url) = self.open_blob(digest, expected_size).await?;
-        let content_length = resp.content_length();
-        let inner = resp
-            .bytes_stream()
-            .map(move |r| r.map_err(|e| transport_error(&Method::GET, &url, e)))
-            .boxed();
-        Ok(BlobStream {
-            content_length,
-            partial: false,
-            inner,
-        })
+        Ok(BlobStream::unverified(resp, url, false))
     }
 
     /// `GET` a whole blob and check its headers against `digest` and `expected_size`.
@@ -277,10 +284,72 @@ impl Repository {
         digest: &Digest,
         offset: u64,
     ) -> Result<BlobStream, Error> {
+        let (resp, url, partial) = self.open_range(digest, offset, None).await?;
+        Ok(BlobStream::unverified(resp, url, partial))
+    }
+
+    /// The first `len` bytes of a blob, with one bounded request (`Range: bytes=0-<len-1>`),
+    /// unverified: enough to tell its compression by its magic number without starting a
+    /// transfer of the whole blob. No more than `len` bytes are kept, and the connection is
+    /// dropped once they have arrived: a registry that ignores the range (`200` with the whole
+    /// blob) or sends more than asked costs what the transport has buffered by then, not the
+    /// blob. `len` 0 sends no request.
+    ///
+    /// The caller knows the blob has at least `len` bytes (from its descriptor): a body that
+    /// ends sooner is an error, not a shorter answer.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
+    /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
+    /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
+    /// [`Error::is_unauthorized`]), among them `416` (the registry holds no byte of the range);
+    /// [`Error::Protocol`] ([`Protocol::InvalidContentRange`]) for a `206` whose
+    /// `Content-Range` does not start at byte 0; [`Error::SizeMismatch`] when the body ends
+    /// before `len` bytes.
+    pub async fn fetch_blob_prefix(&self, digest: &Digest, len: usize) -> Result<Bytes, Error> {
+        let Some(last) = (len as u64).checked_sub(1) else {
+            return Ok(Bytes::new());
+        };
+        let (resp, url, _) = self.open_range(digest, 0, Some(last)).await?;
+        let mut body = resp.bytes_stream();
+        let mut prefix = Vec::new();
+        while prefix.len() < len {
+            match body.next().await {
+                Some(Ok(chunk)) => {
+                    let take = chunk.len().min(len - prefix.len());
+                    prefix.reserve_exact(take);
+                    prefix.extend_from_slice(&chunk[..take]);
+                }
+                Some(Err(e)) => return Err(transport_error(&Method::GET, &url, e)),
+                None => {
+                    return Err(Error::SizeMismatch {
+                        url,
+                        expected: len as u64,
+                        actual: prefix.len() as u64,
+                    });
+                }
+            }
+        }
+        Ok(Bytes::from(prefix))
+    }
+
+    /// `GET` a blob with `Range: bytes=<first>-[<last>]`. Returns the answer, its redacted URL
+    /// and whether the range was honoured: `206` with a `Content-Range` starting at `first`
+    /// (any other start is an error), or `200` with the whole blob.
+    async fn open_range(
+        &self,
+        digest: &Digest,
+        first: u64,
+        last: Option<u64>,
+    ) -> Result<(reqwest::Response, String, bool), Error> {
         let target = self.target(Access::Pull)?;
         let url = self.url(&format!("blobs/{digest}"))?;
-        let req = Req::new(Method::GET, url)
-            .header(header::RANGE, header_value(&format!("bytes={offset}-"))?);
+        let range = match last {
+            Some(last) => format!("bytes={first}-{last}"),
+            None => format!("bytes={first}-"),
+        };
+        let req = Req::new(Method::GET, url).header(header::RANGE, header_value(&range)?);
         let resp = self.send_ok(&target, req).await?;
         let redacted = self.client.inner.redact(resp.url(), &target);
         let partial = resp.status() == StatusCode::PARTIAL_CONTENT;
@@ -290,21 +359,11 @@ impl Repository {
                 .get(header::CONTENT_RANGE)
                 .and_then(|v| v.to_str().ok())
                 .and_then(content_range_start);
-            if start != Some(offset) {
+            if start != Some(first) {
                 return Err(Error::protocol(&redacted, Protocol::InvalidContentRange));
             }
         }
-        let content_length = resp.content_length();
-        let url = redacted.clone();
-        let inner = resp
-            .bytes_stream()
-            .map(move |r| r.map_err(|e| transport_error(&Method::GET, &url, e)))
-            .boxed();
-        Ok(BlobStream {
-            content_length,
-            partial,
-            inner,
-        })
+        Ok((resp, redacted, partial))
     }
 
     /// Fetches a whole blob into `sink`, verified; returns the number of bytes written. On

@@ -17,7 +17,8 @@
 //! Verification: manifests are size-capped while reading ([`MAX_MANIFEST_BYTES`]) and their
 //! digest is checked against the requested digest and `Docker-Content-Digest`; blob streams from
 //! [`Repository::fetch_blob`] are hashed in transit and end with an error when digest or size
-//! are wrong.
+//! are wrong. [`Repository::fetch_blob_prefix`] reads only a blob's first bytes (unverified, to
+//! tell its compression) with one bounded range request, keeping no more than asked for.
 //!
 //! # Example
 //!

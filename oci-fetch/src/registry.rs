@@ -29,9 +29,10 @@
 //!
 //! # Request count
 //!
-//! [`RegistrySource::requests`] counts registry operations (one manifest GET, one blob GET),
-//! including those at sources that fell through. A token exchange or an automatic retry inside
-//! `oci-client` is part of the operation it serves and is not counted separately.
+//! [`RegistrySource::requests`] counts registry operations (one manifest GET, one blob GET, one
+//! range GET for a blob's first bytes), including those at sources that fell through. A token
+//! exchange or an automatic retry inside `oci-client` is part of the operation it serves and is
+//! not counted separately.
 //!
 //! # Cancel safety
 //!
@@ -88,6 +89,20 @@ fn source_kind(error: &oci_client::Error) -> SourceErrorKind {
         SourceErrorKind::Transient
     } else {
         SourceErrorKind::Permanent
+    }
+}
+
+/// The [`SourceErrorKind`] of a failed walk of the sources: the kind of the failure that
+/// stopped it, else of the last source's (as [`RegistrySource`]'s blob opening reports).
+fn walk_kind(error: &PullSourceError) -> SourceErrorKind {
+    match error {
+        PullSourceError::Stopped { source, .. } => source_kind(source),
+        PullSourceError::Exhausted { attempts, .. } => attempts
+            .0
+            .last()
+            .map_or(SourceErrorKind::NotFound, |a| source_kind(&a.error)),
+        PullSourceError::NoSources { .. } => SourceErrorKind::NotFound,
+        _ => SourceErrorKind::Permanent,
     }
 }
 
@@ -490,6 +505,32 @@ impl RegistrySource {
         Ok(bytes)
     }
 
+    /// The first `len` bytes of the blob `digest`, unverified: one range request for exactly
+    /// those bytes ([`Repository::fetch_blob_prefix`]), walking the sources. What `resolve`
+    /// reads to tell a blob's compression ([`crate::source::blob_head`]).
+    ///
+    /// # Errors
+    ///
+    /// [`PullSourceError::Exhausted`] when every pull source failed in a way that falls through (not
+    /// found, unreachable, a body shorter than `len`; see [`PullSourceError::is_not_found`]),
+    /// [`PullSourceError::Stopped`] when one failed in a way that does not (authentication, a
+    /// `Content-Range` that does not start at 0, `416`, server error),
+    /// [`PullSourceError::NoSources`] without sources.
+    pub async fn fetch_blob_prefix(
+        &self,
+        digest: &Digest,
+        len: usize,
+    ) -> Result<Bytes, PullSourceError> {
+        let what = format!("first {len} bytes of blob {digest}");
+        let (_, prefix) = self
+            .walk(&what, |repo| {
+                let digest = digest.clone();
+                async move { repo.fetch_blob_prefix(&digest, len).await }
+            })
+            .await?;
+        Ok(prefix)
+    }
+
     /// Tries `op` at each source in order until one succeeds or a failure does not fall
     /// through.
     async fn walk<T, F, Fut>(&self, what: &str, op: F) -> Result<(usize, T), PullSourceError>
@@ -673,5 +714,17 @@ impl BlobSource for RegistrySource {
 
     fn rejected(&self, digest: &Digest) -> bool {
         self.reject(digest)
+    }
+
+    fn read_prefix<'a>(
+        &'a self,
+        digest: &'a Digest,
+        len: usize,
+    ) -> BoxFuture<'a, Result<Bytes, SourceError>> {
+        Box::pin(async move {
+            self.fetch_blob_prefix(digest, len)
+                .await
+                .map_err(|e| SourceError::new(walk_kind(&e), e))
+        })
     }
 }

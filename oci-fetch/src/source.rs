@@ -57,28 +57,51 @@ impl fmt::Display for SourceErrorKind {
 /// Bytes enough to tell any compression by its magic number.
 pub const HEAD_BYTES: usize = 4;
 
-/// The first [`HEAD_BYTES`] bytes of the blob `digest` (fewer for a shorter blob), unverified:
-/// enough to tell its compression ([`oci_ref::media_type::Compression::detect`]). The body is
-/// dropped after them.
+/// The first bytes of the blob `digest`, which has `size` bytes: [`HEAD_BYTES`] of them, or the
+/// whole of a shorter blob, read with [`BlobSource::read_prefix`] (for a registry, one request
+/// for exactly those bytes; for an empty blob, no read at all). Unverified: enough to tell its
+/// compression ([`oci_ref::media_type::Compression::detect`]).
 ///
 /// # Errors
 ///
-/// The source's error opening or reading the blob.
-pub async fn blob_head(source: &dyn BlobSource, digest: &Digest) -> Result<Vec<u8>, SourceError> {
+/// The source's error reading the bytes, among them a body that ends before them.
+pub async fn blob_head(
+    source: &dyn BlobSource,
+    digest: &Digest,
+    size: u64,
+) -> Result<Bytes, SourceError> {
+    let len = usize::try_from(size).map_or(HEAD_BYTES, |size| size.min(HEAD_BYTES));
+    if len == 0 {
+        return Ok(Bytes::new());
+    }
+    source.read_prefix(digest, len).await
+}
+
+/// The first `len` bytes of what `source` serves for `digest`, by opening it from byte 0 and
+/// dropping the body once they have arrived: the default [`BlobSource::read_prefix`].
+async fn read_prefix_from_start<S: BlobSource + ?Sized>(
+    source: &S,
+    digest: &Digest,
+    len: usize,
+) -> Result<Bytes, SourceError> {
     use futures_util::StreamExt as _;
     let mut body = source.open(digest, 0).await?;
-    let mut head = Vec::with_capacity(HEAD_BYTES);
-    while head.len() < HEAD_BYTES {
-        match body.stream.next().await {
-            Some(chunk) => {
-                let chunk = chunk?;
-                let take = chunk.len().min(HEAD_BYTES - head.len());
-                head.extend_from_slice(&chunk[..take]);
-            }
-            None => break,
-        }
+    let mut prefix = Vec::with_capacity(len.min(FILE_CHUNK_SIZE));
+    while prefix.len() < len {
+        let Some(chunk) = body.stream.next().await else {
+            return Err(SourceError::from(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!(
+                    "blob {digest} ended after {} of the first {len} bytes",
+                    prefix.len()
+                ),
+            )));
+        };
+        let chunk = chunk?;
+        let take = chunk.len().min(len - prefix.len());
+        prefix.extend_from_slice(&chunk[..take]);
     }
-    Ok(head)
+    Ok(Bytes::from(prefix))
 }
 
 /// A failure of a blob source: a kind plus the underlying cause.
@@ -186,6 +209,21 @@ pub trait BlobSource: Send + Sync {
     fn rejected(&self, digest: &Digest) -> bool {
         let _ = digest;
         false
+    }
+
+    /// The first `len` bytes of the blob `digest` (which has at least that many), unverified;
+    /// [`blob_head`] asks for them. A body that ends before `len` bytes is an error.
+    ///
+    /// The default opens the blob from byte 0 and drops the body once `len` bytes have
+    /// arrived: right for a local source, where opening costs nothing. A remote source
+    /// overrides it to ask for those bytes only ([`crate::registry::RegistrySource`] sends one
+    /// range request), so that a peek does not start the transfer of a whole disk image.
+    fn read_prefix<'a>(
+        &'a self,
+        digest: &'a Digest,
+        len: usize,
+    ) -> BoxFuture<'a, Result<Bytes, SourceError>> {
+        Box::pin(read_prefix_from_start(self, digest, len))
     }
 }
 

@@ -557,8 +557,8 @@ async fn pinned_manifest(
 
 /// The compression of the chosen blob, decided as a download with decompression on decides
 /// ([`Compression::detect`]): by the media type, else, for a generic media type, by the blob's
-/// first bytes (one more request, made only then). `resolve` and `pull` therefore report the
-/// same compression.
+/// first bytes (one more request, made only then, for those bytes only: a range request to a
+/// registry). `resolve` and `pull` therefore report the same compression.
 async fn compression_of(
     source: &dyn ManifestSource,
     blob: Option<&Descriptor>,
@@ -569,6 +569,6 @@ async fn compression_of(
     if !Compression::needs_head(&blob.media_type) {
         return Ok(Compression::detect(&blob.media_type, &[]));
     }
-    let head = source.blob_head(&blob.digest).await?;
+    let head = source.blob_head(&blob.digest, blob.size).await?;
     Ok(Compression::detect(&blob.media_type, &head))
 }

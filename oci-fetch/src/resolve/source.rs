@@ -135,13 +135,18 @@ pub trait ManifestSource: Send + Sync {
     /// `None` when the source cannot name one.
     fn blob_url(&self, manifest: &Digest, blob: &Digest) -> Option<Url>;
 
-    /// The first bytes of the blob `digest`, unverified (see [`blob_head`]): how
-    /// [`resolve`](super::resolve) tells the compression of a blob whose media type declares
-    /// none, the way a download with decompression on does. The default reads nothing (no
-    /// compression can then be seen in the bytes).
-    fn blob_head<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Vec<u8>, ResolveError>> {
-        let _ = digest;
-        Box::pin(async { Ok(Vec::new()) })
+    /// The first bytes of the blob `digest` of `size` bytes, unverified (see [`blob_head`]):
+    /// how [`resolve`](super::resolve) tells the compression of a blob whose media type
+    /// declares none, the way a download with decompression on does. A registry asks for
+    /// those bytes only, a layout reads them from the blob's file. The default reads nothing
+    /// (no compression can then be seen in the bytes).
+    fn blob_head<'a>(
+        &'a self,
+        digest: &'a Digest,
+        size: u64,
+    ) -> BoxFuture<'a, Result<Bytes, ResolveError>> {
+        let _ = (digest, size);
+        Box::pin(async { Ok(Bytes::new()) })
     }
 
     /// Which source served the manifest `manifest`.
@@ -183,8 +188,12 @@ impl ManifestSource for RegistrySource {
         RegistrySource::blob_url(self, manifest, blob)
     }
 
-    fn blob_head<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Vec<u8>, ResolveError>> {
-        Box::pin(head_of(self, digest))
+    fn blob_head<'a>(
+        &'a self,
+        digest: &'a Digest,
+        size: u64,
+    ) -> BoxFuture<'a, Result<Bytes, ResolveError>> {
+        Box::pin(head_of(self, digest, size))
     }
 
     fn served_by(&self, manifest: &Digest) -> ServedBy {
@@ -254,9 +263,16 @@ impl ManifestSource for LayoutSource {
         self.layout.blob_url(manifest, blob)
     }
 
-    fn blob_head<'a>(&'a self, digest: &'a Digest) -> BoxFuture<'a, Result<Vec<u8>, ResolveError>> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        Box::pin(head_of(&self.layout, digest))
+    fn blob_head<'a>(
+        &'a self,
+        digest: &'a Digest,
+        size: u64,
+    ) -> BoxFuture<'a, Result<Bytes, ResolveError>> {
+        // An empty blob is not read (see `blob_head`).
+        if size > 0 {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+        }
+        Box::pin(head_of(&self.layout, digest, size))
     }
 
     fn served_by(&self, manifest: &Digest) -> ServedBy {
@@ -313,8 +329,12 @@ impl ManifestSource for OciLayout {
 }
 
 /// [`blob_head`] as a [`ResolveError`].
-async fn head_of(source: &dyn BlobSource, digest: &Digest) -> Result<Vec<u8>, ResolveError> {
-    blob_head(source, digest)
+async fn head_of(
+    source: &dyn BlobSource,
+    digest: &Digest,
+    size: u64,
+) -> Result<Bytes, ResolveError> {
+    blob_head(source, digest, size)
         .await
         .map_err(|source| ResolveError::BlobHead {
             digest: digest.clone(),

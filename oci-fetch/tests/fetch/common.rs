@@ -213,3 +213,28 @@ impl BlobSource for Hostile {
         })
     }
 }
+
+/// What the tests ask of a scriptable registry (`oci_testkit::server::Server` on loopback).
+pub(crate) trait RegistryExt {
+    /// A reference on this registry.
+    fn reference(&self, rest: &str) -> oci_ref::Reference;
+    /// A plain-HTTP client without retries.
+    fn client(&self, keychain: oci_auth::Keychain) -> oci_client::Client;
+}
+
+impl RegistryExt for oci_testkit::server::Server {
+    fn reference(&self, rest: &str) -> oci_ref::Reference {
+        format!("{}/{rest}", self.registry())
+            .parse()
+            .expect("reference")
+    }
+
+    fn client(&self, keychain: oci_auth::Keychain) -> oci_client::Client {
+        oci_client::Client::builder()
+            .plain_http(&self.registry())
+            .keychain(keychain)
+            .retry_policy(oci_client::RetryPolicy::none())
+            .build()
+            .expect("client")
+    }
+}

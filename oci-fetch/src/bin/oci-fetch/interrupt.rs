@@ -7,9 +7,10 @@
 //! cancel-safe by `Drop`: a download removes its partial file, or leaves it to be resumed by
 //! the next run when resuming is on (`pull`, `blob fetch`), an upload in flight is abandoned and
 //! its session cancelled with a `DELETE` (waited for up to [`UPLOAD_CANCEL_GRACE`]) — and the
-//! process exits. A signal that arrives while no async work
-//! runs exits at once; a second signal, or [`CLEANUP_GRACE`] without the work noticing the
-//! first, exits without waiting further.
+//! process exits. A signal that arrives while no async work runs exits at once; work that
+//! noticed the signal counts as running until it has cleaned up and exits itself, so the
+//! signal thread never cuts those `DELETE`s short. A second signal, or [`CLEANUP_GRACE`]
+//! after the first, exits without waiting further.
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -143,12 +144,17 @@ impl Runtime {
                 out = work => Ok(out),
             }
         });
-        ACTIVE.fetch_sub(1, Ordering::SeqCst);
         match out {
-            Ok(out) => out,
+            Ok(out) => {
+                ACTIVE.fetch_sub(1, Ordering::SeqCst);
+                out
+            }
             Err(stop) => {
                 // `work` has been dropped by now: let the upload sessions it abandoned be
-                // cancelled (`DELETE`s spawned on this runtime), briefly.
+                // cancelled (`DELETE`s spawned on this runtime), briefly. The work still counts
+                // as active until the exit below: the signal thread, finding none, would exit
+                // the process at once, in the middle of these `DELETE`s (it waits for a second
+                // signal or `CLEANUP_GRACE` instead).
                 self.0.block_on(async {
                     let cancelled = oci_client::abandoned_uploads_cancelled();
                     let _ = tokio::time::timeout(UPLOAD_CANCEL_GRACE, cancelled).await;

@@ -14,7 +14,6 @@ use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use oci_auth::{Credential, Keychain, Secret};
-use oci_client::{Client, RetryPolicy};
 use oci_fetch::decompress::{Decompress, DecompressError, DecompressLimits};
 use oci_fetch::descriptor::{ANNOTATION_TITLE, Descriptor};
 use oci_fetch::download::{DownloadError, download, partial_path};
@@ -26,7 +25,9 @@ use oci_ref::TagOrDigest;
 use oci_testkit::secrets::Scanner;
 use oci_testkit::server::{Reply, Server as Registry};
 
-use crate::common::{Hostile, assert_empty, descriptor, entries, fast_opts, payload, sha256};
+use crate::common::{
+    Hostile, RegistryExt, assert_empty, descriptor, entries, fast_opts, payload, sha256,
+};
 use crate::decompress::{gzip, zstd};
 
 mod bombs;
@@ -49,31 +50,6 @@ fn layer(src: &mut MemorySource, title: &str, data: &[u8]) -> Descriptor {
 // ---------------------------------------------------------------------------------------------
 // A scriptable registry on loopback (`oci_testkit::server`).
 // ---------------------------------------------------------------------------------------------
-
-/// What these tests ask of a registry server.
-trait RegistryExt {
-    /// A reference on this registry.
-    fn reference(&self, rest: &str) -> oci_ref::Reference;
-    /// A plain-HTTP client without retries.
-    fn client(&self, keychain: Keychain) -> Client;
-}
-
-impl RegistryExt for Registry {
-    fn reference(&self, rest: &str) -> oci_ref::Reference {
-        format!("{}/{rest}", self.registry())
-            .parse()
-            .expect("reference")
-    }
-
-    fn client(&self, keychain: Keychain) -> Client {
-        Client::builder()
-            .plain_http(&self.registry())
-            .keychain(keychain)
-            .retry_policy(RetryPolicy::none())
-            .build()
-            .expect("client")
-    }
-}
 
 /// A registry that accepts every push (blobs are never there yet).
 fn accepting_registry() -> Registry {
