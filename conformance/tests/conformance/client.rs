@@ -3,7 +3,8 @@
 //! Capabilities recorded under `client/`: `ping`, `basic-auth`, `blob-monolithic`, `blob-range`,
 //! `blob-chunked`, `blob-streamed`, `cross-repo-mount`, `manifest-put-get-head`, `manifest-delete`,
 //! `blob-delete`, `tags-ordered`, `tag-pagination`, `catalog`, `referrers-api` (unsupported on
-//! distribution 2.8: the tag-schema fallback then runs for real) and `referrers-fallback`.
+//! distribution 2.8: the tag-schema fallback then runs for real), `referrers-fallback` and
+//! `referrers-concurrent`.
 
 use anyhow::Context as _;
 use conformance::capability::{Outcome, probe, provisioned_only, record};
@@ -517,4 +518,66 @@ async fn referrers_write_and_read() {
     })
     .await
     .expect("referrers are written and read on every backend");
+}
+
+/// Referrers of one subject pushed at the same moment through one client (clones of a handle
+/// and separate handles on the repository, as a copy with `--concurrency` or two entries of a
+/// mirror set make) are all listed afterwards: on a registry without the referrers API, the
+/// client serialises its read-modify-write edits of the subject's fallback index.
+#[tokio::test]
+async fn concurrent_referrers_of_one_subject_are_all_listed() {
+    setup();
+    for_each_backend(&RegistryOptions::new(), async |registry| {
+        let client = client(registry)?;
+        let reference: Reference = format!(
+            "{}/{}:latest",
+            registry.host(),
+            unique_repo("client-referrers-concurrent")
+        )
+        .parse()?;
+        let repo = client.repository(&reference)?;
+        let subject = push_image(&repo, &tag("v1"), b"subject", serde_json::json!({})).await?;
+        let subject_size = repo.fetch_manifest(&tag("v1")).await?.descriptor().size;
+        let subject_desc = serde_json::json!({
+            "mediaType": OCI_MANIFEST, "digest": subject.as_str(), "size": subject_size,
+        });
+        probe(registry, "client/referrers-concurrent", async {
+            let mut handles = Vec::new();
+            for i in 0..8 {
+                let handle = if i % 2 == 0 {
+                    repo.clone()
+                } else {
+                    client.repository(&reference)?
+                };
+                handles.push((i, handle));
+            }
+            let pushes = handles.iter().map(|(i, handle)| {
+                let extra = serde_json::json!({
+                    "artifactType": "application/vnd.example.sig",
+                    "subject": subject_desc,
+                });
+                let (t, layer) = (tag(&format!("r{i}")), format!("referrer {i}"));
+                async move { push_image(handle, &t, layer.as_bytes(), extra).await }
+            });
+            let pushed = futures_util::future::try_join_all(pushes).await?;
+            let listed = repo.referrers(&subject, None).await?;
+            let mut got: Vec<String> = listed
+                .descriptors
+                .iter()
+                .map(|d| d.digest.to_string())
+                .collect();
+            got.sort();
+            let mut want: Vec<String> = pushed.iter().map(ToString::to_string).collect();
+            want.sort();
+            anyhow::ensure!(
+                got == want,
+                "listed ({:?}) {got:?}, pushed {want:?}",
+                listed.source
+            );
+            Ok(())
+        })
+        .await
+    })
+    .await
+    .expect("concurrently pushed referrers are all listed on every backend");
 }
