@@ -5,7 +5,8 @@
 //! at runtime, pick requests by method and path and mangle them or their answer with a
 //! [`Fault`]: a body cut short, a stall, a flipped byte, extra bytes, `429` with `Retry-After`,
 //! bursts of `500`/`503`, a slow trickle, a redirect to another origin, a malformed JSON body.
-//! Each rule counts the requests it was applied to ([`FaultProxy::hits`]).
+//! Each rule counts the requests it was applied to ([`FaultProxy::hits`]); every request that
+//! reached the main listener whole is logged, head only ([`FaultProxy::log`]).
 //!
 //! The redirect target is a second listener of the same proxy: it forwards to the same upstream
 //! (with an `Authorization` of the test's choosing, like a presigned storage URL) and records
@@ -26,7 +27,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use anyhow::Context as _;
-use oci_testkit::http::{self, Head};
+use oci_testkit::http::{self, Head, Request};
 use tokio::io::{AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -190,6 +191,8 @@ struct Shared {
     redirect_addr: Mutex<Option<SocketAddr>>,
     rules: Mutex<Vec<RuleState>>,
     requests: AtomicU64,
+    /// Heads (without bodies) of the requests the main listener received whole.
+    log: Mutex<Vec<Request>>,
     redirect_requests: AtomicU64,
     redirect_authorizations: AtomicU64,
     redirect_upstream_authorization: Mutex<Option<String>>,
@@ -230,6 +233,7 @@ impl FaultProxy {
             redirect_addr: Mutex::new(Some(redirect_addr)),
             rules: Mutex::new(Vec::new()),
             requests: AtomicU64::new(0),
+            log: Mutex::new(Vec::new()),
             redirect_requests: AtomicU64::new(0),
             redirect_authorizations: AtomicU64::new(0),
             redirect_upstream_authorization: Mutex::new(None),
@@ -294,6 +298,13 @@ impl FaultProxy {
     /// Requests received on the main listener.
     pub fn requests(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// Every request the main listener received whole (its body read to the end), in order of
+    /// arrival, head only: the body is not kept. A request whose client broke off while sending
+    /// its body is not in it.
+    pub fn log(&self) -> Vec<Request> {
+        lock(&self.shared.log).clone()
     }
 
     /// Requests received on the redirect origin.
@@ -444,6 +455,7 @@ fn count_and_pick(
         return None;
     }
     shared.requests.fetch_add(1, Ordering::Relaxed);
+    lock(&shared.log).push(Request::new(request, Vec::new()));
     pick_fault(shared, method, target, authorized)
 }
 

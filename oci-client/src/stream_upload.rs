@@ -10,7 +10,10 @@
 //! A streamed body cannot be replayed, so the `PUT` is sent once with the authorization the
 //! `POST` earned (same registry, same scopes) and is never redirected; a failure that may pass
 //! (connection trouble, `408`, `429`, `5xx`) starts the whole upload again with a fresh session
-//! and a fresh body from `open`, under the client's [`crate::RetryPolicy`].
+//! and a fresh body from `open`, under the client's [`crate::RetryPolicy`]. A failure of the
+//! body stream itself is not retried: it ends the upload (the session is cancelled) with
+//! [`Error::Source`] carrying the stream's own error, so the caller, who knows its source, decides
+//! whether to read it again (resumed, from another place) and upload again.
 //!
 //! [`Repository::push_blob_while_hashing`] is for a caller who has not hashed the content yet:
 //! the body goes out in one streamed `PATCH` (a single chunk covering the whole blob,
@@ -21,11 +24,12 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::Stream;
 use futures_util::future::{Either, select};
+use futures_util::{Stream, StreamExt as _};
 use oci_ref::Digest;
 use reqwest::header::{self, HeaderValue};
 use reqwest::{Method, Response, StatusCode, Url};
@@ -47,9 +51,10 @@ impl Repository {
     /// [`Error::Transport`] when the registry cannot be reached or the connection breaks (after the
     /// retries of the client's [`RetryPolicy`](crate::RetryPolicy)), [`Error::Auth`] when
     /// authentication fails, [`Error::Registry`] for an error status (see [`Error::is_not_found`],
-    /// [`Error::is_unauthorized`]); [`Error::Source`] when the stream `open` gives fails,
-    /// [`Error::DigestMismatch`] when the registry refuses the digest (`DIGEST_INVALID`),
-    /// [`Error::Protocol`] for a malformed upload answer.
+    /// [`Error::is_unauthorized`]); [`Error::Source`] when `open` or the stream it gives fails
+    /// (with the stream's own error, which may be downcast; not retried, and the upload was
+    /// cancelled), [`Error::DigestMismatch`] when the registry refuses the digest
+    /// (`DIGEST_INVALID`), [`Error::Protocol`] for a malformed upload answer.
     pub async fn push_blob_streamed<F, Fut, S>(
         &self,
         digest: &Digest,
@@ -338,6 +343,19 @@ impl Repository {
         let inner = &self.client.inner;
         let redacted = inner.redact(url, target);
         let origin = urls::origin(url);
+        // The HTTP stack only learns that the body broke off; the stream's own error is kept
+        // for the caller.
+        let failure: Arc<Mutex<Option<std::io::Error>>> = Arc::default();
+        let slot = Arc::clone(&failure);
+        let body = body.map(move |item| {
+            item.map_err(|e| {
+                let kind = e.kind();
+                slot.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert(e);
+                std::io::Error::new(kind, "the upload source failed")
+            })
+        });
         let mut rb = inner
             .http_for(url)
             .request(method.clone(), url.clone())
@@ -363,7 +381,15 @@ impl Repository {
                 rb = rb.header(header::AUTHORIZATION, a.header_value());
             }
         }
-        match rb.send().await {
+        let sent = rb.send().await;
+        let failed = failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(e) = failed {
+            return Err(Error::Source(e));
+        }
+        match sent {
             Err(e) => Err(inner.transport(&method, url, target, e)),
             Ok(resp) if resp.status().is_redirection() => {
                 Err(Error::protocol(&redacted, Protocol::UnexpectedStatus))

@@ -337,6 +337,46 @@ async fn streamed_upload_starts_again_after_a_503_and_stops_on_a_400() {
     check_script("streamed_stops_on_400", &s);
 }
 
+#[tokio::test]
+async fn a_stream_failing_mid_body_ends_the_upload_with_its_own_error() {
+    const DATA: &[u8] = b"a body that breaks off";
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/u"),
+        "PUT" => Reply::new(201),
+        _ => Reply::new(204),
+    });
+    let opens = std::sync::atomic::AtomicUsize::new(0);
+    let broken = || {
+        opens.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async {
+            let first = Ok(bytes::Bytes::from_static(&DATA[..5]));
+            let failure = Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "the source hung up",
+            ));
+            Ok(futures_util::stream::iter([first, failure]))
+        }
+    };
+    let e = s
+        .repo("app")
+        .push_blob_streamed(&sha256(DATA), DATA.len() as u64, broken)
+        .await
+        .expect_err("the body broke off");
+    let Error::Source(source) = &e else {
+        panic!("expected the stream's error, got {e:?}");
+    };
+    assert_eq!(source.kind(), std::io::ErrorKind::ConnectionReset, "{e:?}");
+    assert_eq!(source.to_string(), "the source hung up");
+    assert_eq!(
+        opens.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "not retried: the caller decides"
+    );
+    // The broken PUT never reached the registry whole; the session is cancelled.
+    check_script("streamed_source_fails_mid_body", &s);
+}
+
 /// `push_blob_while_hashing` of `data` (in chunks of 3) with the digest future `digest`.
 async fn while_hashing(
     s: &Server,

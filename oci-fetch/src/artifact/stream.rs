@@ -5,9 +5,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
+use oci_client::RetryPolicy;
 use oci_ref::Digest;
 use tokio::io::{AsyncRead, ReadBuf};
 
@@ -22,13 +24,33 @@ use crate::verify::Verifier;
 /// can cause.
 pub const MAX_STREAM_ATTEMPTS: usize = 5;
 
+/// Where a stream reads from: a borrowed source (a layer of an [`Artifact`](super::Artifact)), or
+/// one it owns (a copy's stream, which outlives the borrow it was made under).
+enum Blobs<'a> {
+    Borrowed(&'a dyn BlobSource),
+    Owned(Arc<dyn BlobSource>),
+}
+
+impl Blobs<'_> {
+    fn get(&self) -> &dyn BlobSource {
+        match self {
+            Blobs::Borrowed(source) => *source,
+            Blobs::Owned(source) => &**source,
+        }
+    }
+}
+
 struct State<'a> {
-    source: &'a dyn BlobSource,
+    source: Blobs<'a>,
     digest: Digest,
     /// `None` once the verdict is out (or the descriptor cannot be verified).
     verifier: Option<Verifier>,
     body: Option<ByteStream>,
     opens: usize,
+    /// How many opens, and the pause before each reopen.
+    policy: RetryPolicy,
+    /// Time paused so far, for the policy's total.
+    waited: Duration,
     /// Bytes of a body that restarted from 0 that were handed out already: skipped, not hashed
     /// again (the verifier covers exactly the bytes handed out).
     skip: u64,
@@ -44,16 +66,30 @@ impl State<'_> {
 
     /// Bad bytes: strike the source, remember whether another may serve good ones.
     fn reject(&mut self, source: crate::verify::VerifyError) -> Option<Result<Bytes, LayerError>> {
-        let again = self.source.rejected(&self.digest);
+        let again = self.source.get().rejected(&self.digest);
         self.retry.store(again, Ordering::Relaxed);
         let digest = self.digest.clone();
         self.fail(LayerError::Verify { digest, source })
+    }
+
+    /// Before opening the blob again: whether the policy leaves an attempt, after its pause.
+    async fn pause(&mut self) -> bool {
+        let made = u32::try_from(self.opens).unwrap_or(u32::MAX);
+        let Some(delay) = self.policy.delay(made, self.waited, None) else {
+            return false;
+        };
+        self.waited += delay;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        true
     }
 
     async fn open(&mut self, position: u64) -> Result<(), LayerError> {
         self.opens += 1;
         let body = self
             .source
+            .get()
             .open(&self.digest, position)
             .await
             .map_err(|source| LayerError::Source {
@@ -82,6 +118,12 @@ impl State<'_> {
             if self.body.is_none()
                 && let Err(e) = self.open(position).await
             {
+                // A source that failed to answer a resume may answer the next one.
+                let transient =
+                    matches!(&e, LayerError::Source { source, .. } if source.is_retryable());
+                if self.opens > 1 && transient && self.pause().await {
+                    continue;
+                }
                 return self.fail(e);
             }
             let item = self.body.as_mut()?.next().await;
@@ -99,22 +141,22 @@ impl State<'_> {
                     }
                     return Some(Ok(chunk));
                 }
-                Some(Err(e)) if e.is_retryable() && self.opens < MAX_STREAM_ATTEMPTS => {
-                    self.body = None;
-                }
                 Some(Err(source)) => {
+                    self.body = None;
+                    if source.is_retryable() && self.pause().await {
+                        continue;
+                    }
                     let digest = self.digest.clone();
                     return self.fail(LayerError::Source { digest, source });
                 }
                 None => {
+                    self.body = None;
                     let verifier = self.verifier.take()?;
-                    if verifier.remaining() > 0 && self.opens < MAX_STREAM_ATTEMPTS {
+                    if verifier.remaining() > 0 && self.pause().await {
                         // The body ended early: resume where it stopped.
                         self.verifier = Some(verifier);
-                        self.body = None;
                         continue;
                     }
-                    self.body = None;
                     return match verifier.finish() {
                         Ok(()) => None,
                         Err(e) => self.reject(e),
@@ -141,9 +183,24 @@ impl std::fmt::Debug for LayerStream<'_> {
     }
 }
 
+/// The resume policy of an [`Artifact`](super::Artifact)'s layer streams: up to
+/// [`MAX_STREAM_ATTEMPTS`] opens, each resume at once.
+fn immediate_resumes() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: u32::try_from(MAX_STREAM_ATTEMPTS).unwrap_or(u32::MAX),
+        initial_backoff: Duration::ZERO,
+        max_backoff: Duration::ZERO,
+        ..RetryPolicy::default()
+    }
+}
+
 impl<'a> LayerStream<'a> {
     /// The bytes of `layer` from `source`.
     pub(super) fn new(source: &'a dyn BlobSource, layer: &Descriptor) -> LayerStream<'a> {
+        LayerStream::with(Blobs::Borrowed(source), layer, immediate_resumes())
+    }
+
+    fn with(source: Blobs<'a>, layer: &Descriptor, policy: RetryPolicy) -> LayerStream<'a> {
         let retry = Arc::new(AtomicBool::new(false));
         let verifier = Some(Verifier::new(layer.digest.clone(), layer.size));
         let state = State {
@@ -152,6 +209,8 @@ impl<'a> LayerStream<'a> {
             verifier,
             body: None,
             opens: 0,
+            policy,
+            waited: Duration::ZERO,
             skip: 0,
             retry: retry.clone(),
         };
@@ -169,6 +228,19 @@ impl<'a> LayerStream<'a> {
     /// other bytes (the source that served these was struck and another is left).
     pub fn retry_possible(&self) -> bool {
         self.retry.load(Ordering::Relaxed)
+    }
+}
+
+impl LayerStream<'static> {
+    /// The bytes of `layer` from a source the stream owns, resumed under `policy` (its attempt
+    /// limit counts every open, its back-off paces the resumes): a copy's blob, streamed into
+    /// an upload.
+    pub(crate) fn owned(
+        source: Arc<dyn BlobSource>,
+        layer: &Descriptor,
+        policy: RetryPolicy,
+    ) -> LayerStream<'static> {
+        LayerStream::with(Blobs::Owned(source), layer, policy)
     }
 }
 

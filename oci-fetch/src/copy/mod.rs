@@ -18,6 +18,15 @@
 //! completes an upload of bad bytes); across repositories of one registry it is mounted. Only
 //! manifests (at most [`MAX_MANIFEST_SIZE`] bytes) are read into memory.
 //!
+//! A source that breaks off in the middle of a blob is read again from the byte reached (a
+//! range request; a source answering with the whole blob has the prefix already sent skipped),
+//! feeding the same upload, as [`crate::artifact`]'s layer streams resume, under the attempt
+//! limit and back-off of the client's [`oci_client::RetryPolicy`]. A blob whose bytes fail
+//! verification is uploaded again from byte 0 only when the source has another place to read
+//! it from: with registries.conf pull sources ([`CopyOptions::pull_sources`]) a source that
+//! served bad bytes is left for that blob as a pull leaves it, and the next one serves; when
+//! none is left the copy fails with [`CopyError::Blob`] naming the blob and the sources tried.
+//!
 //! Each blob transferred is reported to [`DownloadOptions::progress`] (in
 //! [`CopyOptions::download`]) by digest; blobs skipped or mounted, and manifests, are not.
 //!
@@ -33,6 +42,7 @@
 //! `oci-client`. What was written is whole and verified (content-addressed), so running the
 //! copy again continues where it stopped.
 
+mod blob;
 mod walk;
 
 use std::sync::Arc;
@@ -41,6 +51,7 @@ use oci_client::registries::PullSource;
 use oci_client::{Client, ReferrersSource};
 use oci_ref::{Digest, Reference, Tag, TagOrDigest};
 
+use crate::artifact::LayerError;
 use crate::descriptor::Descriptor;
 use crate::descriptor::Platform;
 use crate::download::DownloadOptions;
@@ -219,6 +230,20 @@ pub enum CopyError {
     /// Fetching from the source registry failed.
     #[error(transparent)]
     Registry(#[from] PullSourceError),
+    /// A blob could not be read whole and verified from the source: it stayed unreachable
+    /// after the resumes it was worth, or its bytes failed verification at every place the
+    /// source could read it from. Nothing of it was stored at the destination.
+    #[error("{source}{}", tried(sources))]
+    Blob {
+        /// The blob.
+        digest: Digest,
+        /// The places that served its bytes, in the order they were tried: each pull source
+        /// (`mirror HOST/REPO`, `primary HOST/REPO`), or the source layout's directory.
+        sources: Vec<String>,
+        /// The last failure.
+        #[source]
+        source: Box<LayerError>,
+    },
     /// A request to the destination registry failed.
     #[error("{what} at {reference}: {source}")]
     Destination {
@@ -230,6 +255,15 @@ pub enum CopyError {
         #[source]
         source: Box<oci_client::Error>,
     },
+}
+
+/// ` (sources tried: A, B)` for the places a blob was read from, nothing when there were none.
+fn tried(sources: &[String]) -> String {
+    if sources.is_empty() {
+        String::new()
+    } else {
+        format!(" (sources tried: {})", sources.join(", "))
+    }
 }
 
 impl CopyError {
@@ -301,7 +335,13 @@ impl Copier {
             }
         };
         Ok(Copier {
-            walker: Arc::new(Walker::new(src, dst, mount_from, opts.clone())),
+            walker: Arc::new(Walker::new(
+                src,
+                dst,
+                mount_from,
+                opts.clone(),
+                client.config().retry_policy().clone(),
+            )),
         })
     }
 

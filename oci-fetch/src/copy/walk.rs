@@ -2,28 +2,24 @@
 //! request limit and the counters.
 
 use std::collections::{HashMap, HashSet};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll};
-use std::time::Instant;
 
 use bytes::Bytes;
 use futures_util::future::{try_join, try_join_all};
-use futures_util::{Stream, StreamExt as _};
-use oci_client::{PushOutcome, Repository};
+use oci_client::{PushOutcome, Repository, RetryPolicy};
 use oci_ref::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use oci_ref::{Digest, Reference, Tag, TagOrDigest};
 use tokio::sync::{OnceCell, Semaphore};
 
+use super::blob::stream_to_registry;
 use super::{CopyError, CopyOptions, CopyStats, MAX_REFERRER_DEPTH};
 use crate::descriptor::Platform;
 use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManifest};
 use crate::download::DownloadOptions;
 use crate::layout::{MAX_INDEX_DEPTH, MAX_MANIFEST_SIZE, OciLayout};
-use crate::progress::{PROGRESS_MIN_BYTES, PROGRESS_MIN_INTERVAL, ProgressEvent, ProgressSink};
+use crate::progress::ProgressEvent;
 use crate::registry::RegistrySource;
-use crate::source::{BlobSource, BoxFuture, ByteStream, MemorySource};
-use crate::verify::Verifier;
+use crate::source::{BlobSource, BoxFuture, MemorySource};
 
 /// Where bytes come from.
 #[derive(Debug)]
@@ -53,6 +49,8 @@ pub(super) struct Walker {
     /// [`CopyOptions::download`] without progress, for manifests written into a layout (only
     /// blobs get progress events).
     manifest_download: DownloadOptions,
+    /// How a blob streamed to a registry resumes from its source: the client's retry policy.
+    resume: RetryPolicy,
     limit: Semaphore,
     /// One cell per digest: the first visit does the work, later ones wait for it.
     done: Mutex<HashMap<Digest, Arc<OnceCell<()>>>>,
@@ -171,12 +169,21 @@ pub(super) async fn resolve_root(
 }
 
 impl Walker {
-    pub(super) fn new(src: Src, dst: Dst, mount_from: Option<String>, opts: CopyOptions) -> Walker {
+    /// A walk from `src` to `dst`; `resume` is the retry policy of the client that reads the
+    /// source (how a blob streamed to a registry resumes after its source broke off).
+    pub(super) fn new(
+        src: Src,
+        dst: Dst,
+        mount_from: Option<String>,
+        opts: CopyOptions,
+        resume: RetryPolicy,
+    ) -> Walker {
         let limit = Semaphore::new(opts.concurrency.max(1));
         let mut manifest_download = opts.download.clone();
         manifest_download.progress = None;
         Walker {
             manifest_download,
+            resume,
             src,
             dst,
             mount_from,
@@ -515,27 +522,18 @@ impl Walker {
                 return Ok(());
             }
         }
-        let source = self.src_blobs();
-        let progress = self.opts.download.progress.as_ref();
-        let open = || async move {
-            let body = source
-                .open(&desc.digest, 0)
-                .await
-                .map_err(std::io::Error::other)?;
-            if body.offset_applied != 0 {
-                return Err(std::io::Error::other("the source did not start at byte 0"));
-            }
-            let verifier = Verifier::new(desc.digest.clone(), desc.size);
-            Ok(HeldBack::new(
-                body.stream,
-                verifier,
-                Reporter::start(progress, desc),
-            ))
+        let source = self.src_blobs_owned();
+        let served_by = || match &self.src {
+            Src::Registry(r) => r.blob_served_by(&desc.digest).map(|s| {
+                let kind = if s.mirror { "mirror" } else { "primary" };
+                format!("{kind} {}", s.reference)
+            }),
+            Src::Layout(l) => Some(l.root().display().to_string()),
         };
-        let outcome = repo
-            .push_blob_streamed(&desc.digest, desc.size, open)
-            .await
-            .map_err(dst_error(what("push"), reference))?;
+        let progress = self.opts.download.progress.as_ref();
+        let target = (&**repo, reference);
+        let outcome =
+            stream_to_registry(source, desc, &self.resume, progress, target, served_by).await?;
         if let Some(p) = progress {
             p.emit(ProgressEvent::Sent {
                 digest: desc.digest.clone(),
@@ -551,128 +549,13 @@ impl Walker {
             Src::Layout(l) => l,
         }
     }
-}
 
-/// Progress events of one blob streamed to a registry: `Started` at 0, then `Advanced` at most
-/// every [`PROGRESS_MIN_BYTES`] or [`PROGRESS_MIN_INTERVAL`] (and at the end).
-struct Reporter {
-    sink: ProgressSink,
-    digest: Digest,
-    total: u64,
-    sent: u64,
-    began: Instant,
-    last: (u64, Instant),
-}
-
-impl Reporter {
-    /// Reports the start of an attempt (none without a sink).
-    fn start(sink: Option<&ProgressSink>, desc: &Descriptor) -> Option<Reporter> {
-        let sink = sink?.clone();
-        sink.emit(ProgressEvent::Started {
-            digest: desc.digest.clone(),
-            bytes: 0,
-            total: desc.size,
-        });
-        let now = Instant::now();
-        Some(Reporter {
-            sink,
-            digest: desc.digest.clone(),
-            total: desc.size,
-            sent: 0,
-            began: now,
-            last: (0, now),
-        })
-    }
-
-    /// Counts `len` more bytes handed to the upload.
-    fn advance(&mut self, len: u64) {
-        self.sent += len;
-        let now = Instant::now();
-        if self.sent - self.last.0 < PROGRESS_MIN_BYTES
-            && now.duration_since(self.last.1) < PROGRESS_MIN_INTERVAL
-            && self.sent != self.total
-        {
-            return;
-        }
-        self.last = (self.sent, now);
-        let secs = now.duration_since(self.began).as_secs_f64();
-        let rate = if secs > 0.0 {
-            (self.sent as f64 / secs) as u64
-        } else {
-            0
-        };
-        self.sink.emit(ProgressEvent::Advanced {
-            digest: self.digest.clone(),
-            bytes: self.sent,
-            total: self.total,
-            bytes_per_second: rate,
-        });
-    }
-}
-
-/// A source body verified in passing, its last chunk held back until digest and size are
-/// checked: an upload fed from it never completes with bytes that fail verification.
-struct HeldBack {
-    inner: ByteStream,
-    verifier: Option<Verifier>,
-    held: Option<Bytes>,
-    progress: Option<Reporter>,
-}
-
-impl HeldBack {
-    fn new(inner: ByteStream, verifier: Verifier, progress: Option<Reporter>) -> HeldBack {
-        HeldBack {
-            inner,
-            verifier: Some(verifier),
-            held: None,
-            progress,
-        }
-    }
-
-    /// Hands `chunk` to the upload.
-    fn give(&mut self, chunk: Bytes) -> Poll<Option<std::io::Result<Bytes>>> {
-        if let Some(p) = self.progress.as_mut() {
-            p.advance(chunk.len() as u64);
-        }
-        Poll::Ready(Some(Ok(chunk)))
-    }
-}
-
-impl Stream for HeldBack {
-    type Item = std::io::Result<Bytes>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            let Some(verifier) = this.verifier.as_mut() else {
-                return Poll::Ready(None);
-            };
-            match this.inner.poll_next_unpin(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Some(Ok(chunk))) => {
-                    if let Err(e) = verifier.update(&chunk) {
-                        this.verifier = None;
-                        return Poll::Ready(Some(Err(std::io::Error::other(e))));
-                    }
-                    if let Some(previous) = this.held.replace(chunk) {
-                        return this.give(previous);
-                    }
-                }
-                Poll::Ready(Some(Err(e))) => {
-                    this.verifier = None;
-                    return Poll::Ready(Some(Err(std::io::Error::other(e))));
-                }
-                Poll::Ready(None) => {
-                    let verifier = this.verifier.take();
-                    if let Some(Err(e)) = verifier.map(Verifier::finish) {
-                        return Poll::Ready(Some(Err(std::io::Error::other(e))));
-                    }
-                    return match this.held.take() {
-                        Some(last) => this.give(last),
-                        None => Poll::Ready(None),
-                    };
-                }
-            }
+    /// The source's blobs as an owned handle (both kinds are cheap to clone), for a stream that
+    /// outlives this borrow.
+    fn src_blobs_owned(&self) -> Arc<dyn BlobSource> {
+        match &self.src {
+            Src::Registry(r) => Arc::new(r.clone()),
+            Src::Layout(l) => Arc::new(l.clone()),
         }
     }
 }

@@ -6,6 +6,8 @@
 //! content-addressed, referrers included unless the set says otherwise. A second run of the
 //! same set finds every manifest at the destination and transfers nothing
 //! ([`MirrorReport::is_noop`]); an interrupted run, run again, copies only what is missing.
+//! Sources are read through registries.conf ([`MirrorOrigin::Registries`]) as `pull` reads them,
+//! so a site can mirror from a local pull-through cache while naming the upstream repositories.
 //!
 //! [`redirects`] gives the `registries.conf` entries that send consumers' pulls of the mirrored
 //! names to the mirror (written by [`oci_client::registries::redirects_toml`]).
@@ -15,7 +17,7 @@ mod set;
 use std::path::PathBuf;
 
 use oci_client::Client;
-use oci_client::registries::Redirect;
+use oci_client::registries::{Redirect, RegistriesConf};
 use oci_ref::{Reference, TagOrDigest};
 
 use crate::copy::{Copied, Copier, CopyError, CopyOptions, CopyStats, Location};
@@ -26,15 +28,23 @@ pub use set::{
 };
 
 /// Where the sources of a set are read.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MirrorOrigin {
-    /// From their registries.
-    #[default]
-    Registries,
+    /// From their registries, each through the pull sources this `registries.conf` gives it
+    /// (mirrors in order, then the primary; prefix rewrites; blocked registries refused), as a
+    /// pull reads it: a disconnected site mirrors from its local pull-through cache by naming
+    /// the upstream repositories. [`RegistriesConf::default`]: each from its own registry.
+    Registries(RegistriesConf),
     /// From layouts a mirror-to-disk run wrote under this directory
     /// ([`MirrorDestination::Layout`]'s naming).
     Layout(PathBuf),
+}
+
+impl Default for MirrorOrigin {
+    fn default() -> MirrorOrigin {
+        MirrorOrigin::Registries(RegistriesConf::default())
+    }
 }
 
 /// What one repository's mirroring did.
@@ -88,6 +98,16 @@ pub enum MirrorError {
     /// The destination could not be named for a source.
     #[error(transparent)]
     Set(#[from] SetError),
+    /// registries.conf gives a source no pull source (its registry is blocked, or a rewrite
+    /// fails).
+    #[error("{repository}: {source}")]
+    PullSources {
+        /// The source repository.
+        repository: String,
+        /// Why.
+        #[source]
+        source: oci_client::registries::Error,
+    },
     /// Copying one repository failed (repositories before it are complete).
     #[error("{repository}: {source}")]
     Copy {
@@ -105,13 +125,15 @@ fn layout_at(dir: PathBuf) -> Location {
 
 /// Mirrors every source of `set` to `destination`, reading from `origin`. `opts` gives the
 /// concurrency (repositories at a time, and requests at a time within each), the referrers
-/// mode and the download options; each source sets its own referrers and platform. The report
-/// keeps the set's order.
+/// mode and the download options; each source sets its own referrers and platform, and with
+/// [`MirrorOrigin::Registries`] its pull sources ([`CopyOptions::pull_sources`] is replaced).
+/// The report keeps the set's order.
 ///
 /// # Errors
 ///
-/// [`MirrorError::Copy`] for the first repository that fails (the others in flight stop
-/// between requests; what was written is whole, and running again continues).
+/// [`MirrorError::PullSources`] for a source registries.conf blocks; [`MirrorError::Copy`] for
+/// the first repository that fails (the others in flight stop between requests; what was
+/// written is whole, and running again continues).
 pub async fn mirror(
     client: &Client,
     set: &MirrorSet,
@@ -153,8 +175,18 @@ async fn mirror_one(
         repository: name.clone(),
         source: e,
     };
+    let mut copy_opts = opts.clone();
     let from = match origin {
-        MirrorOrigin::Registries => Location::Registry(source.repository.clone()),
+        MirrorOrigin::Registries(conf) => {
+            let sources =
+                conf.pull_sources(&source.repository)
+                    .map_err(|e| MirrorError::PullSources {
+                        repository: name.clone(),
+                        source: e,
+                    })?;
+            copy_opts.pull_sources = Some(sources);
+            Location::Registry(source.repository.clone())
+        }
         MirrorOrigin::Layout(dir) => {
             match MirrorDestination::Layout(dir.clone()).place(&source.repository)? {
                 Placed::Layout(d) => layout_at(d),
@@ -167,7 +199,6 @@ async fn mirror_one(
         Placed::Registry(r) => Location::Registry(r.clone()),
         Placed::Layout(d) => layout_at(d.clone()),
     };
-    let mut copy_opts = opts.clone();
     copy_opts.referrers = source.referrers;
     copy_opts.platform = source.platform.clone();
     let copier = Copier::open(client, &from, &to, &copy_opts)

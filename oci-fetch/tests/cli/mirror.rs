@@ -153,3 +153,46 @@ fn bad_mirror_input_is_refused() {
     check_usage_error(&["mirror", "/nonexistent/set.toml"], "set.toml");
     assert!(!layout.exists(), "nothing written on bad input");
 }
+
+#[test]
+fn sources_are_read_through_registries_conf() {
+    let registry = TestRegistry::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let host = &registry.host;
+    // The local cache holds what upstream would serve; upstream does not exist.
+    let file = write(&dir.path().join("f.txt"), "cached upstream content");
+    let digest = run(&["push", &format!("{host}/cache/team/app:v1"), &file]);
+    let conf = write(
+        &dir.path().join("registries.conf"),
+        &format!(
+            "[[registry]]\nprefix = \"upstream.invalid\"\nlocation = \"upstream.invalid\"\n\
+             [[registry.mirror]]\nlocation = \"{host}/cache\"\ninsecure = true\n"
+        ),
+    );
+    let set = write(
+        &dir.path().join("set.toml"),
+        &format!(
+            "[destination]\nregistry = \"{host}/site\"\n\n\
+             [[source]]\nrepository = \"upstream.invalid/team/app\"\ntags = [\"v1\"]\n"
+        ),
+    );
+    let report = json(&["mirror", &set, "--registries-conf", &conf]);
+    let root = &report["repositories"][0]["roots"][0];
+    assert_eq!(root["digest"], digest.trim(), "{report}");
+    assert_eq!(
+        report["repositories"][0]["source"], "upstream.invalid/team/app",
+        "the report names the set's repository: {report}"
+    );
+    let tags = run(&["tags", &format!("{host}/site/team/app")]);
+    assert_eq!(tags.lines().collect::<Vec<_>>(), ["v1"]);
+
+    // A source registries.conf blocks is bad input, named.
+    let blocked = write(
+        &dir.path().join("blocked.conf"),
+        "[[registry]]\nprefix = \"upstream.invalid\"\nlocation = \"upstream.invalid\"\nblocked = true\n",
+    );
+    check_usage_error(
+        &["mirror", &set, "--registries-conf", &blocked],
+        "upstream.invalid/team/app",
+    );
+}

@@ -2,6 +2,7 @@
 
 mod artifact;
 mod common;
+mod copy;
 mod decompress;
 mod download;
 mod fuzzed;

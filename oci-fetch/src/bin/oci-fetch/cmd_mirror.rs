@@ -1,6 +1,7 @@
 //! `oci-fetch mirror SET`: mirror a set of repositories (a TOML file) to a registry prefix or
 //! to layouts on disk, or from disk to a registry, and write the `registries.conf` that sends
-//! consumers to the mirror.
+//! consumers to the mirror. Sources in registries are read through `registries.conf`
+//! (`--registries-conf`), as `pull` and `copy` read them.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +11,7 @@ use oci_fetch::copy::CopyStats;
 use oci_fetch::mirror::{
     MirrorDestination, MirrorOrigin, MirrorReport, MirrorSet, Placed, mirror, redirects,
 };
+use oci_fetch::registry::insecure_hosts;
 
 use crate::Failure;
 use crate::cmd_resolve::runtime;
@@ -71,18 +73,31 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
             "--write-registries-conf needs a registry destination (consumers pull from a registry)"
         )));
     }
+    let mut registries: Vec<&str> = Vec::new();
+    // Mirrors that registries.conf marks insecure are talked to in plain HTTP, as `pull` does.
+    let mut extra_plain: Vec<String> = Vec::new();
     let origin = match &args.from_oci_layout {
         Some(dir) => MirrorOrigin::Layout(dir.clone()),
-        None => MirrorOrigin::Registries,
+        None => {
+            let conf = global.registries_conf()?;
+            for source in &set.sources {
+                let sources = conf.pull_sources(&source.repository).map_err(|e| {
+                    usage(
+                        anyhow::Error::new(e)
+                            .context(format!("resolving pull sources for {}", source.repository)),
+                    )
+                })?;
+                extra_plain.extend(insecure_hosts(&sources));
+                registries.push(source.repository.registry());
+            }
+            MirrorOrigin::Registries(conf)
+        }
     };
-    let mut registries: Vec<&str> = Vec::new();
-    if origin == MirrorOrigin::Registries {
-        registries.extend(set.sources.iter().map(|s| s.repository.registry()));
-    }
     if let MirrorDestination::Registry { registry, .. } = &destination {
         registries.push(registry);
     }
-    let client = global.client(&registries, &[])?;
+    let extra: Vec<&str> = extra_plain.iter().map(String::as_str).collect();
+    let client = global.client(&registries, &extra)?;
     let mut opts = args.transfer.copy_options();
     // Blobs written to disk keep their partial file on failure, so a rerun resumes them.
     opts.download.keep_partial = true;

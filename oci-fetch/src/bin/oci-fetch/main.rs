@@ -62,6 +62,11 @@ enum Command {
     /// Copy a manifest graph between registries and OCI layouts (like `oras cp`).
     Copy(cmd_copy::Args),
     /// Mirror a set of repositories to a registry or to disk, and back (like oc-mirror).
+    ///
+    /// The set's repositories are read through registries.conf (`--registries-conf FILE`,
+    /// else the usual files), as `pull` and `copy` read them: mirrors first, then the
+    /// primary, with prefix rewrites and blocked registries. A disconnected site can mirror
+    /// from its local pull-through cache while the set names the upstream repositories.
     Mirror(cmd_mirror::Args),
     /// Choose the one artifact a machine should get, pinned by digest, and say why.
     Resolve(cmd_resolve::Args),

@@ -1,0 +1,329 @@
+//! Registry → registry copies of a blob whose source misbehaves, against the real registry the
+//! harness provisions, seen through fault proxies (`conformance::fault_proxy`) that cut a body
+//! short or flip a byte and log what reached them: a cut body resumes with a range request into
+//! the same upload; a mirror serving bad bytes is left for the next pull source; when every
+//! source serves bad bytes the copy fails naming them, and nothing reaches the destination.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use conformance::fault_proxy::{Fault, FaultProxy, Rule};
+use conformance::{Registry, unique_repo};
+use oci_client::registries::RegistriesConf;
+use oci_client::{Client, Repository, RetryPolicy};
+use oci_fetch::copy::{CopyError, CopyOptions, Location, copy};
+use oci_fetch::registry::MAX_BAD_BODIES_PER_SOURCE;
+use oci_ref::{Digest, Reference, TagOrDigest};
+use oci_testkit::http::Request;
+
+use crate::common::{payload, sha256};
+
+const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+
+/// A real registry with fault proxies in front of it, and a client that talks plain HTTP to
+/// all of them and retries quickly.
+struct Setup {
+    registry: Registry,
+    client: Client,
+    ns: String,
+}
+
+impl Setup {
+    /// A real registry with `N` fault proxies in front of it (no rules yet); the client also
+    /// talks plain HTTP to `others`.
+    async fn start<const N: usize>(name: &str, others: &[String]) -> (Setup, [FaultProxy; N]) {
+        let registry = Registry::start().await.expect("a real registry");
+        let mut builder = Client::builder()
+            .plain_http(registry.host())
+            .retry_policy(RetryPolicy {
+                initial_backoff: Duration::from_millis(5),
+                max_backoff: Duration::from_millis(20),
+                ..RetryPolicy::default()
+            });
+        let mut proxies = Vec::with_capacity(N);
+        for _ in 0..N {
+            let proxy = FaultProxy::start(registry.host())
+                .await
+                .expect("a fault proxy");
+            builder = builder.plain_http(&proxy.host());
+            proxies.push(proxy);
+        }
+        for other in others {
+            builder = builder.plain_http(other);
+        }
+        let setup = Setup {
+            registry,
+            client: builder.build().expect("client"),
+            ns: unique_repo(name),
+        };
+        (setup, proxies.try_into().expect("N proxies"))
+    }
+
+    fn reference(&self, host: &str, rest: &str) -> Reference {
+        format!("{host}/{}/{rest}", self.ns)
+            .parse()
+            .expect("reference")
+    }
+
+    fn repo(&self, rest: &str) -> Repository {
+        let reference = self.reference(self.registry.host(), rest);
+        self.client.repository(&reference).expect("repository")
+    }
+
+    /// Pushes an artifact with one layer of `data` to `src:v1`; returns (manifest, layer).
+    async fn push_source(&self, data: &[u8]) -> (Digest, Digest) {
+        let repo = self.repo("src:v1");
+        let config = EMPTY_CONFIG;
+        repo.push_blob(&sha256(config), Bytes::from_static(config))
+            .await
+            .expect("config pushed");
+        let layer = sha256(data);
+        repo.push_blob(&layer, Bytes::copy_from_slice(data))
+            .await
+            .expect("layer pushed");
+        let manifest = manifest_of(data);
+        let digest = sha256(&manifest);
+        repo.push_manifest(
+            &TagOrDigest::tag("v1").expect("tag"),
+            manifest.into(),
+            MANIFEST,
+        )
+        .await
+        .expect("manifest pushed");
+        (digest, layer)
+    }
+
+    /// Whether `dst` at the registry itself has the manifest `manifest` and the blob `layer`
+    /// (with exactly `data`, when it has it).
+    async fn destination_has(&self, manifest: &Digest, layer: &Digest, data: &[u8]) -> bool {
+        let repo = self.repo("dst:v1");
+        let target = TagOrDigest::Digest(manifest.clone());
+        let has_manifest = repo.head_manifest(&target).await.expect("HEAD").is_some();
+        let has_layer = repo.head_blob(layer).await.expect("HEAD blob").is_some();
+        if has_layer {
+            let mut bytes = Vec::new();
+            repo.fetch_blob_to(layer, Some(data.len() as u64), &mut bytes)
+                .await
+                .expect("the copied blob reads back");
+            assert!(bytes == data, "the destination's blob is the source's");
+        }
+        assert_eq!(has_manifest, has_layer, "a manifest only with its blob");
+        has_manifest
+    }
+}
+
+/// The config blob of every test artifact.
+const EMPTY_CONFIG: &[u8] = b"{}";
+
+/// The manifest of an artifact with [`EMPTY_CONFIG`] and one layer of `data`.
+fn manifest_of(data: &[u8]) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST,
+        "artifactType": "application/vnd.test.disk",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json",
+                   "digest": sha256(EMPTY_CONFIG).as_str(), "size": 2},
+        "layers": [{"mediaType": "application/octet-stream", "digest": sha256(data).as_str(),
+                    "size": data.len()}],
+    }))
+    .expect("manifest JSON")
+}
+
+/// Blob uploads that completed through `proxy` (a `PUT …?digest=` that reached it whole).
+fn completed_uploads(proxy: &FaultProxy, digest: &Digest) -> usize {
+    proxy
+        .log()
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path().contains("/blobs/uploads/"))
+        .filter(|r| {
+            r.query()
+                .iter()
+                .any(|(k, v)| k == "digest" && v == digest.as_str())
+        })
+        .count()
+}
+
+/// The `Range` headers of the `GET`s of blob `digest` that reached `proxy` (`None`: whole).
+fn blob_gets(proxy: &FaultProxy, digest: &Digest) -> Vec<Option<String>> {
+    let gets = |r: &&Request| r.method == "GET" && r.path().ends_with(digest.as_str());
+    proxy
+        .log()
+        .iter()
+        .filter(gets)
+        .map(|r| r.header("range").map(str::to_owned))
+        .collect()
+}
+
+/// registries.conf sending `primary/ns` through `mirror/ns` first.
+fn pull_sources(primary: &str, mirror: &str, ns: &str, reference: &Reference) -> CopyOptions {
+    let text = format!(
+        "[[registry]]\nprefix = \"{primary}/{ns}\"\nlocation = \"{primary}/{ns}\"\ninsecure = true\n\
+         [[registry.mirror]]\nlocation = \"{mirror}/{ns}\"\ninsecure = true\n"
+    );
+    let conf = RegistriesConf::parse_str(&text, "copy-test.conf").expect("registries.conf");
+    let mut opts = CopyOptions::default();
+    opts.pull_sources = Some(conf.pull_sources(reference).expect("pull sources"));
+    opts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_cut_mid_blob_is_resumed_into_the_same_upload() {
+    const CUT: u64 = 700_000;
+    let (s, [src, dst]) = Setup::start("copy-resume", &[]).await;
+    let data = payload(2 * 1024 * 1024 + 17);
+    let (manifest, layer) = s.push_source(&data).await;
+    let cut = src.add(
+        Rule::new(format!("/blobs/{layer}"), Fault::CloseAfter { bytes: CUT })
+            .method("GET")
+            .times(1),
+    );
+    let from = Location::Registry(s.reference(&src.host(), "src:v1"));
+    let to = Location::Registry(s.reference(&dst.host(), "dst:v1"));
+    let copied = copy(&s.client, &from, &to, &CopyOptions::default())
+        .await
+        .expect("the copy resumes the blob");
+    assert_eq!(src.hits(cut), 1, "the body was cut");
+    assert_eq!(
+        blob_gets(&src, &layer),
+        [None, Some(format!("bytes={CUT}-"))],
+        "resumed at the byte reached"
+    );
+    assert_eq!(
+        completed_uploads(&dst, &layer),
+        1,
+        "one upload, not restarted"
+    );
+    let sessions = dst.log().iter().filter(|r| r.method == "POST").count();
+    assert_eq!(
+        sessions, 2,
+        "one upload session per blob (config and layer)"
+    );
+    assert_eq!(
+        (copied.stats.copied, copied.root.digest),
+        (3, manifest.clone())
+    );
+    assert!(s.destination_has(&manifest, &layer, &data).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_serving_bad_bytes_is_left_for_the_next_source() {
+    let (s, [mirror, dst]) = Setup::start("copy-bad-mirror", &[]).await;
+    let data = payload(300_000);
+    let (manifest, layer) = s.push_source(&data).await;
+    let flip = mirror
+        .add(Rule::new(format!("/blobs/{layer}"), Fault::FlipByte { offset: 1000 }).method("GET"));
+    let primary = s.reference(s.registry.host(), "src:v1");
+    let opts = pull_sources(s.registry.host(), &mirror.host(), &s.ns, &primary);
+    let to = Location::Registry(s.reference(&dst.host(), "dst:v1"));
+    let copied = copy(&s.client, &Location::Registry(primary), &to, &opts)
+        .await
+        .expect("the primary serves the blob");
+    assert_eq!(
+        mirror.hits(flip),
+        u64::from(MAX_BAD_BODIES_PER_SOURCE),
+        "the mirror is left after its strikes"
+    );
+    assert_eq!(copied.root.digest, manifest);
+    assert_eq!(
+        completed_uploads(&dst, &layer),
+        1,
+        "bad bytes never completed an upload"
+    );
+    assert!(s.destination_has(&manifest, &layer, &data).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_source_serving_bad_bytes_fails_naming_them_and_writes_nothing() {
+    let (s, [mirror, primary, dst]) = Setup::start("copy-all-bad", &[]).await;
+    let data = payload(200_000);
+    let (manifest, layer) = s.push_source(&data).await;
+    for p in [&mirror, &primary] {
+        p.add(Rule::new("/blobs/sha256:", Fault::FlipByte { offset: 0 }).method("GET"));
+    }
+    let from = s.reference(&primary.host(), "src:v1");
+    let opts = pull_sources(&primary.host(), &mirror.host(), &s.ns, &from);
+    let to = Location::Registry(s.reference(&dst.host(), "dst:v1"));
+    let e = copy(&s.client, &Location::Registry(from), &to, &opts)
+        .await
+        .expect_err("no source serves good bytes");
+    let CopyError::Blob {
+        digest, sources, ..
+    } = &e
+    else {
+        panic!("expected a blob failure, got {e:?}");
+    };
+    assert_eq!(sources.len(), 2, "{e}");
+    let message = e.to_string();
+    for needle in [digest.as_str(), &mirror.host(), &primary.host()] {
+        assert!(message.contains(needle), "{needle} in {message}");
+    }
+    let puts = dst.log().into_iter().filter(|r| r.method == "PUT").count();
+    assert_eq!(puts, 0, "no blob or manifest completed at the destination");
+    assert!(!s.destination_has(&manifest, &layer, &data).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_answering_a_resume_with_the_whole_blob_has_the_sent_prefix_skipped() {
+    use oci_testkit::server::{Reply, Server};
+    const CUT: usize = 100_000;
+    let data = payload(400_000);
+    let layer = sha256(&data);
+    let config = EMPTY_CONFIG;
+    let manifest = manifest_of(&data);
+    let manifest_digest = sha256(&manifest);
+    // A source that breaks off the first body, then ignores `Range` (a `200` with every byte).
+    let served = data.clone();
+    let (layer_path, config_path) = (
+        format!("/v2/app/blobs/{layer}"),
+        format!("/v2/app/blobs/{}", sha256(config)),
+    );
+    let gets = std::sync::atomic::AtomicUsize::new(0);
+    let (manifest_body, digest_header) = (manifest.clone(), manifest_digest.to_string());
+    let source = Server::start(move |req| {
+        let path = req.path();
+        if path == "/v2/app/manifests/v1" {
+            return Reply::new(200)
+                .header("Content-Type", MANIFEST)
+                .header("Docker-Content-Digest", &digest_header)
+                .body(manifest_body.clone());
+        }
+        if path == config_path {
+            return Reply::new(200).body(config.to_vec());
+        }
+        if path == layer_path && req.method == "GET" {
+            if gets.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                return Reply::new(200)
+                    .body(served[..CUT].to_vec())
+                    .cut_short(served.len() as u64);
+            }
+            return Reply::new(200).body(served.clone());
+        }
+        Reply::new(404)
+    });
+    let (s, [dst]) = Setup::start("copy-no-range", &[source.registry()]).await;
+    let from: Reference = format!("{}/app:v1", source.registry())
+        .parse()
+        .expect("reference");
+    let to = Location::Registry(s.reference(&dst.host(), "dst:v1"));
+    copy(
+        &s.client,
+        &Location::Registry(from),
+        &to,
+        &CopyOptions::default(),
+    )
+    .await
+    .expect("the copy skips what it sent already");
+    let ranges: Vec<Option<String>> = source
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path().ends_with(layer.as_str()))
+        .map(|r| r.header("range").map(str::to_owned))
+        .collect();
+    assert_eq!(ranges, [None, Some(format!("bytes={CUT}-"))]);
+    assert_eq!(
+        completed_uploads(&dst, &layer),
+        1,
+        "one upload, not restarted"
+    );
+    assert!(s.destination_has(&manifest_digest, &layer, &data).await);
+}
