@@ -433,16 +433,30 @@ async fn tag_pagination_and_catalog() {
     .expect("tags paginate and the catalog lists the repository on every backend");
 }
 
+/// `digests` as sorted strings, to compare listings whatever their order.
+fn sorted<'a>(digests: impl IntoIterator<Item = &'a Digest>) -> Vec<String> {
+    let mut v: Vec<String> = digests.into_iter().map(ToString::to_string).collect();
+    v.sort();
+    v
+}
+
+/// Pushes a subject image tagged `v1`; returns its digest and its descriptor as JSON (for the
+/// `subject` field of referrers).
+async fn push_subject(repo: &Repository) -> anyhow::Result<(Digest, serde_json::Value)> {
+    let subject = push_image(repo, &tag("v1"), b"subject", serde_json::json!({})).await?;
+    let size = repo.fetch_manifest(&tag("v1")).await?.descriptor().size;
+    let desc = serde_json::json!({
+        "mediaType": OCI_MANIFEST, "digest": subject.as_str(), "size": size,
+    });
+    Ok((subject, desc))
+}
+
 #[tokio::test]
 async fn referrers_write_and_read() {
     setup();
     for_each_backend(&RegistryOptions::new(), async |registry| {
         let (repo, _) = repo(registry, &unique_repo("client-referrers"))?;
-        let subject = push_image(&repo, &tag("v1"), b"subject", serde_json::json!({})).await?;
-        let subject_size = repo.fetch_manifest(&tag("v1")).await?.descriptor().size;
-        let subject_desc = serde_json::json!({
-            "mediaType": OCI_MANIFEST, "digest": subject.as_str(), "size": subject_size,
-        });
+        let (subject, subject_desc) = push_subject(&repo).await?;
         let mut attached = Vec::new();
         for (t, kind) in [
             ("sig", "application/vnd.example.sig"),
@@ -464,14 +478,8 @@ async fn referrers_write_and_read() {
             "",
         );
         probe(registry, "client/referrers-fallback", async {
-            let mut got: Vec<String> = all
-                .descriptors
-                .iter()
-                .map(|d| d.digest.to_string())
-                .collect();
-            got.sort();
-            let mut want: Vec<String> = attached.iter().map(ToString::to_string).collect();
-            want.sort();
+            let got = sorted(all.descriptors.iter().map(|d| &d.digest));
+            let want = sorted(&attached);
             anyhow::ensure!(got == want, "referrers {got:?}, pushed {want:?}");
             let sigs = repo
                 .referrers(&subject, Some("application/vnd.example.sig"))
@@ -505,11 +513,7 @@ async fn referrers_write_and_read() {
             repo.delete_manifest(&TagOrDigest::Digest(attached[0].clone()))
                 .await?;
             let left = repo.referrers(&subject, None).await?;
-            let left: Vec<String> = left
-                .descriptors
-                .iter()
-                .map(|d| d.digest.to_string())
-                .collect();
+            let left = sorted(left.descriptors.iter().map(|d| &d.digest));
             anyhow::ensure!(left == [attached[1].to_string()], "after delete: {left:?}");
             Ok(())
         })
@@ -536,11 +540,7 @@ async fn concurrent_referrers_of_one_subject_are_all_listed() {
         )
         .parse()?;
         let repo = client.repository(&reference)?;
-        let subject = push_image(&repo, &tag("v1"), b"subject", serde_json::json!({})).await?;
-        let subject_size = repo.fetch_manifest(&tag("v1")).await?.descriptor().size;
-        let subject_desc = serde_json::json!({
-            "mediaType": OCI_MANIFEST, "digest": subject.as_str(), "size": subject_size,
-        });
+        let (subject, subject_desc) = push_subject(&repo).await?;
         probe(registry, "client/referrers-concurrent", async {
             let mut handles = Vec::new();
             for i in 0..8 {
@@ -561,14 +561,8 @@ async fn concurrent_referrers_of_one_subject_are_all_listed() {
             });
             let pushed = futures_util::future::try_join_all(pushes).await?;
             let listed = repo.referrers(&subject, None).await?;
-            let mut got: Vec<String> = listed
-                .descriptors
-                .iter()
-                .map(|d| d.digest.to_string())
-                .collect();
-            got.sort();
-            let mut want: Vec<String> = pushed.iter().map(ToString::to_string).collect();
-            want.sort();
+            let got = sorted(listed.descriptors.iter().map(|d| &d.digest));
+            let want = sorted(&pushed);
             anyhow::ensure!(
                 got == want,
                 "listed ({:?}) {got:?}, pushed {want:?}",

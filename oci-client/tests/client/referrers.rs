@@ -183,14 +183,12 @@ async fn a_fixed_source_is_the_only_one_read() {
     );
 }
 
-#[tokio::test]
-async fn a_required_api_that_answers_404_is_an_error_not_a_fallback() {
-    let subject = sha256(b"s");
-    let s = both_sources(&subject);
-    let err = s
-        .repo("noapi")
+/// Lists the referrers of `subject` in `repo` with the API required: a registry without it
+/// must give [`oci_client::Protocol::NoReferrersApi`].
+async fn required_api_is_missing(repo: oci_client::Repository, subject: &oci_ref::Digest) {
+    let err = repo
         .with_referrers_source(ReferrersSource::Api)
-        .referrers(&subject, None)
+        .referrers(subject, None)
         .await
         .expect_err("no API");
     assert!(
@@ -203,6 +201,13 @@ async fn a_required_api_that_answers_404_is_an_error_not_a_fallback() {
         ),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn a_required_api_that_answers_404_is_an_error_not_a_fallback() {
+    let subject = sha256(b"s");
+    let s = both_sources(&subject);
+    required_api_is_missing(s.repo("noapi"), &subject).await;
     assert_eq!(s.requests().len(), 1, "the fallback tag is not read");
 }
 
@@ -302,21 +307,7 @@ async fn a_404_from_the_api_is_remembered_for_the_repository() {
     assert_eq!(api.referrers_api_known(), Some(true));
     assert_eq!(api_requests(&s), 2);
     // A fixed source still decides, whatever was learned.
-    let err = handle("noapi")
-        .with_referrers_source(ReferrersSource::Api)
-        .referrers(&subject, None)
-        .await
-        .expect_err("no API");
-    assert!(
-        matches!(
-            err,
-            oci_client::Error::Protocol {
-                what: oci_client::Protocol::NoReferrersApi,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    required_api_is_missing(handle("noapi"), &subject).await;
     assert_eq!(api_requests(&s), 3, "a required API is asked again");
     let tagged = handle("api")
         .with_referrers_source(ReferrersSource::TagSchema)
