@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use crate::publish::CREATED;
 use crate::{TestRegistry, oci_fetch, ok};
 
 /// Runs `oci-fetch` with `--plain-http` appended, expecting success; returns stdout trimmed.
@@ -27,35 +28,33 @@ fn write(dir: &Path, name: &str, text: &str) -> String {
 }
 
 /// Pushes an artifact to `reference`, attaches a signature and an SBOM to it and a signature to
-/// the SBOM. Returns the artifact's digest.
+/// the SBOM. Returns the artifact's digest. The content and the manifests depend only on the
+/// repository and tag (not the registry's address, nor the time): the same on every run.
 pub(crate) fn artifact_with_referrers(dir: &Path, reference: &str) -> String {
-    let file = write(dir, "disk.img", &format!("disk of {reference}"));
-    let digest = run(&["push", reference, &file]);
+    let (_, name) = reference.split_once('/').expect("HOST/REPOSITORY:TAG");
+    let file = write(dir, "disk.img", &format!("disk of {name}"));
+    let digest = run(&["push", reference, &file, "-a", CREATED]);
     let sig = write(dir, "sig.txt", "signature");
     let sbom = write(dir, "sbom.json", "{\"sbom\":true}");
-    run(&[
-        "attach",
-        reference,
-        &sig,
-        "--artifact-type",
-        "application/vnd.test.sig",
-    ]);
-    let sbom_digest = run(&[
-        "attach",
-        reference,
-        &sbom,
-        "--artifact-type",
-        "application/vnd.test.sbom",
-    ]);
+    let attach = |subject: &str, file: &str, artifact_type: &str| {
+        run(&[
+            "attach",
+            subject,
+            file,
+            "--artifact-type",
+            artifact_type,
+            "-a",
+            CREATED,
+        ])
+    };
+    attach(reference, &sig, "application/vnd.test.sig");
+    let sbom_digest = attach(reference, &sbom, "application/vnd.test.sbom");
     let repo = reference.rsplit_once(':').expect("tagged").0;
-    let sbom_ref = format!("{repo}@{sbom_digest}");
-    run(&[
-        "attach",
-        &sbom_ref,
+    attach(
+        &format!("{repo}@{sbom_digest}"),
         &sig,
-        "--artifact-type",
         "application/vnd.test.sig",
-    ]);
+    );
     digest
 }
 

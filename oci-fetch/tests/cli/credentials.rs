@@ -1,7 +1,7 @@
 //! The credential flags (`-u`, `-p`, `--password-stdin`, `--registry-token[-stdin]`,
 //! `--identity-token[-stdin]`), their precedence over credentials files and helpers, and
 //! `login`/`logout` through a credential helper, against a real htpasswd registry with no
-//! credentials file unless a test writes one.
+//! credentials file unless a test writes one. Their `--json` output is snapshotted (see `json`).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -35,9 +35,9 @@ impl Home {
         self.path().join("bin")
     }
 
-    /// Runs `oci-fetch args` with `stdin`, in this home, helpers looked for in `bin/`.
-    /// `login --plain-http HOST -u USER --password-stdin --json`, the password on stdin.
-    fn login_json(&self, host: &str, stdin: &str) -> Output {
+    /// `login --plain-http HOST -u USER --password-stdin --json`, [`PASSWORD`] on stdin (with
+    /// `stdin`'s line end), through [`Home::json`].
+    fn login_json(&self, name: &str, host: &str, line_end: &str) -> serde_json::Value {
         let args = [
             "login",
             "--plain-http",
@@ -45,10 +45,27 @@ impl Home {
             "-u",
             USER,
             "--password-stdin",
+            "--json",
         ];
-        self.run(&[&args[..], &["--json"]].concat(), stdin)
+        self.json(name, host, &args, &format!("{PASSWORD}{line_end}"))
     }
 
+    /// Runs `oci-fetch args` with `stdin` in this home, expects success with no form of
+    /// [`PASSWORD`] in the output, and snapshots the JSON it prints as `json_<name>`, the
+    /// registry `HOST` written `<registry>` and this home `<home>`.
+    fn json(&self, name: &str, host: &str, args: &[&str], stdin: &str) -> serde_json::Value {
+        let out = self.run(args, stdin);
+        check_ok(&out, PASSWORD, name);
+        let home = self.path().display().to_string();
+        crate::json::snapshot(
+            name,
+            args,
+            &text(&out.stdout),
+            &[(host, "<registry>"), (&home, "<home>")],
+        )
+    }
+
+    /// Runs `oci-fetch args` with `stdin`, in this home, helpers looked for in `bin/`.
     fn run(&self, args: &[&str], stdin: &str) -> Output {
         let path = format!(
             "{}:{}",
@@ -312,18 +329,8 @@ fn login_stores_through_the_credential_helper_and_logout_erases_there() {
         "auths": {host: {"auth": stale}},
     }));
 
-    let out = home.login_json(host, &format!("{PASSWORD}\n"));
-    check_ok(&out, PASSWORD, "login");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("login --json");
-    assert_eq!(
-        json,
-        serde_json::json!({
-            "registry": host,
-            "username": USER,
-            "store": "credential-helper",
-            "location": "docker-credential-testkeys",
-        })
-    );
+    // The snapshot says where: the helper `docker-credential-testkeys`.
+    home.login_json("login", host, "\n");
     let stored: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&store).expect("the helper stored")).expect("JSON");
     assert_eq!(stored["Username"], USER);
@@ -351,13 +358,7 @@ fn login_stores_through_the_credential_helper_and_logout_erases_there() {
         "push through the helper",
     );
 
-    let out = home.run(&["logout", host, "--json"], "");
-    check_ok(&out, PASSWORD, "logout");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("logout --json");
-    assert_eq!(
-        json,
-        serde_json::json!({"registry": host, "store": "credential-helper", "location": "docker-credential-testkeys"})
-    );
+    home.json("logout", host, &["logout", host, "--json"], "");
     assert!(!store.exists(), "the helper erased its entry");
     check_failed(
         &home.run(&["logout", host], ""),
@@ -372,16 +373,21 @@ fn login_without_a_helper_writes_the_file_and_says_so_in_json() {
     let registry = registry();
     let host = registry.host.as_str();
     let home = Home::new();
-    let out = home.login_json(host, PASSWORD);
-    check_ok(&out, PASSWORD, "login");
+    // The snapshots say where: `<home>/.docker/config.json`.
+    home.login_json("login_config_file", host, "");
     let config = home.path().join(".docker/config.json");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("login --json");
-    assert_eq!(json["store"], "config-file");
-    assert_eq!(json["location"], config.display().to_string());
-    let out = home.run(&["logout", host, "--json"], "");
-    check_ok(&out, PASSWORD, "logout");
-    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("logout --json");
-    assert_eq!(json["store"], "config-file");
+    let entry = |config: &Path| {
+        let file: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(config).expect("config.json")).expect("JSON");
+        file["auths"][host]["auth"].clone()
+    };
+    assert_eq!(
+        entry(&config),
+        oci_testkit::secrets::base64(format!("{USER}:{PASSWORD}")).as_str(),
+        "the file holds the entry"
+    );
+    home.json("logout_config_file", host, &["logout", host, "--json"], "");
+    assert!(entry(&config).is_null(), "the entry is gone");
 }
 
 /// `curl` against the token server; returns the JSON answer.

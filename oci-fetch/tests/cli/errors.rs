@@ -3,7 +3,7 @@
 //! same definitions as `--help`.
 
 use crate::pull::example_dir;
-use crate::{TestRegistry, oci_fetch, ok};
+use crate::{TestRegistry, oci_fetch, ok, subcommands};
 
 /// Runs `args`, expects exit 1 and returns the one stderr line.
 fn failed(args: &[&str]) -> String {
@@ -58,22 +58,9 @@ fn each_cause_is_printed_once() {
     assert_eq!(line.matches("create temporary file").count(), 1, "{line}");
 }
 
-/// The subcommands `oci-fetch --help` lists (without `help`).
-fn subcommands() -> Vec<String> {
-    let help = ok(&["--help"]);
-    help.lines()
-        .skip_while(|l| !l.starts_with("Commands:"))
-        .skip(1)
-        .take_while(|l| !l.trim().is_empty())
-        .filter_map(|l| l.split_whitespace().next())
-        .filter(|name| *name != "help")
-        .map(str::to_owned)
-        .collect()
-}
-
 #[test]
 fn the_man_page_and_completions_cover_every_subcommand() {
-    let names = subcommands();
+    let names = subcommands(&[]);
     assert!(names.len() > 10, "{names:?}");
     let man = ok(&["generate", "man"]);
     assert!(man.contains(".TH oci-fetch 1"), "a roff man page: {man}");

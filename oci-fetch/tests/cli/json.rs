@@ -1,5 +1,7 @@
 //! The `--json` contract of every command (documented in `docs/json.md`), one `insta` snapshot
-//! per schema, taken against a real registry ([`TestRegistry`]). Field names, their order and
+//! per schema, taken against a real registry ([`TestRegistry`]) here or, with [`snapshot`], by
+//! the tests that set up what a command needs (`login`/`logout` with a credential helper in
+//! `credentials`, `mirror` with two registries in `mirror`). Field names, their order and
 //! the values are the contract; what changes from run to run is redacted: the registry's
 //! address (`<registry>`), the scratch directory (`<dir>`), and digests, numbered in order of
 //! first appearance (`<digest-1>`, …) so that a digest repeated across fields stays visibly
@@ -42,20 +44,47 @@ fn number_digests(text: &str) -> String {
     out
 }
 
+/// Snapshots `stdout`, what `oci-fetch ARGS` printed, as `json_<name>` after checking that it
+/// is one JSON object: each `(text, placeholder)` of `redact` replaced (longest text first, so
+/// that a registry address that is a prefix of another stays apart), then digests numbered.
+/// Returns the parsed value.
+pub(crate) fn snapshot(
+    name: &str,
+    args: &[&str],
+    stdout: &str,
+    redact: &[(&str, &str)],
+) -> serde_json::Value {
+    let value: serde_json::Value = serde_json::from_str(stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: not one JSON value ({e}): {stdout}"));
+    assert!(value.is_object(), "{args:?}: an object: {stdout}");
+    let mut redact = redact.to_vec();
+    redact.sort_by_key(|(text, _)| std::cmp::Reverse(text.len()));
+    let redacted = |s: &str| {
+        let s = redact.iter().fold(s.to_owned(), |s, (text, placeholder)| {
+            s.replace(text, placeholder)
+        });
+        number_digests(&s)
+    };
+    let command = redacted(&format!("oci-fetch {}", args.join(" ")));
+    insta::assert_snapshot!(
+        format!("json_{name}"),
+        redacted(stdout.trim_end()),
+        &command
+    );
+    value
+}
+
 /// Runs `oci-fetch ARGS --plain-http` in `dir`, expects success and one JSON value on stdout,
 /// and snapshots it (redacted) as `json_<name>`. Returns the parsed value.
 fn check(name: &str, registry: &TestRegistry, dir: &Path, args: &[&str]) -> serde_json::Value {
     let stdout = crate::publish::check_ok(dir, args);
-    let value: serde_json::Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("{args:?}: not one JSON value ({e}): {stdout}"));
-    assert!(value.is_object(), "{args:?}: an object: {stdout}");
-    let redact = |s: &str| {
-        let s = s.replace(&dir.display().to_string(), "<dir>");
-        number_digests(&s.replace(&registry.host, "<registry>"))
-    };
-    let command = redact(&format!("oci-fetch {} --plain-http", args.join(" ")));
-    insta::assert_snapshot!(format!("json_{name}"), redact(&stdout), &command);
-    value
+    let dir = dir.display().to_string();
+    snapshot(
+        name,
+        &[args, &["--plain-http"]].concat(),
+        &stdout,
+        &[(&dir, "<dir>"), (&registry.host, "<registry>")],
+    )
 }
 
 #[test]

@@ -50,6 +50,20 @@ pub(crate) fn check_json(name: &str, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&text).expect("valid JSON")
 }
 
+/// The subcommands `oci-fetch PATH… --help` lists (without `help`): `&[]` for the top level,
+/// `&["blob"]` for `blob fetch` and `blob delete`. Empty for a command without subcommands.
+pub(crate) fn subcommands(path: &[&str]) -> Vec<String> {
+    let help = ok(&[path, &["--help"]].concat());
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|name| *name != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Runs `oci-fetch` expecting success; returns stdout.
 pub(crate) fn ok(args: &[&str]) -> String {
     let out = oci_fetch(args);

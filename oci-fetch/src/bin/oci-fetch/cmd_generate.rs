@@ -5,6 +5,7 @@
 use clap::CommandFactory as _;
 
 use crate::Failure;
+use crate::common::GlobalArgs;
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -31,7 +32,10 @@ pub(crate) struct Args {
     kind: Kind,
 }
 
-pub(crate) fn run(args: Args) -> Result<(), Failure> {
+pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
+    // No credentials are needed, but a file named with `--registry-config` is still checked:
+    // a missing or broken one is bad input, never silently ignored (as with `ref`).
+    global.check_registry_config()?;
     let mut command = crate::Cli::command();
     let mut out = std::io::stdout().lock();
     let shell = match args.kind {

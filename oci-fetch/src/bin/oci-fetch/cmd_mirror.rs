@@ -9,7 +9,7 @@ use anyhow::{Context as _, anyhow};
 use oci_client::registries::redirects_toml;
 use oci_fetch::copy::CopyStats;
 use oci_fetch::mirror::{
-    MirrorDestination, MirrorOrigin, MirrorReport, MirrorSet, Placed, mirror, redirects,
+    MirrorDestination, MirrorOrigin, MirrorReport, MirrorSet, Placed, SetError, mirror, redirects,
 };
 use oci_fetch::registry::insecure_hosts;
 
@@ -53,10 +53,22 @@ fn usage(e: impl Into<anyhow::Error>) -> Failure {
     Failure::Usage(e.into())
 }
 
+/// A set file's problem as bad input naming the file (an error about a value quotes the value
+/// but not the file it came from).
+fn set_error(path: &Path, e: SetError) -> Failure {
+    let file = path.display().to_string();
+    if e.to_string().contains(&file) {
+        usage(e)
+    } else {
+        usage(anyhow::Error::new(e).context(file))
+    }
+}
+
 pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
-    let set = MirrorSet::load(&args.set).map_err(usage)?;
+    let set = MirrorSet::load(&args.set).map_err(|e| set_error(&args.set, e))?;
     let destination = match (&args.to, &args.to_oci_layout, &set.destination) {
-        (Some(to), _, _) => MirrorDestination::registry(to).map_err(usage)?,
+        (Some(to), _, _) => MirrorDestination::registry(to)
+            .map_err(|e| usage(anyhow::Error::new(e).context("--to")))?,
         (None, Some(dir), _) => MirrorDestination::Layout(dir.clone()),
         (None, None, Some(d)) => d.clone(),
         (None, None, None) => {

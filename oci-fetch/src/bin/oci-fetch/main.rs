@@ -157,7 +157,7 @@ fn main() -> ExitCode {
         Command::Blob(command) => cmd_blob::run(command, &cli.global),
         Command::Login(args) => cmd_login::login(args, &cli.global),
         Command::Logout(args) => cmd_login::logout(args, &cli.global),
-        Command::Generate(args) => cmd_generate::run(args),
+        Command::Generate(args) => cmd_generate::run(args, &cli.global),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

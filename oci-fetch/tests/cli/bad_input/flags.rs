@@ -1,7 +1,7 @@
 //! Bad flags, with the contract of the parent module (exit 2, nothing on stdout, one line
 //! naming the problem, nothing written): values a flag does not take, flags wrong together or
-//! for the place, the credential flags at every command that contacts a registry, `generate`
-//! and `--no-progress`.
+//! for the place, the credential flags at every command that contacts a registry, a missing
+//! `generate` kind and `--no-progress`.
 
 use super::*;
 
@@ -125,11 +125,13 @@ fn publishing_flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
     ]
 }
 
-/// [`flag_cases`] of the other commands, `index create` to `logout`.
+/// [`flag_cases`] of the other commands, `index create` to `generate`.
 fn other_flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
     let r = unreachable_ref();
     let blob = blob_reference(&r);
     let out = s.path("out");
+    // Refused before the set is read: it need not exist.
+    let set = s.path("set.toml");
     vec![
         case(
             "index create",
@@ -148,6 +150,16 @@ fn other_flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
             "--download-source",
         ),
         case("copy", &["copy", "--json=yes", &r, &r], "--json"),
+        case(
+            "mirror",
+            &["mirror", "--concurrency", "0", &set],
+            "--concurrency",
+        ),
+        case(
+            "mirror",
+            &["mirror", "--distribution-spec", "v1.0", &set],
+            "--distribution-spec",
+        ),
         case("tags", &["tags", "--page-size", "many", &r], "--page-size"),
         case("repo tags", &["repo", "tags", "--json=yes", &r], "--json"),
         case(
@@ -198,6 +210,7 @@ fn other_flag_cases(s: &Scratch) -> Vec<(Run, &'static str)> {
             &["logout", "--plain-http=maybe", UNREACHABLE],
             "--plain-http",
         ),
+        case("generate", &["generate", "yaml"], "yaml"),
     ]
 }
 
@@ -242,6 +255,18 @@ fn misused_flags_are_refused() {
                 &s.path("file.txt"),
             ],
             "--distribution-spec",
+        ),
+        case(
+            "mirror",
+            &[
+                "mirror",
+                "--to",
+                UNREACHABLE,
+                "--to-oci-layout",
+                &s.path("layout"),
+                &s.path("set.toml"),
+            ],
+            "--to-oci-layout",
         ),
     ];
     for (run, needle) in &cases {
@@ -339,7 +364,6 @@ fn credential_flags_are_checked_at_every_command_that_contacts_a_registry() {
 fn generate_and_no_progress_refuse_bad_values() {
     let s = Scratch::new();
     for (run, needle) in [
-        case("generate", &["generate", "yaml"], "yaml"),
         case("generate", &["generate"], "<KIND>"),
         case(
             "pull",

@@ -1,7 +1,11 @@
 //! Bad input at every command: a malformed reference, a broken or missing configuration file,
 //! an unknown flag value, an unreachable registry, an unknown tag or repository, an output path
-//! that cannot be written. Each must end with a non-zero exit, nothing on stdout, one line on
-//! stderr naming the problem, no panic and nothing written.
+//! that cannot be written, a broken mirror set file. Each must end with a non-zero exit, nothing
+//! on stdout, one line on stderr naming the problem, no panic and nothing written.
+//!
+//! [`ALL_COMMANDS`] is checked against the commands `oci-fetch --help` lists, and every table
+//! against [`ALL_COMMANDS`]; a command that does not take a kind of input says so in
+//! [`commands`] ([`Takes`]), so a new command cannot be left out silently.
 //!
 //! "Unreachable" is `127.0.0.1:1` (nothing listens on port 1). "Unknown tag" uses the committed
 //! example layout and, for every command that takes a tag or repository, a real registry
@@ -13,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use crate::pull::example_dir;
+use crate::subcommands;
 
 mod flags;
 mod offline;
@@ -33,6 +38,20 @@ fn unreachable_ref() -> String {
     format!("{UNREACHABLE}/bad-input/repo:v1")
 }
 
+/// What a command's entry in [`commands`] is built around, said for every command: a test
+/// that leaves a command out says why by this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    /// A reference (or its registry, or a blob of its repository, or a mirror set naming its
+    /// repository), and the command contacts that registry.
+    Registry,
+    /// A reference or registry name that the command parses without contacting anything
+    /// (`ref`, `logout`).
+    NameOnly,
+    /// Neither reference nor registry (`generate`): only the global flags reach it.
+    Nothing,
+}
+
 /// One command line and what it reads on standard input.
 #[derive(Debug, Clone)]
 struct Run {
@@ -40,19 +59,28 @@ struct Run {
     name: &'static str,
     args: Vec<String>,
     stdin: Option<&'static str>,
+    /// What the command line is built around (in [`commands`]).
+    takes: Takes,
 }
 
 impl Run {
+    /// A run of `name` that takes a reference and contacts its registry ([`Takes::Registry`]).
     fn new(name: &'static str, args: &[&str]) -> Run {
         Run {
             name,
             args: args.iter().map(|a| (*a).to_owned()).collect(),
             stdin: None,
+            takes: Takes::Registry,
         }
     }
 
     fn stdin(mut self, text: &'static str) -> Run {
         self.stdin = Some(text);
+        self
+    }
+
+    fn takes(mut self, takes: Takes) -> Run {
+        self.takes = takes;
         self
     }
 
@@ -64,9 +92,9 @@ impl Run {
         run
     }
 
-    /// Whether the command talks to a registry (`ref` and `logout` never do).
+    /// Whether the command talks to a registry.
     fn contacts_registry(&self) -> bool {
-        !matches!(self.name, "ref" | "logout")
+        self.takes == Takes::Registry
     }
 }
 
@@ -78,15 +106,41 @@ struct Scratch {
 
 impl Scratch {
     fn new() -> Scratch {
-        let dir = tempfile::tempdir().expect("tempdir");
-        std::fs::write(dir.path().join("file.txt"), b"payload").expect("write");
-        std::fs::write(dir.path().join("broken.json"), b"{\"auths\": {").expect("write");
-        std::fs::write(dir.path().join("broken.conf"), b"[[registry]\nlocation =").expect("write");
-        Scratch { dir }
+        let s = Scratch {
+            dir: tempfile::tempdir().expect("tempdir"),
+        };
+        s.write("file.txt", "payload");
+        s.write("broken.json", "{\"auths\": {");
+        s.write("broken.conf", "[[registry]\nlocation =");
+        s
     }
 
     fn path(&self, name: &str) -> String {
         self.dir.path().join(name).display().to_string()
+    }
+
+    /// Writes `text` to the file `name` in the directory; returns its path.
+    fn write(&self, name: &str, text: &str) -> String {
+        let path = self.path(name);
+        std::fs::write(&path, text).expect("write");
+        path
+    }
+
+    /// Writes the mirror set `name` that mirrors `repository:tag` to the registry prefix
+    /// `destination`; returns its path. Values are written as TOML strings as given, malformed
+    /// or not.
+    fn mirror_set(&self, name: &str, destination: &str, repository: &str, tag: &str) -> String {
+        // A JSON string is a TOML basic string.
+        let toml = |s: &str| serde_json::to_string(s).expect("a JSON string");
+        self.write(
+            name,
+            &format!(
+                "[destination]\nregistry = {}\n\n[[source]]\nrepository = {}\ntags = [{}]\n",
+                toml(destination),
+                toml(repository),
+                toml(tag)
+            ),
+        )
     }
 
     /// Runs the built binary with this directory as `HOME` and no credential variables.
@@ -206,20 +260,39 @@ fn registry_of(reference: &str) -> &str {
     }
 }
 
-/// The unreachable `reference` with its tag replaced by a digest (`blob fetch|delete` name a
-/// blob by digest); any other (malformed) reference is passed on unchanged.
-fn blob_reference(reference: &str) -> String {
+/// The unreachable `reference` as repository and tag; `None` for any other (malformed)
+/// reference.
+fn split_tag(reference: &str) -> Option<(&str, &str)> {
     match reference.rsplit_once(':') {
         Some((repo, tag))
             if reference.starts_with(UNREACHABLE) && !tag.contains('/') && repo.contains('/') =>
         {
-            format!("{repo}@{UNKNOWN_DIGEST}")
+            Some((repo, tag))
         }
-        _ => reference.to_owned(),
+        _ => None,
     }
 }
 
-/// Every command with the arguments it needs around a reference, so one table covers all.
+/// The unreachable `reference` with its tag replaced by a digest (`blob fetch|delete` name a
+/// blob by digest); any other (malformed) reference is passed on unchanged.
+fn blob_reference(reference: &str) -> String {
+    match split_tag(reference) {
+        Some((repo, _)) => format!("{repo}@{UNKNOWN_DIGEST}"),
+        None => reference.to_owned(),
+    }
+}
+
+/// A mirror set (`set.toml` in `s`) whose one source is the repository and tag of the
+/// unreachable `reference`, or a malformed `reference` as its repository, mirrored to
+/// [`UNREACHABLE`] too (one registry: the credential flags apply). Returns its path.
+fn mirror_set(s: &Scratch, reference: &str) -> String {
+    let (repository, tag) = split_tag(reference).unwrap_or((reference, "v1"));
+    let destination = format!("{UNREACHABLE}/mirror");
+    s.mirror_set("set.toml", &destination, repository, tag)
+}
+
+/// Every command with the arguments it needs around a reference, so one table covers all; what
+/// each takes is said with [`Takes`].
 fn commands(s: &Scratch, reference: &str) -> Vec<Run> {
     let file = s.path("file.txt");
     let out = s.path("out");
@@ -228,7 +301,7 @@ fn commands(s: &Scratch, reference: &str) -> Vec<Run> {
     let registry = registry_of(r);
     let copy_to = format!("{UNREACHABLE}/bad-input/copy:v1");
     vec![
-        Run::new("ref", &["ref", r]),
+        Run::new("ref", &["ref", r]).takes(Takes::NameOnly),
         Run::new("push", &["push", r, &file]),
         Run::new(
             "attach",
@@ -246,6 +319,7 @@ fn commands(s: &Scratch, reference: &str) -> Vec<Run> {
         Run::new("resolve", &["resolve", r]),
         Run::new("pull", &["pull", "-o", &out, r]),
         Run::new("copy", &["copy", r, &copy_to]),
+        Run::new("mirror", &["mirror", &mirror_set(s, r)]),
         Run::new("tags", &["tags", r]),
         Run::new("repo tags", &["repo", "tags", r]),
         Run::new("repo ls", &["repo", "ls", registry]),
@@ -258,7 +332,8 @@ fn commands(s: &Scratch, reference: &str) -> Vec<Run> {
             &["login", "-u", "bad-input", "--password-stdin", registry],
         )
         .stdin(PASSWORD),
-        Run::new("logout", &["logout", registry]),
+        Run::new("logout", &["logout", registry]).takes(Takes::NameOnly),
+        Run::new("generate", &["generate", "bash"]).takes(Takes::Nothing),
     ]
 }
 
@@ -273,6 +348,7 @@ const ALL_COMMANDS: &[&str] = &[
     "resolve",
     "pull",
     "copy",
+    "mirror",
     "tags",
     "repo tags",
     "repo ls",
@@ -282,10 +358,12 @@ const ALL_COMMANDS: &[&str] = &[
     "blob delete",
     "login",
     "logout",
+    "generate",
 ];
 
-fn assert_covers_every_command(what: &str, names: impl IntoIterator<Item = &'static str>) {
-    let mut names: Vec<&str> = names.into_iter().collect();
+fn assert_covers_every_command<S: AsRef<str>>(what: &str, names: impl IntoIterator<Item = S>) {
+    let names: Vec<S> = names.into_iter().collect();
+    let mut names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
     names.sort_unstable();
     names.dedup();
     let mut all = ALL_COMMANDS.to_vec();
@@ -300,4 +378,20 @@ fn command_table_covers_every_command() {
         "commands()",
         commands(&s, &unreachable_ref()).iter().map(|r| r.name),
     );
+}
+
+/// [`ALL_COMMANDS`] is what `oci-fetch --help` lists, groups (`blob`, …) as their commands
+/// (`blob fetch`, …): a new command fails here until the tables cover it.
+#[test]
+fn all_commands_are_the_ones_help_lists() {
+    let mut listed = Vec::new();
+    for name in subcommands(&[]) {
+        let children = subcommands(&[&name]);
+        if children.is_empty() {
+            listed.push(name);
+        } else {
+            listed.extend(children.iter().map(|child| format!("{name} {child}")));
+        }
+    }
+    assert_covers_every_command("ALL_COMMANDS (`oci-fetch --help`)", listed);
 }

@@ -1,6 +1,6 @@
 //! Bad input that needs no registry: malformed references, missing and broken configuration
-//! files, an unreachable registry, an unknown tag in a layout and output paths that cannot be
-//! written.
+//! files, an unreachable registry, an unknown tag in a layout, output paths that cannot be
+//! written and broken mirror set files.
 
 use super::*;
 
@@ -15,7 +15,17 @@ fn malformed_reference_is_named() {
         "host/repo@sha256:zz",
     ] {
         for run in commands(&s, bad) {
-            match s.try_check(&run, "invalid reference") {
+            if run.takes == Takes::Nothing {
+                continue;
+            }
+            // A mirror set names the repository under its `repository` key: the line names the
+            // key (after the file).
+            let needle = if run.name == "mirror" {
+                "invalid repository"
+            } else {
+                "invalid reference"
+            };
+            match s.try_check(&run, needle) {
                 Ok((_, line)) if !line.contains(bad) => {
                     problems.push(format!(
                         "{}: the line should quote {bad:?}: {line}",
@@ -123,8 +133,8 @@ fn unreachable_registry_is_named() {
     });
     assert_eq!(
         names.len(),
-        ALL_COMMANDS.len() - 2,
-        "all but ref and logout"
+        ALL_COMMANDS.len() - 3,
+        "all but ref, logout and generate"
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -172,4 +182,58 @@ fn unwritable_output_path_is_named() {
         ),
         "file.txt/layout",
     );
+}
+
+/// `mirror`'s own input: the set file missing, not TOML, with an unknown key, a destination
+/// that is not `HOST[:PORT][/PREFIX]` (in the file or with `--to`), no destination at all, and
+/// `--write-registries-conf` for a layout. Bad input (exit 2) naming the file or the value,
+/// before anything is contacted or written.
+#[test]
+fn mirror_set_problems_are_named() {
+    let s = Scratch::new();
+    let source = "[[source]]\nrepository = \"127.0.0.1:1/bad-input/repo\"\ntags = [\"v1\"]\n";
+    let not_toml = s.write("not-toml.toml", "[[source]\nrepository =");
+    // `all_tags` for `all-tags`: a typo never silently mirrors something else.
+    let unknown_key = s.write("unknown-key.toml", &format!("{source}all_tags = true\n"));
+    let no_destination = s.write("no-destination.toml", source);
+    // Not a registry host: `mirror` alone is a Docker Hub repository name.
+    let bad_registry = s.mirror_set("bad-registry.toml", "mirror", "127.0.0.1:1/a/b", "v1");
+    let bad_prefix = format!("{UNREACHABLE}/Bad_Prefix");
+    let layout = s.path("layout");
+    let conf = s.path("registries.conf");
+    let cases: [(&[&str], &[&str]); 7] = [
+        (&["mirror", &s.path("missing.toml")], &["missing.toml"]),
+        (&["mirror", &not_toml], &["not-toml.toml"]),
+        (&["mirror", &unknown_key], &["unknown-key.toml", "all_tags"]),
+        (
+            &["mirror", &bad_registry],
+            &["bad-registry.toml", "\"mirror\""],
+        ),
+        (
+            &["mirror", "--to", &bad_prefix, &no_destination],
+            &["--to", &bad_prefix],
+        ),
+        (
+            &["mirror", &no_destination],
+            &["no-destination.toml", "no [destination]"],
+        ),
+        (
+            &[
+                "mirror",
+                &no_destination,
+                "--to-oci-layout",
+                &layout,
+                "--write-registries-conf",
+                &conf,
+            ],
+            &["--write-registries-conf", "registry destination"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let (code, line) = s.check(&Run::new("mirror", args), needles[0]);
+        assert_eq!(code, 2, "{args:?}: bad input: {line}");
+        for needle in needles {
+            assert!(line.contains(needle), "{args:?}: {needle:?} in {line}");
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Bad input against a real registry ([`TestRegistry`]): unknown tags and repositories, broken
-//! credentials files and output paths that cannot be written, for every command that takes one.
+//! credentials files and output paths that cannot be written, for every command that takes one,
+//! and a mirror whose source or destination cannot be reached.
 
 use super::*;
 use crate::TestRegistry;
@@ -44,7 +45,8 @@ fn registry_failures_are_named() {
     let layer = push_artifact(&s, &exists);
     let mut problems = Vec::new();
     let write = write_cases(&s, host, &exists, &layer);
-    for (run, needle) in unknown_cases(&s, host).iter().chain(&write) {
+    let mirror = mirror_cases(&s, host);
+    for (run, needle) in unknown_cases(&s, host).iter().chain(&write).chain(&mirror) {
         if let Err(problem) = s.try_check(run, needle) {
             problems.push(problem);
         }
@@ -142,6 +144,31 @@ fn unknown_cases<'a>(s: &Scratch, host: &'a str) -> Vec<(Run, &'a str)> {
             Run::new("logout", &["logout", "--registry-config", &no_auths, host]),
             host,
         ),
+    ]
+}
+
+/// `mirror` of an unknown tag, and from or to a registry that cannot be reached while the
+/// other end is the real one: the line names the tag, or the registry that failed.
+fn mirror_cases(s: &Scratch, host: &str) -> Vec<(Run, &'static str)> {
+    let to_real = format!("{host}/mirror");
+    let exists = format!("{host}/bad-input/exists");
+    let unknown_tag = s.mirror_set("unknown-tag.toml", &to_real, &exists, "no-such-tag");
+    let from_unreachable = s.mirror_set(
+        "from-unreachable.toml",
+        &to_real,
+        &format!("{UNREACHABLE}/bad-input/repo"),
+        "v1",
+    );
+    let to_unreachable = s.mirror_set(
+        "to-unreachable.toml",
+        &format!("{UNREACHABLE}/mirror"),
+        &exists,
+        "v1",
+    );
+    vec![
+        (plain("mirror", &["mirror", &unknown_tag]), "no-such-tag"),
+        (plain("mirror", &["mirror", &from_unreachable]), UNREACHABLE),
+        (plain("mirror", &["mirror", &to_unreachable]), UNREACHABLE),
     ]
 }
 
