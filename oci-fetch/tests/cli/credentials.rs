@@ -472,3 +472,137 @@ fn registry_and_identity_tokens_reach_a_token_auth_registry() {
         "{last:?}"
     );
 }
+
+/// `copy` between two htpasswd registries with different users: `--from-*` / `--to-*` give
+/// each registry its own credential, each side's `--*-plain-http` is its own, and a rejection
+/// names the side's flags.
+#[test]
+fn copy_gives_the_source_and_the_destination_their_own_credentials() {
+    const BOB: &str = "bob";
+    const BOBS: &str = "builder-of-9";
+    let source = registry();
+    let destination =
+        TestRegistry::start_with(&conformance::RegistryOptions::htpasswd([(BOB, BOBS)]));
+    let home = Home::new();
+    let file = home.file();
+    let from = format!("{}/cli/sides:v1", source.host);
+    let to = format!("{}/cli/sides:v1", destination.host);
+    let pushed = home.run(
+        &[
+            "push",
+            "--plain-http",
+            &from,
+            &file,
+            "-u",
+            USER,
+            "--password-stdin",
+        ],
+        PASSWORD,
+    );
+    check_ok(&pushed, PASSWORD, "push to the source");
+
+    let sides = |from_user: &str, from_password: &str, to_user: &str, stdin: &str| {
+        home.run(
+            &[
+                "copy",
+                &from,
+                &to,
+                "--from-plain-http",
+                "--to-plain-http",
+                "--from-username",
+                from_user,
+                "--from-password",
+                from_password,
+                "--to-username",
+                to_user,
+                "--to-password-stdin",
+            ],
+            stdin,
+        )
+    };
+    let copied = sides(USER, PASSWORD, BOB, BOBS);
+    check_ok(&copied, BOBS, "--from-* and --to-*");
+    assert!(
+        text(&copied.stderr).contains(
+            "WARNING! Using --from-password via the CLI is insecure. Use --from-password-stdin."
+        ),
+        "{}",
+        text(&copied.stderr)
+    );
+    let tags = home.run(
+        &[
+            "tags",
+            "--plain-http",
+            &format!("{}/cli/sides", destination.host),
+            "-u",
+            BOB,
+            "--password-stdin",
+        ],
+        BOBS,
+    );
+    check_ok(&tags, BOBS, "tags at the destination");
+    assert_eq!(text(&tags.stdout).trim(), "v1");
+
+    // Swapped: the source rejects bob, and the error names the source's flags.
+    let swapped = sides(BOB, BOBS, USER, PASSWORD);
+    check_failed(
+        &swapped,
+        PASSWORD,
+        "rejected the credentials from --from-username/--from-password",
+        "swapped credentials",
+    );
+}
+
+/// With two registries the shared flags are refused (a password would reach both), naming the
+/// per-side flags; one flag only can read standard input. Both are refused before any request.
+#[test]
+fn copy_refuses_shared_credentials_for_two_registries_and_two_stdin_readers() {
+    let home = Home::new();
+    let (from, to) = ("127.0.0.1:1/cli/sides:v1", "127.0.0.1:2/cli/sides:v1");
+    let shared = home.run(
+        &[
+            "copy",
+            "--plain-http",
+            from,
+            to,
+            "-u",
+            USER,
+            "--password-stdin",
+        ],
+        PASSWORD,
+    );
+    assert_eq!(shared.status.code(), Some(2), "{}", text(&shared.stderr));
+    assert!(
+        text(&shared.stderr).contains("--from-username"),
+        "{}",
+        text(&shared.stderr)
+    );
+    check_clean(
+        &text(&shared.stdout),
+        &text(&shared.stderr),
+        PASSWORD,
+        "shared",
+    );
+
+    // Only one flag can read standard input.
+    let two = home.run(
+        &[
+            "copy",
+            from,
+            to,
+            "--from-username",
+            USER,
+            "--from-password-stdin",
+            "--to-username",
+            "bob",
+            "--to-password-stdin",
+        ],
+        PASSWORD,
+    );
+    assert_eq!(two.status.code(), Some(2), "{}", text(&two.stderr));
+    let stderr = text(&two.stderr);
+    assert!(
+        stderr.contains("--from-password-stdin, --to-password-stdin"),
+        "{stderr}"
+    );
+}

@@ -14,6 +14,7 @@ use crate::Failure;
 use crate::cmd_resolve::runtime;
 use crate::common::{GlobalArgs, TransferArgs};
 use crate::progress;
+use crate::sides::{self, ForRegistry, Side, SideArgs};
 
 /// Arguments of `oci-fetch copy`.
 #[derive(Debug, clap::Args)]
@@ -45,6 +46,10 @@ pub(crate) struct Args {
     /// Print the result as JSON (`digest`, `mediaType`, `size`, `tag`, `tags`, counters).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    from: SideArgs<sides::From>,
+    #[command(flatten)]
+    to: SideArgs<sides::To>,
 }
 
 /// `TEXT` without a tag list, and the list: `NAME:T1,T2[@DIGEST]` gives `NAME:T1[@DIGEST]`
@@ -155,15 +160,16 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         extra_plain = insecure_hosts(&sources);
         opts.pull_sources = Some(sources);
     }
-    let registries: Vec<&str> = [&from, &to]
-        .into_iter()
-        .filter_map(|l| match l {
-            Location::Registry(r) => Some(r.registry()),
-            _ => None,
-        })
-        .collect();
+    let registries: Vec<&str> = [&from, &to].into_iter().filter_map(registry_of).collect();
+    let (from_flags, to_flags) = side_flags(&args, global, &from, &to)?;
+    let mut per_side = Vec::new();
+    for (location, flags) in [(&from, &from_flags), (&to, &to_flags)] {
+        if let Some(registry) = registry_of(location) {
+            per_side.push((registry, flags));
+        }
+    }
     let extra: Vec<&str> = extra_plain.iter().map(String::as_str).collect();
-    let client = global.client(&registries, &extra)?;
+    let client = global.client_with(&registries, &extra, &per_side)?;
     let rt = runtime()?;
     if args.all_tags {
         let (copied, stats) = rt
@@ -181,6 +187,81 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         println!("{}", copied.root.digest);
     }
     Ok(())
+}
+
+fn registry_of(location: &Location) -> Option<&str> {
+    match location {
+        Location::Registry(r) => Some(r.registry()),
+        _ => None,
+    }
+}
+
+/// Checks, before any flag reads standard input, that only one flag of the command asks for
+/// it (the shared credential flags are read before the command runs).
+pub(crate) fn preflight(args: &Args, global: &GlobalArgs) -> Result<(), Failure> {
+    let stdin: Vec<String> = [
+        global.credentials.stdin_flags(&crate::credentials::SHARED),
+        args.from
+            .credentials
+            .stdin_flags(&<sides::From as Side>::NAMES),
+        args.to.credentials.stdin_flags(&<sides::To as Side>::NAMES),
+    ]
+    .concat()
+    .into_iter()
+    .map(|f| format!("--{f}"))
+    .collect();
+    if stdin.len() > 1 {
+        return Err(Failure::Usage(anyhow!(
+            "standard input gives one secret, and {} each ask for it: pass the others as values \
+             or store them with `oci-fetch login`",
+            stdin.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// The `--from-*` and `--to-*` flags, checked and read: each side's flags need a registry on
+/// that side; the shared credential flags do not mix with the per-side ones; one registry
+/// gets one credential. ([`preflight`] checked standard input.)
+fn side_flags(
+    args: &Args,
+    global: &GlobalArgs,
+    from: &Location,
+    to: &Location,
+) -> Result<(ForRegistry, ForRegistry), Failure> {
+    fn check<S: Side>(side: &SideArgs<S>, location: &Location) -> Result<(), Failure> {
+        match (side.first_flag(), location) {
+            (Some(flag), location) if registry_of(location).is_none() => Err(Failure::Usage(
+                anyhow!("{flag}: the {} is an OCI layout, not a registry", S::WHAT),
+            )),
+            _ => Ok(()),
+        }
+    }
+    check(&args.from, from)?;
+    check(&args.to, to)?;
+    let side_credentials = [
+        (args.from.credentials.any(), "--from-*"),
+        (args.to.credentials.any(), "--to-*"),
+    ];
+    if let Some(shared) = &global.flag_credential
+        && let Some((_, side)) = side_credentials.iter().find(|(given, _)| *given)
+    {
+        return Err(Failure::Usage(anyhow!(
+            "{} applies to every registry the command names; with {side} give each side its \
+             own (--from-username, --to-username, …)",
+            shared.origin
+        )));
+    }
+    if side_credentials.iter().all(|(given, _)| *given)
+        && let (Some(a), Some(b)) = (registry_of(from), registry_of(to))
+        && a == b
+    {
+        return Err(Failure::Usage(anyhow!(
+            "the source and the destination are both on {a}: give its credentials once \
+             (-u/--username …)"
+        )));
+    }
+    Ok((args.from.resolve()?, args.to.resolve()?))
 }
 
 async fn copy_all_tags(

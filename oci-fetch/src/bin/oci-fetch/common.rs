@@ -11,6 +11,7 @@ use oci_ref::Reference;
 
 use crate::Failure;
 use crate::credentials::{CredentialArgs, FlagCredential};
+use crate::sides::ForRegistry;
 
 /// Options accepted by every command (`oci-fetch --plain-http pull …` or `oci-fetch pull … --plain-http`).
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -86,11 +87,21 @@ impl GlobalArgs {
     }
 
     /// The keychain with the credential flags applied to `registries` (the ones named on the
-    /// command line, never mirrors or other hosts). Credential flags with two different
-    /// registries named are refused: a password is never sent to a registry it was not meant
-    /// for.
-    fn keychain_for(&self, registries: &[&str]) -> Result<Keychain, Failure> {
+    /// command line, never mirrors or other hosts), then each of `sides`' credential to its
+    /// registry. Shared credential flags with two different registries named are refused: a
+    /// password is never sent to a registry it was not meant for.
+    fn keychain_for(
+        &self,
+        registries: &[&str],
+        sides: &[(&str, &ForRegistry)],
+    ) -> Result<Keychain, Failure> {
         let mut keychain = self.keychain()?;
+        for (registry, side) in sides {
+            if let Some(c) = &side.credential {
+                keychain =
+                    keychain.with_credential_from(registry, c.credential.clone(), c.origin.clone());
+            }
+        }
         let Some(flags) = &self.flag_credential else {
             return Ok(keychain);
         };
@@ -99,14 +110,15 @@ impl GlobalArgs {
         named.dedup();
         if named.len() > 1 {
             return Err(Failure::Usage(anyhow::anyhow!(
-                "{} applies to one registry, and this command names {}: store credentials for \
-                 each with `oci-fetch login` (or use --registry-config) instead",
+                "{} applies to one registry, and this command names {}: give each its own \
+                 (`copy --from-username … --to-username …`), or store them with `oci-fetch \
+                 login` (or use --registry-config)",
                 flags.origin,
                 named.join(" and ")
             )));
         }
         for r in named {
-            keychain = keychain.with_credential_from(r, flags.credential.clone(), flags.origin);
+            keychain = keychain.with_credential_from(r, flags.credential.clone(), &flags.origin);
         }
         Ok(keychain)
     }
@@ -119,7 +131,18 @@ impl GlobalArgs {
         registries: &[&str],
         extra_plain: &[&str],
     ) -> Result<Client, Failure> {
-        let mut builder = Client::builder().keychain(self.keychain_for(registries)?);
+        self.client_with(registries, extra_plain, &[])
+    }
+
+    /// [`client`](Self::client), with `sides`: flags for one registry only (`copy`'s
+    /// `--from-*` / `--to-*`).
+    pub(crate) fn client_with(
+        &self,
+        registries: &[&str],
+        extra_plain: &[&str],
+        sides: &[(&str, &ForRegistry)],
+    ) -> Result<Client, Failure> {
+        let mut builder = Client::builder().keychain(self.keychain_for(registries, sides)?);
         if let Some(ca) = &self.ca_file {
             let pem = std::fs::read(ca)
                 .with_context(|| format!("reading --ca-file {}", ca.display()))
@@ -136,6 +159,14 @@ impl GlobalArgs {
         }
         for r in extra_plain {
             builder = builder.plain_http(r);
+        }
+        for (r, side) in sides {
+            if side.plain_http {
+                builder = builder.plain_http(r);
+            }
+            if side.insecure {
+                builder = builder.skip_tls_verify(r);
+            }
         }
         builder.build().map_err(|e| Failure::Operation(e.into()))
     }

@@ -64,80 +64,156 @@ pub(crate) struct CredentialArgs {
 #[derive(Debug, Clone)]
 pub(crate) struct FlagCredential {
     pub(crate) credential: Credential,
-    pub(crate) origin: &'static str,
+    pub(crate) origin: String,
 }
+
+/// The long names (without `--`) of one set of credential flags — the shared ones, or
+/// `copy`'s `--from-*` / `--to-*` — for clap and for every message about them.
+#[derive(Debug)]
+pub(crate) struct Names {
+    pub(crate) username: &'static str,
+    pub(crate) password: &'static str,
+    pub(crate) password_stdin: &'static str,
+    pub(crate) identity_token: &'static str,
+    pub(crate) identity_token_stdin: &'static str,
+    pub(crate) registry_token: &'static str,
+    pub(crate) registry_token_stdin: &'static str,
+    /// Shown before the password prompt.
+    pub(crate) prompt: &'static str,
+}
+
+/// The shared flags' names (`-u/--username`, …).
+pub(crate) const SHARED: Names = Names {
+    username: "username",
+    password: "password",
+    password_stdin: "password-stdin",
+    identity_token: "identity-token",
+    identity_token_stdin: "identity-token-stdin",
+    registry_token: "registry-token",
+    registry_token_stdin: "registry-token-stdin",
+    prompt: "Password: ",
+};
 
 impl CredentialArgs {
     /// Prints docker's warning for each secret given as a command-line value.
     pub(crate) fn warn_insecure(&self) {
+        self.warn_insecure_as(&SHARED);
+    }
+
+    /// [`warn_insecure`](Self::warn_insecure) for flags named `names`.
+    pub(crate) fn warn_insecure_as(&self, names: &Names) {
         for (given, flag, instead) in [
-            (self.password.is_some(), "--password", "--password-stdin"),
+            (
+                self.password.is_some(),
+                names.password,
+                names.password_stdin,
+            ),
             (
                 self.identity_token.is_some(),
-                "--identity-token",
-                "--identity-token-stdin",
+                names.identity_token,
+                names.identity_token_stdin,
             ),
             (
                 self.registry_token.is_some(),
-                "--registry-token",
-                "--registry-token-stdin",
+                names.registry_token,
+                names.registry_token_stdin,
             ),
         ] {
             if given {
-                eprintln!("WARNING! Using {flag} via the CLI is insecure. Use {instead}.");
+                eprintln!("WARNING! Using --{flag} via the CLI is insecure. Use --{instead}.");
             }
         }
+    }
+
+    /// The flags that read standard input, by name (at most one can have it).
+    pub(crate) fn stdin_flags(&self, names: &Names) -> Vec<&'static str> {
+        [
+            (self.password_stdin, names.password_stdin),
+            (self.identity_token_stdin, names.identity_token_stdin),
+            (self.registry_token_stdin, names.registry_token_stdin),
+        ]
+        .into_iter()
+        .filter_map(|(given, flag)| given.then_some(flag))
+        .collect()
+    }
+
+    /// Whether any credential flag was given.
+    pub(crate) fn any(&self) -> bool {
+        self.username.is_some()
+            || self.password.is_some()
+            || self.identity_token.is_some()
+            || self.registry_token.is_some()
+            || !self.stdin_flags(&SHARED).is_empty()
     }
 
     /// The credential the flags give, reading standard input or prompting (on a terminal) as
     /// they ask. `None` without credential flags. `Some` but no password and no terminal is bad
     /// input naming the flags that would give one.
     pub(crate) fn resolve(&self) -> Result<Option<FlagCredential>, Failure> {
-        let from = |credential, origin| Ok(Some(FlagCredential { credential, origin }));
+        self.resolve_as(&SHARED)
+    }
+
+    /// [`resolve`](Self::resolve) for flags named `names`.
+    pub(crate) fn resolve_as(&self, names: &Names) -> Result<Option<FlagCredential>, Failure> {
+        let from = |credential, flag: &str| {
+            Ok(Some(FlagCredential {
+                credential,
+                origin: format!("--{flag}"),
+            }))
+        };
         if let Some(token) = &self.identity_token {
-            return from(
-                Credential::IdentityToken(non_empty(token, "--identity-token")?),
-                "--identity-token",
-            );
+            let flag = names.identity_token;
+            return from(Credential::IdentityToken(non_empty(token, flag)?), flag);
         }
         if self.identity_token_stdin {
-            return from(
-                Credential::IdentityToken(read_stdin("--identity-token-stdin")?),
-                "--identity-token-stdin",
-            );
+            let flag = names.identity_token_stdin;
+            return from(Credential::IdentityToken(read_stdin(flag)?), flag);
         }
         if let Some(token) = &self.registry_token {
-            return from(
-                Credential::RegistryToken(non_empty(token, "--registry-token")?),
-                "--registry-token",
-            );
+            let flag = names.registry_token;
+            return from(Credential::RegistryToken(non_empty(token, flag)?), flag);
         }
         if self.registry_token_stdin {
-            return from(
-                Credential::RegistryToken(read_stdin("--registry-token-stdin")?),
-                "--registry-token-stdin",
-            );
+            let flag = names.registry_token_stdin;
+            return from(Credential::RegistryToken(read_stdin(flag)?), flag);
         }
         let Some(username) = &self.username else {
             if self.password_stdin {
-                return Err(usage("--password-stdin needs --username (-u)"));
+                return Err(usage(&format!(
+                    "--{} needs --{}",
+                    names.password_stdin, names.username
+                )));
             }
             return Ok(None);
         };
-        let (password, origin) = self.password()?;
-        from(Credential::basic(username.clone(), password), origin)
+        let (password, origin) = self.password_as(names)?;
+        Ok(Some(FlagCredential {
+            credential: Credential::basic(username.clone(), password),
+            origin,
+        }))
     }
 
     /// The password for `--username`: `--password`, `--password-stdin`, else a prompt on a
     /// terminal; and which of them gave it.
-    pub(crate) fn password(&self) -> Result<(Secret, &'static str), Failure> {
+    pub(crate) fn password(&self) -> Result<(Secret, String), Failure> {
+        self.password_as(&SHARED)
+    }
+
+    fn password_as(&self, names: &Names) -> Result<(Secret, String), Failure> {
+        let user = names.username;
         Ok(match (&self.password, self.password_stdin) {
-            (Some(p), _) => (non_empty(p, "--password")?, "--username/--password"),
-            (None, true) => (
-                read_stdin("--password-stdin")?,
-                "--username/--password-stdin",
+            (Some(p), _) => (
+                non_empty(p, names.password)?,
+                format!("--{user}/--{}", names.password),
             ),
-            (None, false) => (prompt_password()?, "--username and the password prompt"),
+            (None, true) => (
+                read_stdin(names.password_stdin)?,
+                format!("--{user}/--{}", names.password_stdin),
+            ),
+            (None, false) => (
+                prompt_password(names)?,
+                format!("--{user} and the password prompt"),
+            ),
         })
     }
 
@@ -160,26 +236,28 @@ fn usage(message: &str) -> Failure {
 
 /// A secret flag's value, held as a [`Secret`] from the start so that `Debug` of the parsed
 /// arguments never shows it.
-fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
+pub(crate) fn secret(value: &str) -> Result<Secret, std::convert::Infallible> {
     Ok(Secret::new(value))
 }
 
+/// `value`, unless it is empty (`flag` is a long name without `--`).
 fn non_empty(value: &Secret, flag: &str) -> Result<Secret, Failure> {
     if value.is_empty() {
-        return Err(usage(&format!("{flag} is empty")));
+        return Err(usage(&format!("--{flag} is empty")));
     }
     Ok(value.clone())
 }
 
-/// Reads one secret from standard input: the whole input without its final line break.
+/// Reads one secret from standard input: the whole input without its final line break
+/// (`flag` is a long name without `--`).
 fn read_stdin(flag: &str) -> Result<Secret, Failure> {
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
-        .map_err(|e| usage(&format!("{flag}: cannot read standard input: {e}")))?;
+        .map_err(|e| usage(&format!("--{flag}: cannot read standard input: {e}")))?;
     let text = text.trim_end_matches(['\n', '\r']);
     if text.is_empty() {
-        return Err(usage(&format!("{flag}: nothing on standard input")));
+        return Err(usage(&format!("--{flag}: nothing on standard input")));
     }
     Ok(Secret::new(text))
 }
@@ -210,17 +288,17 @@ pub(crate) fn prompt_username() -> Result<String, Failure> {
         })
 }
 
-/// Asks for the password on the terminal without echoing it.
-pub(crate) fn prompt_password() -> Result<Secret, Failure> {
+/// Asks for the password of the flags `names` on the terminal without echoing it.
+fn prompt_password(names: &Names) -> Result<Secret, Failure> {
     if !can_prompt() {
-        return Err(usage(
-            "no password: pass --password-stdin (or --password); standard input is not a \
-             terminal to ask on",
-        ));
+        return Err(usage(&format!(
+            "no password: pass --{} (or --{}); standard input is not a terminal to ask on",
+            names.password_stdin, names.password
+        )));
     }
     let term = console::Term::stderr();
     let password = term
-        .write_str("Password: ")
+        .write_str(names.prompt)
         .and_then(|()| term.read_secure_line())
         .map_err(|e| usage(&format!("reading the password from the terminal: {e}")))?;
     if password.is_empty() {

@@ -29,6 +29,7 @@ mod hints;
 mod interrupt;
 mod place;
 mod progress;
+mod sides;
 
 use std::process::ExitCode;
 
@@ -133,6 +134,11 @@ fn main() -> ExitCode {
     }
     // `login` reads its own credentials (it may prompt for the user name too). The warning
     // about secrets on the command line comes once they were accepted.
+    if let Command::Copy(args) = &cli.command
+        && let Err(failure) = cmd_copy::preflight(args, &cli.global)
+    {
+        return report(failure);
+    }
     if !matches!(cli.command, Command::Login(_) | Command::Generate(_)) {
         match cli.global.credentials.resolve() {
             Ok(c) => cli.global.flag_credential = c,
