@@ -9,6 +9,7 @@ use url::Url;
 use crate::config::ClientConfig;
 use crate::error::Error;
 use crate::pager::{Listing, Pager};
+use crate::referrers::ReferrersStates;
 use crate::repository::Repository;
 use crate::transport::{Req, Target};
 
@@ -26,6 +27,8 @@ pub(crate) struct Inner {
     pub(crate) insecure_http: Option<reqwest::Client>,
     pub(crate) auth: oci_auth::Authenticator,
     pub(crate) config: ClientConfig,
+    /// What was learned about each repository's referrers (see the `referrers` module).
+    pub(crate) referrers: ReferrersStates,
 }
 
 impl Client {
@@ -67,6 +70,7 @@ impl Client {
                 insecure_http,
                 auth,
                 config,
+                referrers: ReferrersStates::default(),
             }),
         })
     }

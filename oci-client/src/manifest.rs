@@ -345,6 +345,9 @@ impl Repository {
             });
         }
         let subject_confirmed = resp.headers().contains_key("oci-subject");
+        if subject_confirmed {
+            self.learn_referrers_api();
+        }
         let descriptor = Descriptor::new(media_type, digest, size);
         if let Some(subject) = &subject
             && self.maintains_fallback(!subject_confirmed)

@@ -4,11 +4,31 @@
 //! [distribution-spec v1.1 § Listing Referrers](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#listing-referrers)
 //! and [§ Referrers Tag Schema](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#referrers-tag-schema).
 //!
+//! # What a client remembers
+//!
+//! Per repository, shared by every [`Repository`] handle one [`crate::Client`] gives out on it
+//! (clones, and separate [`crate::Client::repository`] calls), for as long as a handle lives:
+//!
+//! - **whether the referrers API exists** (oras-go's per-repository "referrers capability"). The
+//!   spec says a registry with the API "MUST NOT return 404" for a repository it has, so the
+//!   first `404` from the API (one that does not name a missing repository with `NAME_UNKNOWN`)
+//!   marks it absent, and later [`Repository::referrers`] calls and fallback deletions go
+//!   straight to the tag schema: one request instead of two. An answer from the API, or a push
+//!   the registry confirms with `OCI-Subject`, marks it present.
+//!   [`Repository::with_referrers_source`] overrides what was learned.
+//! - **one lock per subject** whose fallback index is being rewritten, so that referrers of one
+//!   subject pushed (or deleted) concurrently through one client never lose an entry.
+//!
 //! # Deviation
 //!
 //! The fallback index is updated read-modify-write without a conditional request (`If-Match`):
-//! two clients attaching to the same subject at the same moment may lose one entry, as with
+//! within one client the updates of a subject's index are serialised, but two clients (or two
+//! processes) attaching to the same subject at the same moment may lose one entry, as with
 //! oras-go.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
@@ -17,7 +37,7 @@ use oci_ref::{Digest, Tag, TagOrDigest};
 use reqwest::Method;
 use reqwest::header::{self, HeaderValue};
 
-use crate::error::{Error, Protocol};
+use crate::error::{Error, ErrorCode, Protocol};
 use crate::pager::Pager;
 use crate::repository::{Access, Repository};
 use crate::transport::Req;
@@ -43,6 +63,76 @@ pub struct Referrers {
     pub source: ReferrersSource,
 }
 
+/// [`ReferrersState::api`]: the referrers API answered (or a push was confirmed).
+const API_PRESENT: u8 = 1;
+/// [`ReferrersState::api`]: the referrers API answered 404.
+const API_ABSENT: u8 = 2;
+
+/// What a client learned about the referrers of one repository (see the module docs).
+#[derive(Debug, Default)]
+pub(crate) struct ReferrersState {
+    /// 0 while unknown, then [`API_PRESENT`] or [`API_ABSENT`].
+    api: AtomicU8,
+    /// The lock of each subject whose fallback index is being edited (dead entries are pruned
+    /// when a new one is added).
+    edits: Mutex<HashMap<Digest, Weak<tokio::sync::Mutex<()>>>>,
+}
+
+/// The [`ReferrersState`] of every repository a client has a live handle on, by registry and
+/// name.
+#[derive(Debug, Default)]
+pub(crate) struct ReferrersStates(Mutex<HashMap<(String, String), Weak<ReferrersState>>>);
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The live value under `key` in a map of weak references, else a new one (dead entries are
+/// dropped then, so the map holds what is in use plus one).
+fn shared<K: std::hash::Hash + Eq, V: Default>(map: &Mutex<HashMap<K, Weak<V>>>, key: K) -> Arc<V> {
+    let mut map = lock(map);
+    if let Some(live) = map.get(&key).and_then(Weak::upgrade) {
+        return live;
+    }
+    map.retain(|_, v| v.strong_count() > 0);
+    let new = Arc::new(V::default());
+    map.insert(key, Arc::downgrade(&new));
+    new
+}
+
+impl ReferrersStates {
+    /// The state shared by the handles on `registry`/`name`.
+    pub(crate) fn of(&self, registry: &str, name: &str) -> Arc<ReferrersState> {
+        shared(&self.0, (registry.to_owned(), name.to_owned()))
+    }
+}
+
+impl ReferrersState {
+    fn api(&self) -> Option<bool> {
+        match self.api.load(Ordering::Relaxed) {
+            API_PRESENT => Some(true),
+            API_ABSENT => Some(false),
+            _ => None,
+        }
+    }
+
+    fn learn_api(&self, present: bool) {
+        let v = if present { API_PRESENT } else { API_ABSENT };
+        self.api.store(v, Ordering::Relaxed);
+    }
+
+    /// Waits until no other edit of `subject`'s fallback index runs; the guard ends this one.
+    async fn edit(&self, subject: &Digest) -> tokio::sync::OwnedMutexGuard<()> {
+        shared(&self.edits, subject.clone()).lock_owned().await
+    }
+}
+
+/// Whether a 404 from the referrers API says the API is absent: not when the registry names the
+/// repository as unknown (a registry with the API answers so for a repository it lacks).
+fn api_absent(e: &Error) -> bool {
+    e.status() == Some(404) && !e.codes().any(|c| *c == ErrorCode::NameUnknown)
+}
+
 #[derive(serde::Deserialize)]
 struct IndexPage {
     #[serde(default)]
@@ -52,7 +142,9 @@ struct IndexPage {
 impl Repository {
     /// The referrers of `subject`, optionally only those of `artifact_type`. By default uses the
     /// API and on `404` falls back to the tag schema (a missing or non-index tag means none);
-    /// [`Repository::with_referrers_source`] fixes the source instead.
+    /// once the API answered 404 for this repository, later calls through this client read the
+    /// tag schema directly (see the module docs). [`Repository::with_referrers_source`] fixes
+    /// the source instead.
     ///
     /// # Errors
     ///
@@ -74,7 +166,12 @@ impl Repository {
                 source: ReferrersSource::TagSchema,
             })
         };
-        if self.referrers_source == Some(ReferrersSource::TagSchema) {
+        let skip_api = match self.referrers_source {
+            Some(ReferrersSource::TagSchema) => true,
+            Some(ReferrersSource::Api) => false,
+            None => self.referrers_api_known() == Some(false),
+        };
+        if skip_api {
             return tag_schema().await;
         }
         match self.referrers_api(subject, artifact_type).await {
@@ -93,6 +190,19 @@ impl Repository {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// What this client learned about the repository's referrers API: `Some(true)` after an
+    /// answer from it (or a push confirmed with `OCI-Subject`), `Some(false)` after a 404 that
+    /// shows it absent, `None` before either. Shared by every handle on the repository from the
+    /// same client; [`Repository::with_referrers_source`] does not change it.
+    pub fn referrers_api_known(&self) -> Option<bool> {
+        self.referrers.api()
+    }
+
+    /// Records that the registry confirmed a subject with `OCI-Subject` (it has the API).
+    pub(crate) fn learn_referrers_api(&self) {
+        self.referrers.learn_api(true);
     }
 
     /// Whether pushing or deleting a referrer must maintain the fallback index: fixed by
@@ -118,7 +228,16 @@ impl Repository {
         let pages = Pager::new(self.client.inner.clone(), target, url)
             .accept(HeaderValue::from_static(OCI_INDEX))
             .pages();
-        let pages: Vec<_> = pages.try_collect().await?;
+        let pages: Vec<_> = match pages.try_collect().await {
+            Ok(pages) => pages,
+            Err(e) => {
+                if api_absent(&e) {
+                    self.referrers.learn_api(false);
+                }
+                return Err(e);
+            }
+        };
+        self.referrers.learn_api(true);
         let mut out = Vec::new();
         for page in pages {
             let parsed: IndexPage = serde_json::from_slice(&page.body)
@@ -171,18 +290,20 @@ impl Repository {
         subject: &Digest,
         deleted: &Digest,
     ) -> Result<(), Error> {
-        let no_api = match self.referrers_source {
+        let no_api = match (self.referrers_source, self.referrers_api_known()) {
+            (Some(_), _) => false,
+            (None, Some(present)) => !present,
             // Detection: the fallback index is only kept by clients of registries without API.
-            None => match self.referrers_api(subject, None).await {
+            (None, None) => match self.referrers_api(subject, None).await {
                 Ok(_) => false,
                 Err(e) if e.status() == Some(404) => true,
                 Err(e) => return Err(e),
             },
-            Some(_) => false,
         };
         if !self.maintains_fallback(no_api) {
             return Ok(());
         }
+        let _edit = self.referrers.edit(subject).await;
         let tag = TagOrDigest::Tag(Tag::referrers_fallback(subject));
         let manifest = match self.fetch_manifest(&tag).await {
             Ok(m) if m.is_index() => m,
@@ -220,13 +341,15 @@ impl Repository {
     }
 
     /// Adds the manifest `descriptor` (whose body is `bytes`) to the fallback index of
-    /// `subject`, unless it is there already.
+    /// `subject`, unless it is there already. Edits of one subject's index through this client
+    /// run one at a time.
     pub(crate) async fn add_to_referrers_fallback(
         &self,
         subject: &Digest,
         descriptor: &Descriptor,
         bytes: &[u8],
     ) -> Result<(), Error> {
+        let _edit = self.referrers.edit(subject).await;
         let tag = TagOrDigest::Tag(Tag::referrers_fallback(subject));
         let mut index: serde_json::Value = match self.fetch_manifest(&tag).await {
             Ok(m) if m.is_index() => serde_json::from_slice(m.bytes())

@@ -1,6 +1,8 @@
 //! [`Repository`]: a handle on one repository of one registry; the endpoints live in the
 //! `manifest`, `blob`, `upload`, `referrers` modules, tags here.
 
+use std::sync::Arc;
+
 use futures_util::Stream;
 use oci_ref::{Digest, TagOrDigest};
 use reqwest::Method;
@@ -10,7 +12,7 @@ use url::Url;
 use crate::client::Client;
 use crate::error::Error;
 use crate::pager::{Listing, Pager};
-use crate::referrers::ReferrersSource;
+use crate::referrers::{ReferrersSource, ReferrersState};
 use crate::transport::{Req, Target};
 
 /// A repository handle from [`Client::repository`]. Cheap to clone.
@@ -21,8 +23,11 @@ pub struct Repository {
     pub(crate) name: String,
     /// `scheme://api-host/v2/<name>/`
     pub(crate) base: Url,
-    /// How referrers are listed and maintained: `None` detects the API per request.
+    /// How referrers are listed and maintained: `None` detects the API (once per repository,
+    /// see [`Repository::referrers_api_known`]).
     pub(crate) referrers_source: Option<ReferrersSource>,
+    /// What the client learned about this repository's referrers, shared by every handle on it.
+    pub(crate) referrers: Arc<ReferrersState>,
 }
 
 /// Whether a request reads or writes, which decides the token scope asked for.
@@ -41,12 +46,14 @@ impl Repository {
                 what: "repository name",
                 source: None,
             })?;
+        let referrers = client.inner.referrers.of(registry, name);
         Ok(Repository {
             client,
             registry: registry.to_owned(),
             name: name.to_owned(),
             base,
             referrers_source: None,
+            referrers,
         })
     }
 
@@ -61,7 +68,8 @@ impl Repository {
     ///   pushing and deleting a manifest with a `subject` always maintain, whatever the registry
     ///   answers with `OCI-Subject`.
     ///
-    /// By default (detection), the API is tried and a 404 falls back to the tag schema; pushes
+    /// By default (detection), the API is tried and a 404 falls back to the tag schema (and is
+    /// remembered for the repository, so later listings read the tag schema directly); pushes
     /// update the fallback index unless the registry confirms the subject with `OCI-Subject`.
     #[must_use]
     pub fn with_referrers_source(mut self, source: ReferrersSource) -> Repository {

@@ -495,10 +495,11 @@ struct Bench {
 }
 
 /// The registry process's CPU time, read from `/proc/<pid>/stat` around each run: it shares the
-/// two cores with the client, and in the push case it is the bottleneck.
+/// two cores with the client, and in the push case it is the bottleneck. The mirror case
+/// measures its two registries together.
 #[derive(Debug, Clone, Copy)]
 struct RegistryCpu {
-    pid: u32,
+    pids: [Option<u32>; 2],
     ticks_per_second: f64,
 }
 
@@ -512,14 +513,31 @@ impl RegistryCpu {
             .and_then(|t| t.trim().parse::<f64>().ok())
             .unwrap_or(100.0);
         RegistryCpu {
-            pid,
+            pids: [Some(pid), None],
             ticks_per_second: ticks,
         }
     }
 
-    /// User + system seconds so far; `None` where `/proc` cannot tell.
+    /// These registries and the one of `pid`, counted together.
+    fn and(self, pid: u32) -> RegistryCpu {
+        RegistryCpu {
+            pids: [self.pids[0], Some(pid)],
+            ..self
+        }
+    }
+
+    /// User + system seconds so far (of every registry measured); `None` where `/proc` cannot
+    /// tell.
     fn seconds(&self) -> Option<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).ok()?;
+        self.pids
+            .iter()
+            .flatten()
+            .map(|pid| self.seconds_of(*pid))
+            .sum()
+    }
+
+    fn seconds_of(&self, pid: u32) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
         // Fields after the command name (which may hold spaces): state is the first; utime and
         // stime are the 12th and 13th (fields 14 and 15 of proc(5)).
         let rest = &stat[stat.rfind(')')? + 1..];

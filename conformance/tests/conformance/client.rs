@@ -3,7 +3,8 @@
 //! Capabilities recorded under `client/`: `ping`, `basic-auth`, `blob-monolithic`, `blob-range`,
 //! `blob-chunked`, `blob-streamed`, `cross-repo-mount`, `manifest-put-get-head`, `manifest-delete`,
 //! `blob-delete`, `tags-ordered`, `tag-pagination`, `catalog`, `referrers-api` (unsupported on
-//! distribution 2.8: the tag-schema fallback then runs for real) and `referrers-fallback`.
+//! distribution 2.8: the tag-schema fallback then runs for real), `referrers-fallback` and
+//! `referrers-concurrent`.
 
 use anyhow::Context as _;
 use conformance::capability::{Outcome, probe, provisioned_only, record};
@@ -432,16 +433,30 @@ async fn tag_pagination_and_catalog() {
     .expect("tags paginate and the catalog lists the repository on every backend");
 }
 
+/// `digests` as sorted strings, to compare listings whatever their order.
+fn sorted<'a>(digests: impl IntoIterator<Item = &'a Digest>) -> Vec<String> {
+    let mut v: Vec<String> = digests.into_iter().map(ToString::to_string).collect();
+    v.sort();
+    v
+}
+
+/// Pushes a subject image tagged `v1`; returns its digest and its descriptor as JSON (for the
+/// `subject` field of referrers).
+async fn push_subject(repo: &Repository) -> anyhow::Result<(Digest, serde_json::Value)> {
+    let subject = push_image(repo, &tag("v1"), b"subject", serde_json::json!({})).await?;
+    let size = repo.fetch_manifest(&tag("v1")).await?.descriptor().size;
+    let desc = serde_json::json!({
+        "mediaType": OCI_MANIFEST, "digest": subject.as_str(), "size": size,
+    });
+    Ok((subject, desc))
+}
+
 #[tokio::test]
 async fn referrers_write_and_read() {
     setup();
     for_each_backend(&RegistryOptions::new(), async |registry| {
         let (repo, _) = repo(registry, &unique_repo("client-referrers"))?;
-        let subject = push_image(&repo, &tag("v1"), b"subject", serde_json::json!({})).await?;
-        let subject_size = repo.fetch_manifest(&tag("v1")).await?.descriptor().size;
-        let subject_desc = serde_json::json!({
-            "mediaType": OCI_MANIFEST, "digest": subject.as_str(), "size": subject_size,
-        });
+        let (subject, subject_desc) = push_subject(&repo).await?;
         let mut attached = Vec::new();
         for (t, kind) in [
             ("sig", "application/vnd.example.sig"),
@@ -463,14 +478,8 @@ async fn referrers_write_and_read() {
             "",
         );
         probe(registry, "client/referrers-fallback", async {
-            let mut got: Vec<String> = all
-                .descriptors
-                .iter()
-                .map(|d| d.digest.to_string())
-                .collect();
-            got.sort();
-            let mut want: Vec<String> = attached.iter().map(ToString::to_string).collect();
-            want.sort();
+            let got = sorted(all.descriptors.iter().map(|d| &d.digest));
+            let want = sorted(&attached);
             anyhow::ensure!(got == want, "referrers {got:?}, pushed {want:?}");
             let sigs = repo
                 .referrers(&subject, Some("application/vnd.example.sig"))
@@ -504,11 +513,7 @@ async fn referrers_write_and_read() {
             repo.delete_manifest(&TagOrDigest::Digest(attached[0].clone()))
                 .await?;
             let left = repo.referrers(&subject, None).await?;
-            let left: Vec<String> = left
-                .descriptors
-                .iter()
-                .map(|d| d.digest.to_string())
-                .collect();
+            let left = sorted(left.descriptors.iter().map(|d| &d.digest));
             anyhow::ensure!(left == [attached[1].to_string()], "after delete: {left:?}");
             Ok(())
         })
@@ -517,4 +522,56 @@ async fn referrers_write_and_read() {
     })
     .await
     .expect("referrers are written and read on every backend");
+}
+
+/// Referrers of one subject pushed at the same moment through one client (clones of a handle
+/// and separate handles on the repository, as a copy with `--concurrency` or two entries of a
+/// mirror set make) are all listed afterwards: on a registry without the referrers API, the
+/// client serialises its read-modify-write edits of the subject's fallback index.
+#[tokio::test]
+async fn concurrent_referrers_of_one_subject_are_all_listed() {
+    setup();
+    for_each_backend(&RegistryOptions::new(), async |registry| {
+        let client = client(registry)?;
+        let reference: Reference = format!(
+            "{}/{}:latest",
+            registry.host(),
+            unique_repo("client-referrers-concurrent")
+        )
+        .parse()?;
+        let repo = client.repository(&reference)?;
+        let (subject, subject_desc) = push_subject(&repo).await?;
+        probe(registry, "client/referrers-concurrent", async {
+            let mut handles = Vec::new();
+            for i in 0..8 {
+                let handle = if i % 2 == 0 {
+                    repo.clone()
+                } else {
+                    client.repository(&reference)?
+                };
+                handles.push((i, handle));
+            }
+            let pushes = handles.iter().map(|(i, handle)| {
+                let extra = serde_json::json!({
+                    "artifactType": "application/vnd.example.sig",
+                    "subject": subject_desc,
+                });
+                let (t, layer) = (tag(&format!("r{i}")), format!("referrer {i}"));
+                async move { push_image(handle, &t, layer.as_bytes(), extra).await }
+            });
+            let pushed = futures_util::future::try_join_all(pushes).await?;
+            let listed = repo.referrers(&subject, None).await?;
+            let got = sorted(listed.descriptors.iter().map(|d| &d.digest));
+            let want = sorted(&pushed);
+            anyhow::ensure!(
+                got == want,
+                "listed ({:?}) {got:?}, pushed {want:?}",
+                listed.source
+            );
+            Ok(())
+        })
+        .await
+    })
+    .await
+    .expect("concurrently pushed referrers are all listed on every backend");
 }

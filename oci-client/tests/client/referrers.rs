@@ -183,14 +183,12 @@ async fn a_fixed_source_is_the_only_one_read() {
     );
 }
 
-#[tokio::test]
-async fn a_required_api_that_answers_404_is_an_error_not_a_fallback() {
-    let subject = sha256(b"s");
-    let s = both_sources(&subject);
-    let err = s
-        .repo("noapi")
+/// Lists the referrers of `subject` in `repo` with the API required: a registry without it
+/// must give [`oci_client::Protocol::NoReferrersApi`].
+async fn required_api_is_missing(repo: oci_client::Repository, subject: &oci_ref::Digest) {
+    let err = repo
         .with_referrers_source(ReferrersSource::Api)
-        .referrers(&subject, None)
+        .referrers(subject, None)
         .await
         .expect_err("no API");
     assert!(
@@ -203,6 +201,13 @@ async fn a_required_api_that_answers_404_is_an_error_not_a_fallback() {
         ),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn a_required_api_that_answers_404_is_an_error_not_a_fallback() {
+    let subject = sha256(b"s");
+    let s = both_sources(&subject);
+    required_api_is_missing(s.repo("noapi"), &subject).await;
     assert_eq!(s.requests().len(), 1, "the fallback tag is not read");
 }
 
@@ -253,4 +258,88 @@ async fn a_fixed_source_decides_whether_a_push_maintains_the_fallback_index() {
             "{source:?}, OCI-Subject: {confirm}"
         );
     }
+}
+
+/// Requests to the referrers API that `s` has seen.
+fn api_requests(s: &Server) -> usize {
+    s.requests()
+        .iter()
+        .filter(|r| r.path().contains("/referrers/"))
+        .count()
+}
+
+#[tokio::test]
+async fn a_404_from_the_api_is_remembered_for_the_repository() {
+    let subject = sha256(b"s");
+    let s = both_sources(&subject);
+    let client = s.client();
+    let handle = |name: &str| {
+        let r: oci_ref::Reference = format!("{}/{name}:latest", s.registry())
+            .parse()
+            .expect("reference parses");
+        client.repository(&r).expect("repository handle")
+    };
+    let noapi = handle("noapi");
+    assert_eq!(noapi.referrers_api_known(), None);
+    let first = noapi.referrers(&subject, None).await.expect("fallback");
+    assert_eq!(
+        (first.source, first.descriptors.len()),
+        (ReferrersSource::TagSchema, 2)
+    );
+    assert_eq!(noapi.referrers_api_known(), Some(false));
+    assert_eq!(api_requests(&s), 1);
+    // A clone, and a new handle on the same repository from the same client: the fallback
+    // tag directly, for any subject.
+    for repo in [noapi.clone(), handle("noapi")] {
+        let again = repo.referrers(&subject, None).await.expect("fallback");
+        assert_eq!(
+            (again.source, again.descriptors.len()),
+            (ReferrersSource::TagSchema, 2)
+        );
+        let other = repo.referrers(&sha256(b"t"), None).await.expect("none");
+        assert!(other.descriptors.is_empty());
+    }
+    assert_eq!(api_requests(&s), 1, "the API was asked once");
+    // Another repository of the registry is asked on its own.
+    let api = handle("api");
+    let got = api.referrers(&subject, None).await.expect("API");
+    assert_eq!(got.source, ReferrersSource::Api);
+    assert_eq!(api.referrers_api_known(), Some(true));
+    assert_eq!(api_requests(&s), 2);
+    // A fixed source still decides, whatever was learned.
+    required_api_is_missing(handle("noapi"), &subject).await;
+    assert_eq!(api_requests(&s), 3, "a required API is asked again");
+    let tagged = handle("api")
+        .with_referrers_source(ReferrersSource::TagSchema)
+        .referrers(&subject, None)
+        .await
+        .expect("tag schema");
+    assert_eq!(
+        (tagged.source, tagged.descriptors.len()),
+        (ReferrersSource::TagSchema, 2)
+    );
+    assert_eq!(api_requests(&s), 3);
+    // Another client learns for itself.
+    let fresh = s.repo("noapi");
+    assert_eq!(fresh.referrers_api_known(), None);
+    fresh.referrers(&subject, None).await.expect("fallback");
+    assert_eq!(api_requests(&s), 4);
+}
+
+#[tokio::test]
+async fn a_404_naming_a_missing_repository_is_not_remembered() {
+    let s = Server::start(|req| {
+        if req.path().contains("/referrers/") {
+            Reply::new(404).body(r#"{"errors":[{"code":"NAME_UNKNOWN"}]}"#)
+        } else {
+            Reply::new(404).body(r#"{"errors":[{"code":"MANIFEST_UNKNOWN"}]}"#)
+        }
+    });
+    let repo = s.repo("new");
+    for _ in 0..2 {
+        let got = repo.referrers(&sha256(b"s"), None).await.expect("fallback");
+        assert_eq!(got.source, ReferrersSource::TagSchema);
+        assert_eq!(repo.referrers_api_known(), None);
+    }
+    assert_eq!(api_requests(&s), 2);
 }

@@ -32,8 +32,9 @@
 //!
 //! Referrers are read at the source through the API or the tag schema (whichever it has) and
 //! written at the destination as [`CopyOptions::referrers_source`] says (by default: the API when
-//! the registry confirms the subject, else the fallback tag). The fallback index of a subject
-//! is read-modify-write, so the referrers of one subject are pushed one after the other.
+//! the registry confirms the subject, else the fallback tag). The referrers of one subject are
+//! copied concurrently: `oci-client` serialises the read-modify-write edits of a subject's
+//! fallback index within one client.
 //!
 //! # Cancel safety
 //!

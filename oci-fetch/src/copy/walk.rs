@@ -1,11 +1,11 @@
 //! The graph walker behind [`super::Copier`]: the two ends, the once-per-digest table, the
 //! request limit and the counters.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
-use futures_util::future::try_join_all;
+use futures_util::future::{try_join, try_join_all};
 use oci_client::{PushOutcome, Repository, RetryPolicy};
 use oci_ref::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use oci_ref::{Digest, Reference, Tag, TagOrDigest};
@@ -56,6 +56,9 @@ pub(super) struct Walker {
     done: Mutex<HashMap<Digest, Arc<OnceCell<()>>>>,
     /// Root manifests already fetched (by tag), so the walk does not fetch them again.
     fetched: Mutex<HashMap<Digest, Bytes>>,
+    /// Manifests this walk pushed to a destination registry: no tag there can name them yet,
+    /// so tagging one needs no `HEAD` first.
+    pushed: Mutex<HashSet<Digest>>,
     /// Serialises edits of a destination layout's `index.json`.
     index_edit: tokio::sync::Mutex<()>,
     stats: Mutex<CopyStats>,
@@ -188,6 +191,7 @@ impl Walker {
             limit,
             done: Mutex::new(HashMap::new()),
             fetched: Mutex::new(HashMap::new()),
+            pushed: Mutex::new(HashSet::new()),
             index_edit: tokio::sync::Mutex::new(()),
             stats: Mutex::new(CopyStats::default()),
         }
@@ -344,12 +348,47 @@ impl Walker {
                 },
             });
         }
-        let present = self.dst_has_manifest(desc).await?;
-        if present && !self.opts.referrers {
-            self.count(false, desc.size);
-            return Ok(());
+        if !self.opts.referrers {
+            if self.dst_has_manifest(desc).await? {
+                self.count(false, desc.size);
+                return Ok(());
+            }
+            let bytes = self.src_manifest(desc).await?;
+            return self
+                .content(desc, bytes, false, depth, referrer_depth, is_referrer)
+                .await;
         }
-        let bytes = self.src_manifest(desc).await?;
+        // With referrers, the manifest's content, its presence at the destination and its
+        // referrers at the source are all needed: asked at the same time. The referrers are
+        // copied after their subject, concurrently: `oci-client` serialises the edits of the
+        // subject's fallback index at the destination, and a layout's `index.json` is edited
+        // under `index_edit`.
+        let copied = async {
+            let (present, bytes) =
+                try_join(self.dst_has_manifest(desc), self.src_manifest(desc)).await?;
+            self.content(desc, bytes, present, depth, referrer_depth, is_referrer)
+                .await
+        };
+        let (_, referrers) = try_join(copied, self.src_referrers(&desc.digest)).await?;
+        let walked = referrers
+            .iter()
+            .map(|r| self.node(r, 0, referrer_depth + 1, true));
+        try_join_all(walked).await?;
+        Ok(())
+    }
+
+    /// Copies manifest `desc` (body `bytes`; unless `present` at the destination) after its
+    /// children: every child when the manifest is new; when it is present its content is there
+    /// too, so only child manifests are walked, for their referrers.
+    async fn content(
+        &self,
+        desc: &Descriptor,
+        bytes: Bytes,
+        present: bool,
+        depth: usize,
+        referrer_depth: usize,
+        is_referrer: bool,
+    ) -> Result<(), CopyError> {
         let children: Vec<Descriptor> = if is_index(&desc.media_type) {
             parse::<ImageIndex>(&desc.digest, &bytes)?.manifests
         } else {
@@ -358,8 +397,6 @@ impl Walker {
                 .chain(manifest.layers)
                 .collect()
         };
-        // Present: its content is there too; only child manifests are walked, for their
-        // referrers.
         let walked = children
             .iter()
             .filter(|c| !present || is_index(&c.media_type) || is_manifest(&c.media_type))
@@ -369,12 +406,6 @@ impl Walker {
             self.count(false, desc.size);
         } else {
             self.put_manifest(desc, bytes, is_referrer).await?;
-        }
-        if self.opts.referrers {
-            // One after the other: each may update the subject's fallback index.
-            for r in self.src_referrers(&desc.digest).await? {
-                self.node(&r, 0, referrer_depth + 1, true).await?;
-            }
         }
         Ok(())
     }
@@ -407,6 +438,7 @@ impl Walker {
                         format!("push manifest {}", desc.digest),
                         reference,
                     ))?;
+                lock(&self.pushed).insert(desc.digest.clone());
                 self.count(true, desc.size);
             }
         }
@@ -438,12 +470,14 @@ impl Walker {
             Dst::Registry { repo, reference } => {
                 let target = TagOrDigest::Tag(tag.clone());
                 let what = format!("tag {tag}");
-                let head = repo
-                    .head_manifest(&target)
-                    .await
-                    .map_err(dst_error(format!("HEAD {what}"), reference))?;
-                if head.and_then(|h| h.digest).as_ref() == Some(&root.digest) {
-                    return Ok(());
+                if !lock(&self.pushed).contains(&root.digest) {
+                    let head = repo
+                        .head_manifest(&target)
+                        .await
+                        .map_err(dst_error(format!("HEAD {what}"), reference))?;
+                    if head.and_then(|h| h.digest).as_ref() == Some(&root.digest) {
+                        return Ok(());
+                    }
                 }
                 drop(_permit);
                 let bytes = self.src_manifest(root).await?;

@@ -142,11 +142,19 @@ pub async fn mirror(
     opts: &CopyOptions,
 ) -> Result<MirrorReport, MirrorError> {
     use futures_util::{StreamExt as _, TryStreamExt as _};
-    let repositories = futures_util::stream::iter(&set.sources)
-        .map(|source| mirror_one(client, source, origin, destination, opts))
-        .buffered(opts.concurrency.max(1))
-        .try_collect()
-        .await?;
+    // Unordered: a repository that finishes early makes room for the next one at once (in
+    // order, a slow first repository would hold back every later one).
+    let mut done: Vec<(usize, MirroredRepository)> =
+        futures_util::stream::iter(set.sources.iter().enumerate())
+            .map(|(i, source)| async move {
+                let repository = mirror_one(client, source, origin, destination, opts).await?;
+                Ok::<_, MirrorError>((i, repository))
+            })
+            .buffer_unordered(opts.concurrency.max(1))
+            .try_collect()
+            .await?;
+    done.sort_by_key(|(i, _)| *i);
+    let repositories = done.into_iter().map(|(_, r)| r).collect();
     Ok(MirrorReport { repositories })
 }
 

@@ -45,12 +45,20 @@ fn logged_requests(registry: &Registry) -> usize {
 }
 
 impl Bench {
-    /// Case `mirror`.
+    /// Case `mirror`. Its registry-CPU column is the two registries' CPU together.
     pub(super) fn case_mirror(&mut self, quick: bool) -> anyhow::Result<()> {
-        let blob_bytes = if quick { QUICK_BLOB_BYTES } else { BLOB_BYTES };
         let src = Registry::start_named(&self.work, "mirror-src", true)?;
         let dst = Registry::start_named(&self.work, "mirror-dst", true)?;
-        let (set_path, pairs_path) = self.seed_mirror(&src, &dst, blob_bytes)?;
+        let both = RegistryCpu::new(src.child.id()).and(dst.child.id());
+        let bench_registry = std::mem::replace(&mut self.registry_cpu, both);
+        let result = self.mirror_runs(&src, &dst, quick);
+        self.registry_cpu = bench_registry;
+        result
+    }
+
+    fn mirror_runs(&mut self, src: &Registry, dst: &Registry, quick: bool) -> anyhow::Result<()> {
+        let blob_bytes = if quick { QUICK_BLOB_BYTES } else { BLOB_BYTES };
+        let (set_path, pairs_path) = self.seed_mirror(src, dst, blob_bytes)?;
         let oras_py = self.work.join("oras-copy.py");
         std::fs::write(&oras_py, ORAS_COPY)?;
         let cli = self.bins.cli.display().to_string();
@@ -107,9 +115,9 @@ impl Bench {
 
         let mut counts = Vec::new();
         for c in first.iter().chain(&second) {
-            let before = logged_requests(&src) + logged_requests(&dst);
+            let before = logged_requests(src) + logged_requests(dst);
             measure(c, &self.work, self.registry_cpu)?;
-            let requests = logged_requests(&src) + logged_requests(&dst) - before;
+            let requests = logged_requests(src) + logged_requests(dst) - before;
             let per = requests as f64 / ARTIFACTS as f64;
             eprintln!(
                 "bench: mirror requests: {} {}: {per:.1} per artifact",
