@@ -100,6 +100,14 @@ impl<'a> Lines<'a> {
     }
 }
 
+/// Line and column (both from 1; the column in characters, as an editor shows it) of byte
+/// `offset` in `text`: how an error about a TOML file names the place (registries.conf here,
+/// and other files read with `toml`, such as `oci-fetch mirror`'s set files).
+pub fn text_position(text: &str, offset: usize) -> (usize, usize) {
+    let lines = Lines::new(text, Path::new(""));
+    (lines.line(offset), lines.column(offset))
+}
+
 /// Parses and validates one file. `text` is the whole file; `file` names it in errors.
 pub(super) fn parse(text: &str, file: &Path) -> Result<RegistriesConf, Error> {
     if text.len() as u64 > MAX_CONFIG_FILE_BYTES {

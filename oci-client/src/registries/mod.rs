@@ -84,6 +84,7 @@ use std::path::{Path, PathBuf};
 pub use error::{
     AliasProblem, AliasReason, Error, Field, Origin, RewriteError, SearchRegistryProblem, Setting,
 };
+pub use file::text_position;
 pub use load::{
     ConfigPaths, DropIns, ENV_REGISTRIES_CONF, LoadOptions, SYSTEM_REGISTRIES_CONF,
     SYSTEM_REGISTRIES_CONF_DIR, USER_REGISTRIES_CONF, USER_REGISTRIES_CONF_DIR,

@@ -23,6 +23,7 @@
 
 use std::path::{Path, PathBuf};
 
+use oci_client::registries::text_position;
 use oci_ref::{Digest, Reference, Tag};
 use serde::Deserialize;
 
@@ -293,9 +294,18 @@ impl MirrorSet {
     ///
     /// See [`SetError`].
     pub fn parse(text: &str, path: &Path) -> Result<MirrorSet, SetError> {
-        let file: FileSet = toml::from_str(text).map_err(|e| SetError::Syntax {
-            path: path.to_path_buf(),
-            message: e.to_string().trim_end().replace('\n', " "),
+        let file: FileSet = toml::from_str(text).map_err(|e| {
+            let message = e.message().trim_end();
+            SetError::Syntax {
+                path: path.to_path_buf(),
+                message: match e.span() {
+                    Some(span) => {
+                        let (line, column) = text_position(text, span.start);
+                        format!("line {line}, column {column}: {message}")
+                    }
+                    None => message.to_owned(),
+                },
+            }
         })?;
         let destination = match file.destination {
             None => None,

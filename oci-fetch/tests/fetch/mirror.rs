@@ -98,6 +98,15 @@ fn bad_sets_are_refused_with_the_reason() {
         "invalid destination registry",
     );
     check_refused("[[source]\n", "set.toml");
+    // A syntax error names the file, the line and the column, on one line with no excerpt.
+    let err = parse(&format!("{src}tags = [v1]\n"))
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        err.starts_with("/sets/set.toml: line 3, column 9: "),
+        "{err}"
+    );
+    assert!(!err.contains('|') && !err.contains('\n'), "{err}");
 }
 
 #[test]
