@@ -436,7 +436,8 @@ impl RegistrySource {
     }
 
     /// The referrers of `subject` (the API, else the tag schema), from the first source that
-    /// answers.
+    /// lists any: a mirror (a pull-through cache, a partial copy) that has none is no answer
+    /// while the sources after it may have them.
     ///
     /// # Errors
     ///
@@ -447,13 +448,17 @@ impl RegistrySource {
     ) -> Result<Vec<crate::descriptor::Descriptor>, PullSourceError> {
         let what = format!("referrers of {subject}");
         let (_, found) = self
-            .walk(&what, |repo| {
-                let subject = subject.clone();
-                async move {
-                    let found = repo.referrers(&subject, None).await?;
-                    Ok(found.descriptors)
-                }
-            })
+            .walk_while(
+                &what,
+                |repo| {
+                    let subject = subject.clone();
+                    async move {
+                        let found = repo.referrers(&subject, None).await?;
+                        Ok(found.descriptors)
+                    }
+                },
+                Vec::is_empty,
+            )
             .await?;
         Ok(found)
     }
@@ -538,10 +543,29 @@ impl RegistrySource {
         F: Fn(Repository) -> Fut,
         Fut: std::future::Future<Output = Result<T, oci_client::Error>>,
     {
+        self.walk_while(what, op, |_| false).await
+    }
+
+    /// [`walk`](Self::walk), also going on past an answer for which `go_on` holds (an empty
+    /// list); the first such answer is the result when no later source gives a better one.
+    async fn walk_while<T, F, Fut>(
+        &self,
+        what: &str,
+        op: F,
+        go_on: impl Fn(&T) -> bool,
+    ) -> Result<(usize, T), PullSourceError>
+    where
+        F: Fn(Repository) -> Fut,
+        Fut: std::future::Future<Output = Result<T, oci_client::Error>>,
+    {
         let mut attempts = Vec::new();
+        let mut weak = None;
         for (i, endpoint) in self.shared.endpoints.iter().enumerate() {
             self.shared.requests.fetch_add(1, Ordering::Relaxed);
             match op(endpoint.repo.clone()).await {
+                Ok(v) if go_on(&v) => {
+                    weak.get_or_insert((i, v));
+                }
                 Ok(v) => return Ok((i, v)),
                 Err(e) if falls_through(classify(&e)) => attempts.push(SourceAttempt {
                     reference: endpoint.source.reference.name(),
@@ -556,6 +580,9 @@ impl RegistrySource {
                     });
                 }
             }
+        }
+        if let Some(answer) = weak {
+            return Ok(answer);
         }
         if attempts.is_empty() {
             return Err(PullSourceError::NoSources {

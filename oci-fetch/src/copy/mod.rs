@@ -224,6 +224,17 @@ pub enum CopyError {
         /// The parser's message.
         message: String,
     },
+    /// A manifest's bytes (verified against its digest) are not the size its descriptor
+    /// declared: the descriptor that named it lies.
+    #[error("manifest {digest}: {actual} bytes, its descriptor says {declared}")]
+    ManifestSize {
+        /// The manifest.
+        digest: Digest,
+        /// The size the descriptor declared.
+        declared: u64,
+        /// The size of its bytes.
+        actual: u64,
+    },
     /// A layout operation failed.
     #[error(transparent)]
     Layout(#[from] LayoutError),
@@ -370,6 +381,9 @@ impl Copier {
     async fn copy_root(&self, root: Descriptor, tags: &[Tag]) -> Result<Copied, CopyError> {
         let before = self.walker.stats();
         self.walker.node(&root, 0, 0, false).await?;
+        if self.walker.referrers_on() {
+            self.walker.referrers().await?;
+        }
         if tags.is_empty() {
             self.walker.list_untagged(&root).await?;
         }

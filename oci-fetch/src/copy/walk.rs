@@ -12,7 +12,7 @@ use oci_ref::{Digest, Reference, Tag, TagOrDigest};
 use tokio::sync::{OnceCell, Semaphore};
 
 use super::blob::stream_to_registry;
-use super::{CopyError, CopyOptions, CopyStats, MAX_REFERRER_DEPTH};
+use super::{CopyError, CopyOptions, CopyStats, MAX_CONCURRENCY, MAX_REFERRER_DEPTH};
 use crate::descriptor::Platform;
 use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManifest};
 use crate::download::DownloadOptions;
@@ -54,6 +54,14 @@ pub(super) struct Walker {
     limit: Semaphore,
     /// One cell per digest: the first visit does the work, later ones wait for it.
     done: Mutex<HashMap<Digest, Arc<OnceCell<()>>>>,
+    /// Manifests copied (or found) whose referrers are still to be listed, with their
+    /// referrer depth. The cells above cover the manifest graph only, which digests make
+    /// acyclic; referrers are walked in rounds after it ([`Walker::referrers`]), so a referrer
+    /// that leads back to a manifest being visited (a hostile listing, an index that is a
+    /// referrer of its own child) never waits on that manifest's cell.
+    pending: Mutex<Vec<(Digest, usize)>>,
+    /// Subjects whose referrers were listed.
+    listed: Mutex<HashSet<Digest>>,
     /// Root manifests already fetched (by tag), so the walk does not fetch them again.
     fetched: Mutex<HashMap<Digest, Bytes>>,
     /// Manifests this walk pushed to a destination registry: no tag there can name them yet,
@@ -178,7 +186,9 @@ impl Walker {
         opts: CopyOptions,
         resume: RetryPolicy,
     ) -> Walker {
-        let limit = Semaphore::new(opts.concurrency.max(1));
+        // `CopyOptions::concurrency` is public: a caller's number above the limit is the limit
+        // (tokio's semaphore panics beyond its own maximum).
+        let limit = Semaphore::new(opts.concurrency.clamp(1, usize::from(MAX_CONCURRENCY)));
         let mut manifest_download = opts.download.clone();
         manifest_download.progress = None;
         Walker {
@@ -190,11 +200,18 @@ impl Walker {
             opts,
             limit,
             done: Mutex::new(HashMap::new()),
+            pending: Mutex::new(Vec::new()),
+            listed: Mutex::new(HashSet::new()),
             fetched: Mutex::new(HashMap::new()),
             pushed: Mutex::new(HashSet::new()),
             index_edit: tokio::sync::Mutex::new(()),
             stats: Mutex::new(CopyStats::default()),
         }
+    }
+
+    /// Whether this walk copies referrers.
+    pub(super) fn referrers_on(&self) -> bool {
+        self.opts.referrers
     }
 
     pub(super) fn stats(&self) -> CopyStats {
@@ -278,6 +295,14 @@ impl Walker {
                 let m = r
                     .fetch_manifest(&TagOrDigest::Digest(desc.digest.clone()))
                     .await?;
+                let actual = m.bytes().len() as u64;
+                if actual != desc.size {
+                    return Err(CopyError::ManifestSize {
+                        digest: desc.digest.clone(),
+                        declared: desc.size,
+                        actual,
+                    });
+                }
                 Ok(m.bytes().clone())
             }
             Src::Layout(l) => Ok(Bytes::from(l.read_blob(desc, MAX_MANIFEST_SIZE).await?)),
@@ -358,23 +383,38 @@ impl Walker {
                 .content(desc, bytes, false, depth, referrer_depth, is_referrer)
                 .await;
         }
-        // With referrers, the manifest's content, its presence at the destination and its
-        // referrers at the source are all needed: asked at the same time. The referrers are
-        // copied after their subject, concurrently: `oci-client` serialises the edits of the
-        // subject's fallback index at the destination, and a layout's `index.json` is edited
-        // under `index_edit`.
-        let copied = async {
-            let (present, bytes) =
-                try_join(self.dst_has_manifest(desc), self.src_manifest(desc)).await?;
-            self.content(desc, bytes, present, depth, referrer_depth, is_referrer)
-                .await
-        };
-        let (_, referrers) = try_join(copied, self.src_referrers(&desc.digest)).await?;
-        let walked = referrers
-            .iter()
-            .map(|r| self.node(r, 0, referrer_depth + 1, true));
-        try_join_all(walked).await?;
-        Ok(())
+        // With referrers, the manifest is walked for its referrers too, once the graph is
+        // copied ([`Walker::referrers`]): even when it is already at the destination.
+        lock(&self.pending).push((desc.digest.clone(), referrer_depth));
+        let (present, bytes) =
+            try_join(self.dst_has_manifest(desc), self.src_manifest(desc)).await?;
+        self.content(desc, bytes, present, depth, referrer_depth, is_referrer)
+            .await
+    }
+
+    /// Copies the referrers of every manifest copied so far, and theirs, round after round
+    /// until none is left (each subject listed once). Within a round subjects are listed, and
+    /// their referrers copied, concurrently: `oci-client` serialises the edits of one
+    /// subject's fallback index at the destination, and a layout's `index.json` is edited under
+    /// `index_edit`.
+    pub(super) async fn referrers(&self) -> Result<(), CopyError> {
+        loop {
+            let round: Vec<(Digest, usize)> = std::mem::take(&mut *lock(&self.pending))
+                .into_iter()
+                .filter(|(d, _)| lock(&self.listed).insert(d.clone()))
+                .collect();
+            if round.is_empty() {
+                return Ok(());
+            }
+            let listed = round.iter().map(|(subject, referrer_depth)| async move {
+                let referrers = self.src_referrers(subject).await?;
+                let walked = referrers
+                    .iter()
+                    .map(|r| self.node(r, 0, referrer_depth + 1, true));
+                try_join_all(walked).await.map(drop)
+            });
+            try_join_all(listed).await?;
+        }
     }
 
     /// Copies manifest `desc` (body `bytes`; unless `present` at the destination) after its
@@ -534,12 +574,14 @@ impl Walker {
         let target = (&**repo, reference);
         let outcome =
             stream_to_registry(source, desc, &self.resume, progress, target, served_by).await?;
-        if let Some(p) = progress {
+        let uploaded = outcome == PushOutcome::Uploaded;
+        // A blob the destination had gets no progress events.
+        if let Some(p) = progress.filter(|_| uploaded) {
             p.emit(ProgressEvent::Sent {
                 digest: desc.digest.clone(),
             });
         }
-        self.count(outcome == PushOutcome::Uploaded, desc.size);
+        self.count(uploaded, desc.size);
         Ok(())
     }
 

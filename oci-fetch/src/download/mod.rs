@@ -84,6 +84,7 @@ pub use partial::{LOCK_POLL_INTERVAL, PARTIAL_SUFFIX, partial_path};
 use partial::{claim, inflate_path, prepare, sweep};
 pub use place::decompressed_path;
 use place::place;
+pub use temp::write_atomic;
 use temp::{
     FinishError, Sink, TempGuard, WriteFailure, finish_temp, parent_dir, sync_dir, writer_loop,
 };

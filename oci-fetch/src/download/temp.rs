@@ -12,6 +12,37 @@ use crate::verify::{Verifier, VerifyError};
 
 use super::direct::FileWriter;
 
+/// Writes `bytes` to `path` atomically: a new temporary file beside it (never one already there,
+/// never through a symlink), written, synced, then renamed over `path`. Readers see the old
+/// file or the whole new one; on failure the temporary file is removed.
+///
+/// # Errors
+///
+/// The IO error of the step that failed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    static UNIQUE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = UNIQUE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let suffix = super::PARTIAL_SUFFIX;
+    let temp = path.with_file_name(format!(".{name}.{}-{n}{suffix}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&temp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    result
+}
+
 /// Removes a temporary file on drop unless disarmed; for a partial file, also holds its lock
 /// (see `partial`) until after the removal, so nobody takes the file up half-removed.
 #[derive(Debug)]

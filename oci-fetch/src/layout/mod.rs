@@ -232,28 +232,7 @@ fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, bytes: &[u8]) -> Resu
 async fn write_atomic(path: &Path, bytes: Vec<u8>) -> Result<(), LayoutError> {
     let path = path.to_path_buf();
     let joined = tokio::task::spawn_blocking(move || -> Result<(), LayoutError> {
-        use std::io::Write;
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        static UNIQUE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let n = UNIQUE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let suffix = crate::download::PARTIAL_SUFFIX;
-        let temp = path.with_file_name(format!(".{name}.{}-{n}{suffix}", std::process::id()));
-        let result = (|| {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&temp)?;
-            f.write_all(&bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&temp, &path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&temp);
-        }
-        result.map_err(io_at(&path))
+        crate::download::write_atomic(&path, &bytes).map_err(io_at(&path))
     })
     .await;
     joined.unwrap_or_else(|e| {

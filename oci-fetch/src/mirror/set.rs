@@ -21,6 +21,7 @@
 //!
 //! Unknown keys are refused, so a typo never silently mirrors the wrong thing.
 
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use oci_client::registries::text_position;
@@ -276,14 +277,20 @@ impl MirrorSet {
             path: path.to_path_buf(),
             source,
         };
-        let len = std::fs::metadata(path).map_err(io)?.len();
-        if len > MAX_SET_FILE_BYTES {
+        // Read at most one byte past the limit: a pipe, a device or a growing file has no
+        // trustworthy length to check first.
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .map_err(io)?
+            .take(MAX_SET_FILE_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(io)?;
+        if text.len() as u64 > MAX_SET_FILE_BYTES {
             return Err(SetError::TooLarge {
                 path: path.to_path_buf(),
                 limit: MAX_SET_FILE_BYTES,
             });
         }
-        let text = std::fs::read_to_string(path).map_err(io)?;
         MirrorSet::parse(&text, path)
     }
 

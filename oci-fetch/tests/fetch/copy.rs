@@ -327,3 +327,135 @@ async fn a_source_answering_a_resume_with_the_whole_blob_has_the_sent_prefix_ski
     );
     assert!(s.destination_has(&manifest_digest, &layer, &data).await);
 }
+
+/// Pushes to `src` an index that lists `manifest` and is also its referrer (`subject`): the
+/// index's walk reaches `manifest`, whose referrers lead back to the index. Returns its digest.
+async fn push_index_referring_to_its_child(s: &Setup, manifest: &Digest, size: usize) -> Digest {
+    let child =
+        serde_json::json!({"mediaType": MANIFEST, "digest": manifest.as_str(), "size": size});
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": INDEX,
+        "artifactType": "application/vnd.test.bundle",
+        "manifests": [child.clone()],
+        "subject": child,
+    }))
+    .expect("index JSON");
+    let digest = sha256(&index);
+    s.repo("src:v1")
+        .push_manifest(&TagOrDigest::Digest(digest.clone()), index.into(), INDEX)
+        .await
+        .expect("index pushed");
+    digest
+}
+
+const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// An index that is a referrer of its own child is copied once, and the copy ends: the walk
+/// does not wait on a manifest it is visiting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_referrer_that_lists_its_own_subject_is_copied_once_without_waiting_on_itself() {
+    let (s, []) = Setup::start::<0>("copy-cycle", &[]).await;
+    let data = payload(1000);
+    let (manifest, layer) = s.push_source(&data).await;
+    let index = push_index_referring_to_its_child(&s, &manifest, manifest_of(&data).len()).await;
+    let host = s.registry.host();
+    let mut opts = CopyOptions::default();
+    opts.referrers = true;
+    let copied = tokio::time::timeout(
+        Duration::from_secs(60),
+        copy(
+            &s.client,
+            &Location::Registry(s.reference(host, "src:v1")),
+            &Location::Registry(s.reference(host, "dst:v1")),
+            &opts,
+        ),
+    )
+    .await
+    .expect("the copy ends")
+    .expect("the copy succeeds");
+    assert_eq!(copied.root.digest, manifest);
+    assert!(s.destination_has(&manifest, &layer, &data).await);
+    let dst = s.repo("dst:v1");
+    assert!(
+        dst.head_manifest(&TagOrDigest::Digest(index.clone()))
+            .await
+            .expect("HEAD")
+            .is_some(),
+        "the referring index was copied"
+    );
+}
+
+/// A mirror that has the artifact but none of its referrers is no answer for them: `copy -r`
+/// through registries.conf takes them from the primary.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn referrers_missing_at_a_mirror_come_from_the_primary() {
+    let mirror = Registry::start().await.expect("a second real registry");
+    let (s, []) = Setup::start::<0>("copy-mirror-referrers", &[mirror.host().to_owned()]).await;
+    let data = payload(1000);
+    let (manifest, _) = s.push_source(&data).await;
+    let index = push_index_referring_to_its_child(&s, &manifest, manifest_of(&data).len()).await;
+    let primary = s.registry.host();
+    // The mirror gets the artifact alone (a pull-through cache that never listed referrers).
+    copy(
+        &s.client,
+        &Location::Registry(s.reference(primary, "src:v1")),
+        &Location::Registry(s.reference(mirror.host(), "src:v1")),
+        &CopyOptions::default(),
+    )
+    .await
+    .expect("the artifact reaches the mirror");
+    let source = s.reference(primary, "src:v1");
+    let mut opts = pull_sources(primary, mirror.host(), &s.ns, &source);
+    opts.referrers = true;
+    copy(
+        &s.client,
+        &Location::Registry(source),
+        &Location::Registry(s.reference(primary, "dst:v1")),
+        &opts,
+    )
+    .await
+    .expect("the copy succeeds");
+    let dst = s.repo("dst:v1");
+    assert!(
+        dst.head_manifest(&TagOrDigest::Digest(index))
+            .await
+            .expect("HEAD")
+            .is_some(),
+        "the referrer came from the primary"
+    );
+}
+
+/// An index that declares a wrong size for a child manifest is refused when the child is
+/// fetched, naming it and both sizes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_manifest_of_another_size_than_declared_is_refused() {
+    let (s, []) = Setup::start::<0>("copy-size-lie", &[]).await;
+    let data = payload(1000);
+    let (manifest, _) = s.push_source(&data).await;
+    let real = manifest_of(&data).len();
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": INDEX,
+        "manifests": [{"mediaType": MANIFEST, "digest": manifest.as_str(), "size": real + 1}],
+    }))
+    .expect("index JSON");
+    s.repo("src:v1")
+        .push_manifest(&TagOrDigest::tag("lie").expect("tag"), index.into(), INDEX)
+        .await
+        .expect("index pushed");
+    let host = s.registry.host();
+    let err = copy(
+        &s.client,
+        &Location::Registry(s.reference(host, "src:lie")),
+        &Location::Registry(s.reference(host, "dst:lie")),
+        &CopyOptions::default(),
+    )
+    .await
+    .expect_err("refused");
+    assert!(
+        matches!(&err, CopyError::ManifestSize { digest, declared, actual }
+            if *digest == manifest && *declared == real as u64 + 1 && *actual == real as u64),
+        "{err}"
+    );
+}

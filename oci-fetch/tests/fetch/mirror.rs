@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use oci_fetch::mirror::{MirrorDestination, MirrorSet, Placed, SetError, TagSelection};
+use oci_fetch::mirror::{
+    MAX_SET_FILE_BYTES, MirrorDestination, MirrorSet, Placed, SetError, TagSelection,
+};
 use oci_ref::{Reference, Tag};
 
 fn parse(text: &str) -> Result<MirrorSet, SetError> {
@@ -107,6 +109,22 @@ fn bad_sets_are_refused_with_the_reason() {
         "{err}"
     );
     assert!(!err.contains('|') && !err.contains('\n'), "{err}");
+}
+
+/// A set "file" with no length to check first (a device, a pipe) is read only up to the limit.
+#[test]
+fn a_set_file_is_read_only_up_to_its_limit() {
+    let err = MirrorSet::load(Path::new("/dev/zero")).expect_err("refused");
+    assert!(
+        matches!(
+            err,
+            SetError::TooLarge {
+                limit: MAX_SET_FILE_BYTES,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]

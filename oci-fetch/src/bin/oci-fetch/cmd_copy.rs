@@ -115,7 +115,12 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
             args.src
         )));
     }
-    if args.all_tags && (src_tags.is_some() || args.src.contains('@') || dst_tags.is_some()) {
+    if args.all_tags
+        && (src_tags.is_some()
+            || dst_tags.is_some()
+            || args.src.contains('@')
+            || args.dst.contains('@'))
+    {
         return Err(Failure::Usage(anyhow!(
             "--all-tags copies every tag to the same tag: name SRC and DST without tag or digest"
         )));

@@ -138,22 +138,9 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Writes `text` to `path` through a temporary file beside it and a rename: readers see the
-/// old file or the whole new one.
+/// Writes `text` to `path` atomically (temporary file, sync, rename).
 fn write_atomically(path: &Path, text: &str) -> Result<(), Failure> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| usage(anyhow!("{}: not a file name", path.display())))?;
-    let tmp = path.with_file_name(format!(
-        ".{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
+    oci_fetch::download::write_atomic(path, text.as_bytes())
         .with_context(|| format!("writing {}", path.display()))
         .map_err(Failure::Operation)
 }

@@ -53,6 +53,18 @@ impl Bars {
         self.bars.get(key)
     }
 
+    /// Finishes `key`'s bar (filled first when `fill`) and lets it go: its last line stays on
+    /// screen, and a command moving more blobs than the terminal has lines keeps drawing the
+    /// bars still running instead of a screen of finished ones.
+    fn finish(&mut self, key: &Key, fill: bool) {
+        if let Some(b) = self.bars.remove(key) {
+            if fill {
+                b.set_position(b.length().unwrap_or(0));
+            }
+            b.finish();
+        }
+    }
+
     fn on(&mut self, event: ProgressEvent) {
         match event {
             ProgressEvent::Started {
@@ -72,9 +84,7 @@ impl Bars {
                 }
             }
             ProgressEvent::Finished { digest, .. } | ProgressEvent::Sent { digest } => {
-                if let Some(b) = self.get(&Key::Blob(digest)) {
-                    b.finish();
-                }
+                self.finish(&Key::Blob(digest), false);
             }
             ProgressEvent::UploadStarted { path, total } => {
                 self.bar(Key::File(path), total).set_position(0);
@@ -83,10 +93,7 @@ impl Bars {
                 self.bar(Key::File(path), total).set_position(bytes);
             }
             ProgressEvent::UploadFinished { path, .. } => {
-                if let Some(b) = self.get(&Key::File(path)) {
-                    b.set_position(b.length().unwrap_or(0));
-                    b.finish();
-                }
+                self.finish(&Key::File(path), true);
             }
             _ => {}
         }

@@ -268,6 +268,17 @@ fn misused_flags_are_refused() {
             ],
             "--to-oci-layout",
         ),
+        // Every tag goes to the same tag: a destination digest would be silently ignored.
+        case(
+            "copy",
+            &[
+                "copy",
+                "--all-tags",
+                &format!("{UNREACHABLE}/bad-input/repo"),
+                &format!("{UNREACHABLE}/bad-input/copy@{UNKNOWN_DIGEST}"),
+            ],
+            "--all-tags",
+        ),
     ];
     for (run, needle) in &cases {
         let (code, line) = s.check(run, needle);
