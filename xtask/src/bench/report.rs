@@ -29,8 +29,8 @@ impl Bench {
             .unwrap_or(0.0);
         let mut table = format!(
             "\n### {case} ({} MiB, {} run(s), load {load_before} → {load_after})\n\n\
-             | client | mode | median wall | min–max | throughput | CPU (user+sys) | registry CPU | peak RSS | vs {reference} | verifies |\n\
-             |---|---|---|---|---|---|---|---|---|---|\n",
+             | client | mode | median wall | min–max | throughput | CPU (user+sys) | registry CPU | CPU floor | peak RSS | vs {reference} | verifies |\n\
+             |---|---|---|---|---|---|---|---|---|---|---|\n",
             bytes / MIB,
             self.runs
         );
@@ -101,7 +101,7 @@ fn report_row(
     if let Some(err) = failure.filter(|_| walls.is_empty()) {
         let _ = writeln!(
             table,
-            "| {} | {} | failed | | | | | | | {} |",
+            "| {} | {} | failed | | | | | | | | {} |",
             c.name, c.mode, c.verifies
         );
         return json!({"client": c.name, "mode": c.mode, "error": err});
@@ -111,6 +111,7 @@ fn report_row(
     let max = walls.iter().copied().fold(0.0, f64::max);
     let rss = samples.iter().map(|s| s.rss_kib).max().unwrap_or(0);
     let mibps = bytes as f64 / MIB as f64 / med;
+    let floor = cpu_floor(samples);
     let ratio = if ref_median > 0.0 {
         med / ref_median
     } else {
@@ -118,7 +119,7 @@ fn report_row(
     };
     let _ = writeln!(
         table,
-        "| {} | {} | {med:.2} s | {min:.2}–{max:.2} s | {mibps:.0} MiB/s | {:.2} s | {:.2} s | {} MiB | {ratio:.2}× | {} |",
+        "| {} | {} | {med:.2} s | {min:.2}–{max:.2} s | {mibps:.0} MiB/s | {:.2} s | {:.2} s | {floor:.2} s | {} MiB | {ratio:.2}× | {} |",
         c.name,
         c.mode,
         median(&cpus),
@@ -133,6 +134,21 @@ fn report_row(
         "median_cpu_s": median(&cpus), "peak_rss_kib": rss,
         "registry_cpu_s": registry_cpus, "median_registry_cpu_s": median(&registry_cpus),
         "throughput_mib_s": mibps, "ratio_to_reference": ratio,
+        "cpu_floor_s": floor, "cores": cores(),
         "error": failure,
     })
+}
+
+/// The machine's cores (what the floor divides by).
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+/// The least wall time this machine could have given the median run: the client's and the
+/// registries' CPU seconds spread over every core with nothing idle. A wall close to it leaves
+/// nothing to win by overlapping better; a client whose wall is far above it waits on
+/// something.
+fn cpu_floor(samples: &[Sample]) -> f64 {
+    let totals: Vec<f64> = samples.iter().map(|s| s.cpu + s.registry_cpu).collect();
+    median(&totals) / cores() as f64
 }
