@@ -74,7 +74,8 @@
 //!   half-committed, because only the closing `PUT` with the digest commits it.
 //! - [`Repository::push_manifest`]: the manifest may or may not have been stored; when it has a
 //!   subject and the registry has no referrers API, the fallback index may not have been
-//!   updated yet. Pushing again is safe (idempotent).
+//!   updated yet. Pushing again is safe (idempotent). [`Repository::add_referrers`]: the index
+//!   was written whole or not at all; recording again is safe (entries present are kept).
 //! - [`Repository::delete_manifest`] / [`Repository::delete_blob`]: may or may not have happened.
 //! - [`BlobStream`]: dropping it mid-way leaves nothing; bytes already yielded are unverified.
 
@@ -110,7 +111,7 @@ pub use manifest::{
 };
 pub use oci_ref::model::{ANNOTATION_TITLE, Descriptor, ImageIndex, ImageManifest, Platform};
 pub use pager::{next_link, parse_next_link};
-pub use referrers::{Referrers, ReferrersSource};
+pub use referrers::{FallbackEdit, Referrers, ReferrersSource};
 pub use repository::Repository;
 pub use retry::{
     DEFAULT_INITIAL_BACKOFF, DEFAULT_MAX_ATTEMPTS, DEFAULT_MAX_BACKOFF, DEFAULT_MAX_TOTAL_WAIT,

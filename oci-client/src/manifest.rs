@@ -21,6 +21,7 @@ use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, StatusCode};
 
 use crate::error::{Error, Limit, Protocol};
+use crate::referrers::{FallbackEdit, referrer_descriptor};
 use crate::repository::{Access, Repository, header_value};
 use crate::transport::{BodyError, Req};
 use oci_ref::model::{Descriptor, ImageIndex, ImageManifest};
@@ -118,7 +119,8 @@ pub struct ManifestHead {
     pub size: Option<u64>,
 }
 
-/// The outcome of [`Repository::push_manifest`].
+/// The outcome of [`Repository::push_manifest`] and [`Repository::push_manifest_with`]; what
+/// [`Repository::add_referrers`] records.
 #[derive(Debug, Clone)]
 pub struct PushedManifest {
     /// Descriptor of the bytes pushed.
@@ -126,8 +128,12 @@ pub struct PushedManifest {
     /// The subject, when the manifest has one.
     pub subject: Option<Digest>,
     /// Whether the registry confirmed the subject with `OCI-Subject` (it has a referrers API).
-    /// When it did not, the referrers fallback tag was updated.
+    /// When it did not, the referrers fallback tag was updated (unless the push was
+    /// [`FallbackEdit::Deferred`]).
     pub subject_confirmed: bool,
+    /// The entry that lists it in its subject's fallback index (with its `artifactType` and
+    /// annotations); `None` without a subject.
+    pub(crate) listed_as: Option<serde_json::Value>,
 }
 
 /// The fields of a manifest body this crate looks at.
@@ -281,7 +287,8 @@ impl Repository {
 
     /// Pushes manifest `bytes` (sent as they are) with `Content-Type: media_type` under a tag
     /// or its digest. When the manifest has a `subject` and the registry does not answer with
-    /// `OCI-Subject`, the referrers fallback index (tag `<alg>-<hex>`) is updated.
+    /// `OCI-Subject`, the referrers fallback index (tag `<alg>-<hex>`) is updated: this is
+    /// [`Repository::push_manifest_with`] and [`FallbackEdit::Now`].
     ///
     /// # Errors
     ///
@@ -297,6 +304,27 @@ impl Repository {
         reference: &TagOrDigest,
         bytes: Bytes,
         media_type: &str,
+    ) -> Result<PushedManifest, Error> {
+        self.push_manifest_with(reference, bytes, media_type, FallbackEdit::Now)
+            .await
+    }
+
+    /// [`Repository::push_manifest`], with the fallback index of a manifest with a `subject`
+    /// updated as `fallback` says: at once, or by the caller later with
+    /// [`Repository::add_referrers`], in one edit for several referrers of one subject (a
+    /// manifest `PUT` is idempotent, so pushing again one the registry has and recording it is
+    /// how an interrupted copy gets it listed).
+    ///
+    /// # Errors
+    ///
+    /// As [`Repository::push_manifest`]; with [`FallbackEdit::Deferred`], none from the
+    /// fallback index.
+    pub async fn push_manifest_with(
+        &self,
+        reference: &TagOrDigest,
+        bytes: Bytes,
+        media_type: &str,
+        fallback: FallbackEdit,
     ) -> Result<PushedManifest, Error> {
         let peek: Peek = serde_json::from_slice(&bytes).map_err(|e| Error::InvalidInput {
             what: "manifest JSON",
@@ -349,17 +377,19 @@ impl Repository {
             self.learn_referrers_api();
         }
         let descriptor = Descriptor::new(media_type, digest, size);
-        if let Some(subject) = &subject
-            && self.maintains_fallback(!subject_confirmed)
-        {
-            self.add_to_referrers_fallback(subject, &descriptor, &bytes)
-                .await?;
-        }
-        Ok(PushedManifest {
+        let pushed = PushedManifest {
+            listed_as: subject
+                .as_ref()
+                .map(|_| referrer_descriptor(&descriptor, &bytes)),
             descriptor,
             subject,
             subject_confirmed,
-        })
+        };
+        if let (FallbackEdit::Now, Some(subject)) = (fallback, &pushed.subject) {
+            self.add_referrers(subject, None, std::slice::from_ref(&pushed))
+                .await?;
+        }
+        Ok(pushed)
     }
 
     /// Deletes a manifest (by digest) or a tag (`DELETE /v2/<name>/manifests/<reference>`).

@@ -1,5 +1,9 @@
 //! Referrers: the API (`GET /v2/<name>/referrers/<digest>?artifactType=`) with the tag-schema
-//! fallback, and maintenance of the fallback index when pushing a manifest with a `subject`.
+//! fallback, and maintenance of the fallback index when pushing a manifest with a `subject`:
+//! at once ([`Repository::push_manifest`]), or for several referrers of one subject in one
+//! edit ([`Repository::push_manifest_with`] and [`FallbackEdit::Deferred`], then
+//! [`Repository::add_referrers`]: what a copy does, one `GET` and one `PUT` of the index per
+//! subject instead of one of each per referrer).
 //!
 //! [distribution-spec v1.1 § Listing Referrers](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#listing-referrers)
 //! and [§ Referrers Tag Schema](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#referrers-tag-schema).
@@ -18,6 +22,13 @@
 //!   [`Repository::with_referrers_source`] overrides what was learned.
 //! - **one lock per subject** whose fallback index is being rewritten, so that referrers of one
 //!   subject pushed (or deleted) concurrently through one client never lose an entry.
+//! - **how many fallback index writes** it sent to the repository (finished or abandoned). A
+//!   listing read from the tag schema notes the count before its `GET`; when it found no index
+//!   and the count has not moved when [`Repository::add_referrers`] holds the subject's lock,
+//!   nothing this client wrote can be missing from what the listing saw, and the new index is
+//!   written without reading it again (one `PUT`). Otherwise the edit reads the index under
+//!   the lock first: the listing itself is never taken under the lock, so that pushing the
+//!   referrers between listing and recording waits on nothing.
 //!
 //! # Deviation
 //!
@@ -27,7 +38,7 @@
 //! oras-go.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use bytes::Bytes;
@@ -38,6 +49,7 @@ use reqwest::Method;
 use reqwest::header::{self, HeaderValue};
 
 use crate::error::{Error, ErrorCode, Protocol};
+use crate::manifest::PushedManifest;
 use crate::pager::Pager;
 use crate::repository::{Access, Repository};
 use crate::transport::Req;
@@ -61,6 +73,33 @@ pub struct Referrers {
     pub descriptors: Vec<Descriptor>,
     /// Where they came from.
     pub source: ReferrersSource,
+    /// What the tag schema showed, when it was read ([`Repository::add_referrers`] may then
+    /// skip reading the index again).
+    fallback: Option<FallbackSeen>,
+}
+
+/// A listing's look at a subject's fallback index.
+#[derive(Debug, Clone)]
+struct FallbackSeen {
+    subject: Digest,
+    /// The tag did not exist.
+    absent: bool,
+    /// [`ReferrersState::writes`] before the index was read.
+    writes: u64,
+}
+
+/// When [`Repository::push_manifest_with`] records a manifest with a `subject` in the
+/// subject's fallback index (where the repository maintains one: see
+/// [`Repository::with_referrers_source`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum FallbackEdit {
+    /// Right after the push, one edit per manifest ([`Repository::push_manifest`]).
+    #[default]
+    Now,
+    /// Not now: the caller records it with [`Repository::add_referrers`], together with the
+    /// other referrers of its subject it pushes.
+    Deferred,
 }
 
 /// [`ReferrersState::api`]: the referrers API answered (or a push was confirmed).
@@ -76,6 +115,18 @@ pub(crate) struct ReferrersState {
     /// The lock of each subject whose fallback index is being edited (dead entries are pruned
     /// when a new one is added).
     edits: Mutex<HashMap<Digest, Weak<tokio::sync::Mutex<()>>>>,
+    /// Fallback index writes sent (counted once answered or abandoned; see the module docs).
+    writes: AtomicU64,
+}
+
+/// Counts a fallback index write when dropped: after its answer, or when the write is
+/// abandoned (it may still land).
+struct Written<'a>(&'a AtomicU64);
+
+impl Drop for Written<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
 }
 
 /// The [`ReferrersState`] of every repository a client has a live handle on, by registry and
@@ -161,9 +212,11 @@ impl Repository {
         artifact_type: Option<&str>,
     ) -> Result<Referrers, Error> {
         let tag_schema = || async {
+            let (descriptors, seen) = self.referrers_fallback(subject, artifact_type).await?;
             Ok(Referrers {
-                descriptors: self.referrers_fallback(subject, artifact_type).await?,
+                descriptors,
                 source: ReferrersSource::TagSchema,
+                fallback: Some(seen),
             })
         };
         let skip_api = match self.referrers_source {
@@ -178,6 +231,7 @@ impl Repository {
             Ok(descriptors) => Ok(Referrers {
                 descriptors,
                 source: ReferrersSource::Api,
+                fallback: None,
             }),
             Err(e) if e.status() == Some(404) => {
                 if self.referrers_source == Some(ReferrersSource::Api) {
@@ -259,28 +313,36 @@ impl Repository {
         Ok(out)
     }
 
+    /// The referrers the fallback index lists, and what the listing saw of it.
     async fn referrers_fallback(
         &self,
         subject: &Digest,
         artifact_type: Option<&str>,
-    ) -> Result<Vec<Descriptor>, Error> {
+    ) -> Result<(Vec<Descriptor>, FallbackSeen), Error> {
+        let mut seen = FallbackSeen {
+            subject: subject.clone(),
+            absent: false,
+            writes: self.referrers.writes.load(Ordering::SeqCst),
+        };
         let tag = TagOrDigest::Tag(Tag::referrers_fallback(subject));
         let manifest = match self.fetch_manifest(&tag).await {
             Ok(m) => m,
-            Err(e) if e.is_not_found() => return Ok(Vec::new()),
+            Err(e) if e.is_not_found() => {
+                seen.absent = true;
+                return Ok((Vec::new(), seen));
+            }
             Err(e) => return Err(e),
         };
-        if !manifest.is_index() {
-            return Ok(Vec::new());
-        }
-        let Ok(parsed) = serde_json::from_slice::<IndexPage>(manifest.bytes()) else {
-            return Ok(Vec::new());
+        let parsed = serde_json::from_slice::<IndexPage>(manifest.bytes());
+        let descriptors = match parsed {
+            Ok(parsed) if manifest.is_index() => parsed
+                .manifests
+                .into_iter()
+                .filter(|d| matches(d, artifact_type))
+                .collect(),
+            _ => Vec::new(),
         };
-        Ok(parsed
-            .manifests
-            .into_iter()
-            .filter(|d| matches(d, artifact_type))
-            .collect())
+        Ok((descriptors, seen))
     }
 
     /// After deleting manifest `deleted` whose subject is `subject`: when the registry has no
@@ -336,36 +398,73 @@ impl Repository {
             .header(header::CONTENT_TYPE, HeaderValue::from_static(OCI_INDEX))
             .body(Bytes::from(body))
             .idempotent(true);
+        let _written = Written(&self.referrers.writes);
         self.send_ok(&target, req).await?;
         Ok(())
     }
 
-    /// Adds the manifest `descriptor` (whose body is `bytes`) to the fallback index of
-    /// `subject`, unless it is there already. Edits of one subject's index through this client
-    /// run one at a time.
-    pub(crate) async fn add_to_referrers_fallback(
+    /// Records `pushed`, manifests pushed with a `subject` of `subject` (by
+    /// [`Repository::push_manifest_with`]), in the subject's fallback index, in one edit: those
+    /// for which the repository maintains the index, as [`Repository::push_manifest`] decides
+    /// (fixed by [`Repository::with_referrers_source`], else where the registry did not confirm
+    /// the subject with `OCI-Subject`). Entries the index has already are left as they are,
+    /// so recording a manifest twice is harmless. Edits of one subject's index through this
+    /// client run one at a time.
+    ///
+    /// The edit reads the index and writes it back (a `GET` and a `PUT`); only the `PUT` when
+    /// `seen`, a listing of `subject` by [`Repository::referrers`] from this client, found no
+    /// index and nothing was written to the repository's fallback indexes through this client
+    /// since (see the module docs).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] when one of `pushed` has another subject or none;
+    /// [`Error::Protocol`] with [`Protocol::ReferrersTagNotIndex`] when the fallback tag names
+    /// something else than an index; and the errors of [`Repository::fetch_manifest`] and
+    /// [`Repository::push_manifest`] for reading and writing the index.
+    pub async fn add_referrers(
         &self,
         subject: &Digest,
-        descriptor: &Descriptor,
-        bytes: &[u8],
+        seen: Option<&Referrers>,
+        pushed: &[PushedManifest],
     ) -> Result<(), Error> {
+        if pushed.iter().any(|p| p.subject.as_ref() != Some(subject)) {
+            return Err(Error::InvalidInput {
+                what: "referrer to record (its subject is another manifest)",
+                source: None,
+            });
+        }
+        let entries: Vec<&serde_json::Value> = pushed
+            .iter()
+            .filter(|p| self.maintains_fallback(!p.subject_confirmed))
+            .filter_map(|p| p.listed_as.as_ref())
+            .collect();
+        if entries.is_empty() {
+            return Ok(());
+        }
         let _edit = self.referrers.edit(subject).await;
         let tag = TagOrDigest::Tag(Tag::referrers_fallback(subject));
-        let mut index: serde_json::Value = match self.fetch_manifest(&tag).await {
-            Ok(m) if m.is_index() => serde_json::from_slice(m.bytes())
-                .map_err(|_| Error::protocol(self.base.as_str(), Protocol::ReferrersTagNotIndex))?,
-            Ok(_) => {
-                return Err(Error::protocol(
-                    self.base.as_str(),
-                    Protocol::ReferrersTagNotIndex,
-                ));
+        let unchanged_absent = seen.and_then(|r| r.fallback.as_ref()).is_some_and(|f| {
+            f.absent
+                && f.subject == *subject
+                && f.writes == self.referrers.writes.load(Ordering::SeqCst)
+        });
+        let mut index = if unchanged_absent {
+            empty_index()
+        } else {
+            match self.fetch_manifest(&tag).await {
+                Ok(m) if m.is_index() => serde_json::from_slice(m.bytes()).map_err(|_| {
+                    Error::protocol(self.base.as_str(), Protocol::ReferrersTagNotIndex)
+                })?,
+                Ok(_) => {
+                    return Err(Error::protocol(
+                        self.base.as_str(),
+                        Protocol::ReferrersTagNotIndex,
+                    ));
+                }
+                Err(e) if e.is_not_found() => empty_index(),
+                Err(e) => return Err(e),
             }
-            Err(e) if e.is_not_found() => serde_json::json!({
-                "schemaVersion": 2,
-                "mediaType": OCI_INDEX,
-                "manifests": [],
-            }),
-            Err(e) => return Err(e),
         };
         let Some(manifests) = index.get_mut("manifests").and_then(|m| m.as_array_mut()) else {
             return Err(Error::protocol(
@@ -373,15 +472,27 @@ impl Repository {
                 Protocol::ReferrersTagNotIndex,
             ));
         };
-        if manifests
-            .iter()
-            .any(|d| d.get("digest").and_then(|v| v.as_str()) == Some(descriptor.digest.as_str()))
-        {
+        let before = manifests.len();
+        for entry in entries {
+            let digest = entry.get("digest");
+            if !manifests.iter().any(|d| d.get("digest") == digest) {
+                manifests.push(entry.clone());
+            }
+        }
+        if manifests.len() == before {
             return Ok(());
         }
-        manifests.push(referrer_descriptor(descriptor, bytes));
         self.put_index(&tag, &index).await
     }
+}
+
+/// A fallback index listing no referrers yet.
+fn empty_index() -> serde_json::Value {
+    serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [],
+    })
 }
 
 fn matches(d: &Descriptor, artifact_type: Option<&str>) -> bool {
@@ -393,7 +504,7 @@ fn matches(d: &Descriptor, artifact_type: Option<&str>) -> bool {
 
 /// The descriptor written into a fallback index: `artifactType` is the manifest's, else its
 /// config's media type (none for an index without one); its annotations are copied.
-fn referrer_descriptor(descriptor: &Descriptor, bytes: &[u8]) -> serde_json::Value {
+pub(crate) fn referrer_descriptor(descriptor: &Descriptor, bytes: &[u8]) -> serde_json::Value {
     let body: serde_json::Value = serde_json::from_slice(bytes).unwrap_or(serde_json::Value::Null);
     let artifact_type = body
         .get("artifactType")

@@ -1,6 +1,6 @@
 //! Referrers: API with and without server-side filtering, tag-schema fallback.
 
-use oci_client::ReferrersSource;
+use oci_client::{FallbackEdit, ReferrersSource};
 use oci_ref::media_type::OCI_INDEX;
 
 use crate::server::{Reply, Server, ServerExt as _, sha256};
@@ -342,4 +342,126 @@ async fn a_404_naming_a_missing_repository_is_not_remembered() {
         assert_eq!(repo.referrers_api_known(), None);
     }
     assert_eq!(api_requests(&s), 2);
+}
+
+/// A registry without referrers API that keeps the manifests pushed to it (by tag or digest)
+/// and serves them back.
+fn keeping_registry() -> Server {
+    let kept = std::sync::Mutex::new(std::collections::HashMap::<String, Vec<u8>>::new());
+    Server::start(move |req| {
+        let mut kept = kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match req.method.as_str() {
+            "PUT" => {
+                kept.insert(req.path().to_owned(), req.body.clone());
+                Reply::new(201)
+            }
+            "GET" if req.path().contains("/referrers/") => Reply::new(404),
+            "GET" => match kept.get(req.path()) {
+                Some(body) => Reply::new(200)
+                    .header("Content-Type", OCI_INDEX)
+                    .body(body.clone()),
+                None => Reply::new(404).body(r#"{"errors":[{"code":"MANIFEST_UNKNOWN"}]}"#),
+            },
+            _ => Reply::new(404),
+        }
+    })
+}
+
+/// A referrer of `subject` named `name` (an annotation), with its digest.
+fn named_referrer(subject: &oci_ref::Digest, name: &str) -> (oci_ref::Digest, bytes::Bytes) {
+    let body = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"a/sig","config":{{"mediaType":"application/vnd.oci.empty.v1+json","digest":"{}","size":2}},"layers":[],"subject":{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{subject}","size":1}},"annotations":{{"name":"{name}"}}}}"#,
+        sha256(b"{}")
+    );
+    (sha256(body.as_bytes()), bytes::Bytes::from(body))
+}
+
+/// Pushes referrer `name` of `subject` to `repo` with `fallback`.
+async fn push_referrer(
+    repo: &oci_client::Repository,
+    subject: &oci_ref::Digest,
+    name: &str,
+    fallback: FallbackEdit,
+) -> oci_client::PushedManifest {
+    let (digest, body) = named_referrer(subject, name);
+    repo.push_manifest_with(
+        &oci_ref::TagOrDigest::Digest(digest),
+        body,
+        "application/vnd.oci.image.manifest.v1+json",
+        fallback,
+    )
+    .await
+    .expect("push")
+}
+
+/// `METHOD` of each request `s` saw to the fallback tag of `subject`, from the `from`th on.
+fn index_requests(s: &Server, subject: &oci_ref::Digest, from: usize) -> Vec<String> {
+    let tag = oci_ref::Tag::referrers_fallback(subject);
+    s.requests()
+        .iter()
+        .skip(from)
+        .filter(|r| r.path().ends_with(tag.as_str()))
+        .map(|r| r.method.clone())
+        .collect()
+}
+
+/// The `name` annotations of the referrers `repo` lists for `subject`.
+async fn names(repo: &oci_client::Repository, subject: &oci_ref::Digest) -> Vec<String> {
+    let listing = repo.referrers(subject, None).await.expect("listing");
+    let mut names: Vec<String> = listing
+        .descriptors
+        .iter()
+        .filter_map(|d| d.annotations.get("name").cloned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn deferred_referrers_are_recorded_in_one_edit_reread_when_the_listing_is_stale() {
+    let s = keeping_registry();
+    let repo = s.repo("app");
+    let subject = sha256(b"s");
+    // Listed absent, nothing written since: one PUT records both, the index is not read again.
+    let listing = repo.referrers(&subject, None).await.expect("listing");
+    assert!(listing.descriptors.is_empty());
+    let from = s.requests().len();
+    let pushed = [
+        push_referrer(&repo, &subject, "a", FallbackEdit::Deferred).await,
+        push_referrer(&repo, &subject, "b", FallbackEdit::Deferred).await,
+    ];
+    assert!(index_requests(&s, &subject, from).is_empty(), "deferred");
+    repo.add_referrers(&subject, Some(&listing), &pushed)
+        .await
+        .expect("recorded");
+    assert_eq!(index_requests(&s, &subject, from), ["PUT"]);
+    assert_eq!(names(&repo, &subject).await, ["a", "b"]);
+    // Recording them again changes nothing: read, not written.
+    let from = s.requests().len();
+    repo.add_referrers(&subject, None, &pushed)
+        .await
+        .expect("recorded again");
+    assert_eq!(index_requests(&s, &subject, from), ["GET"]);
+
+    // A listing that saw no index, then another referrer recorded through this client: the
+    // edit reads the index again and keeps it.
+    let other = sha256(b"t");
+    let stale = repo.referrers(&other, None).await.expect("listing");
+    push_referrer(&repo, &other, "c", FallbackEdit::Now).await;
+    let d = [push_referrer(&repo, &other, "d", FallbackEdit::Deferred).await];
+    let from = s.requests().len();
+    repo.add_referrers(&other, Some(&stale), &d)
+        .await
+        .expect("recorded");
+    assert_eq!(index_requests(&s, &other, from), ["GET", "PUT"]);
+    assert_eq!(names(&repo, &other).await, ["c", "d"]);
+
+    // A manifest of another subject is refused.
+    let e = repo
+        .add_referrers(&subject, None, &d)
+        .await
+        .expect_err("another subject");
+    assert!(matches!(e, oci_client::Error::InvalidInput { .. }), "{e:?}");
 }

@@ -32,15 +32,22 @@
 //!
 //! Referrers are read at the source through the API or the tag schema (whichever it has) and
 //! written at the destination as [`CopyOptions::referrers_source`] says (by default: the API when
-//! the registry confirms the subject, else the fallback tag). The referrers of one subject are
-//! copied concurrently: `oci-client` serialises the read-modify-write edits of a subject's
-//! fallback index within one client.
+//! the registry confirms the subject, else the fallback tag). They are copied per subject: the
+//! destination registry's referrers of the subject are listed once, those it lists are taken as
+//! there (only their own referrers are looked for), the others are pushed concurrently without
+//! a `HEAD` (a manifest `PUT` is idempotent) and then recorded in the subject's fallback index
+//! in one edit ([`oci_client::Repository::add_referrers`]), where the destination needs one. A
+//! referrer the destination has but does not list (a copy interrupted between the push and the
+//! edit) is pushed again and listed, so a run after an interruption leaves every referrer
+//! listed. A destination required to have the referrers API that has none, and a layout, have
+//! each referrer looked for instead.
 //!
 //! # Cancel safety
 //!
 //! Dropping the future stops the copy between requests; an upload in flight is cancelled by
 //! `oci-client`. What was written is whole and verified (content-addressed), so running the
-//! copy again continues where it stopped.
+//! copy again continues where it stopped: referrers pushed but not yet recorded in their
+//! subject's fallback index are recorded then.
 
 mod blob;
 mod walk;

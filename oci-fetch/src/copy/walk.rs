@@ -1,12 +1,23 @@
 //! The graph walker behind [`super::Copier`]: the two ends, the once-per-digest table, the
 //! request limit and the counters.
+//!
+//! Requests are what a copy costs (a second run of a mirror is nearly all of them), so each
+//! one is asked only when its answer is used. A manifest of the graph is looked for at the
+//! destination (`HEAD`) and read at the source only when it is missing there, or when it is
+//! an index and referrers are copied (its child manifests are walked for their referrers even
+//! when it is present: then both requests go at once). A present image manifest is not read:
+//! its children are blobs. Referrers go per subject ([`Walker::subject_referrers`]): one
+//! listing at the destination registry replaces a `HEAD` per referrer, and one edit of the
+//! subject's fallback index replaces one per referrer.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use futures_util::future::{try_join, try_join_all};
-use oci_client::{PushOutcome, Repository, RetryPolicy};
+use oci_client::{
+    FallbackEdit, Protocol, PushOutcome, PushedManifest, Referrers, Repository, RetryPolicy,
+};
 use oci_ref::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use oci_ref::{Digest, Reference, Tag, TagOrDigest};
 use tokio::sync::{OnceCell, Semaphore};
@@ -70,6 +81,38 @@ pub(super) struct Walker {
     /// Serialises edits of a destination layout's `index.json`.
     index_edit: tokio::sync::Mutex<()>,
     stats: Mutex<CopyStats>,
+}
+
+/// How the walk reached a manifest, which decides how it is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// The root, or an entry of an index: pushed to a registry as it is (a `subject` it has is
+    /// recorded in the subject's fallback index at once, where the registry needs one).
+    Graph,
+    /// A referrer looked for with a `HEAD` (a layout destination, or a registry whose referrers
+    /// cannot be listed): pushed as in the graph; also listed in a layout's `index.json`.
+    Referrer,
+    /// A referrer the destination registry does not list for its subject: pushed without a
+    /// `HEAD`, its fallback index entry left for the subject's one edit
+    /// ([`Walker::subject_referrers`]).
+    Unlisted,
+}
+
+/// [`CopyError::TooDeep`] when `desc` is an index nested [`MAX_INDEX_DEPTH`] deep or a
+/// referrer beyond [`MAX_REFERRER_DEPTH`].
+fn check_depth(desc: &Descriptor, depth: usize, referrer_depth: usize) -> Result<(), CopyError> {
+    let index_too_deep = is_index(&desc.media_type) && depth >= MAX_INDEX_DEPTH;
+    if index_too_deep || referrer_depth > MAX_REFERRER_DEPTH {
+        return Err(CopyError::TooDeep {
+            digest: desc.digest.clone(),
+            limit: if index_too_deep {
+                MAX_INDEX_DEPTH
+            } else {
+                MAX_REFERRER_DEPTH
+            },
+        });
+    }
+    Ok(())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -332,6 +375,11 @@ impl Walker {
         }
     }
 
+    /// The once-per-digest cell of `digest`.
+    fn cell(&self, digest: &Digest) -> Arc<OnceCell<()>> {
+        lock(&self.done).entry(digest.clone()).or_default().clone()
+    }
+
     /// Copies `desc` and everything under it once, then (with referrers on) its referrers.
     /// `depth` counts index nesting, `referrer_depth` referrer chains.
     pub(super) fn node<'s>(
@@ -341,54 +389,55 @@ impl Walker {
         referrer_depth: usize,
         is_referrer: bool,
     ) -> BoxFuture<'s, Result<(), CopyError>> {
+        let role = if is_referrer {
+            Role::Referrer
+        } else {
+            Role::Graph
+        };
         Box::pin(async move {
-            let cell = lock(&self.done)
-                .entry(desc.digest.clone())
-                .or_default()
-                .clone();
-            cell.get_or_try_init(|| self.visit(desc, depth, referrer_depth, is_referrer))
-                .await?;
+            let visit = || async {
+                self.visit(desc, depth, referrer_depth, role)
+                    .await
+                    .map(drop)
+            };
+            self.cell(&desc.digest).get_or_try_init(visit).await?;
             Ok(())
         })
     }
 
+    /// Copies `desc` (under its cell) unless the destination has it. Returns the manifest
+    /// pushed as [`Role::Unlisted`], whose fallback entry is still to be recorded.
     async fn visit(
         &self,
         desc: &Descriptor,
         depth: usize,
         referrer_depth: usize,
-        is_referrer: bool,
-    ) -> Result<(), CopyError> {
+        role: Role,
+    ) -> Result<Option<PushedManifest>, CopyError> {
         if !is_index(&desc.media_type) && !is_manifest(&desc.media_type) {
-            return self.blob(desc).await;
+            self.blob(desc).await?;
+            return Ok(None);
         }
-        let index_too_deep = is_index(&desc.media_type) && depth >= MAX_INDEX_DEPTH;
-        if index_too_deep || referrer_depth > MAX_REFERRER_DEPTH {
-            return Err(CopyError::TooDeep {
-                digest: desc.digest.clone(),
-                limit: if index_too_deep {
-                    MAX_INDEX_DEPTH
-                } else {
-                    MAX_REFERRER_DEPTH
-                },
-            });
-        }
-        if !self.opts.referrers {
-            if self.dst_has_manifest(desc).await? {
-                self.count(false, desc.size);
-                return Ok(());
-            }
-            let bytes = self.src_manifest(desc).await?;
-            return self
-                .content(desc, bytes, false, depth, referrer_depth, is_referrer)
-                .await;
-        }
+        check_depth(desc, depth, referrer_depth)?;
         // With referrers, the manifest is walked for its referrers too, once the graph is
-        // copied ([`Walker::referrers`]): even when it is already at the destination.
-        lock(&self.pending).push((desc.digest.clone(), referrer_depth));
-        let (present, bytes) =
-            try_join(self.dst_has_manifest(desc), self.src_manifest(desc)).await?;
-        self.content(desc, bytes, present, depth, referrer_depth, is_referrer)
+        // copied ([`Walker::referrers`]): even when it is already at the destination. An index
+        // the destination has is read all the same, for its child manifests' referrers; a
+        // manifest's children are blobs, so one the destination has is not read at all.
+        if self.opts.referrers {
+            lock(&self.pending).push((desc.digest.clone(), referrer_depth));
+        }
+        let (present, bytes) = if role == Role::Unlisted {
+            (false, self.src_manifest(desc).await?)
+        } else if self.opts.referrers && is_index(&desc.media_type) {
+            // Both are needed whatever the destination has: asked at once.
+            try_join(self.dst_has_manifest(desc), self.src_manifest(desc)).await?
+        } else if self.dst_has_manifest(desc).await? {
+            self.count(false, desc.size);
+            return Ok(None);
+        } else {
+            (false, self.src_manifest(desc).await?)
+        };
+        self.content(desc, bytes, present, depth, referrer_depth, role)
             .await
     }
 
@@ -406,15 +455,103 @@ impl Walker {
             if round.is_empty() {
                 return Ok(());
             }
-            let listed = round.iter().map(|(subject, referrer_depth)| async move {
-                let referrers = self.src_referrers(subject).await?;
-                let walked = referrers
-                    .iter()
-                    .map(|r| self.node(r, 0, referrer_depth + 1, true));
-                try_join_all(walked).await.map(drop)
-            });
+            let listed = round
+                .iter()
+                .map(|(subject, depth)| self.subject_referrers(subject, depth + 1));
             try_join_all(listed).await?;
         }
+    }
+
+    /// Copies the referrers the source lists for `subject` (at `referrer_depth`). At a
+    /// destination registry, the subject's referrers are listed once: those it lists are
+    /// there (only their own referrers are walked, in the next round); the others are pushed
+    /// without a `HEAD` (a manifest `PUT` is idempotent, and one the registry has from an
+    /// interrupted copy must get listed all the same), then recorded in the subject's fallback
+    /// index in one edit, where the registry needs it. A destination whose referrers cannot be
+    /// listed (the API required but absent), and a layout, have each referrer looked for.
+    async fn subject_referrers(
+        &self,
+        subject: &Digest,
+        referrer_depth: usize,
+    ) -> Result<(), CopyError> {
+        let referrers = self.src_referrers(subject).await?;
+        if referrers.is_empty() {
+            return Ok(());
+        }
+        let Some((repo, reference, listing)) = self.dst_referrers(subject).await? else {
+            let walked = referrers
+                .iter()
+                .map(|r| self.node(r, 0, referrer_depth, true));
+            return try_join_all(walked).await.map(drop);
+        };
+        let listed: HashSet<&Digest> = listing.descriptors.iter().map(|d| &d.digest).collect();
+        let copied = referrers.iter().map(|r| {
+            let listed = listed.contains(&r.digest);
+            async move {
+                if !listed {
+                    return self.unlisted(r, referrer_depth).await;
+                }
+                check_depth(r, 0, referrer_depth)?;
+                lock(&self.pending).push((r.digest.clone(), referrer_depth));
+                self.count(false, r.size);
+                Ok(None)
+            }
+        });
+        // Each is recorded under the subject it names (a source may list a manifest under
+        // another subject than its own).
+        let mut by_subject: HashMap<Digest, Vec<PushedManifest>> = HashMap::new();
+        for pushed in try_join_all(copied).await?.into_iter().flatten() {
+            if let Some(s) = pushed.subject.clone() {
+                by_subject.entry(s).or_default().push(pushed);
+            }
+        }
+        for (s, pushed) in by_subject {
+            let seen = (s == *subject).then_some(&listing);
+            let _permit = self.permit().await;
+            repo.add_referrers(&s, seen, &pushed)
+                .await
+                .map_err(dst_error(format!("record referrers of {s}"), reference))?;
+        }
+        Ok(())
+    }
+
+    /// The destination registry's referrers of `subject` (through the API, or the fallback
+    /// index: the client remembers which the repository has), with the repository. `None`
+    /// for a layout, and for a registry required to have the API that has none.
+    async fn dst_referrers(
+        &self,
+        subject: &Digest,
+    ) -> Result<Option<(&Repository, &Reference, Referrers)>, CopyError> {
+        let Dst::Registry { repo, reference } = &self.dst else {
+            return Ok(None);
+        };
+        let _permit = self.permit().await;
+        match repo.referrers(subject, None).await {
+            Ok(listing) => Ok(Some((repo, reference, listing))),
+            Err(oci_client::Error::Protocol {
+                what: Protocol::NoReferrersApi,
+                ..
+            }) => Ok(None),
+            Err(e) => Err(dst_error(format!("list referrers of {subject}"), reference)(e)),
+        }
+    }
+
+    /// Pushes referrer `desc`, which the destination does not list, after its content (once:
+    /// under its cell). Returns what was pushed, for the subject's fallback edit; `None` when
+    /// this walk had it already (it was recorded where it was pushed) or it is no manifest.
+    async fn unlisted(
+        &self,
+        desc: &Descriptor,
+        referrer_depth: usize,
+    ) -> Result<Option<PushedManifest>, CopyError> {
+        let mut pushed = None;
+        let slot = &mut pushed;
+        let visit = move || async move {
+            *slot = self.visit(desc, 0, referrer_depth, Role::Unlisted).await?;
+            Ok::<(), CopyError>(())
+        };
+        self.cell(&desc.digest).get_or_try_init(visit).await?;
+        Ok(pushed)
     }
 
     /// Copies manifest `desc` (body `bytes`; unless `present` at the destination) after its
@@ -427,8 +564,8 @@ impl Walker {
         present: bool,
         depth: usize,
         referrer_depth: usize,
-        is_referrer: bool,
-    ) -> Result<(), CopyError> {
+        role: Role,
+    ) -> Result<Option<PushedManifest>, CopyError> {
         let children: Vec<Descriptor> = if is_index(&desc.media_type) {
             parse::<ImageIndex>(&desc.digest, &bytes)?.manifests
         } else {
@@ -444,18 +581,19 @@ impl Walker {
         try_join_all(walked).await?;
         if present {
             self.count(false, desc.size);
-        } else {
-            self.put_manifest(desc, bytes, is_referrer).await?;
+            return Ok(None);
         }
-        Ok(())
+        self.put_manifest(desc, bytes, role).await
     }
 
+    /// Writes manifest `desc`; returns it when pushed as [`Role::Unlisted`] (its fallback
+    /// entry is the caller's to record).
     async fn put_manifest(
         &self,
         desc: &Descriptor,
         bytes: Bytes,
-        is_referrer: bool,
-    ) -> Result<(), CopyError> {
+        role: Role,
+    ) -> Result<Option<PushedManifest>, CopyError> {
         let _permit = self.permit().await;
         match &self.dst {
             Dst::Layout(layout) => {
@@ -464,15 +602,22 @@ impl Walker {
                 let written = layout
                     .write_blob(&mem, desc, &self.manifest_download)
                     .await?;
-                if is_referrer {
+                if role != Role::Graph {
                     let _edit = self.index_edit.lock().await;
                     layout.add_manifest(desc).await?;
                 }
                 self.count(written, desc.size);
+                Ok(None)
             }
             Dst::Registry { repo, reference } => {
                 let target = TagOrDigest::Digest(desc.digest.clone());
-                repo.push_manifest(&target, bytes, &desc.media_type)
+                let fallback = if role == Role::Unlisted {
+                    FallbackEdit::Deferred
+                } else {
+                    FallbackEdit::Now
+                };
+                let pushed = repo
+                    .push_manifest_with(&target, bytes, &desc.media_type, fallback)
                     .await
                     .map_err(dst_error(
                         format!("push manifest {}", desc.digest),
@@ -480,9 +625,9 @@ impl Walker {
                     ))?;
                 lock(&self.pushed).insert(desc.digest.clone());
                 self.count(true, desc.size);
+                Ok((role == Role::Unlisted).then_some(pushed))
             }
         }
-        Ok(())
     }
 
     /// Lists an untagged root in a destination layout's `index.json` (as an untagged push

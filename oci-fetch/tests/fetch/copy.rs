@@ -18,20 +18,25 @@ use oci_testkit::http::Request;
 
 use crate::common::{payload, sha256};
 
-const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+mod referrers;
+
+pub(crate) const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 /// A real registry with fault proxies in front of it, and a client that talks plain HTTP to
 /// all of them and retries quickly.
-struct Setup {
-    registry: Registry,
-    client: Client,
+pub(crate) struct Setup {
+    pub(crate) registry: Registry,
+    pub(crate) client: Client,
     ns: String,
 }
 
 impl Setup {
     /// A real registry with `N` fault proxies in front of it (no rules yet); the client also
     /// talks plain HTTP to `others`.
-    async fn start<const N: usize>(name: &str, others: &[String]) -> (Setup, [FaultProxy; N]) {
+    pub(crate) async fn start<const N: usize>(
+        name: &str,
+        others: &[String],
+    ) -> (Setup, [FaultProxy; N]) {
         let registry = Registry::start().await.expect("a real registry");
         let mut builder = Client::builder()
             .plain_http(registry.host())
@@ -59,19 +64,19 @@ impl Setup {
         (setup, proxies.try_into().expect("N proxies"))
     }
 
-    fn reference(&self, host: &str, rest: &str) -> Reference {
+    pub(crate) fn reference(&self, host: &str, rest: &str) -> Reference {
         format!("{host}/{}/{rest}", self.ns)
             .parse()
             .expect("reference")
     }
 
-    fn repo(&self, rest: &str) -> Repository {
+    pub(crate) fn repo(&self, rest: &str) -> Repository {
         let reference = self.reference(self.registry.host(), rest);
         self.client.repository(&reference).expect("repository")
     }
 
     /// Pushes an artifact with one layer of `data` to `src:v1`; returns (manifest, layer).
-    async fn push_source(&self, data: &[u8]) -> (Digest, Digest) {
+    pub(crate) async fn push_source(&self, data: &[u8]) -> (Digest, Digest) {
         let repo = self.repo("src:v1");
         let config = EMPTY_CONFIG;
         repo.push_blob(&sha256(config), Bytes::from_static(config))
@@ -113,10 +118,10 @@ impl Setup {
 }
 
 /// The config blob of every test artifact.
-const EMPTY_CONFIG: &[u8] = b"{}";
+pub(crate) const EMPTY_CONFIG: &[u8] = b"{}";
 
 /// The manifest of an artifact with [`EMPTY_CONFIG`] and one layer of `data`.
-fn manifest_of(data: &[u8]) -> Vec<u8> {
+pub(crate) fn manifest_of(data: &[u8]) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "schemaVersion": 2,
         "mediaType": MANIFEST,
