@@ -146,8 +146,10 @@ impl Default for CopyOptions {
     }
 }
 
-/// What a copy did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What a copy did. Counters of several copies add up (`+=`, [`Iterator::sum`]). Serialises
+/// (the CLI's `--json` counters, `docs/json.md`) as
+/// `{"copied": n, "skipped": n, "mounted": n, "bytes": n, "tagged": n}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct CopyStats {
     /// Blobs and manifests transferred.
@@ -166,6 +168,25 @@ impl CopyStats {
     /// Whether nothing was transferred, mounted or tagged: the destination had it all.
     pub fn is_noop(&self) -> bool {
         self.copied == 0 && self.mounted == 0 && self.tagged == 0
+    }
+}
+
+impl std::ops::AddAssign for CopyStats {
+    fn add_assign(&mut self, other: CopyStats) {
+        self.copied += other.copied;
+        self.skipped += other.skipped;
+        self.mounted += other.mounted;
+        self.bytes += other.bytes;
+        self.tagged += other.tagged;
+    }
+}
+
+impl std::iter::Sum for CopyStats {
+    fn sum<I: Iterator<Item = CopyStats>>(iter: I) -> CopyStats {
+        iter.fold(CopyStats::default(), |mut total, s| {
+            total += s;
+            total
+        })
     }
 }
 

@@ -74,15 +74,7 @@ pub struct MirrorReport {
 impl MirrorReport {
     /// Counters over every repository.
     pub fn stats(&self) -> CopyStats {
-        let mut total = CopyStats::default();
-        for r in &self.repositories {
-            total.copied += r.stats.copied;
-            total.skipped += r.stats.skipped;
-            total.mounted += r.stats.mounted;
-            total.bytes += r.stats.bytes;
-            total.tagged += r.stats.tagged;
-        }
-        total
+        self.repositories.iter().map(|r| r.stats).sum()
     }
 
     /// Whether the run transferred, mounted and tagged nothing: the destination had it all.

@@ -179,15 +179,6 @@ fn print_report(report: &MirrorReport) {
 }
 
 fn report_json(report: &MirrorReport) -> serde_json::Value {
-    let stats_json = |s: &CopyStats| {
-        serde_json::json!({
-            "copied": s.copied,
-            "skipped": s.skipped,
-            "mounted": s.mounted,
-            "bytes": s.bytes,
-            "tagged": s.tagged,
-        })
-    };
     let repositories: Vec<_> = report
         .repositories
         .iter()
@@ -204,13 +195,13 @@ fn report_json(report: &MirrorReport) -> serde_json::Value {
                 "source": r.source.name(),
                 "destination": placed(&r.destination),
                 "roots": roots,
-                "stats": stats_json(&r.stats),
+                "stats": r.stats,
             })
         })
         .collect();
     serde_json::json!({
         "repositories": repositories,
-        "stats": stats_json(&report.stats()),
+        "stats": report.stats(),
         "nothing_new": report.is_noop(),
     })
 }
