@@ -3,7 +3,10 @@
 //! disk-to-mirror, `skopeo sync`, `oras backup`/`restore`.
 //!
 //! Each repository is one [`Copier`] (the one graph walker, [`crate::copy`]): concurrent,
-//! content-addressed, referrers included unless the set says otherwise. A second run of the
+//! content-addressed, referrers included unless the set says otherwise. The copiers of a run
+//! share one [`RequestLimit`]: [`CopyOptions::concurrency`] is the number of requests of the
+//! whole run, as oras users read `--concurrency`, not that number per repository (64
+//! repositories of 64 requests each would be 4096 connections). A second run of the
 //! same set finds every manifest at the destination and transfers nothing
 //! ([`MirrorReport::is_noop`]); an interrupted run, run again, copies only what is missing.
 //! Sources are read through registries.conf ([`MirrorOrigin::Registries`]) as `pull` reads them,
@@ -23,7 +26,7 @@ use oci_client::Client;
 use oci_client::registries::{PullSource, Redirect, RegistriesConf};
 use oci_ref::{Reference, TagOrDigest};
 
-use crate::copy::{Copied, Copier, CopyError, CopyOptions, CopyStats, Location};
+use crate::copy::{Copied, Copier, CopyError, CopyOptions, CopyStats, Location, RequestLimit};
 use crate::layout::LayoutAddress;
 use crate::registry::insecure_hosts;
 
@@ -179,10 +182,14 @@ fn layout_at(dir: PathBuf) -> Location {
 }
 
 /// Mirrors every source of `set` to `destination`, reading from `origin`. `opts` gives the
-/// concurrency (repositories at a time, and requests at a time within each), the referrers
-/// mode and the download options; each source sets its own referrers and platform, and with
-/// [`MirrorOrigin::Registries`] its pull sources ([`CopyOptions::pull_sources`] is replaced).
-/// The report keeps the set's order.
+/// concurrency, the referrers mode and the download options; each source sets its own
+/// referrers and platform, and with [`MirrorOrigin::Registries`] its pull sources
+/// ([`CopyOptions::pull_sources`] is replaced). The report keeps the set's order.
+///
+/// [`CopyOptions::concurrency`] is the number of requests at a time of the whole run: every
+/// repository's copier takes its requests from one [`RequestLimit`] ([`CopyOptions::limit`]
+/// when given, to share it beyond this run). Up to that many repositories are mirrored at a
+/// time; one waiting for a request's turn costs nothing.
 ///
 /// # Errors
 ///
@@ -196,6 +203,12 @@ pub async fn mirror(
     opts: &CopyOptions,
 ) -> Result<MirrorReport, MirrorError> {
     use futures_util::{StreamExt as _, TryStreamExt as _};
+    let mut opts = opts.clone();
+    let limit = opts
+        .limit
+        .get_or_insert_with(|| RequestLimit::new(opts.concurrency));
+    let repositories_at_a_time = limit.requests();
+    let opts = &opts;
     // Unordered: a repository that finishes early makes room for the next one at once (in
     // order, a slow first repository would hold back every later one).
     let mut done: Vec<(usize, MirroredRepository)> =
@@ -204,7 +217,7 @@ pub async fn mirror(
                 let repository = mirror_one(client, source, origin, destination, opts).await?;
                 Ok::<_, MirrorError>((i, repository))
             })
-            .buffer_unordered(opts.concurrency.max(1))
+            .buffer_unordered(repositories_at_a_time)
             .try_collect()
             .await?;
     done.sort_by_key(|(i, _)| *i);
