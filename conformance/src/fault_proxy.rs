@@ -6,7 +6,9 @@
 //! [`Fault`]: a body cut short, a stall, a flipped byte, extra bytes, `429` with `Retry-After`,
 //! bursts of `500`/`503`, a slow trickle, a redirect to another origin, a malformed JSON body.
 //! Each rule counts the requests it was applied to ([`FaultProxy::hits`]); every request that
-//! reached the main listener whole is logged, head only ([`FaultProxy::log`]).
+//! reached the main listener whole is logged, head only ([`FaultProxy::log`]). The most
+//! requests the main listener served at once is kept ([`FaultProxy::max_in_flight`]): a
+//! client's request limit, observed from the registry's side.
 //!
 //! The redirect target is a second listener of the same proxy: it forwards to the same upstream
 //! (with an `Authorization` of the test's choosing, like a presigned storage URL) and records
@@ -191,6 +193,10 @@ struct Shared {
     redirect_addr: Mutex<Option<SocketAddr>>,
     rules: Mutex<Vec<RuleState>>,
     requests: AtomicU64,
+    /// Requests of the main listener between their head's arrival and their answer's end.
+    in_flight: AtomicU64,
+    /// The most `in_flight` has been.
+    max_in_flight: AtomicU64,
     /// Heads (without bodies) of the requests the main listener received whole.
     log: Mutex<Vec<Request>>,
     redirect_requests: AtomicU64,
@@ -233,6 +239,8 @@ impl FaultProxy {
             redirect_addr: Mutex::new(Some(redirect_addr)),
             rules: Mutex::new(Vec::new()),
             requests: AtomicU64::new(0),
+            in_flight: AtomicU64::new(0),
+            max_in_flight: AtomicU64::new(0),
             log: Mutex::new(Vec::new()),
             redirect_requests: AtomicU64::new(0),
             redirect_authorizations: AtomicU64::new(0),
@@ -298,6 +306,12 @@ impl FaultProxy {
     /// Requests received on the main listener.
     pub fn requests(&self) -> u64 {
         self.shared.requests.load(Ordering::Relaxed)
+    }
+
+    /// The most requests the main listener was serving at once: from a request's head arriving
+    /// to the last byte of its answer (or the connection's end).
+    pub fn max_in_flight(&self) -> u64 {
+        self.shared.max_in_flight.load(Ordering::SeqCst)
     }
 
     /// Every request the main listener received whole (its body read to the end), in order of
@@ -394,9 +408,27 @@ fn pick_fault(shared: &Shared, method: &str, target: &str, authorized: bool) -> 
     Some(state.rule.fault.clone())
 }
 
+/// One request of the main listener being served, counted in `in_flight` until dropped.
+struct InFlight<'a>(&'a Shared);
+
+impl InFlight<'_> {
+    fn enter(shared: &Shared) -> InFlight<'_> {
+        let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        shared.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(shared)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn serve(stream: TcpStream, shared: &Shared, redirect: bool) -> anyhow::Result<()> {
     let mut client = BufReader::new(stream);
     let request = read_head(&mut client).await?;
+    let _in_flight = (!redirect).then(|| InFlight::enter(shared));
     let body = read_body(&mut client, &request, false).await?;
     let mut parts = request.start.split_whitespace();
     let method = parts.next().unwrap_or_default().to_owned();

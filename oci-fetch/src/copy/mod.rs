@@ -9,7 +9,11 @@
 //! reference them and child manifests before their index, so a registry never sees a manifest
 //! whose content is missing; referrers go after their subject; the tags go last. Blobs and
 //! manifests are transferred concurrently, at most [`CopyOptions::concurrency`] requests at a
-//! time, and each digest once per [`Copier`] even when several manifests name it.
+//! time, and each digest once per [`Copier`] even when several manifests name it. Copies that
+//! run side by side can share one limit instead ([`RequestLimit`], [`CopyOptions::limit`]): a
+//! mirror run's repositories do, so its `--concurrency N` is N requests in all, not N per
+//! repository. A request holds its place in the limit only while it runs, never while it waits
+//! for another place (a copy waiting on a shared limit could otherwise wait on itself).
 //!
 //! Large blobs are never held in memory: registry → layout goes through the verified download
 //! engine ([`OciLayout::write_blob`]); to a registry, a blob is streamed from its source (a
@@ -57,6 +61,7 @@ use std::sync::Arc;
 use oci_client::registries::PullSource;
 use oci_client::{Client, ReferrersSource};
 use oci_ref::{Digest, Reference, Tag, TagOrDigest};
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 use crate::artifact::LayerError;
 use crate::descriptor::Descriptor;
@@ -75,6 +80,43 @@ pub const DEFAULT_CONCURRENCY: usize = 3;
 /// Most requests at a time the CLI accepts (`--concurrency`): beyond this a local registry only
 /// queues them.
 pub const MAX_CONCURRENCY: u16 = 64;
+
+/// The number of requests copies make at a time, shared by every copy given it (a clone is the
+/// same limit): [`crate::mirror`] gives one to all the repositories of a run. A transfer counts
+/// once, also a blob streamed from one registry into another, whose read and upload run
+/// together.
+#[derive(Debug, Clone)]
+pub struct RequestLimit {
+    permits: Arc<Semaphore>,
+    requests: usize,
+}
+
+impl RequestLimit {
+    /// At most `requests` at a time: at least 1, at most [`MAX_CONCURRENCY`] (a larger number
+    /// is that limit).
+    pub fn new(requests: usize) -> RequestLimit {
+        // tokio's semaphore panics beyond its own maximum; ours is far below it.
+        let requests = requests.clamp(1, usize::from(MAX_CONCURRENCY));
+        RequestLimit {
+            permits: Arc::new(Semaphore::new(requests)),
+            requests,
+        }
+    }
+
+    /// The number of requests at a time it allows.
+    pub fn requests(&self) -> usize {
+        self.requests
+    }
+
+    /// A place for one request, given back when dropped. Never awaited while holding another
+    /// place: with the limit shared, every place could be held by a copy waiting for one more.
+    async fn acquire(&self) -> SemaphorePermit<'_> {
+        self.permits
+            .acquire()
+            .await
+            .unwrap_or_else(|_| unreachable!("a request limit's semaphore is never closed"))
+    }
+}
 
 /// Deepest chain of referrers followed (a referrer of a referrer of … the root). Signatures of
 /// SBOMs are depth 2; a hostile chain stops here with [`CopyError::TooDeep`].
@@ -122,8 +164,15 @@ pub struct CopyOptions {
     /// `progress` sink gets the events of every blob the copy transfers, to a layout or a
     /// registry (see [`crate::progress`]).
     pub download: DownloadOptions,
-    /// Requests at a time (at least 1).
+    /// Requests at a time (at least 1, at most [`MAX_CONCURRENCY`]), unless [`limit`] is given.
+    ///
+    /// [`limit`]: CopyOptions::limit
     pub concurrency: usize,
+    /// A limit shared with other copies: this copy's requests count against it, and
+    /// [`concurrency`] is not used. `None`: a limit of its own, of [`concurrency`] requests.
+    ///
+    /// [`concurrency`]: CopyOptions::concurrency
+    pub limit: Option<RequestLimit>,
     /// Follow referrers (and their referrers) of every manifest copied.
     pub referrers: bool,
     /// How referrers are written at a destination registry: fixed to the API or the tag
@@ -144,6 +193,7 @@ impl Default for CopyOptions {
         CopyOptions {
             download: DownloadOptions::default(),
             concurrency: DEFAULT_CONCURRENCY,
+            limit: None,
             referrers: false,
             referrers_source: None,
             platform: None,
@@ -153,8 +203,10 @@ impl Default for CopyOptions {
     }
 }
 
-/// What a copy did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// What a copy did. Counters of several copies add up (`+=`, [`Iterator::sum`]). Serialises
+/// (the CLI's `--json` counters, `docs/json.md`) as
+/// `{"copied": n, "skipped": n, "mounted": n, "bytes": n, "tagged": n}`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct CopyStats {
     /// Blobs and manifests transferred.
@@ -173,6 +225,25 @@ impl CopyStats {
     /// Whether nothing was transferred, mounted or tagged: the destination had it all.
     pub fn is_noop(&self) -> bool {
         self.copied == 0 && self.mounted == 0 && self.tagged == 0
+    }
+}
+
+impl std::ops::AddAssign for CopyStats {
+    fn add_assign(&mut self, other: CopyStats) {
+        self.copied += other.copied;
+        self.skipped += other.skipped;
+        self.mounted += other.mounted;
+        self.bytes += other.bytes;
+        self.tagged += other.tagged;
+    }
+}
+
+impl std::iter::Sum for CopyStats {
+    fn sum<I: Iterator<Item = CopyStats>>(iter: I) -> CopyStats {
+        iter.fold(CopyStats::default(), |mut total, s| {
+            total += s;
+            total
+        })
     }
 }
 

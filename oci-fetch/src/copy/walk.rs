@@ -20,10 +20,10 @@ use oci_client::{
 };
 use oci_ref::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use oci_ref::{Digest, Reference, Tag, TagOrDigest};
-use tokio::sync::{OnceCell, Semaphore};
+use tokio::sync::OnceCell;
 
 use super::blob::stream_to_registry;
-use super::{CopyError, CopyOptions, CopyStats, MAX_CONCURRENCY, MAX_REFERRER_DEPTH};
+use super::{CopyError, CopyOptions, CopyStats, MAX_REFERRER_DEPTH, RequestLimit};
 use crate::descriptor::Platform;
 use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManifest};
 use crate::download::DownloadOptions;
@@ -62,7 +62,8 @@ pub(super) struct Walker {
     manifest_download: DownloadOptions,
     /// How a blob streamed to a registry resumes from its source: the client's retry policy.
     resume: RetryPolicy,
-    limit: Semaphore,
+    /// [`CopyOptions::limit`], else one of [`CopyOptions::concurrency`] requests.
+    limit: RequestLimit,
     /// One cell per digest: the first visit does the work, later ones wait for it.
     done: Mutex<HashMap<Digest, Arc<OnceCell<()>>>>,
     /// Manifests copied (or found) whose referrers are still to be listed, with their
@@ -229,9 +230,10 @@ impl Walker {
         opts: CopyOptions,
         resume: RetryPolicy,
     ) -> Walker {
-        // `CopyOptions::concurrency` is public: a caller's number above the limit is the limit
-        // (tokio's semaphore panics beyond its own maximum).
-        let limit = Semaphore::new(opts.concurrency.clamp(1, usize::from(MAX_CONCURRENCY)));
+        let limit = opts
+            .limit
+            .clone()
+            .unwrap_or_else(|| RequestLimit::new(opts.concurrency));
         let mut manifest_download = opts.download.clone();
         manifest_download.progress = None;
         Walker {
@@ -278,12 +280,13 @@ impl Walker {
         }
     }
 
+    /// A place in the request limit for one request. The limit may be shared with the other
+    /// copies of a mirror run, so no caller awaits a second permit while it holds one (or
+    /// while it holds a lock another permit holder waits for): with every place held by such
+    /// a waiter the run would stop. Callers take it around one request, or one blob transfer,
+    /// and drop it before anything that takes another ([`Walker::tag`]).
     async fn permit(&self) -> tokio::sync::SemaphorePermit<'_> {
-        // The semaphore is never closed.
-        self.limit
-            .acquire()
-            .await
-            .unwrap_or_else(|_| unreachable!("the copy's semaphore is never closed"))
+        self.limit.acquire().await
     }
 
     /// The root's descriptor for `target` (narrowed to [`CopyOptions::platform`]); its bytes

@@ -3,11 +3,17 @@
 //! disk-to-mirror, `skopeo sync`, `oras backup`/`restore`.
 //!
 //! Each repository is one [`Copier`] (the one graph walker, [`crate::copy`]): concurrent,
-//! content-addressed, referrers included unless the set says otherwise. A second run of the
+//! content-addressed, referrers included unless the set says otherwise. The copiers of a run
+//! share one [`RequestLimit`]: [`CopyOptions::concurrency`] is the number of requests of the
+//! whole run, as oras users read `--concurrency`, not that number per repository (64
+//! repositories of 64 requests each would be 4096 connections). A second run of the
 //! same set finds every manifest at the destination and transfers nothing
 //! ([`MirrorReport::is_noop`]); an interrupted run, run again, copies only what is missing.
 //! Sources are read through registries.conf ([`MirrorOrigin::Registries`]) as `pull` reads them,
 //! so a site can mirror from a local pull-through cache while naming the upstream repositories.
+//! Their pull sources are resolved once, before the run ([`SetPullSources::resolve`]): the
+//! caller needs them first, to let its client talk plain HTTP to the mirrors registries.conf
+//! marks insecure ([`SetPullSources::insecure_hosts`]).
 //!
 //! [`redirects`] gives the `registries.conf` entries that send consumers' pulls of the mirrored
 //! names to the mirror (written by [`oci_client::registries::redirects_toml`]).
@@ -17,11 +23,12 @@ mod set;
 use std::path::PathBuf;
 
 use oci_client::Client;
-use oci_client::registries::{Redirect, RegistriesConf};
+use oci_client::registries::{PullSource, Redirect, RegistriesConf};
 use oci_ref::{Reference, TagOrDigest};
 
-use crate::copy::{Copied, Copier, CopyError, CopyOptions, CopyStats, Location};
+use crate::copy::{Copied, Copier, CopyError, CopyOptions, CopyStats, Location, RequestLimit};
 use crate::layout::LayoutAddress;
+use crate::registry::insecure_hosts;
 
 pub use set::{
     MAX_SET_FILE_BYTES, MirrorDestination, MirrorSet, MirrorSource, Placed, SetError, TagSelection,
@@ -31,11 +38,12 @@ pub use set::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum MirrorOrigin {
-    /// From their registries, each through the pull sources this `registries.conf` gives it
+    /// From their registries, each through the pull sources a `registries.conf` gives it
     /// (mirrors in order, then the primary; prefix rewrites; blocked registries refused), as a
     /// pull reads it: a disconnected site mirrors from its local pull-through cache by naming
-    /// the upstream repositories. [`RegistriesConf::default`]: each from its own registry.
-    Registries(RegistriesConf),
+    /// the upstream repositories. A source without pull sources here (the default has none)
+    /// is read from its own registry.
+    Registries(SetPullSources),
     /// From layouts a mirror-to-disk run wrote under this directory
     /// ([`MirrorDestination::Layout`]'s naming).
     Layout(PathBuf),
@@ -43,7 +51,65 @@ pub enum MirrorOrigin {
 
 impl Default for MirrorOrigin {
     fn default() -> MirrorOrigin {
-        MirrorOrigin::Registries(RegistriesConf::default())
+        MirrorOrigin::Registries(SetPullSources::default())
+    }
+}
+
+/// The pull sources registries.conf gives each source repository of a set, resolved once.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetPullSources {
+    /// Per source repository (its name, once), in set order.
+    by_repository: Vec<(String, Vec<PullSource>)>,
+}
+
+impl SetPullSources {
+    /// The pull sources `conf` gives every source of `set`.
+    ///
+    /// # Errors
+    ///
+    /// [`MirrorError::PullSources`] for the first source `conf` gives none (its registry is
+    /// blocked, or a rewrite fails).
+    pub fn resolve(conf: &RegistriesConf, set: &MirrorSet) -> Result<SetPullSources, MirrorError> {
+        let mut by_repository: Vec<(String, Vec<PullSource>)> = Vec::new();
+        for source in &set.sources {
+            let name = source.repository.name();
+            if by_repository.iter().any(|(n, _)| *n == name) {
+                continue;
+            }
+            let sources =
+                conf.pull_sources(&source.repository)
+                    .map_err(|e| MirrorError::PullSources {
+                        repository: name.clone(),
+                        source: Box::new(e),
+                    })?;
+            by_repository.push((name, sources));
+        }
+        Ok(SetPullSources { by_repository })
+    }
+
+    /// The hosts among all the pull sources that registries.conf marks insecure (plain HTTP
+    /// and unverified TLS allowed), each once.
+    pub fn insecure_hosts(&self) -> Vec<String> {
+        let mut hosts: Vec<String> = Vec::new();
+        for host in self
+            .by_repository
+            .iter()
+            .flat_map(|(_, s)| insecure_hosts(s))
+        {
+            if !hosts.contains(&host) {
+                hosts.push(host);
+            }
+        }
+        hosts
+    }
+
+    /// The pull sources of `repository`, if resolved.
+    fn of(&self, repository: &Reference) -> Option<&[PullSource]> {
+        let name = repository.name();
+        self.by_repository
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| s.as_slice())
     }
 }
 
@@ -74,15 +140,7 @@ pub struct MirrorReport {
 impl MirrorReport {
     /// Counters over every repository.
     pub fn stats(&self) -> CopyStats {
-        let mut total = CopyStats::default();
-        for r in &self.repositories {
-            total.copied += r.stats.copied;
-            total.skipped += r.stats.skipped;
-            total.mounted += r.stats.mounted;
-            total.bytes += r.stats.bytes;
-            total.tagged += r.stats.tagged;
-        }
-        total
+        self.repositories.iter().map(|r| r.stats).sum()
     }
 
     /// Whether the run transferred, mounted and tagged nothing: the destination had it all.
@@ -99,14 +157,14 @@ pub enum MirrorError {
     #[error(transparent)]
     Set(#[from] SetError),
     /// registries.conf gives a source no pull source (its registry is blocked, or a rewrite
-    /// fails).
+    /// fails): from [`SetPullSources::resolve`].
     #[error("{repository}: {source}")]
     PullSources {
         /// The source repository.
         repository: String,
         /// Why.
         #[source]
-        source: oci_client::registries::Error,
+        source: Box<oci_client::registries::Error>,
     },
     /// Copying one repository failed (repositories before it are complete).
     #[error("{repository}: {source}")]
@@ -124,16 +182,19 @@ fn layout_at(dir: PathBuf) -> Location {
 }
 
 /// Mirrors every source of `set` to `destination`, reading from `origin`. `opts` gives the
-/// concurrency (repositories at a time, and requests at a time within each), the referrers
-/// mode and the download options; each source sets its own referrers and platform, and with
-/// [`MirrorOrigin::Registries`] its pull sources ([`CopyOptions::pull_sources`] is replaced).
-/// The report keeps the set's order.
+/// concurrency, the referrers mode and the download options; each source sets its own
+/// referrers and platform, and with [`MirrorOrigin::Registries`] its pull sources
+/// ([`CopyOptions::pull_sources`] is replaced). The report keeps the set's order.
+///
+/// [`CopyOptions::concurrency`] is the number of requests at a time of the whole run: every
+/// repository's copier takes its requests from one [`RequestLimit`] ([`CopyOptions::limit`]
+/// when given, to share it beyond this run). Up to that many repositories are mirrored at a
+/// time; one waiting for a request's turn costs nothing.
 ///
 /// # Errors
 ///
-/// [`MirrorError::PullSources`] for a source registries.conf blocks; [`MirrorError::Copy`] for
-/// the first repository that fails (the others in flight stop between requests; what was
-/// written is whole, and running again continues).
+/// [`MirrorError::Copy`] for the first repository that fails (the others in flight stop
+/// between requests; what was written is whole, and running again continues).
 pub async fn mirror(
     client: &Client,
     set: &MirrorSet,
@@ -142,6 +203,12 @@ pub async fn mirror(
     opts: &CopyOptions,
 ) -> Result<MirrorReport, MirrorError> {
     use futures_util::{StreamExt as _, TryStreamExt as _};
+    let mut opts = opts.clone();
+    let limit = opts
+        .limit
+        .get_or_insert_with(|| RequestLimit::new(opts.concurrency));
+    let repositories_at_a_time = limit.requests();
+    let opts = &opts;
     // Unordered: a repository that finishes early makes room for the next one at once (in
     // order, a slow first repository would hold back every later one).
     let mut done: Vec<(usize, MirroredRepository)> =
@@ -150,7 +217,7 @@ pub async fn mirror(
                 let repository = mirror_one(client, source, origin, destination, opts).await?;
                 Ok::<_, MirrorError>((i, repository))
             })
-            .buffer_unordered(opts.concurrency.max(1))
+            .buffer_unordered(repositories_at_a_time)
             .try_collect()
             .await?;
     done.sort_by_key(|(i, _)| *i);
@@ -173,14 +240,8 @@ async fn mirror_one(
     };
     let mut copy_opts = opts.clone();
     let from = match origin {
-        MirrorOrigin::Registries(conf) => {
-            let sources =
-                conf.pull_sources(&source.repository)
-                    .map_err(|e| MirrorError::PullSources {
-                        repository: name.clone(),
-                        source: e,
-                    })?;
-            copy_opts.pull_sources = Some(sources);
+        MirrorOrigin::Registries(pulls) => {
+            copy_opts.pull_sources = pulls.of(&source.repository).map(<[_]>::to_vec);
             Location::Registry(source.repository.clone())
         }
         MirrorOrigin::Layout(dir) => {

@@ -236,6 +236,19 @@ pub enum SetError {
     },
 }
 
+impl SetError {
+    /// The file the error names in its message ([`SetError::Invalid`] quotes a value and names
+    /// no file: a caller that knows where the value came from adds that).
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            SetError::Io { path, .. }
+            | SetError::TooLarge { path, .. }
+            | SetError::Syntax { path, .. } => Some(path),
+            SetError::Invalid { .. } => None,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileSet {

@@ -133,6 +133,12 @@ impl TestRegistry {
             runtime,
         }
     }
+
+    /// Runs `future` on the fixture's runtime, whose worker keeps serving what it spawns (a
+    /// proxy in front of the registry) while the test runs the command.
+    pub(crate) fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
 }
 
 impl Drop for TestRegistry {

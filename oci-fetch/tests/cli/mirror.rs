@@ -1,11 +1,14 @@
 //! `oci-fetch mirror SET`: a set to a registry (with referrers), a second run that copies
 //! nothing, the generated registries.conf used by `pull` with the primary stopped, and
 //! mirror-to-disk then disk-to-mirror, sources read through registries.conf (a blocked one
-//! refused); the `--json` reports are snapshots (see `json`). The artifacts are reproducible
-//! (fixed creation time), so are their digests and byte counts. Other bad input is in
-//! `bad_input`.
+//! refused); `--concurrency` as the request limit of the whole run, counted at a proxy; the
+//! `--json` reports are snapshots (see `json`). The artifacts are reproducible (fixed creation
+//! time), so are their digests and byte counts. Other bad input is in `bad_input`.
 
 use std::path::Path;
+use std::time::Duration;
+
+use conformance::fault_proxy::{Fault, FaultProxy, Rule};
 
 use crate::copy_graph::artifact_with_referrers;
 use crate::publish::CREATED;
@@ -123,7 +126,9 @@ fn to_disk_and_back_to_another_registry() {
             primary.host
         ),
     );
-    run(&["mirror", &set]);
+    // One request at a time for the whole run, referrers included: no request waits for a
+    // place its own copy holds.
+    run(&["mirror", &set, "--concurrency", "1"]);
     let disk = dir.path().join("disk");
     assert!(disk.join(&primary.host).join("apps/a/index.json").is_file());
     json("mirror_nothing_new", &["mirror", &set], &redact);
@@ -186,5 +191,64 @@ fn sources_are_read_through_registries_conf() {
     check_usage_error(
         &["mirror", &set, "--registries-conf", &blocked],
         "upstream.invalid/team/app",
+    );
+}
+
+/// `--concurrency 2` is 2 requests at a time for the whole run, not 2 per repository: a proxy
+/// in front of the source registry never serves more than 2 at once while four repositories,
+/// each with blobs enough to keep 2 requests busy on its own, are mirrored to disk (a layout
+/// destination makes every request of the run a request to the proxy). Each blob answer
+/// pauses before its body, so requests the limit lets overlap do overlap.
+#[test]
+fn concurrency_is_the_request_limit_of_the_whole_run() {
+    let registry = TestRegistry::start();
+    let proxy = registry
+        .block_on(FaultProxy::start(&registry.host))
+        .expect("a proxy in front of the registry");
+    let pause = Fault::Stall {
+        after_bytes: 0,
+        duration: Duration::from_millis(150),
+    };
+    proxy.add(Rule::new("/blobs/", pause).method("GET"));
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut set = String::new();
+    for r in 0..4 {
+        let files: Vec<String> = (0..3)
+            .map(|f| {
+                write(
+                    &dir.path().join(format!("r{r}f{f}.txt")),
+                    &format!("{r}/{f}"),
+                )
+            })
+            .collect();
+        let reference = format!("{}/apps/r{r}:v1", registry.host);
+        let mut args = vec!["push", reference.as_str()];
+        args.extend(files.iter().map(String::as_str));
+        args.extend(["-a", CREATED]);
+        run(&args);
+        set.push_str(&format!(
+            "[[source]]\nrepository = \"{}/apps/r{r}\"\ntags = [\"v1\"]\n\n",
+            proxy.host()
+        ));
+    }
+    let set = write(&dir.path().join("set.toml"), &set);
+    let disk = dir.path().join("disk");
+    let disk_arg = disk.to_str().expect("UTF-8");
+    run(&[
+        "mirror",
+        &set,
+        "--to-oci-layout",
+        disk_arg,
+        "--concurrency",
+        "2",
+    ]);
+    for r in 0..4 {
+        let layout = disk.join(proxy.host()).join(format!("apps/r{r}"));
+        assert!(layout.join("index.json").is_file(), "r{r} mirrored");
+    }
+    assert_eq!(
+        proxy.max_in_flight(),
+        2,
+        "at most 2 requests at once over the whole run (and 2 reached: they did overlap)"
     );
 }

@@ -284,39 +284,32 @@ async fn copy_all_tags(
     Ok((out, copier.stats()))
 }
 
-fn counters(stats: &CopyStats) -> serde_json::Value {
-    serde_json::json!({
-        "copied": stats.copied,
-        "skipped": stats.skipped,
-        "mounted": stats.mounted,
-        "bytes": stats.bytes,
-        "tagged": stats.tagged,
-    })
+/// `out` (an object) with the counters' fields added (`CopyStats` serialises them).
+fn with_counters(mut out: serde_json::Value, stats: &CopyStats) -> serde_json::Value {
+    if let (Some(o), serde_json::Value::Object(c)) = (out.as_object_mut(), serde_json::json!(stats))
+    {
+        o.extend(c);
+    }
+    out
 }
 
 fn summary(copied: &Copied, stats: &CopyStats) -> serde_json::Value {
     let tags: Vec<&str> = copied.tags.iter().map(Tag::as_str).collect();
-    let mut out = serde_json::json!({
+    let out = serde_json::json!({
         "digest": copied.root.digest.as_str(),
         "mediaType": copied.root.media_type,
         "size": copied.root.size,
         "tag": tags.first(),
         "tags": tags,
     });
-    if let (Some(o), serde_json::Value::Object(c)) = (out.as_object_mut(), counters(stats)) {
-        o.extend(c);
-    }
-    out
+    with_counters(out, stats)
 }
 
 fn print_all(copied: &[Copied], stats: &CopyStats, json: bool) {
     if json {
         let roots: Vec<_> = copied.iter().map(|c| summary(c, &c.stats)).collect();
-        let mut out = serde_json::json!({ "roots": roots });
-        if let (Some(o), serde_json::Value::Object(c)) = (out.as_object_mut(), counters(stats)) {
-            o.extend(c);
-        }
-        println!("{out}");
+        let out = serde_json::json!({ "roots": roots });
+        println!("{}", with_counters(out, stats));
         return;
     }
     for c in copied {

@@ -9,9 +9,9 @@ use anyhow::{Context as _, anyhow};
 use oci_client::registries::redirects_toml;
 use oci_fetch::copy::CopyStats;
 use oci_fetch::mirror::{
-    MirrorDestination, MirrorOrigin, MirrorReport, MirrorSet, Placed, SetError, mirror, redirects,
+    MirrorDestination, MirrorOrigin, MirrorReport, MirrorSet, Placed, SetError, SetPullSources,
+    mirror, redirects,
 };
-use oci_fetch::registry::insecure_hosts;
 
 use crate::Failure;
 use crate::cmd_resolve::runtime;
@@ -56,11 +56,10 @@ fn usage(e: impl Into<anyhow::Error>) -> Failure {
 /// A set file's problem as bad input naming the file (an error about a value quotes the value
 /// but not the file it came from).
 fn set_error(path: &Path, e: SetError) -> Failure {
-    let file = path.display().to_string();
-    if e.to_string().contains(&file) {
+    if e.path().is_some() {
         usage(e)
     } else {
-        usage(anyhow::Error::new(e).context(file))
+        usage(anyhow::Error::new(e).context(path.display().to_string()))
     }
 }
 
@@ -86,23 +85,18 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
         )));
     }
     let mut registries: Vec<&str> = Vec::new();
-    // Mirrors that registries.conf marks insecure are talked to in plain HTTP, as `pull` does.
+    // Mirrors that registries.conf marks insecure are talked to in plain HTTP, as `pull` does:
+    // the pull sources are resolved here, once, before the client exists, and the run reads
+    // the same ones.
     let mut extra_plain: Vec<String> = Vec::new();
     let origin = match &args.from_oci_layout {
         Some(dir) => MirrorOrigin::Layout(dir.clone()),
         None => {
             let conf = global.registries_conf()?;
-            for source in &set.sources {
-                let sources = conf.pull_sources(&source.repository).map_err(|e| {
-                    usage(
-                        anyhow::Error::new(e)
-                            .context(format!("resolving pull sources for {}", source.repository)),
-                    )
-                })?;
-                extra_plain.extend(insecure_hosts(&sources));
-                registries.push(source.repository.registry());
-            }
-            MirrorOrigin::Registries(conf)
+            let pulls = SetPullSources::resolve(&conf, &set).map_err(usage)?;
+            extra_plain = pulls.insecure_hosts();
+            registries.extend(set.sources.iter().map(|s| s.repository.registry()));
+            MirrorOrigin::Registries(pulls)
         }
     };
     if let MirrorDestination::Registry { registry, .. } = &destination {
@@ -179,15 +173,6 @@ fn print_report(report: &MirrorReport) {
 }
 
 fn report_json(report: &MirrorReport) -> serde_json::Value {
-    let stats_json = |s: &CopyStats| {
-        serde_json::json!({
-            "copied": s.copied,
-            "skipped": s.skipped,
-            "mounted": s.mounted,
-            "bytes": s.bytes,
-            "tagged": s.tagged,
-        })
-    };
     let repositories: Vec<_> = report
         .repositories
         .iter()
@@ -204,13 +189,13 @@ fn report_json(report: &MirrorReport) -> serde_json::Value {
                 "source": r.source.name(),
                 "destination": placed(&r.destination),
                 "roots": roots,
-                "stats": stats_json(&r.stats),
+                "stats": r.stats,
             })
         })
         .collect();
     serde_json::json!({
         "repositories": repositories,
-        "stats": stats_json(&report.stats()),
+        "stats": report.stats(),
         "nothing_new": report.is_noop(),
     })
 }
