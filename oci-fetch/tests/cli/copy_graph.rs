@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::publish::CREATED;
-use crate::{TestRegistry, oci_fetch, ok};
+use crate::{TestRegistry, listed_tags, oci_fetch, ok};
 
 /// Runs `oci-fetch` with `--plain-http` appended, expecting success; returns stdout trimmed.
 fn run(args: &[&str]) -> String {
@@ -81,10 +81,6 @@ fn tree(reference: &str) -> BTreeSet<String> {
     digests
 }
 
-fn tags(repo: &str) -> Vec<String> {
-    run(&["tags", repo]).lines().map(str::to_owned).collect()
-}
-
 #[test]
 fn destination_tags_follow_the_source_and_a_digest_moves_none() {
     let registry = TestRegistry::start();
@@ -95,7 +91,7 @@ fn destination_tags_follow_the_source_and_a_digest_moves_none() {
     let digest = run(&["push", &src, &file]);
 
     run(&["copy", &src, &format!("{host}/tags/plain")]);
-    assert_eq!(tags(&format!("{host}/tags/plain")), ["v1"]);
+    assert_eq!(listed_tags(&format!("{host}/tags/plain")), ["v1"]);
 
     let by_digest = format!("{host}/tags/src@{digest}");
     let copied = json(&["copy", &by_digest, &format!("{host}/tags/bydigest")]);
@@ -115,7 +111,7 @@ fn destination_tags_follow_the_source_and_a_digest_moves_none() {
     assert!(fetched.contains("schemaVersion"));
 
     run(&["copy", &src, &format!("{host}/tags/many:x,y,z")]);
-    assert_eq!(tags(&format!("{host}/tags/many")), ["x", "y", "z"]);
+    assert_eq!(listed_tags(&format!("{host}/tags/many")), ["x", "y", "z"]);
 }
 
 #[test]
@@ -131,7 +127,7 @@ fn all_tags_copies_every_tag_and_a_second_run_nothing() {
     let first = json(&["copy", "--all-tags", &src, &dst]);
     assert_eq!(first["roots"].as_array().map(Vec::len), Some(3), "{first}");
     assert_eq!(first["tagged"], 3, "{first}");
-    assert_eq!(tags(&dst), ["v1", "v2", "v3"]);
+    assert_eq!(listed_tags(&dst), ["v1", "v2", "v3"]);
     let second = json(&["copy", "--all-tags", &src, &dst]);
     assert_eq!(
         (&second["copied"], &second["tagged"], &second["mounted"]),
@@ -241,5 +237,5 @@ fn the_source_is_read_through_registries_conf() {
         &format!("{host}/copied/app"),
     ]);
     assert_eq!(copied["digest"], digest.as_str(), "{copied}");
-    assert_eq!(tags(&format!("{host}/copied/app")), ["v1"]);
+    assert_eq!(listed_tags(&format!("{host}/copied/app")), ["v1"]);
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::copy_graph::artifact_with_referrers;
 use crate::publish::CREATED;
-use crate::{TestRegistry, check_usage_error, ok};
+use crate::{TestRegistry, check_usage_error, listed_tags, ok};
 
 fn run(args: &[&str]) -> String {
     let mut args = args.to_vec();
@@ -74,9 +74,8 @@ fn a_set_to_a_registry_then_nothing_new_then_pulls_without_the_primary() {
 
     let second = run(&["mirror", &set]);
     assert!(second.contains("nothing new"), "{second}");
-    let tags = run(&["tags", &format!("{}/mirror/apps/b", mirror.host)]);
     assert_eq!(
-        tags.lines().collect::<Vec<_>>(),
+        listed_tags(&format!("{}/mirror/apps/b", mirror.host)),
         ["v1", "v2"],
         "the pattern left `old`"
     );
@@ -175,8 +174,7 @@ fn sources_are_read_through_registries_conf() {
         report["repositories"][0]["source"], "upstream.invalid/team/app",
         "the report names the set's repository: {report}"
     );
-    let tags = run(&["tags", &format!("{host}/site/team/app")]);
-    assert_eq!(tags.lines().collect::<Vec<_>>(), ["v1"]);
+    assert_eq!(listed_tags(&format!("{host}/site/team/app")), ["v1"]);
 
     // A source registries.conf blocks is bad input, named.
     let blocked = write(
