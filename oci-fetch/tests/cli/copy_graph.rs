@@ -239,3 +239,149 @@ fn the_source_is_read_through_registries_conf() {
     assert_eq!(copied["digest"], digest.as_str(), "{copied}");
     assert_eq!(listed_tags(&format!("{host}/copied/app")), ["v1"]);
 }
+
+/// Nothing listens here: a primary location that cannot be reached.
+const UNREACHABLE: &str = "127.0.0.1:1";
+
+/// A primary registry whose `listed/app` has `v1`, `v2` and `v3`, and a second registry, its
+/// registries.conf mirror, that has `v1` only (a pull-through cache that cached one tag).
+/// `conf` puts the mirror before the primary; `unreachable_conf` puts the same mirror before
+/// [`UNREACHABLE`] (a disconnected site naming the upstream repository); `blocked_conf` blocks
+/// the primary, leaving the mirror alone.
+pub(crate) struct PartialMirror {
+    pub(crate) primary: TestRegistry,
+    pub(crate) mirror: TestRegistry,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) conf: String,
+    pub(crate) unreachable_conf: String,
+    pub(crate) blocked_conf: String,
+}
+
+impl PartialMirror {
+    pub(crate) fn start() -> PartialMirror {
+        let primary = TestRegistry::start();
+        let mirror = TestRegistry::start();
+        let dir = tempfile::tempdir().expect("temp dir");
+        for tag in ["v1", "v2", "v3"] {
+            let file = write(dir.path(), "f.txt", tag);
+            run(&["push", &format!("{}/listed/app:{tag}", primary.host), &file]);
+        }
+        let file = write(dir.path(), "f.txt", "v1");
+        run(&["push", &format!("{}/listed/app:v1", mirror.host), &file]);
+        let conf_for = |name: &str, location: &str, blocked: bool| {
+            write(
+                dir.path(),
+                name,
+                &format!(
+                    "[[registry]]\nprefix = \"{location}\"\nlocation = \"{location}\"\n\
+                     insecure = true\nblocked = {blocked}\n\
+                     [[registry.mirror]]\nlocation = \"{}\"\ninsecure = true\n",
+                    mirror.host
+                ),
+            )
+        };
+        let conf = conf_for("registries.conf", &primary.host, false);
+        let unreachable_conf = conf_for("unreachable.conf", UNREACHABLE, false);
+        let blocked_conf = conf_for("blocked.conf", &primary.host, true);
+        PartialMirror {
+            primary,
+            mirror,
+            dir,
+            conf,
+            unreachable_conf,
+            blocked_conf,
+        }
+    }
+
+    /// The warning a listing by the mirror gives when the primary `primary` (`HOST/REPO`) could
+    /// not be reached.
+    pub(crate) fn warning(&self, primary: &str) -> String {
+        format!(
+            "warning: tags listed by mirror {}/listed/app (the primary {primary} could not be \
+             reached: ",
+            self.mirror.host
+        )
+    }
+}
+
+/// Runs `oci-fetch ARGS --plain-http`, expecting success; returns stderr.
+fn run_stderr(args: &[&str]) -> String {
+    let out = oci_fetch(&[args, &["--plain-http"]].concat());
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{args:?}: {stderr}");
+    stderr
+}
+
+#[test]
+fn all_tags_are_the_primary_s_and_a_mirror_s_only_when_the_primary_cannot_be_reached() {
+    let fx = PartialMirror::start();
+    let p = &fx.primary.host;
+    let copied = format!("{p}/copied/app");
+    let stderr = run_stderr(&[
+        "copy",
+        "--all-tags",
+        "--registries-conf",
+        &fx.conf,
+        &format!("{p}/listed/app"),
+        &copied,
+    ]);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert_eq!(
+        listed_tags(&copied),
+        ["v1", "v2", "v3"],
+        "the primary's list, not the mirror's"
+    );
+
+    let fallback = format!("{p}/fallback/app");
+    let stderr = run_stderr(&[
+        "copy",
+        "--all-tags",
+        "--registries-conf",
+        &fx.unreachable_conf,
+        &format!("{UNREACHABLE}/listed/app"),
+        &fallback,
+    ]);
+    assert_eq!(listed_tags(&fallback), ["v1"], "the mirror's list");
+    let warning = fx.warning(&format!("{UNREACHABLE}/listed/app"));
+    assert!(stderr.contains(&warning), "{stderr}");
+
+    // A primary that answers, even "not found", is the answer: the mirror is not asked.
+    let m = &fx.mirror.host;
+    let file = write(fx.dir.path(), "f.txt", "mirror only");
+    run(&["push", &format!("{m}/mirror-only/app:v1"), &file]);
+    let args = [
+        "copy",
+        "--all-tags",
+        "--registries-conf",
+        &fx.conf,
+        &format!("{p}/mirror-only/app"),
+        &format!("{p}/copied-nothing/app"),
+        "--plain-http",
+    ];
+    let out = oci_fetch(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("tags from {p}/mirror-only/app")),
+        "{stderr}"
+    );
+
+    // A blocked primary is not asked: the mirror lists, and says the primary is blocked.
+    let from_blocked = format!("{m}/from-blocked/app");
+    let stderr = run_stderr(&[
+        "copy",
+        "--all-tags",
+        "--registries-conf",
+        &fx.blocked_conf,
+        &format!("{p}/listed/app"),
+        &from_blocked,
+    ]);
+    assert_eq!(listed_tags(&from_blocked), ["v1"], "the mirror's list");
+    assert!(
+        stderr.contains(&format!(
+            "warning: tags listed by mirror {m}/listed/app (no primary to ask: registries.conf \
+             blocks it)"
+        )),
+        "{stderr}"
+    );
+}
