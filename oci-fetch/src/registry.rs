@@ -224,7 +224,8 @@ pub enum PullSourceError {
     /// No source was given.
     #[error("no pull source to fetch {what} from")]
     NoSources {
-        /// What was asked for: `manifest <tag>` or `blob <digest>`.
+        /// What was asked for: `manifest <tag>`, `blob <digest>`, `tags`, or `first <n> bytes`
+        /// (of a blob the caller names).
         what: String,
     },
     /// A source failed in a way that does not fall through (authentication, protocol, server
@@ -650,7 +651,9 @@ impl RegistrySource {
         digest: &Digest,
         len: usize,
     ) -> Result<Bytes, PullSourceError> {
-        let what = format!("first {len} bytes of blob {digest}");
+        // The caller names the blob (`ResolveError::BlobHead`); each failed request names its
+        // URL, which holds the digest.
+        let what = format!("first {len} bytes");
         let (_, prefix) = self
             .walk(&what, |repo| {
                 let digest = digest.clone();
