@@ -304,12 +304,23 @@ impl PartialMirror {
     }
 }
 
-/// Runs `oci-fetch ARGS --plain-http`, expecting success; returns stderr.
-fn run_stderr(args: &[&str]) -> String {
-    let out = oci_fetch(&[args, &["--plain-http"]].concat());
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{args:?}: {stderr}");
-    stderr
+/// `oci-fetch copy --all-tags --registries-conf CONF SRC DST --plain-http`: its exit code and
+/// stderr.
+fn copy_all_tags(conf: &str, src: &str, dst: &str) -> (Option<i32>, String) {
+    let args = [
+        "copy",
+        "--all-tags",
+        "--registries-conf",
+        conf,
+        src,
+        dst,
+        "--plain-http",
+    ];
+    let out = oci_fetch(&args);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -317,14 +328,8 @@ fn all_tags_are_the_primary_s_and_a_mirror_s_only_when_the_primary_cannot_be_rea
     let fx = PartialMirror::start();
     let p = &fx.primary.host;
     let copied = format!("{p}/copied/app");
-    let stderr = run_stderr(&[
-        "copy",
-        "--all-tags",
-        "--registries-conf",
-        &fx.conf,
-        &format!("{p}/listed/app"),
-        &copied,
-    ]);
+    let (code, stderr) = copy_all_tags(&fx.conf, &format!("{p}/listed/app"), &copied);
+    assert_eq!(code, Some(0), "{stderr}");
     assert!(!stderr.contains("warning"), "{stderr}");
     assert_eq!(
         listed_tags(&copied),
@@ -333,14 +338,12 @@ fn all_tags_are_the_primary_s_and_a_mirror_s_only_when_the_primary_cannot_be_rea
     );
 
     let fallback = format!("{p}/fallback/app");
-    let stderr = run_stderr(&[
-        "copy",
-        "--all-tags",
-        "--registries-conf",
+    let (code, stderr) = copy_all_tags(
         &fx.unreachable_conf,
         &format!("{UNREACHABLE}/listed/app"),
         &fallback,
-    ]);
+    );
+    assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(listed_tags(&fallback), ["v1"], "the mirror's list");
     let warning = fx.warning(&format!("{UNREACHABLE}/listed/app"));
     assert!(stderr.contains(&warning), "{stderr}");
@@ -349,18 +352,12 @@ fn all_tags_are_the_primary_s_and_a_mirror_s_only_when_the_primary_cannot_be_rea
     let m = &fx.mirror.host;
     let file = write(fx.dir.path(), "f.txt", "mirror only");
     run(&["push", &format!("{m}/mirror-only/app:v1"), &file]);
-    let args = [
-        "copy",
-        "--all-tags",
-        "--registries-conf",
+    let (code, stderr) = copy_all_tags(
         &fx.conf,
         &format!("{p}/mirror-only/app"),
         &format!("{p}/copied-nothing/app"),
-        "--plain-http",
-    ];
-    let out = oci_fetch(&args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    );
+    assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains(&format!("tags from {p}/mirror-only/app")),
         "{stderr}"
@@ -368,14 +365,8 @@ fn all_tags_are_the_primary_s_and_a_mirror_s_only_when_the_primary_cannot_be_rea
 
     // A blocked primary is not asked: the mirror lists, and says the primary is blocked.
     let from_blocked = format!("{m}/from-blocked/app");
-    let stderr = run_stderr(&[
-        "copy",
-        "--all-tags",
-        "--registries-conf",
-        &fx.blocked_conf,
-        &format!("{p}/listed/app"),
-        &from_blocked,
-    ]);
+    let (code, stderr) = copy_all_tags(&fx.blocked_conf, &format!("{p}/listed/app"), &from_blocked);
+    assert_eq!(code, Some(0), "{stderr}");
     assert_eq!(listed_tags(&from_blocked), ["v1"], "the mirror's list");
     assert!(
         stderr.contains(&format!(
