@@ -13,6 +13,11 @@
 //! authenticates per registry by itself. Which source served each manifest and blob is recorded
 //! ([`RegistrySource::manifest_served_by`], [`RegistrySource::blob_served_by`]).
 //!
+//! # Tag listings ask the primary
+//!
+//! Unlike manifests and blobs, a tag list differs between sources: [`RegistrySource::tags`]
+//! asks the primary, and the mirrors only when it cannot be reached (`registry/tags.rs`).
+//!
 //! # Blobs and dishonest mirrors
 //!
 //! As a [`BlobSource`], a whole-blob fetch uses `oci-client`'s unverified stream
@@ -53,6 +58,10 @@ use oci_ref::{Digest, Reference};
 use url::Url;
 
 use crate::source::{BlobBody, BlobSource, BoxFuture, SourceError, SourceErrorKind};
+
+mod tags;
+
+pub use tags::{MirrorListing, TagListing};
 
 /// Largest config blob read into memory to learn a single manifest's platform (1 MiB). Image
 /// configs are a few KiB; the cap keeps a hostile registry from making us buffer a disk image.
@@ -144,7 +153,8 @@ pub enum PullSourceError {
     /// No source was given.
     #[error("no pull source to fetch {what} from")]
     NoSources {
-        /// What was asked for: `manifest <tag>` or `blob <digest>`.
+        /// What was asked for: `manifest <tag>`, `blob <digest>`, `tags`, or `first <n> bytes`
+        /// (of a blob the caller names).
         what: String,
     },
     /// A source failed in a way that does not fall through (authentication, protocol, server
@@ -463,18 +473,6 @@ impl RegistrySource {
         Ok(found)
     }
 
-    /// The repository's tags, from the first source that answers.
-    ///
-    /// # Errors
-    ///
-    /// Every source failed, or one failed in a way that does not fall through.
-    pub async fn tags(&self) -> Result<Vec<String>, PullSourceError> {
-        let (_, tags) = self
-            .walk("tags", |repo| async move { repo.tags(None).await })
-            .await?;
-        Ok(tags)
-    }
-
     /// Reads a small blob (a config) into memory, verified, walking the sources.
     ///
     /// # Errors
@@ -526,7 +524,9 @@ impl RegistrySource {
         digest: &Digest,
         len: usize,
     ) -> Result<Bytes, PullSourceError> {
-        let what = format!("first {len} bytes of blob {digest}");
+        // The caller names the blob (`ResolveError::BlobHead`); each failed request names its
+        // URL, which holds the digest.
+        let what = format!("first {len} bytes");
         let (_, prefix) = self
             .walk(&what, |repo| {
                 let digest = digest.clone();
@@ -558,9 +558,28 @@ impl RegistrySource {
         F: Fn(Repository) -> Fut,
         Fut: std::future::Future<Output = Result<T, oci_client::Error>>,
     {
+        self.walk_in(what, 0..self.shared.endpoints.len(), op, go_on)
+            .await
+    }
+
+    /// [`walk_while`](Self::walk_while) over the sources at `order` (indices), in that order.
+    async fn walk_in<T, F, Fut>(
+        &self,
+        what: &str,
+        order: impl IntoIterator<Item = usize>,
+        op: F,
+        go_on: impl Fn(&T) -> bool,
+    ) -> Result<(usize, T), PullSourceError>
+    where
+        F: Fn(Repository) -> Fut,
+        Fut: std::future::Future<Output = Result<T, oci_client::Error>>,
+    {
         let mut attempts = Vec::new();
         let mut weak = None;
-        for (i, endpoint) in self.shared.endpoints.iter().enumerate() {
+        for i in order {
+            let Some(endpoint) = self.shared.endpoints.get(i) else {
+                continue;
+            };
             self.shared.requests.fetch_add(1, Ordering::Relaxed);
             match op(endpoint.repo.clone()).await {
                 Ok(v) if go_on(&v) => {

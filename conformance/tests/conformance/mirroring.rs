@@ -230,7 +230,7 @@ async fn copy_recursive_gives_an_equal_graph_on_another_registry() -> anyhow::Re
     opts.concurrency = 4;
     let (from_loc, to_loc) = (Location::Registry(src.clone()), Location::Registry(dst));
     let copier = Copier::open(&client, &from_loc, &to_loc, &opts).await?;
-    for tag in copier.source_tags().await? {
+    for tag in copier.source_tags().await?.tags {
         copier
             .copy(&TagOrDigest::Tag(tag.clone()), std::slice::from_ref(&tag))
             .await?;

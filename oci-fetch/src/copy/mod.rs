@@ -70,7 +70,7 @@ use crate::download::DownloadOptions;
 use crate::layout::{LayoutAddress, LayoutError, OciLayout};
 #[cfg(doc)]
 use crate::layout::{MAX_INDEX_DEPTH, MAX_MANIFEST_SIZE};
-use crate::registry::{PullSourceError, RegistrySource};
+use crate::registry::{PullSourceError, RegistrySource, TagListing};
 
 use walk::{Dst, Src, Walker};
 
@@ -439,10 +439,15 @@ impl Copier {
     /// (`<alg>-<hex>`) are left out: the referrers they list are copied with their subjects and
     /// the destination's own fallback tags are written as needed.
     ///
+    /// A registry source's list is its primary location's, as skopeo's: a registries.conf
+    /// mirror's list can be partial, so a mirror is asked only when the primary cannot be
+    /// reached (or is blocked), and [`TagListing::mirror`] then names it
+    /// ([`RegistrySource::tags`](crate::registry::RegistrySource::tags)).
+    ///
     /// # Errors
     ///
     /// The source's failure to list them.
-    pub async fn source_tags(&self) -> Result<Vec<Tag>, CopyError> {
+    pub async fn source_tags(&self) -> Result<TagListing<Tag>, CopyError> {
         self.walker.source_tags().await
     }
 

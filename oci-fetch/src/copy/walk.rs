@@ -29,7 +29,7 @@ use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManife
 use crate::download::DownloadOptions;
 use crate::layout::{MAX_INDEX_DEPTH, MAX_MANIFEST_SIZE, OciLayout};
 use crate::progress::ProgressEvent;
-use crate::registry::RegistrySource;
+use crate::registry::{RegistrySource, TagListing};
 use crate::source::{BlobSource, BoxFuture, MemorySource};
 
 /// Where bytes come from.
@@ -307,28 +307,32 @@ impl Walker {
         }
     }
 
-    pub(super) async fn source_tags(&self) -> Result<Vec<Tag>, CopyError> {
-        let names: Vec<String> = match &self.src {
+    pub(super) async fn source_tags(&self) -> Result<TagListing<Tag>, CopyError> {
+        let listing: TagListing = match &self.src {
             Src::Registry(source) => {
                 let _permit = self.permit().await;
                 source.tags().await?
             }
-            Src::Layout(layout) => layout
-                .index()
-                .await?
-                .manifests
-                .iter()
-                .filter_map(|m| m.annotations.get(ANNOTATION_REF_NAME).cloned())
-                .collect(),
+            Src::Layout(layout) => TagListing {
+                tags: layout
+                    .index()
+                    .await?
+                    .manifests
+                    .iter()
+                    .filter_map(|m| m.annotations.get(ANNOTATION_REF_NAME).cloned())
+                    .collect(),
+                mirror: None,
+            },
         };
-        let mut tags: Vec<Tag> = names
+        let mut tags: Vec<Tag> = listing
+            .tags
             .iter()
             .filter_map(|n| Tag::parse(n).ok())
             .filter(|t| !(self.opts.referrers && t.is_referrers_fallback()))
             .collect();
         tags.sort();
         tags.dedup();
-        Ok(tags)
+        Ok(listing.with_tags(tags))
     }
 
     async fn src_manifest(&self, desc: &Descriptor) -> Result<Bytes, CopyError> {

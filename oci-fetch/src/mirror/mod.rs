@@ -28,7 +28,7 @@ use oci_ref::{Reference, TagOrDigest};
 
 use crate::copy::{Copied, Copier, CopyError, CopyOptions, CopyStats, Location, RequestLimit};
 use crate::layout::LayoutAddress;
-use crate::registry::insecure_hosts;
+use crate::registry::{MirrorListing, insecure_hosts};
 
 pub use set::{
     MAX_SET_FILE_BYTES, MirrorDestination, MirrorSet, MirrorSource, Placed, SetError, TagSelection,
@@ -127,6 +127,10 @@ pub struct MirroredRepository {
     pub roots: Vec<Copied>,
     /// Counters over the repository.
     pub stats: CopyStats,
+    /// With `all-tags` or a `tag-pattern`: the registries.conf mirror that listed the tags
+    /// when the primary could not (its list may be partial; see
+    /// [`Copier::source_tags`]). `None` when the primary listed them, or no listing was needed.
+    pub tags_listed_by_mirror: Option<MirrorListing>,
 }
 
 /// What a mirror run did.
@@ -262,6 +266,7 @@ async fn mirror_one(
         .await
         .map_err(failed)?;
     let mut roots = Vec::new();
+    let mut tags_listed_by_mirror = None;
     match &source.selection {
         TagSelection::Digests(digests) => {
             for d in digests {
@@ -277,8 +282,9 @@ async fn mirror_one(
             }
         }
         selection @ (TagSelection::All | TagSelection::Pattern(_)) => {
-            let tags = copier.source_tags().await.map_err(failed)?;
-            for t in tags.iter().filter(|t| selection.matches(t)) {
+            let listing = copier.source_tags().await.map_err(failed)?;
+            tags_listed_by_mirror = listing.mirror;
+            for t in listing.tags.iter().filter(|t| selection.matches(t)) {
                 let target = TagOrDigest::Tag(t.clone());
                 let copied = copier.copy(&target, std::slice::from_ref(t));
                 roots.push(copied.await.map_err(failed)?);
@@ -291,6 +297,7 @@ async fn mirror_one(
         digest_only: matches!(source.selection, TagSelection::Digests(_)),
         roots,
         stats: copier.stats(),
+        tags_listed_by_mirror,
     })
 }
 

@@ -81,7 +81,10 @@ pub enum ResolveError {
     #[error(transparent)]
     Document(#[from] CandidateError),
     /// The first bytes of the chosen blob, read to tell its compression, could not be read.
-    #[error("{digest}: reading the first bytes of the blob: {source}")]
+    /// The digest is named here, once: the source's error says how the read failed (a
+    /// registry's names the request it made, whose URL holds the digest; nothing below
+    /// repeats it in words).
+    #[error("blob {digest}: reading its first bytes to tell its compression: {source}")]
     BlobHead {
         /// The blob.
         digest: Digest,

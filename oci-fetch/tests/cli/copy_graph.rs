@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::publish::CREATED;
-use crate::{TestRegistry, oci_fetch, ok};
+use crate::{TestRegistry, listed_tags, oci_fetch, ok};
 
 /// Runs `oci-fetch` with `--plain-http` appended, expecting success; returns stdout trimmed.
 fn run(args: &[&str]) -> String {
@@ -81,10 +81,6 @@ fn tree(reference: &str) -> BTreeSet<String> {
     digests
 }
 
-fn tags(repo: &str) -> Vec<String> {
-    run(&["tags", repo]).lines().map(str::to_owned).collect()
-}
-
 #[test]
 fn destination_tags_follow_the_source_and_a_digest_moves_none() {
     let registry = TestRegistry::start();
@@ -95,7 +91,7 @@ fn destination_tags_follow_the_source_and_a_digest_moves_none() {
     let digest = run(&["push", &src, &file]);
 
     run(&["copy", &src, &format!("{host}/tags/plain")]);
-    assert_eq!(tags(&format!("{host}/tags/plain")), ["v1"]);
+    assert_eq!(listed_tags(&format!("{host}/tags/plain")), ["v1"]);
 
     let by_digest = format!("{host}/tags/src@{digest}");
     let copied = json(&["copy", &by_digest, &format!("{host}/tags/bydigest")]);
@@ -115,7 +111,7 @@ fn destination_tags_follow_the_source_and_a_digest_moves_none() {
     assert!(fetched.contains("schemaVersion"));
 
     run(&["copy", &src, &format!("{host}/tags/many:x,y,z")]);
-    assert_eq!(tags(&format!("{host}/tags/many")), ["x", "y", "z"]);
+    assert_eq!(listed_tags(&format!("{host}/tags/many")), ["x", "y", "z"]);
 }
 
 #[test]
@@ -131,7 +127,7 @@ fn all_tags_copies_every_tag_and_a_second_run_nothing() {
     let first = json(&["copy", "--all-tags", &src, &dst]);
     assert_eq!(first["roots"].as_array().map(Vec::len), Some(3), "{first}");
     assert_eq!(first["tagged"], 3, "{first}");
-    assert_eq!(tags(&dst), ["v1", "v2", "v3"]);
+    assert_eq!(listed_tags(&dst), ["v1", "v2", "v3"]);
     let second = json(&["copy", "--all-tags", &src, &dst]);
     assert_eq!(
         (&second["copied"], &second["tagged"], &second["mounted"]),
@@ -241,5 +237,142 @@ fn the_source_is_read_through_registries_conf() {
         &format!("{host}/copied/app"),
     ]);
     assert_eq!(copied["digest"], digest.as_str(), "{copied}");
-    assert_eq!(tags(&format!("{host}/copied/app")), ["v1"]);
+    assert_eq!(listed_tags(&format!("{host}/copied/app")), ["v1"]);
+}
+
+/// Nothing listens here: a primary location that cannot be reached.
+const UNREACHABLE: &str = "127.0.0.1:1";
+
+/// A primary registry whose `listed/app` has `v1`, `v2` and `v3`, and a second registry, its
+/// registries.conf mirror, that has `v1` only (a pull-through cache that cached one tag).
+/// `conf` puts the mirror before the primary; `unreachable_conf` puts the same mirror before
+/// [`UNREACHABLE`] (a disconnected site naming the upstream repository); `blocked_conf` blocks
+/// the primary, leaving the mirror alone.
+pub(crate) struct PartialMirror {
+    pub(crate) primary: TestRegistry,
+    pub(crate) mirror: TestRegistry,
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) conf: String,
+    pub(crate) unreachable_conf: String,
+    pub(crate) blocked_conf: String,
+}
+
+impl PartialMirror {
+    pub(crate) fn start() -> PartialMirror {
+        let primary = TestRegistry::start();
+        let mirror = TestRegistry::start();
+        let dir = tempfile::tempdir().expect("temp dir");
+        for tag in ["v1", "v2", "v3"] {
+            let file = write(dir.path(), "f.txt", tag);
+            run(&["push", &format!("{}/listed/app:{tag}", primary.host), &file]);
+        }
+        let file = write(dir.path(), "f.txt", "v1");
+        run(&["push", &format!("{}/listed/app:v1", mirror.host), &file]);
+        let conf_for = |name: &str, location: &str, blocked: bool| {
+            write(
+                dir.path(),
+                name,
+                &format!(
+                    "[[registry]]\nprefix = \"{location}\"\nlocation = \"{location}\"\n\
+                     insecure = true\nblocked = {blocked}\n\
+                     [[registry.mirror]]\nlocation = \"{}\"\ninsecure = true\n",
+                    mirror.host
+                ),
+            )
+        };
+        let conf = conf_for("registries.conf", &primary.host, false);
+        let unreachable_conf = conf_for("unreachable.conf", UNREACHABLE, false);
+        let blocked_conf = conf_for("blocked.conf", &primary.host, true);
+        PartialMirror {
+            primary,
+            mirror,
+            dir,
+            conf,
+            unreachable_conf,
+            blocked_conf,
+        }
+    }
+
+    /// The warning a listing by the mirror gives when the primary `primary` (`HOST/REPO`) could
+    /// not be reached.
+    pub(crate) fn warning(&self, primary: &str) -> String {
+        format!(
+            "warning: tags listed by mirror {}/listed/app (the primary {primary} could not be \
+             reached: ",
+            self.mirror.host
+        )
+    }
+}
+
+/// `oci-fetch copy --all-tags --registries-conf CONF SRC DST --plain-http`: its exit code and
+/// stderr.
+fn copy_all_tags(conf: &str, src: &str, dst: &str) -> (Option<i32>, String) {
+    let args = [
+        "copy",
+        "--all-tags",
+        "--registries-conf",
+        conf,
+        src,
+        dst,
+        "--plain-http",
+    ];
+    let out = oci_fetch(&args);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn all_tags_are_the_primary_s_and_a_mirror_s_only_when_the_primary_cannot_be_reached() {
+    let fx = PartialMirror::start();
+    let p = &fx.primary.host;
+    let copied = format!("{p}/copied/app");
+    let (code, stderr) = copy_all_tags(&fx.conf, &format!("{p}/listed/app"), &copied);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert_eq!(
+        listed_tags(&copied),
+        ["v1", "v2", "v3"],
+        "the primary's list, not the mirror's"
+    );
+
+    let fallback = format!("{p}/fallback/app");
+    let (code, stderr) = copy_all_tags(
+        &fx.unreachable_conf,
+        &format!("{UNREACHABLE}/listed/app"),
+        &fallback,
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(listed_tags(&fallback), ["v1"], "the mirror's list");
+    let warning = fx.warning(&format!("{UNREACHABLE}/listed/app"));
+    assert!(stderr.contains(&warning), "{stderr}");
+
+    // A primary that answers, even "not found", is the answer: the mirror is not asked.
+    let m = &fx.mirror.host;
+    let file = write(fx.dir.path(), "f.txt", "mirror only");
+    run(&["push", &format!("{m}/mirror-only/app:v1"), &file]);
+    let (code, stderr) = copy_all_tags(
+        &fx.conf,
+        &format!("{p}/mirror-only/app"),
+        &format!("{p}/copied-nothing/app"),
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("tags from {p}/mirror-only/app")),
+        "{stderr}"
+    );
+
+    // A blocked primary is not asked: the mirror lists, and says the primary is blocked.
+    let from_blocked = format!("{m}/from-blocked/app");
+    let (code, stderr) = copy_all_tags(&fx.blocked_conf, &format!("{p}/listed/app"), &from_blocked);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(listed_tags(&from_blocked), ["v1"], "the mirror's list");
+    assert!(
+        stderr.contains(&format!(
+            "warning: tags listed by mirror {m}/listed/app (no primary to ask: registries.conf \
+             blocks it)"
+        )),
+        "{stderr}"
+    );
 }

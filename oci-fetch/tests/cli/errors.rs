@@ -77,3 +77,37 @@ fn the_man_page_and_completions_cover_every_subcommand() {
         }
     }
 }
+
+#[test]
+fn a_failed_compression_peek_names_the_blob_once() {
+    let registry = TestRegistry::start();
+    let host = &registry.host;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("disk.img");
+    std::fs::write(&file, b"disk").expect("write");
+    let reference = format!("{host}/cli/peek:v1");
+    // The default (generic) media type: `resolve` reads the blob's first bytes.
+    ok(&[
+        "push",
+        "--plain-http",
+        &reference,
+        file.to_str().expect("utf-8"),
+    ]);
+    let manifest = ok(&["manifest", "fetch", "--plain-http", &reference]);
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).expect("manifest JSON");
+    let layer = manifest["layers"][0]["digest"].as_str().expect("a layer");
+    let blob = format!("{host}/cli/peek@{layer}");
+    ok(&["blob", "delete", "--plain-http", &blob]);
+
+    let line = failed(&["resolve", "--plain-http", &reference]);
+    assert!(
+        line.starts_with(&format!(
+            "error: blob {layer}: reading its first bytes to tell its compression: "
+        )),
+        "{line}"
+    );
+    // Named once in words; the failed request's URL holds it too.
+    let url = format!("http://{host}/v2/cli/peek/blobs/{layer}");
+    assert!(line.contains(&url), "{line}");
+    assert_eq!(line.replace(&url, "").matches(layer).count(), 1, "{line}");
+}

@@ -75,6 +75,19 @@ pub(crate) fn ok(args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("utf-8 stdout")
 }
 
+/// The tags `oci-fetch tags REPO --plain-http` prints, sorted. `tags` prints them in the order
+/// the registry lists them, and that order is the registry's own: the distribution-spec asks for
+/// lexical order, distribution 2.8 lists its storage's order (which differs between file
+/// systems, so between the docker and the process backend). What a test can rely on is the set.
+pub(crate) fn listed_tags(repo: &str) -> Vec<String> {
+    let mut tags: Vec<String> = ok(&["tags", repo, "--plain-http"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    tags.sort();
+    tags
+}
+
 /// Asserts the bad-input contract: exit code 2, nothing on stdout, exactly one line on stderr
 /// that contains `needle`. Returns that line.
 pub(crate) fn check_usage_error(args: &[&str], needle: &str) -> String {

@@ -10,9 +10,9 @@ use std::time::Duration;
 
 use conformance::fault_proxy::{Fault, FaultProxy, Rule};
 
-use crate::copy_graph::artifact_with_referrers;
+use crate::copy_graph::{PartialMirror, artifact_with_referrers};
 use crate::publish::CREATED;
-use crate::{TestRegistry, check_usage_error, ok};
+use crate::{TestRegistry, check_usage_error, listed_tags, oci_fetch, ok};
 
 fn run(args: &[&str]) -> String {
     let mut args = args.to_vec();
@@ -77,9 +77,8 @@ fn a_set_to_a_registry_then_nothing_new_then_pulls_without_the_primary() {
 
     let second = run(&["mirror", &set]);
     assert!(second.contains("nothing new"), "{second}");
-    let tags = run(&["tags", &format!("{}/mirror/apps/b", mirror.host)]);
     assert_eq!(
-        tags.lines().collect::<Vec<_>>(),
+        listed_tags(&format!("{}/mirror/apps/b", mirror.host)),
         ["v1", "v2"],
         "the pattern left `old`"
     );
@@ -180,8 +179,7 @@ fn sources_are_read_through_registries_conf() {
         report["repositories"][0]["source"], "upstream.invalid/team/app",
         "the report names the set's repository: {report}"
     );
-    let tags = run(&["tags", &format!("{host}/site/team/app")]);
-    assert_eq!(tags.lines().collect::<Vec<_>>(), ["v1"]);
+    assert_eq!(listed_tags(&format!("{host}/site/team/app")), ["v1"]);
 
     // A source registries.conf blocks is bad input, named.
     let blocked = write(
@@ -251,4 +249,45 @@ fn concurrency_is_the_request_limit_of_the_whole_run() {
         2,
         "at most 2 requests at once over the whole run (and 2 reached: they did overlap)"
     );
+}
+
+#[test]
+fn all_tags_are_the_primary_s_and_a_mirror_s_only_when_the_primary_cannot_be_reached() {
+    let fx = PartialMirror::start();
+    let p = &fx.primary.host;
+    let set_for = |name: &str, repository: &str, site: &str| {
+        write(
+            &fx.dir.path().join(name),
+            &format!(
+                "[destination]\nregistry = \"{p}/{site}\"\n\n\
+                 [[source]]\nrepository = \"{repository}\"\nall-tags = true\n"
+            ),
+        )
+    };
+    let mirror = |set: &str, conf: &str| {
+        let args = ["mirror", set, "--registries-conf", conf, "--plain-http"];
+        let out = oci_fetch(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        stderr
+    };
+
+    let set = set_for("set.toml", &format!("{p}/listed/app"), "site");
+    let stderr = mirror(&set, &fx.conf);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    assert_eq!(
+        listed_tags(&format!("{p}/site/listed/app")),
+        ["v1", "v2", "v3"],
+        "the primary's list, not the mirror's"
+    );
+
+    let upstream = "127.0.0.1:1/listed/app";
+    let set = set_for("unreachable.toml", upstream, "fallback");
+    let stderr = mirror(&set, &fx.unreachable_conf);
+    assert_eq!(
+        listed_tags(&format!("{p}/fallback/listed/app")),
+        ["v1"],
+        "the mirror's list"
+    );
+    assert!(stderr.contains(&fx.warning(upstream)), "{stderr}");
 }

@@ -277,7 +277,11 @@ async fn copy_all_tags(
 ) -> Result<(Vec<Copied>, CopyStats), CopyError> {
     let copier = Copier::open(client, from, to, opts).await?;
     let mut out = Vec::new();
-    for tag in copier.source_tags().await? {
+    let listing = copier.source_tags().await?;
+    if let Some(mirror) = &listing.mirror {
+        eprintln!("warning: {mirror}");
+    }
+    for tag in listing.tags {
         let target = TagOrDigest::Tag(tag.clone());
         out.push(copier.copy(&target, &[tag]).await?);
     }

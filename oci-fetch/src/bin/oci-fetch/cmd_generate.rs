@@ -1,11 +1,17 @@
 //! `oci-fetch generate man|bash|zsh|fish|elvish|powershell`: the man page or a shell completion
 //! script, generated from the clap definitions and written to stdout (as `rg --generate` does).
 //! `cargo xtask dist-docs --out DIR` writes them all into a directory.
+//!
+//! `generate` contacts no registry, so the credential flags (`-u/--username`, the token flags,
+//! …) have nothing to apply to: they are refused as bad input naming the flag, not ignored
+//! (`main` reads no standard input or prompt for them first).
 
+use anyhow::anyhow;
 use clap::CommandFactory as _;
 
 use crate::Failure;
 use crate::common::GlobalArgs;
+use crate::credentials::SHARED;
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -33,6 +39,11 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
+    if let Some(flag) = global.credentials.given(&SHARED).first() {
+        return Err(Failure::Usage(anyhow!(
+            "--{flag} does not apply to generate: it contacts no registry"
+        )));
+    }
     // No credentials are needed, but a file named with `--registry-config` is still checked:
     // a missing or broken one is bad input, never silently ignored (as with `ref`).
     global.check_registry_config()?;

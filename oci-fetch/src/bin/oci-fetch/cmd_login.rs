@@ -145,7 +145,7 @@ pub(crate) fn login(args: LoginArgs, global: &GlobalArgs) -> Result<(), Failure>
     let flags = &global.credentials;
     if let Some(flag) = flags.token_flag() {
         return Err(Failure::Usage(anyhow!(
-            "login stores a user name and password; {flag} is used per command, not stored"
+            "login stores a user name and password; --{flag} is used per command, not stored"
         )));
     }
     flags.warn_insecure();

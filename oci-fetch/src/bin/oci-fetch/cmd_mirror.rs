@@ -113,6 +113,11 @@ pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
     let report = runtime()?
         .block_on(mirror(&client, &set, &origin, &destination, &opts))
         .map_err(|e| Failure::Operation(e.into()))?;
+    for r in &report.repositories {
+        if let Some(mirror) = &r.tags_listed_by_mirror {
+            eprintln!("warning: {mirror}");
+        }
+    }
     if let Some(path) = &args.write_registries_conf {
         let insecure = global.plain_http || global.insecure;
         let header = format!(

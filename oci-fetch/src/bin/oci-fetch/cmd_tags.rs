@@ -3,6 +3,12 @@
 //!
 //! `--json` prints one object: `{"repository": "host/repo", "tags": [...]}` for tags,
 //! `{"registry": "host", "repositories": [...]}` for `repo ls`.
+//!
+//! Names are printed in the order the registry lists them, not sorted here: the
+//! distribution-spec asks registries for lexical order, distribution 2.8 lists tags in its
+//! storage's order (a file system's directory order), and skopeo, oras and crane print what
+//! they receive too. Printing as listed lets lines stream page by page; a caller who needs an
+//! order sorts (`docs/json.md` says so).
 
 use futures_util::{Stream, StreamExt as _};
 

@@ -139,11 +139,23 @@ impl CredentialArgs {
 
     /// Whether any credential flag was given.
     pub(crate) fn any(&self) -> bool {
-        self.username.is_some()
-            || self.password.is_some()
-            || self.identity_token.is_some()
-            || self.registry_token.is_some()
-            || !self.stdin_flags(&SHARED).is_empty()
+        !self.given(&SHARED).is_empty()
+    }
+
+    /// The credential flags given, by name (without `--`), in the order `--help` lists them.
+    pub(crate) fn given(&self, names: &Names) -> Vec<&'static str> {
+        [
+            (self.username.is_some(), names.username),
+            (self.password.is_some(), names.password),
+            (self.password_stdin, names.password_stdin),
+            (self.identity_token.is_some(), names.identity_token),
+            (self.identity_token_stdin, names.identity_token_stdin),
+            (self.registry_token.is_some(), names.registry_token),
+            (self.registry_token_stdin, names.registry_token_stdin),
+        ]
+        .into_iter()
+        .filter_map(|(given, flag)| given.then_some(flag))
+        .collect()
     }
 
     /// The credential the flags give, reading standard input or prompting (on a terminal) as
@@ -217,16 +229,12 @@ impl CredentialArgs {
         })
     }
 
-    /// The token flag given, if any (`login` stores only user names and passwords).
+    /// The token flag given, if any, by name without `--` (`login` stores only user names and
+    /// passwords).
     pub(crate) fn token_flag(&self) -> Option<&'static str> {
-        [
-            (self.identity_token.is_some(), "--identity-token"),
-            (self.identity_token_stdin, "--identity-token-stdin"),
-            (self.registry_token.is_some(), "--registry-token"),
-            (self.registry_token_stdin, "--registry-token-stdin"),
-        ]
-        .into_iter()
-        .find_map(|(given, flag)| given.then_some(flag))
+        self.given(&SHARED)
+            .into_iter()
+            .find(|flag| flag.contains("token"))
     }
 }
 

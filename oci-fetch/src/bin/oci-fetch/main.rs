@@ -132,8 +132,9 @@ fn main() -> ExitCode {
     {
         return report(failure);
     }
-    // `login` reads its own credentials (it may prompt for the user name too). The warning
-    // about secrets on the command line comes once they were accepted.
+    // `login` reads its own credentials (it may prompt for the user name too); `generate`
+    // refuses them (it contacts no registry) before reading any. The warning about secrets on
+    // the command line comes once they were accepted.
     if let Command::Copy(args) = &cli.command
         && let Err(failure) = cmd_copy::preflight(args, &cli.global)
     {

@@ -88,21 +88,18 @@ pub(crate) struct ForRegistry {
 impl<S: Side> SideArgs<S> {
     /// The first of this side's flags given, for messages (`--from-username`).
     pub(crate) fn first_flag(&self) -> Option<String> {
-        let n = &S::NAMES;
-        let c = &self.credentials;
-        [
-            (c.username.is_some(), n.username),
-            (c.password.is_some(), n.password),
-            (c.password_stdin, n.password_stdin),
-            (c.identity_token.is_some(), n.identity_token),
-            (c.identity_token_stdin, n.identity_token_stdin),
-            (c.registry_token.is_some(), n.registry_token),
-            (c.registry_token_stdin, n.registry_token_stdin),
+        let transport = [
             (self.plain_http, S::PLAIN_HTTP),
             (self.insecure, S::INSECURE),
         ]
         .into_iter()
-        .find_map(|(given, flag)| given.then(|| format!("--{flag}")))
+        .filter_map(|(given, flag)| given.then_some(flag));
+        self.credentials
+            .given(&S::NAMES)
+            .into_iter()
+            .chain(transport)
+            .next()
+            .map(|flag| format!("--{flag}"))
     }
 
     /// Reads the credential (standard input or a prompt, as the flags ask) and warns about

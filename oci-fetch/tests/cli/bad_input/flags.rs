@@ -371,6 +371,57 @@ fn credential_flags_are_checked_at_every_command_that_contacts_a_registry() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
+/// A command that contacts no registry ([`Takes::Nothing`]) has nothing to give credentials
+/// to: each credential flag is refused, named, never ignored (and no secret is read or shown).
+#[test]
+fn credential_flags_are_refused_where_no_registry_is_contacted() {
+    let s = Scratch::new();
+    let cases: &[(&[&str], Option<&'static str>, &str)] = &[
+        (
+            &["-u", "bob", "--password-stdin"],
+            Some(FLAG_SECRET),
+            "--username",
+        ),
+        (&["-u", "bob", "-p", FLAG_SECRET], None, "--username"),
+        (&["--identity-token", FLAG_SECRET], None, "--identity-token"),
+        (
+            &["--identity-token-stdin"],
+            Some(FLAG_SECRET),
+            "--identity-token-stdin",
+        ),
+        (&["--registry-token", FLAG_SECRET], None, "--registry-token"),
+        (
+            &["--registry-token-stdin"],
+            Some(FLAG_SECRET),
+            "--registry-token-stdin",
+        ),
+    ];
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for run in commands(&s, &unreachable_ref()) {
+        if run.takes != Takes::Nothing {
+            continue;
+        }
+        for (flags, stdin, needle) in cases {
+            let mut full = run.with_flags(flags);
+            full.stdin = *stdin;
+            checked += 1;
+            match s.try_check(&full, needle) {
+                Ok((2, line))
+                    if line.contains("contacts no registry") && !line.contains(FLAG_SECRET) => {}
+                Ok((code, line)) => problems.push(format!(
+                    "{} {flags:?}: exit {code} (2 expected), \"contacts no registry\" and no \
+                     secret expected: {line}",
+                    run.name
+                )),
+                Err(problem) => problems.push(problem),
+            }
+        }
+    }
+    assert!(checked > 0, "no command takes nothing");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn generate_and_no_progress_refuse_bad_values() {
     let s = Scratch::new();
