@@ -68,10 +68,11 @@
 //!   closed or returned to the pool.
 //! - [`Repository::push_blob`], [`Repository::push_blob_chunked`],
 //!   [`Repository::push_blob_streamed`], [`Repository::push_blob_while_hashing`],
-//!   [`Repository::mount_or_push_blob`]: the open upload session is cancelled with a `DELETE`
-//!   spawned on the current runtime ([`abandoned_uploads_cancelled`] waits for those; a
-//!   registry that refuses the `DELETE` expires the session itself); the blob is never
-//!   half-committed, because only the closing `PUT` with the digest commits it.
+//!   [`Repository::mount_or_push_blob`], [`Repository::mount_or_push_blob_streamed`]: the open
+//!   upload session is cancelled with a `DELETE` spawned on the current runtime
+//!   ([`abandoned_uploads_cancelled`] waits for those; a registry that refuses the `DELETE`
+//!   expires the session itself); the blob is never half-committed, because only the closing
+//!   `PUT` with the digest commits it.
 //! - [`Repository::push_manifest`]: the manifest may or may not have been stored; when it has a
 //!   subject and the registry has no referrers API, the fallback index may not have been
 //!   updated yet. Pushing again is safe (idempotent). [`Repository::add_referrers`]: the index

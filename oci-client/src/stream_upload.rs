@@ -15,6 +15,11 @@
 //! [`Error::Source`] carrying the stream's own error, so the caller, who knows its source, decides
 //! whether to read it again (resumed, from another place) and upload again.
 //!
+//! [`Repository::mount_or_push_blob_streamed`] asks for a cross-repository mount first
+//! ([§ Mounting a blob from another repository](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#mounting-a-blob-from-another-repository));
+//! a registry that declines answers `202` with an upload session, and the streamed `PUT` goes
+//! into that session: no second `HEAD`, no second `POST`.
+//!
 //! [`Repository::push_blob_while_hashing`] is for a caller who has not hashed the content yet:
 //! the body goes out in one streamed `PATCH` (a single chunk covering the whole blob,
 //! [§ Pushing a blob in chunks](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#pushing-a-blob-in-chunks))
@@ -70,15 +75,84 @@ impl Repository {
             return Ok(PushOutcome::AlreadyExists);
         }
         let target = self.target(Access::Push)?;
+        self.upload_streamed(&target, digest, size, None, open)
+            .await?;
+        Ok(PushOutcome::Uploaded)
+    }
+
+    /// Mounts blob `digest` from repository `from` (same registry), or, when the registry
+    /// declines the mount, uploads `size` bytes as [`push_blob_streamed`](Self::push_blob_streamed)
+    /// does, the first attempt in the upload session the declining `202` opened; skips everything
+    /// when the registry already has the blob. One `HEAD`, one `POST`, then (declined) the
+    /// streamed `PUT`: `open` is called only when bytes are to be sent.
+    ///
+    /// # Errors
+    ///
+    /// As [`Repository::push_blob_streamed`]; [`Error::InvalidInput`] when `from` is not a valid
+    /// repository name.
+    pub async fn mount_or_push_blob_streamed<F, Fut, S>(
+        &self,
+        digest: &Digest,
+        from: &str,
+        size: u64,
+        open: F,
+    ) -> Result<PushOutcome, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = std::io::Result<S>>,
+        S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    {
+        if self.head_blob(digest).await?.is_some() {
+            return Ok(PushOutcome::AlreadyExists);
+        }
+        let target = self.mount_target(from)?;
+        let Some(session) = self.try_mount(&target, digest, from).await? else {
+            return Ok(PushOutcome::Mounted);
+        };
+        self.upload_streamed(&target, digest, size, Some(session), open)
+            .await?;
+        Ok(PushOutcome::Uploaded)
+    }
+
+    /// Streamed uploads of `digest` until one stores it or fails in a way the client's retry
+    /// policy does not retry: the first in `session` when the caller has one open (a declined
+    /// mount's; cancelled if the body cannot be opened), each other in a fresh session.
+    async fn upload_streamed<F, Fut, S>(
+        &self,
+        target: &Target,
+        digest: &Digest,
+        size: u64,
+        mut session: Option<Url>,
+        open: F,
+    ) -> Result<(), Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = std::io::Result<S>>,
+        S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    {
         let policy = self.client.inner.config.retry.clone();
         let mut attempt = 0u32;
         let mut waited = Duration::ZERO;
         loop {
             attempt += 1;
-            let body = open().await.map_err(Error::Source)?;
-            let result = self.put_streamed(&target, digest, size, body).await;
+            // A session opened already is cancelled (in the background if this is dropped)
+            // unless the body opens.
+            let mut given = session
+                .take()
+                .map(|url| OpenSession::new(self, target, url));
+            let body = match open().await {
+                Ok(body) => body,
+                Err(e) => {
+                    if let Some(url) = given.as_mut().and_then(OpenSession::close) {
+                        self.cancel_upload(target, url).await;
+                    }
+                    return Err(Error::Source(e));
+                }
+            };
+            let given = given.as_mut().and_then(OpenSession::close);
+            let result = self.put_streamed(target, digest, size, given, body).await;
             let error = match result {
-                Ok(()) => return Ok(PushOutcome::Uploaded),
+                Ok(()) => return Ok(()),
                 Err(e) => e,
             };
             let delay = if error.is_retryable() {
@@ -290,18 +364,23 @@ impl Repository {
         self.location(target, &resp).or(Ok(location))
     }
 
-    /// One session: `POST`, then the streamed `PUT`; the session is cancelled on failure.
+    /// One session: `POST` (unless `session` is open already), then the streamed `PUT`; the
+    /// session is cancelled on failure.
     async fn put_streamed<S>(
         &self,
         target: &Target,
         digest: &Digest,
         size: u64,
+        session: Option<Url>,
         body: S,
     ) -> Result<(), Error>
     where
         S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
     {
-        let (location, _) = self.start_plain_upload(target).await?;
+        let location = match session {
+            Some(location) => location,
+            None => self.start_plain_upload(target).await?.0,
+        };
         let mut session = OpenSession::new(self, target, location.clone());
         let mut url = location.clone();
         url.query_pairs_mut().append_pair("digest", digest.as_str());

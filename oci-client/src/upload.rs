@@ -131,13 +131,12 @@ impl Repository {
     /// name.
     pub async fn mount_blob(&self, digest: &Digest, from: &str) -> Result<bool, Error> {
         let target = self.mount_target(from)?;
-        match self.start_upload(&target, Some((digest, from))).await {
-            Ok((location, _)) => {
+        match self.try_mount(&target, digest, from).await? {
+            Some(location) => {
                 self.cancel_upload(&target, location).await;
                 Ok(false)
             }
-            Err(MountOr::Mounted) => Ok(true),
-            Err(MountOr::Error(e)) => Err(e),
+            None => Ok(true),
         }
     }
 
@@ -157,21 +156,38 @@ impl Repository {
             return Ok(PushOutcome::AlreadyExists);
         }
         let target = self.mount_target(from)?;
-        match self.start_upload(&target, Some((digest, from))).await {
-            Ok((location, _)) => {
+        match self.try_mount(&target, digest, from).await? {
+            Some(location) => {
                 self.finish_upload(&target, location, digest, Some(data))
                     .await?;
                 Ok(PushOutcome::Uploaded)
             }
-            Err(MountOr::Mounted) => Ok(PushOutcome::Mounted),
-            Err(MountOr::Error(e)) => Err(e),
+            None => Ok(PushOutcome::Mounted),
         }
     }
 
-    fn mount_target(&self, from: &str) -> Result<Target, Error> {
+    /// The push target with pull access to `from` added, which a mount from there needs.
+    pub(crate) fn mount_target(&self, from: &str) -> Result<Target, Error> {
         let mut target = self.target(Access::Push)?;
         target.scopes.push(oci_auth::Scope::pull(from));
         Ok(target)
+    }
+
+    /// `POST ?mount=<digest>&from=<from>`: `None` when the registry mounted the blob (`201`),
+    /// else the location of the upload session it opened instead (`202`; the spec's
+    /// [§ Mounting a blob from another repository](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#mounting-a-blob-from-another-repository)
+    /// lets the client upload there), which the caller uses or cancels.
+    pub(crate) async fn try_mount(
+        &self,
+        target: &Target,
+        digest: &Digest,
+        from: &str,
+    ) -> Result<Option<Url>, Error> {
+        match self.start_upload(target, Some((digest, from))).await {
+            Ok((location, _)) => Ok(Some(location)),
+            Err(MountOr::Mounted) => Ok(None),
+            Err(MountOr::Error(e)) => Err(e),
+        }
     }
 
     pub(crate) async fn start_plain_upload(

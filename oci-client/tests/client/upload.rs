@@ -338,6 +338,76 @@ async fn streamed_upload_starts_again_after_a_503_and_stops_on_a_400() {
 }
 
 #[tokio::test]
+async fn a_declined_mount_takes_the_streamed_body_in_its_session() {
+    const DATA: &[u8] = b"mounted or streamed";
+    let s = Server::start(|req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" if req.path().starts_with("/v2/yes/") => Reply::new(201),
+        "POST" => Reply::new(202).header("Location", "/v2/no/blobs/uploads/m?state=1"),
+        _ => Reply::new(201),
+    });
+    let opens = std::sync::atomic::AtomicUsize::new(0);
+    let counted = || {
+        opens.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        chunks_of(DATA)
+    };
+    let d = sha256(DATA);
+    let size = DATA.len() as u64;
+    let mounted = s
+        .repo("yes")
+        .mount_or_push_blob_streamed(&d, "src", size, counted)
+        .await
+        .expect("mount");
+    assert_eq!(mounted, PushOutcome::Mounted);
+    assert_eq!(
+        opens.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a mounted blob is not read"
+    );
+    let uploaded = s
+        .repo("no")
+        .mount_or_push_blob_streamed(&d, "src", size, counted)
+        .await
+        .expect("declined, then uploaded");
+    assert_eq!(uploaded, PushOutcome::Uploaded);
+    let failing =
+        || async { Err::<futures_util::stream::Empty<_>, _>(std::io::Error::other("gone")) };
+    let e = s
+        .repo("no")
+        .mount_or_push_blob_streamed(&d, "src", size, failing)
+        .await
+        .expect_err("the body cannot be opened");
+    assert!(matches!(e, Error::Source(_)), "{e:?}");
+    // Declined: one HEAD, the mount's POST, the streamed PUT into the session it opened (no
+    // second HEAD or POST). A body that cannot be opened cancels the mount's session.
+    check_script("declined_mount_streamed", &s);
+}
+
+#[tokio::test]
+async fn a_declined_mounts_session_failing_is_followed_by_a_fresh_one() {
+    const DATA: &[u8] = b"second session";
+    let puts = std::sync::atomic::AtomicUsize::new(0);
+    let s = Server::start(move |req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" if req.target.contains("mount=") => {
+            Reply::new(202).header("Location", "/v2/app/blobs/uploads/mounting")
+        }
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/plain"),
+        "PUT" if puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 => Reply::new(503),
+        "PUT" => Reply::new(201),
+        _ => Reply::new(204),
+    });
+    let outcome = s
+        .repo("app")
+        .mount_or_push_blob_streamed(&sha256(DATA), "src", DATA.len() as u64, || chunks_of(DATA))
+        .await
+        .expect("the second session succeeds");
+    assert_eq!(outcome, PushOutcome::Uploaded);
+    // The mount's session is cancelled after its PUT failed; the retry opens a plain one.
+    check_script("declined_mount_then_fresh_session", &s);
+}
+
+#[tokio::test]
 async fn a_stream_failing_mid_body_ends_the_upload_with_its_own_error() {
     const DATA: &[u8] = b"a body that breaks off";
     let s = Server::start(|req| match req.method.as_str() {

@@ -8,17 +8,25 @@
 //! [`RetryPolicy`] (its attempt limit and back-off), and [`HeldBack`] keeps its last chunk until
 //! the verdict, so a registry never completes an upload of bad bytes.
 //!
-//! It feeds one streamed upload ([`Repository::push_blob_streamed`]). The upload starts again
-//! from byte 0 only when the bytes failed verification and the source has another place to read
-//! them from (the next registries.conf pull source, once one has served bad bytes
-//! [`MAX_BAD_BODIES_PER_SOURCE`](crate::registry::MAX_BAD_BODIES_PER_SOURCE) times), as
-//! [`Artifact::read_to_vec`](crate::artifact::Artifact::read_to_vec) starts over, or when the
-//! destination failed in a way its retry policy retries.
+//! It feeds one streamed upload ([`Repository::push_blob_streamed`]; within one registry
+//! [`Repository::mount_or_push_blob_streamed`], which asks for a mount first and, when the
+//! registry declines, sends the bytes into the upload session the declining `202` opened, with
+//! no second `HEAD`). The upload starts again from byte 0 in two cases. When the destination
+//! failed in a way its retry policy retries: `oci-client` does that, with its back-off. And when
+//! the bytes failed verification and the source has another place to read them from (the next
+//! registries.conf pull source, once one has served bad bytes
+//! [`MAX_BAD_BODIES_PER_SOURCE`] times), as
+//! [`Artifact::read_to_vec`](crate::artifact::Artifact::read_to_vec) starts over. Those
+//! restarts are bounded by the places, not by the retry policy's attempts: every pull source
+//! gets its strikes, so mirrors serving bad bytes still leave the primary its turn. They start
+//! at once (moving to another source is no transient failure to back off from), and
+//! [`max_restarts`] (places × [`MAX_BAD_BODIES_PER_SOURCE`]) stops a source that keeps saying
+//! another place is left.
 
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt as _};
@@ -30,64 +38,102 @@ use super::walk::dst_error;
 use crate::artifact::{LayerError, LayerStream};
 use crate::descriptor::Descriptor;
 use crate::progress::{PROGRESS_MIN_BYTES, PROGRESS_MIN_INTERVAL, ProgressEvent, ProgressSink};
+use crate::registry::MAX_BAD_BODIES_PER_SOURCE;
 use crate::source::BlobSource;
 
-/// Where a blob goes: the destination repository and its reference (for errors).
-pub(super) type Destination<'a> = (&'a Repository, &'a Reference);
+/// Where a blob goes.
+pub(super) struct Destination<'a> {
+    /// The destination repository.
+    pub(super) repo: &'a Repository,
+    /// Its reference, for errors.
+    pub(super) reference: &'a Reference,
+    /// A repository of the same registry that has the blob: the first upload asks to mount it
+    /// from there, and goes into the session a declined mount opens.
+    pub(super) mount_from: Option<&'a str>,
+}
 
-/// Streams `desc` from `source` into the destination, verified, resuming under `policy`;
-/// `served_by` names the place the source read the blob from last (a pull source), for the
-/// error when no place is left.
+/// Where a blob comes from.
+pub(super) struct Origin<F> {
+    /// The copy's source.
+    pub(super) blobs: Arc<dyn BlobSource>,
+    /// How many places it can read a blob from: its registries.conf pull sources (one for a
+    /// layout). With [`MAX_BAD_BODIES_PER_SOURCE`] it bounds the uploads started again after
+    /// bad bytes.
+    pub(super) places: usize,
+    /// Names the place the source read the blob from last (a pull source), for the error when
+    /// no place is left.
+    pub(super) served_by: F,
+}
+
+/// Most times one blob's upload starts again after bad bytes: every place may serve
+/// [`MAX_BAD_BODIES_PER_SOURCE`] bad bodies before the source moves on, so a source that keeps
+/// saying another place is left when none is cannot loop forever.
+fn max_restarts(places: usize) -> u32 {
+    u32::try_from(places)
+        .unwrap_or(u32::MAX)
+        .max(1)
+        .saturating_mul(MAX_BAD_BODIES_PER_SOURCE)
+}
+
+/// Streams `desc` from `origin` into `to`, verified, resuming under `policy` (which reads the
+/// source: its attempt limit and back-off pace the resumes of one upload). After bad bytes the
+/// upload starts again at once while the source says another place may serve them (at most
+/// [`max_restarts`] times): a switch of pull source is no transient failure to back off from.
 pub(super) async fn stream_to_registry(
-    source: Arc<dyn BlobSource>,
+    origin: Origin<impl Fn() -> Option<String>>,
     desc: &Descriptor,
     policy: &RetryPolicy,
     progress: Option<&ProgressSink>,
-    (repo, reference): Destination<'_>,
-    served_by: impl Fn() -> Option<String>,
+    to: Destination<'_>,
 ) -> Result<PushOutcome, CopyError> {
     let what = || format!("push blob {}", desc.digest);
+    let limit = max_restarts(origin.places);
     let mut tried: Vec<String> = Vec::new();
-    let mut uploads = 0u32;
+    let mut restarts = 0u32;
+    let mut mount_from = to.mount_from;
     loop {
-        uploads += 1;
         let open = || {
-            let stream = LayerStream::owned(Arc::clone(&source), desc, policy.clone());
+            let stream = LayerStream::owned(Arc::clone(&origin.blobs), desc, policy.clone());
             let reporter = Reporter::start(progress, desc);
             HeldBack::first(stream, reporter)
         };
-        let pushed = repo.push_blob_streamed(&desc.digest, desc.size, open).await;
+        let (digest, size) = (&desc.digest, desc.size);
+        // A mount is asked for once: after bad bytes it was declined already.
+        let pushed = match mount_from.take() {
+            Some(from) => {
+                to.repo
+                    .mount_or_push_blob_streamed(digest, from, size, open)
+                    .await
+            }
+            None => to.repo.push_blob_streamed(digest, size, open).await,
+        };
         let failure = match pushed.map_err(source_failure) {
             Ok(outcome) => return Ok(outcome),
             Err(Ok(failure)) => failure,
-            Err(Err(e)) => return Err(dst_error(what(), reference)(e)),
+            Err(Err(e)) => return Err(dst_error(what(), to.reference)(e)),
         };
-        if let Some(place) = served_by()
+        if let Some(place) = (origin.served_by)()
             && !tried.contains(&place)
         {
             tried.push(place);
         }
         // Bad bytes and another place to read them from: the upload starts again from byte 0.
-        let delay = failure
-            .retry_possible
-            .then(|| policy.delay(uploads, std::time::Duration::ZERO, None))
-            .flatten();
-        let Some(delay) = delay else {
+        if !failure.retry_possible || restarts >= limit {
             return Err(CopyError::Blob {
                 digest: desc.digest.clone(),
                 sources: tried,
                 source: Box::new(failure.error),
             });
-        };
+        }
+        restarts += 1;
         if let Some(p) = progress {
             p.emit(ProgressEvent::Retrying {
                 digest: desc.digest.clone(),
-                attempt: uploads + 1,
+                attempt: restarts + 1,
                 from: 0,
-                delay,
+                delay: Duration::ZERO,
             });
         }
-        tokio::time::sleep(delay).await;
     }
 }
 

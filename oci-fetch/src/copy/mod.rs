@@ -19,8 +19,9 @@
 //! engine ([`OciLayout::write_blob`]); to a registry, a blob is streamed from its source (a
 //! layout file, or the source registry's response) into one streamed upload, verified in
 //! passing (the last chunk is held back until digest and size are checked, so a registry never
-//! completes an upload of bad bytes); across repositories of one registry it is mounted. Only
-//! manifests (at most [`MAX_MANIFEST_SIZE`] bytes) are read into memory.
+//! completes an upload of bad bytes); across repositories of one registry it is mounted (a
+//! registry that declines the mount gets the bytes in the upload session it opened instead).
+//! Only manifests (at most [`MAX_MANIFEST_SIZE`] bytes) are read into memory.
 //!
 //! A source that breaks off in the middle of a blob is read again from the byte reached (a
 //! range request; a source answering with the whole blob has the prefix already sent skipped),
@@ -28,8 +29,11 @@
 //! limit and back-off of the client's [`oci_client::RetryPolicy`]. A blob whose bytes fail
 //! verification is uploaded again from byte 0 only when the source has another place to read
 //! it from: with registries.conf pull sources ([`CopyOptions::pull_sources`]) a source that
-//! served bad bytes is left for that blob as a pull leaves it, and the next one serves; when
-//! none is left the copy fails with [`CopyError::Blob`] naming the blob and the sources tried.
+//! served bad bytes is left for that blob as a pull leaves it, and the next one serves, at once
+//! and however many sources come before it (these restarts are bounded by the sources, each
+//! allowed [`MAX_BAD_BODIES_PER_SOURCE`](crate::registry::MAX_BAD_BODIES_PER_SOURCE) bad
+//! bodies, not by the retry policy); when none is left the copy fails with [`CopyError::Blob`]
+//! naming the blob and the sources tried.
 //!
 //! Each blob transferred is reported to [`DownloadOptions::progress`] (in
 //! [`CopyOptions::download`]) by digest; blobs skipped or mounted, and manifests, are not.

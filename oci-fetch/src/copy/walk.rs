@@ -22,7 +22,7 @@ use oci_ref::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_
 use oci_ref::{Digest, Reference, Tag, TagOrDigest};
 use tokio::sync::OnceCell;
 
-use super::blob::stream_to_registry;
+use super::blob::{Destination, Origin, stream_to_registry};
 use super::{CopyError, CopyOptions, CopyStats, MAX_REFERRER_DEPTH, RequestLimit};
 use crate::descriptor::Platform;
 use crate::descriptor::{ANNOTATION_REF_NAME, Descriptor, ImageIndex, ImageManifest};
@@ -74,8 +74,10 @@ pub(super) struct Walker {
     pending: Mutex<Vec<(Digest, usize)>>,
     /// Subjects whose referrers were listed.
     listed: Mutex<HashSet<Digest>>,
-    /// Root manifests already fetched (by tag), so the walk does not fetch them again.
-    fetched: Mutex<HashMap<Digest, Bytes>>,
+    /// The roots, with their bytes once fetched (by tag when resolved, else by the walk), so
+    /// the walk and the tagging fetch a root once. A root narrowed to a platform (an index
+    /// entry) is fetched by the walk: its bytes are kept then. Other manifests are not kept.
+    fetched: Mutex<HashMap<Digest, Option<Bytes>>>,
     /// Manifests this walk pushed to a destination registry: no tag there can name them yet,
     /// so tagging one needs no `HEAD` first.
     pushed: Mutex<HashSet<Digest>>,
@@ -300,10 +302,13 @@ impl Walker {
         Ok(desc)
     }
 
-    /// Keeps `bytes` of the root `desc` (when given) for the walk.
+    /// Records `desc` as a root, with its `bytes` when they were fetched already; otherwise
+    /// the walk keeps them when it fetches them.
     pub(super) fn prefetched(&self, desc: &Descriptor, bytes: Option<Bytes>) {
-        if let Some(bytes) = bytes {
-            lock(&self.fetched).insert(desc.digest.clone(), bytes);
+        let mut fetched = lock(&self.fetched);
+        let kept = fetched.entry(desc.digest.clone()).or_default();
+        if bytes.is_some() {
+            *kept = bytes;
         }
     }
 
@@ -336,9 +341,18 @@ impl Walker {
     }
 
     async fn src_manifest(&self, desc: &Descriptor) -> Result<Bytes, CopyError> {
-        if let Some(bytes) = lock(&self.fetched).get(&desc.digest).cloned() {
-            return Ok(bytes);
+        if let Some(Some(bytes)) = lock(&self.fetched).get(&desc.digest) {
+            return Ok(bytes.clone());
         }
+        let bytes = self.fetch_src_manifest(desc).await?;
+        if let Some(kept) = lock(&self.fetched).get_mut(&desc.digest) {
+            kept.get_or_insert_with(|| bytes.clone());
+        }
+        Ok(bytes)
+    }
+
+    /// Fetches manifest `desc` from the source, its size checked against the descriptor's.
+    async fn fetch_src_manifest(&self, desc: &Descriptor) -> Result<Bytes, CopyError> {
         let _permit = self.permit().await;
         match &self.src {
             Src::Registry(r) => {
@@ -695,26 +709,6 @@ impl Walker {
             }
             Dst::Registry { repo, reference } => (repo, reference),
         };
-        let what = |verb: &str| format!("{verb} blob {}", desc.digest);
-        if let Some(from) = &self.mount_from {
-            let head = repo
-                .head_blob(&desc.digest)
-                .await
-                .map_err(dst_error(what("HEAD"), reference))?;
-            if head.is_some() {
-                self.count(false, desc.size);
-                return Ok(());
-            }
-            let mounted = repo
-                .mount_blob(&desc.digest, from)
-                .await
-                .map_err(dst_error(what("mount"), reference))?;
-            if mounted {
-                lock(&self.stats).mounted += 1;
-                return Ok(());
-            }
-        }
-        let source = self.src_blobs_owned();
         let served_by = || match &self.src {
             Src::Registry(r) => r.blob_served_by(&desc.digest).map(|s| {
                 let kind = if s.mirror { "mirror" } else { "primary" };
@@ -722,10 +716,25 @@ impl Walker {
             }),
             Src::Layout(l) => Some(l.root().display().to_string()),
         };
+        let origin = Origin {
+            blobs: self.src_blobs_owned(),
+            places: match &self.src {
+                Src::Registry(r) => r.sources().len(),
+                Src::Layout(_) => 1,
+            },
+            served_by,
+        };
+        let to = Destination {
+            repo,
+            reference,
+            mount_from: self.mount_from.as_deref(),
+        };
         let progress = self.opts.download.progress.as_ref();
-        let target = (&**repo, reference);
-        let outcome =
-            stream_to_registry(source, desc, &self.resume, progress, target, served_by).await?;
+        let outcome = stream_to_registry(origin, desc, &self.resume, progress, to).await?;
+        if outcome == PushOutcome::Mounted {
+            lock(&self.stats).mounted += 1;
+            return Ok(());
+        }
         let uploaded = outcome == PushOutcome::Uploaded;
         // A blob the destination had gets no progress events.
         if let Some(p) = progress.filter(|_| uploaded) {

@@ -4,6 +4,7 @@
 //! the same upload; a mirror serving bad bytes is left for the next pull source; when every
 //! source serves bad bytes the copy fails naming them, and nothing reaches the destination.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -12,6 +13,7 @@ use conformance::{Registry, unique_repo};
 use oci_client::registries::RegistriesConf;
 use oci_client::{Client, Repository, RetryPolicy};
 use oci_fetch::copy::{CopyError, CopyOptions, Location, copy};
+use oci_fetch::progress::{ProgressEvent, ProgressSink};
 use oci_fetch::registry::MAX_BAD_BODIES_PER_SOURCE;
 use oci_ref::{Digest, Reference, TagOrDigest};
 use oci_testkit::http::Request;
@@ -161,10 +163,24 @@ fn blob_gets(proxy: &FaultProxy, digest: &Digest) -> Vec<Option<String>> {
 
 /// registries.conf sending `primary/ns` through `mirror/ns` first.
 fn pull_sources(primary: &str, mirror: &str, ns: &str, reference: &Reference) -> CopyOptions {
-    let text = format!(
-        "[[registry]]\nprefix = \"{primary}/{ns}\"\nlocation = \"{primary}/{ns}\"\ninsecure = true\n\
-         [[registry.mirror]]\nlocation = \"{mirror}/{ns}\"\ninsecure = true\n"
+    pull_sources_via(primary, &[mirror.to_owned()], ns, reference)
+}
+
+/// registries.conf sending `primary/ns` through each of `mirrors` (`HOST`, with `/ns`) in turn.
+fn pull_sources_via(
+    primary: &str,
+    mirrors: &[String],
+    ns: &str,
+    reference: &Reference,
+) -> CopyOptions {
+    let mut text = format!(
+        "[[registry]]\nprefix = \"{primary}/{ns}\"\nlocation = \"{primary}/{ns}\"\ninsecure = true\n"
     );
+    for mirror in mirrors {
+        text.push_str(&format!(
+            "[[registry.mirror]]\nlocation = \"{mirror}/{ns}\"\ninsecure = true\n"
+        ));
+    }
     let conf = RegistriesConf::parse_str(&text, "copy-test.conf").expect("registries.conf");
     let mut opts = CopyOptions::default();
     opts.pull_sources = Some(conf.pull_sources(reference).expect("pull sources"));
@@ -264,6 +280,127 @@ async fn every_source_serving_bad_bytes_fails_naming_them_and_writes_nothing() {
     }
     let puts = dst.log().into_iter().filter(|r| r.method == "PUT").count();
     assert_eq!(puts, 0, "no blob or manifest completed at the destination");
+    assert!(!s.destination_has(&manifest, &layer, &data).await);
+}
+
+/// Three mirrors and the primary, each behind its own fault proxy, and the destination's
+/// proxy; the source artifact has one layer of `data`. Returns the setup, the proxies
+/// (mirrors, primary, destination), the copy's ends and options, manifest and layer.
+async fn three_mirrors(
+    name: &str,
+    data: &[u8],
+) -> (
+    Setup,
+    [FaultProxy; 5],
+    (Location, Location, CopyOptions),
+    (Digest, Digest),
+) {
+    let (s, proxies) = Setup::start::<5>(name, &[]).await;
+    let pushed = s.push_source(data).await;
+    let [m1, m2, m3, primary, dst] = &proxies;
+    let from = s.reference(&primary.host(), "src:v1");
+    let mirrors = [m1.host(), m2.host(), m3.host()];
+    let opts = pull_sources_via(&primary.host(), &mirrors, &s.ns, &from);
+    let to = Location::Registry(s.reference(&dst.host(), "dst:v1"));
+    (s, proxies, (Location::Registry(from), to, opts), pushed)
+}
+
+/// Three mirrors serving bad bytes for the layer, then a primary serving good ones: each mirror
+/// gets its strikes and the primary serves the blob, however few attempts the client's retry
+/// policy allows (restarts after bad bytes are bounded by the sources), and without its
+/// back-off (a switch of source is immediate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_mirrors_serving_bad_bytes_leave_the_primary_its_turn() {
+    let data = payload(150_000);
+    let (s, [m1, m2, m3, primary, dst], (from, to, mut opts), (manifest, layer)) =
+        three_mirrors("copy-three-bad-mirrors", &data).await;
+    let flips = [&m1, &m2, &m3].map(|m| {
+        m.add(Rule::new(format!("/blobs/{layer}"), Fault::FlipByte { offset: 1000 }).method("GET"))
+    });
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&events);
+    opts.download.progress = Some(ProgressSink::new(move |e| {
+        if let ProgressEvent::Retrying {
+            attempt,
+            from,
+            delay,
+            ..
+        } = e
+        {
+            seen.lock().expect("events").push((attempt, from, delay));
+        }
+    }));
+    let copied = copy(&s.client, &from, &to, &opts)
+        .await
+        .expect("the primary serves the blob");
+    for (mirror, flip) in [&m1, &m2, &m3].into_iter().zip(flips) {
+        assert_eq!(
+            mirror.hits(flip),
+            u64::from(MAX_BAD_BODIES_PER_SOURCE),
+            "each mirror is left after its strikes"
+        );
+    }
+    assert_eq!(
+        blob_gets(&primary, &layer),
+        [None],
+        "one GET at the primary"
+    );
+    let restarts = 3 * MAX_BAD_BODIES_PER_SOURCE;
+    let expected: Vec<_> = (2..=restarts + 1).map(|a| (a, 0, Duration::ZERO)).collect();
+    assert_eq!(
+        *events.lock().expect("events"),
+        expected,
+        "one immediate restart from byte 0 per bad body"
+    );
+    assert_eq!(
+        (copied.root.digest, copied.stats.copied),
+        (manifest.clone(), 3)
+    );
+    assert_eq!(
+        completed_uploads(&dst, &layer),
+        1,
+        "only good bytes completed"
+    );
+    assert!(s.destination_has(&manifest, &layer, &data).await);
+}
+
+/// Three mirrors and the primary all serving bad bytes: the copy fails naming all four, and
+/// nothing is committed at the destination.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_sources_serving_bad_bytes_are_all_named_and_nothing_is_committed() {
+    let data = payload(150_000);
+    let (s, [m1, m2, m3, primary, dst], (from, to, opts), (manifest, layer)) =
+        three_mirrors("copy-four-bad", &data).await;
+    let flips = [&m1, &m2, &m3, &primary].map(|p| {
+        let flip = Rule::new(format!("/blobs/{layer}"), Fault::FlipByte { offset: 0 });
+        p.add(flip.method("GET"))
+    });
+    let e = copy(&s.client, &from, &to, &opts)
+        .await
+        .expect_err("no source serves good bytes");
+    let CopyError::Blob {
+        digest, sources, ..
+    } = &e
+    else {
+        panic!("expected a blob failure, got {e:?}");
+    };
+    assert_eq!(digest, &layer);
+    let hosts = [&m1, &m2, &m3, &primary].map(|p| p.host());
+    assert_eq!(sources.len(), 4, "{e}");
+    for (source, host) in sources.iter().zip(&hosts) {
+        assert!(source.contains(host.as_str()), "{host} in {source}");
+    }
+    for (p, flip) in [&m1, &m2, &m3, &primary].into_iter().zip(flips) {
+        assert_eq!(p.hits(flip), u64::from(MAX_BAD_BODIES_PER_SOURCE));
+    }
+    // The config (served whole) may be there; the layer's upload never completed, and no
+    // manifest was pushed.
+    assert_eq!(completed_uploads(&dst, &layer), 0, "no upload of bad bytes");
+    let log = dst.log();
+    let manifests = log
+        .iter()
+        .filter(|r| r.method == "PUT" && r.path().contains("/manifests/"));
+    assert_eq!(manifests.count(), 0, "no manifest pushed");
     assert!(!s.destination_has(&manifest, &layer, &data).await);
 }
 
@@ -463,4 +600,142 @@ async fn a_child_manifest_of_another_size_than_declared_is_refused() {
             if *digest == manifest && *declared == real as u64 + 1 && *actual == real as u64),
         "{err}"
     );
+}
+
+/// A registry that declines cross-repository mounts (`202` with an upload session, as the spec
+/// allows) gets each blob in the session the mount opened: one `HEAD`, one `POST` and one `PUT`
+/// per blob, no second existence check, no second session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_declined_mount_takes_the_bytes_in_its_own_session() {
+    use oci_testkit::server::{Reply, Server};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let data = payload(100_000);
+    let (config, layer) = (sha256(EMPTY_CONFIG), sha256(&data));
+    let manifest = manifest_of(&data);
+    let manifest_digest = sha256(&manifest);
+    let blobs = [
+        (config.clone(), EMPTY_CONFIG.to_vec()),
+        (layer.clone(), data.clone()),
+    ];
+    let sessions = AtomicUsize::new(0);
+    let (manifest_body, digest_header) = (manifest.clone(), manifest_digest.to_string());
+    let registry = Server::start(move |req| {
+        let (method, path) = (req.method.as_str(), req.path());
+        match method {
+            "GET" if path == "/v2/src/manifests/v1" => Reply::new(200)
+                .header("Content-Type", MANIFEST)
+                .header("Docker-Content-Digest", &digest_header)
+                .body(manifest_body.clone()),
+            "GET" => match blobs
+                .iter()
+                .find(|(d, _)| path == format!("/v2/src/blobs/{d}"))
+            {
+                Some((_, bytes)) => Reply::new(200).body(bytes.clone()),
+                None => Reply::new(404),
+            },
+            "POST" if path == "/v2/dst/blobs/uploads/" => {
+                let n = sessions.fetch_add(1, Ordering::SeqCst);
+                Reply::new(202).header("Location", &format!("/v2/dst/blobs/uploads/s{n}"))
+            }
+            "PUT" => Reply::new(201),
+            "DELETE" => Reply::new(204),
+            _ => Reply::new(404),
+        }
+    });
+    let (s, []) = Setup::start::<0>("copy-declined-mount", &[registry.registry()]).await;
+    let at = |repo: &str| -> Reference {
+        format!("{}/{repo}:v1", registry.registry())
+            .parse()
+            .expect("reference")
+    };
+    let copied = copy(
+        &s.client,
+        &Location::Registry(at("src")),
+        &Location::Registry(at("dst")),
+        &CopyOptions::default(),
+    )
+    .await
+    .expect("the blobs are uploaded where the mount was declined");
+    assert_eq!((copied.stats.copied, copied.stats.mounted), (3, 0));
+    let log = registry.requests();
+    for (digest, bytes) in [(&config, EMPTY_CONFIG), (&layer, &data[..])] {
+        let at_dst = |method: &str| {
+            log.iter()
+                .filter(|r| r.method == method)
+                // The hex alone: the mount's query has the digest percent-encoded.
+                .filter(|r| r.target.contains(digest.encoded()))
+                .filter(|r| r.path().starts_with("/v2/dst/"))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(at_dst("HEAD").len(), 1, "one existence check of {digest}");
+        assert_eq!(
+            at_dst("POST").len(),
+            1,
+            "one session for {digest}, the mount's"
+        );
+        let puts = at_dst("PUT");
+        assert_eq!(puts.len(), 1, "one upload of {digest}");
+        assert!(
+            puts[0].path().starts_with("/v2/dst/blobs/uploads/s"),
+            "{} is the declined mount's session",
+            puts[0].target
+        );
+        assert!(puts[0].body == bytes, "every byte of {digest} in that PUT");
+    }
+    let posts = log.iter().filter(|r| r.method == "POST").count();
+    let deletes = log.iter().filter(|r| r.method == "DELETE").count();
+    assert_eq!((posts, deletes), (2, 0), "no session opened in vain");
+}
+
+/// `copy --platform` fetches the index once and the chosen entry (the copy's root, walked and
+/// then tagged) once; the other entry never.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_copy_fetches_each_manifest_once() {
+    let (s, [src]) = Setup::start::<1>("copy-platform-once", &[]).await;
+    let mut entries = Vec::new();
+    for (arch, data) in [("amd64", payload(1000)), ("arm64", payload(1001))] {
+        let (manifest, _) = s.push_source(&data).await;
+        let size = manifest_of(&data).len();
+        entries.push((arch, manifest, size));
+    }
+    let index = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": INDEX,
+        "manifests": entries.iter().map(|(arch, digest, size)| serde_json::json!({
+            "mediaType": MANIFEST, "digest": digest.as_str(), "size": size,
+            "platform": {"os": "linux", "architecture": arch},
+        })).collect::<Vec<_>>(),
+    }))
+    .expect("index JSON");
+    s.repo("src:v1")
+        .push_manifest(
+            &TagOrDigest::tag("multi").expect("tag"),
+            index.into(),
+            INDEX,
+        )
+        .await
+        .expect("index pushed");
+    let mut opts = CopyOptions::default();
+    opts.platform = Some("linux/arm64".parse().expect("platform"));
+    let copied = copy(
+        &s.client,
+        &Location::Registry(s.reference(&src.host(), "src:multi")),
+        &Location::Registry(s.reference(s.registry.host(), "dst:multi")),
+        &opts,
+    )
+    .await
+    .expect("the arm64 entry is copied");
+    let (amd64, arm64) = (&entries[0].1, &entries[1].1);
+    assert_eq!(&copied.root.digest, arm64);
+    assert_eq!(copied.tags.len(), 1, "the root is tagged");
+    let manifest_gets = |target: &str| {
+        let path = format!("/manifests/{target}");
+        let log = src.log();
+        log.iter()
+            .filter(|r| r.method == "GET" && r.path().ends_with(&path))
+            .count()
+    };
+    assert_eq!(manifest_gets("multi"), 1, "the index, once");
+    assert_eq!(manifest_gets(arm64.as_str()), 1, "the chosen entry, once");
+    assert_eq!(manifest_gets(amd64.as_str()), 0, "the other entry, never");
 }
