@@ -386,7 +386,7 @@ impl Repository {
             subject_confirmed,
         };
         if let (FallbackEdit::Now, Some(subject)) = (fallback, &pushed.subject) {
-            self.add_referrers(subject, None, std::slice::from_ref(&pushed))
+            self.add_referrers(subject, std::slice::from_ref(&pushed))
                 .await?;
         }
         Ok(pushed)

@@ -3,7 +3,10 @@
 //! at once ([`Repository::push_manifest`]), or for several referrers of one subject in one
 //! edit ([`Repository::push_manifest_with`] and [`FallbackEdit::Deferred`], then
 //! [`Repository::add_referrers`]: what a copy does, one `GET` and one `PUT` of the index per
-//! subject instead of one of each per referrer).
+//! subject instead of one of each per referrer). The edit reads the index right before writing
+//! it back, under the subject's lock, never from an earlier listing: a listing may be as old as
+//! the pushes of every referrer it led to, and an entry another process added since (`oras
+//! attach` on the same subject) would be lost by a write built on it.
 //!
 //! [distribution-spec v1.1 § Listing Referrers](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#listing-referrers)
 //! and [§ Referrers Tag Schema](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#referrers-tag-schema).
@@ -22,13 +25,6 @@
 //!   [`Repository::with_referrers_source`] overrides what was learned.
 //! - **one lock per subject** whose fallback index is being rewritten, so that referrers of one
 //!   subject pushed (or deleted) concurrently through one client never lose an entry.
-//! - **how many fallback index writes** it sent to the repository (finished or abandoned). A
-//!   listing read from the tag schema notes the count before its `GET`; when it found no index
-//!   and the count has not moved when [`Repository::add_referrers`] holds the subject's lock,
-//!   nothing this client wrote can be missing from what the listing saw, and the new index is
-//!   written without reading it again (one `PUT`). Otherwise the edit reads the index under
-//!   the lock first: the listing itself is never taken under the lock, so that pushing the
-//!   referrers between listing and recording waits on nothing.
 //!
 //! # Deviation
 //!
@@ -38,7 +34,7 @@
 //! oras-go.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use bytes::Bytes;
@@ -73,19 +69,6 @@ pub struct Referrers {
     pub descriptors: Vec<Descriptor>,
     /// Where they came from.
     pub source: ReferrersSource,
-    /// What the tag schema showed, when it was read ([`Repository::add_referrers`] may then
-    /// skip reading the index again).
-    fallback: Option<FallbackSeen>,
-}
-
-/// A listing's look at a subject's fallback index.
-#[derive(Debug, Clone)]
-struct FallbackSeen {
-    subject: Digest,
-    /// The tag did not exist.
-    absent: bool,
-    /// [`ReferrersState::writes`] before the index was read.
-    writes: u64,
 }
 
 /// When [`Repository::push_manifest_with`] records a manifest with a `subject` in the
@@ -115,18 +98,6 @@ pub(crate) struct ReferrersState {
     /// The lock of each subject whose fallback index is being edited (dead entries are pruned
     /// when a new one is added).
     edits: Mutex<HashMap<Digest, Weak<tokio::sync::Mutex<()>>>>,
-    /// Fallback index writes sent (counted once answered or abandoned; see the module docs).
-    writes: AtomicU64,
-}
-
-/// Counts a fallback index write when dropped: after its answer, or when the write is
-/// abandoned (it may still land).
-struct Written<'a>(&'a AtomicU64);
-
-impl Drop for Written<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 /// The [`ReferrersState`] of every repository a client has a live handle on, by registry and
@@ -212,11 +183,9 @@ impl Repository {
         artifact_type: Option<&str>,
     ) -> Result<Referrers, Error> {
         let tag_schema = || async {
-            let (descriptors, seen) = self.referrers_fallback(subject, artifact_type).await?;
             Ok(Referrers {
-                descriptors,
+                descriptors: self.referrers_fallback(subject, artifact_type).await?,
                 source: ReferrersSource::TagSchema,
-                fallback: Some(seen),
             })
         };
         let skip_api = match self.referrers_source {
@@ -231,7 +200,6 @@ impl Repository {
             Ok(descriptors) => Ok(Referrers {
                 descriptors,
                 source: ReferrersSource::Api,
-                fallback: None,
             }),
             Err(e) if e.status() == Some(404) => {
                 if self.referrers_source == Some(ReferrersSource::Api) {
@@ -313,36 +281,29 @@ impl Repository {
         Ok(out)
     }
 
-    /// The referrers the fallback index lists, and what the listing saw of it.
+    /// The referrers the fallback index lists (a missing or non-index tag lists none).
     async fn referrers_fallback(
         &self,
         subject: &Digest,
         artifact_type: Option<&str>,
-    ) -> Result<(Vec<Descriptor>, FallbackSeen), Error> {
-        let mut seen = FallbackSeen {
-            subject: subject.clone(),
-            absent: false,
-            writes: self.referrers.writes.load(Ordering::SeqCst),
-        };
+    ) -> Result<Vec<Descriptor>, Error> {
         let tag = TagOrDigest::Tag(Tag::referrers_fallback(subject));
         let manifest = match self.fetch_manifest(&tag).await {
             Ok(m) => m,
-            Err(e) if e.is_not_found() => {
-                seen.absent = true;
-                return Ok((Vec::new(), seen));
-            }
+            Err(e) if e.is_not_found() => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
-        let parsed = serde_json::from_slice::<IndexPage>(manifest.bytes());
-        let descriptors = match parsed {
-            Ok(parsed) if manifest.is_index() => parsed
-                .manifests
-                .into_iter()
-                .filter(|d| matches(d, artifact_type))
-                .collect(),
-            _ => Vec::new(),
+        if !manifest.is_index() {
+            return Ok(Vec::new());
+        }
+        let Ok(parsed) = serde_json::from_slice::<IndexPage>(manifest.bytes()) else {
+            return Ok(Vec::new());
         };
-        Ok((descriptors, seen))
+        Ok(parsed
+            .manifests
+            .into_iter()
+            .filter(|d| matches(d, artifact_type))
+            .collect())
     }
 
     /// After deleting manifest `deleted` whose subject is `subject`: when the registry has no
@@ -398,7 +359,6 @@ impl Repository {
             .header(header::CONTENT_TYPE, HeaderValue::from_static(OCI_INDEX))
             .body(Bytes::from(body))
             .idempotent(true);
-        let _written = Written(&self.referrers.writes);
         self.send_ok(&target, req).await?;
         Ok(())
     }
@@ -411,10 +371,10 @@ impl Repository {
     /// so recording a manifest twice is harmless. Edits of one subject's index through this
     /// client run one at a time.
     ///
-    /// The edit reads the index and writes it back (a `GET` and a `PUT`); only the `PUT` when
-    /// `seen`, a listing of `subject` by [`Repository::referrers`] from this client, found no
-    /// index and nothing was written to the repository's fallback indexes through this client
-    /// since (see the module docs).
+    /// The edit reads the index and writes it back (a `GET`, and a `PUT` unless every entry is
+    /// there already), the read under the subject's lock right before the write, so that the
+    /// window in which another process's edit of the same index can be lost is one round trip
+    /// (see the module docs).
     ///
     /// # Errors
     ///
@@ -425,7 +385,6 @@ impl Repository {
     pub async fn add_referrers(
         &self,
         subject: &Digest,
-        seen: Option<&Referrers>,
         pushed: &[PushedManifest],
     ) -> Result<(), Error> {
         if pushed.iter().any(|p| p.subject.as_ref() != Some(subject)) {
@@ -444,27 +403,17 @@ impl Repository {
         }
         let _edit = self.referrers.edit(subject).await;
         let tag = TagOrDigest::Tag(Tag::referrers_fallback(subject));
-        let unchanged_absent = seen.and_then(|r| r.fallback.as_ref()).is_some_and(|f| {
-            f.absent
-                && f.subject == *subject
-                && f.writes == self.referrers.writes.load(Ordering::SeqCst)
-        });
-        let mut index = if unchanged_absent {
-            empty_index()
-        } else {
-            match self.fetch_manifest(&tag).await {
-                Ok(m) if m.is_index() => serde_json::from_slice(m.bytes()).map_err(|_| {
-                    Error::protocol(self.base.as_str(), Protocol::ReferrersTagNotIndex)
-                })?,
-                Ok(_) => {
-                    return Err(Error::protocol(
-                        self.base.as_str(),
-                        Protocol::ReferrersTagNotIndex,
-                    ));
-                }
-                Err(e) if e.is_not_found() => empty_index(),
-                Err(e) => return Err(e),
+        let mut index = match self.fetch_manifest(&tag).await {
+            Ok(m) if m.is_index() => serde_json::from_slice(m.bytes())
+                .map_err(|_| Error::protocol(self.base.as_str(), Protocol::ReferrersTagNotIndex))?,
+            Ok(_) => {
+                return Err(Error::protocol(
+                    self.base.as_str(),
+                    Protocol::ReferrersTagNotIndex,
+                ));
             }
+            Err(e) if e.is_not_found() => empty_index(),
+            Err(e) => return Err(e),
         };
         let Some(manifests) = index.get_mut("manifests").and_then(|m| m.as_array_mut()) else {
             return Err(Error::protocol(

@@ -419,48 +419,41 @@ async fn names(repo: &oci_client::Repository, subject: &oci_ref::Digest) -> Vec<
     names
 }
 
+/// Deferred referrers are recorded in one edit whose `GET` comes right before its `PUT`, never
+/// from an earlier listing: an entry another client wrote since the listing is kept.
 #[tokio::test]
-async fn deferred_referrers_are_recorded_in_one_edit_reread_when_the_listing_is_stale() {
+async fn deferred_referrers_are_recorded_in_one_edit_that_reads_the_index_right_before() {
     let s = keeping_registry();
     let repo = s.repo("app");
     let subject = sha256(b"s");
-    // Listed absent, nothing written since: one PUT records both, the index is not read again.
+    // Listed with no index; then another client (another process) attaches `c`.
     let listing = repo.referrers(&subject, None).await.expect("listing");
     assert!(listing.descriptors.is_empty());
+    push_referrer(&s.repo("app"), &subject, "c", FallbackEdit::Now).await;
     let from = s.requests().len();
     let pushed = [
         push_referrer(&repo, &subject, "a", FallbackEdit::Deferred).await,
         push_referrer(&repo, &subject, "b", FallbackEdit::Deferred).await,
     ];
     assert!(index_requests(&s, &subject, from).is_empty(), "deferred");
-    repo.add_referrers(&subject, Some(&listing), &pushed)
+    repo.add_referrers(&subject, &pushed)
         .await
         .expect("recorded");
-    assert_eq!(index_requests(&s, &subject, from), ["PUT"]);
-    assert_eq!(names(&repo, &subject).await, ["a", "b"]);
+    // One edit for both: read, then written.
+    assert_eq!(index_requests(&s, &subject, from), ["GET", "PUT"]);
+    assert_eq!(names(&repo, &subject).await, ["a", "b", "c"], "c kept");
     // Recording them again changes nothing: read, not written.
     let from = s.requests().len();
-    repo.add_referrers(&subject, None, &pushed)
+    repo.add_referrers(&subject, &pushed)
         .await
         .expect("recorded again");
     assert_eq!(index_requests(&s, &subject, from), ["GET"]);
 
-    // A listing that saw no index, then another referrer recorded through this client: the
-    // edit reads the index again and keeps it.
-    let other = sha256(b"t");
-    let stale = repo.referrers(&other, None).await.expect("listing");
-    push_referrer(&repo, &other, "c", FallbackEdit::Now).await;
-    let d = [push_referrer(&repo, &other, "d", FallbackEdit::Deferred).await];
-    let from = s.requests().len();
-    repo.add_referrers(&other, Some(&stale), &d)
-        .await
-        .expect("recorded");
-    assert_eq!(index_requests(&s, &other, from), ["GET", "PUT"]);
-    assert_eq!(names(&repo, &other).await, ["c", "d"]);
-
     // A manifest of another subject is refused.
+    let other = sha256(b"t");
+    let d = [push_referrer(&repo, &other, "d", FallbackEdit::Deferred).await];
     let e = repo
-        .add_referrers(&subject, None, &d)
+        .add_referrers(&subject, &d)
         .await
         .expect_err("another subject");
     assert!(matches!(e, oci_client::Error::InvalidInput { .. }), "{e:?}");

@@ -40,15 +40,20 @@
 //!
 //! Referrers are read at the source through the API or the tag schema (whichever it has) and
 //! written at the destination as [`CopyOptions::referrers_source`] says (by default: the API when
-//! the registry confirms the subject, else the fallback tag). They are copied per subject: the
-//! destination registry's referrers of the subject are listed once, those it lists are taken as
-//! there (only their own referrers are looked for), the others are pushed concurrently without
-//! a `HEAD` (a manifest `PUT` is idempotent) and then recorded in the subject's fallback index
-//! in one edit ([`oci_client::Repository::add_referrers`]), where the destination needs one. A
-//! referrer the destination has but does not list (a copy interrupted between the push and the
-//! edit) is pushed again and listed, so a run after an interruption leaves every referrer
-//! listed. A destination required to have the referrers API that has none, and a layout, have
-//! each referrer looked for instead.
+//! the registry confirms the subject, else the fallback tag; a destination required to have the
+//! API that has none is an error, [`CopyError::Destination`]: referrers written there would be
+//! findable neither way). They are copied per subject: the destination registry's referrers of
+//! the subject are listed once, those it lists are taken as there (only their own referrers are
+//! looked for; when the listing is the fallback index, which can name a manifest since deleted,
+//! each is looked for with a `HEAD` and pushed again when missing), the others are pushed
+//! concurrently without a `HEAD` (a manifest `PUT` is idempotent) and then recorded in the
+//! subject's fallback index in one edit ([`oci_client::Repository::add_referrers`], which reads
+//! the index right before writing it), where the destination needs one. A referrer the
+//! destination has but does not list (a copy interrupted between the push and the edit, or a
+//! manifest that is also a node of the graph) is pushed again and listed, so a run after an
+//! interruption leaves every referrer listed. A referrer that fails (gone at the source) does
+//! not keep the others of its subject, or of other subjects, from being pushed and recorded;
+//! the copy then fails with the first error. A layout has each referrer looked for instead.
 //!
 //! # Cancel safety
 //!

@@ -6,18 +6,22 @@
 //! destination (`HEAD`) and read at the source only when it is missing there, or when it is
 //! an index and referrers are copied (its child manifests are walked for their referrers even
 //! when it is present: then both requests go at once). A present image manifest is not read:
-//! its children are blobs. Referrers go per subject ([`Walker::subject_referrers`]): one
-//! listing at the destination registry replaces a `HEAD` per referrer, and one edit of the
-//! subject's fallback index replaces one per referrer.
+//! its children are blobs. Referrers go per subject ([`referrers`]): one listing at the
+//! destination registry replaces a `HEAD` per referrer (when the listing is the fallback index,
+//! which can name manifests the registry no longer has, the referrers it lists are still looked
+//! for, concurrently), and one edit of the subject's fallback index replaces one per referrer.
+//!
+//! Each digest is counted once in [`CopyStats`] (copied or skipped), also when it is a node of
+//! the graph and a referrer, or a referrer listed under several subjects.
+
+mod referrers;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use futures_util::future::{try_join, try_join_all};
-use oci_client::{
-    FallbackEdit, Protocol, PushOutcome, PushedManifest, Referrers, Repository, RetryPolicy,
-};
+use oci_client::{FallbackEdit, PushOutcome, PushedManifest, Repository, RetryPolicy};
 use oci_ref::media_type::{DOCKER_MANIFEST, DOCKER_MANIFEST_LIST, OCI_INDEX, OCI_MANIFEST};
 use oci_ref::{Digest, Reference, Tag, TagOrDigest};
 use tokio::sync::OnceCell;
@@ -92,12 +96,12 @@ enum Role {
     /// The root, or an entry of an index: pushed to a registry as it is (a `subject` it has is
     /// recorded in the subject's fallback index at once, where the registry needs one).
     Graph,
-    /// A referrer looked for with a `HEAD` (a layout destination, or a registry whose referrers
-    /// cannot be listed): pushed as in the graph; also listed in a layout's `index.json`.
+    /// A referrer looked for one by one (a layout destination): written as in the graph, and
+    /// listed in the layout's `index.json`.
     Referrer,
-    /// A referrer the destination registry does not list for its subject: pushed without a
-    /// `HEAD`, its fallback index entry left for the subject's one edit
-    /// ([`Walker::subject_referrers`]).
+    /// A referrer the destination registry does not list for its subject (or lists in the
+    /// fallback index but does not have): pushed without a `HEAD`, its fallback index entry
+    /// left for the subject's one edit ([`Walker::subject_referrers`]).
     Unlisted,
 }
 
@@ -462,116 +466,24 @@ impl Walker {
             .await
     }
 
-    /// Copies the referrers of every manifest copied so far, and theirs, round after round
-    /// until none is left (each subject listed once). Within a round subjects are listed, and
-    /// their referrers copied, concurrently: `oci-client` serialises the edits of one
-    /// subject's fallback index at the destination, and a layout's `index.json` is edited under
-    /// `index_edit`.
-    pub(super) async fn referrers(&self) -> Result<(), CopyError> {
-        loop {
-            let round: Vec<(Digest, usize)> = std::mem::take(&mut *lock(&self.pending))
-                .into_iter()
-                .filter(|(d, _)| lock(&self.listed).insert(d.clone()))
-                .collect();
-            if round.is_empty() {
-                return Ok(());
-            }
-            let listed = round
-                .iter()
-                .map(|(subject, depth)| self.subject_referrers(subject, depth + 1));
-            try_join_all(listed).await?;
-        }
-    }
-
-    /// Copies the referrers the source lists for `subject` (at `referrer_depth`). At a
-    /// destination registry, the subject's referrers are listed once: those it lists are
-    /// there (only their own referrers are walked, in the next round); the others are pushed
-    /// without a `HEAD` (a manifest `PUT` is idempotent, and one the registry has from an
-    /// interrupted copy must get listed all the same), then recorded in the subject's fallback
-    /// index in one edit, where the registry needs it. A destination whose referrers cannot be
-    /// listed (the API required but absent), and a layout, have each referrer looked for.
-    async fn subject_referrers(
+    /// Pushes manifest `desc` by digest to the destination registry's repository (with the
+    /// reference errors name), its fallback index entry written as `fallback` says.
+    async fn push_to(
         &self,
-        subject: &Digest,
-        referrer_depth: usize,
-    ) -> Result<(), CopyError> {
-        let referrers = self.src_referrers(subject).await?;
-        if referrers.is_empty() {
-            return Ok(());
-        }
-        let Some((repo, reference, listing)) = self.dst_referrers(subject).await? else {
-            let walked = referrers
-                .iter()
-                .map(|r| self.node(r, 0, referrer_depth, true));
-            return try_join_all(walked).await.map(drop);
-        };
-        let listed: HashSet<&Digest> = listing.descriptors.iter().map(|d| &d.digest).collect();
-        let copied = referrers.iter().map(|r| {
-            let listed = listed.contains(&r.digest);
-            async move {
-                if !listed {
-                    return self.unlisted(r, referrer_depth).await;
-                }
-                check_depth(r, 0, referrer_depth)?;
-                lock(&self.pending).push((r.digest.clone(), referrer_depth));
-                self.count(false, r.size);
-                Ok(None)
-            }
-        });
-        // Each is recorded under the subject it names (a source may list a manifest under
-        // another subject than its own).
-        let mut by_subject: HashMap<Digest, Vec<PushedManifest>> = HashMap::new();
-        for pushed in try_join_all(copied).await?.into_iter().flatten() {
-            if let Some(s) = pushed.subject.clone() {
-                by_subject.entry(s).or_default().push(pushed);
-            }
-        }
-        for (s, pushed) in by_subject {
-            let seen = (s == *subject).then_some(&listing);
-            let _permit = self.permit().await;
-            repo.add_referrers(&s, seen, &pushed)
-                .await
-                .map_err(dst_error(format!("record referrers of {s}"), reference))?;
-        }
-        Ok(())
-    }
-
-    /// The destination registry's referrers of `subject` (through the API, or the fallback
-    /// index: the client remembers which the repository has), with the repository. `None`
-    /// for a layout, and for a registry required to have the API that has none.
-    async fn dst_referrers(
-        &self,
-        subject: &Digest,
-    ) -> Result<Option<(&Repository, &Reference, Referrers)>, CopyError> {
-        let Dst::Registry { repo, reference } = &self.dst else {
-            return Ok(None);
-        };
-        let _permit = self.permit().await;
-        match repo.referrers(subject, None).await {
-            Ok(listing) => Ok(Some((repo, reference, listing))),
-            Err(oci_client::Error::Protocol {
-                what: Protocol::NoReferrersApi,
-                ..
-            }) => Ok(None),
-            Err(e) => Err(dst_error(format!("list referrers of {subject}"), reference)(e)),
-        }
-    }
-
-    /// Pushes referrer `desc`, which the destination does not list, after its content (once:
-    /// under its cell). Returns what was pushed, for the subject's fallback edit; `None` when
-    /// this walk had it already (it was recorded where it was pushed) or it is no manifest.
-    async fn unlisted(
-        &self,
+        (repo, reference): (&Repository, &Reference),
         desc: &Descriptor,
-        referrer_depth: usize,
-    ) -> Result<Option<PushedManifest>, CopyError> {
-        let mut pushed = None;
-        let slot = &mut pushed;
-        let visit = move || async move {
-            *slot = self.visit(desc, 0, referrer_depth, Role::Unlisted).await?;
-            Ok::<(), CopyError>(())
-        };
-        self.cell(&desc.digest).get_or_try_init(visit).await?;
+        bytes: Bytes,
+        fallback: FallbackEdit,
+    ) -> Result<PushedManifest, CopyError> {
+        let target = TagOrDigest::Digest(desc.digest.clone());
+        let pushed = repo
+            .push_manifest_with(&target, bytes, &desc.media_type, fallback)
+            .await
+            .map_err(dst_error(
+                format!("push manifest {}", desc.digest),
+                reference,
+            ))?;
+        lock(&self.pushed).insert(desc.digest.clone());
         Ok(pushed)
     }
 
@@ -631,20 +543,13 @@ impl Walker {
                 Ok(None)
             }
             Dst::Registry { repo, reference } => {
-                let target = TagOrDigest::Digest(desc.digest.clone());
                 let fallback = if role == Role::Unlisted {
                     FallbackEdit::Deferred
                 } else {
                     FallbackEdit::Now
                 };
-                let pushed = repo
-                    .push_manifest_with(&target, bytes, &desc.media_type, fallback)
-                    .await
-                    .map_err(dst_error(
-                        format!("push manifest {}", desc.digest),
-                        reference,
-                    ))?;
-                lock(&self.pushed).insert(desc.digest.clone());
+                let pushed = self.push_to((repo, reference), desc, bytes, fallback);
+                let pushed = pushed.await?;
                 self.count(true, desc.size);
                 Ok((role == Role::Unlisted).then_some(pushed))
             }
