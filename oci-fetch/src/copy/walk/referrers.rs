@@ -16,7 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use futures_util::future::{join_all, try_join_all};
+use futures_util::future::join_all;
 use oci_client::{FallbackEdit, PushedManifest, Referrers, ReferrersSource, Repository};
 use oci_ref::{Digest, Reference};
 
@@ -59,22 +59,23 @@ impl Walker {
     /// subject's fallback index at the destination, and a layout's `index.json` is edited under
     /// `index_edit`.
     pub(in crate::copy) async fn referrers(&self) -> Result<(), CopyError> {
+        let mut failed = None;
         loop {
             let round: Vec<(Digest, usize)> = std::mem::take(&mut *lock(&self.pending))
                 .into_iter()
                 .filter(|(d, _)| lock(&self.listed).insert(d.clone()))
                 .collect();
             if round.is_empty() {
-                return Ok(());
+                return failed.map_or(Ok(()), Err);
             }
-            // Every subject runs to its end even when another fails, so that the referrers it
-            // pushed get recorded: otherwise one failing subject would leave the others'
-            // unlisted at every run.
+            // Every subject runs to its end even when another fails, and the rounds go on to
+            // the referrers of those that succeeded, so that what they pushed gets recorded:
+            // otherwise one failing subject would leave the others' unlisted at every run.
             let listed = round
                 .iter()
                 .map(|(subject, depth)| self.subject_referrers(subject, depth + 1));
             if let (_, Some(e)) = split(join_all(listed).await) {
-                return Err(e);
+                failed.get_or_insert(e);
             }
         }
     }
@@ -100,7 +101,9 @@ impl Walker {
             let walked = referrers
                 .iter()
                 .map(|r| self.node(r, 0, referrer_depth, true));
-            return try_join_all(walked).await.map(drop);
+            // Each one written is listed in the layout's index as it is written: one that
+            // fails does not stop the others.
+            return split(join_all(walked).await).1.map_or(Ok(()), Err);
         };
         let listed: HashSet<&Digest> = listing.descriptors.iter().map(|d| &d.digest).collect();
         let how = |r: &Descriptor| {
