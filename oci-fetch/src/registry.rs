@@ -25,8 +25,12 @@
 //! writes. When the engine finds the bytes wrong it calls [`BlobSource::rejected`]: the source
 //! that served them gets a strike for that digest and the engine restarts from byte 0, served
 //! by the same source while it has fewer than [`MAX_BAD_BODIES_PER_SOURCE`] strikes (a byte
-//! flipped in transit once), otherwise by the next source. When no source is left that could
-//! serve the blob and one of them was left for bad bytes, the fetch fails with
+//! flipped in transit once), otherwise by the next source. How often a reader restarts is
+//! `BadBytesRestarts`'s rule, bounded by the sources ([`BlobSource::places`]), not by a retry
+//! policy: mirrors serving bad bytes leave the primary its turn. The reader names the sources
+//! that served bad bytes by [`BlobSource::place`] (`mirror registry/repository`). When no
+//! source is left that could serve the blob and one of them was left for bad bytes, the fetch
+//! fails with
 //! [`SourceErrorKind::Integrity`] naming it (rather than with the "not found" or connection
 //! failure of the others), and the strikes for that digest are forgotten, so a later fetch
 //! starts afresh. Sizes registered with [`RegistrySource::expect_size`] let a wrong
@@ -59,8 +63,10 @@ use url::Url;
 
 use crate::source::{BlobBody, BlobSource, BoxFuture, SourceError, SourceErrorKind};
 
+mod restarts;
 mod tags;
 
+pub(crate) use restarts::BadBytesRestarts;
 pub use tags::{MirrorListing, TagListing};
 
 /// Largest config blob read into memory to learn a single manifest's platform (1 MiB). Image
@@ -760,6 +766,17 @@ impl BlobSource for RegistrySource {
 
     fn rejected(&self, digest: &Digest) -> bool {
         self.reject(digest)
+    }
+
+    fn places(&self) -> usize {
+        self.shared.endpoints.len()
+    }
+
+    fn place(&self, digest: &Digest) -> Option<String> {
+        self.blob_served_by(digest).map(|s| {
+            let kind = if s.mirror { "mirror" } else { "primary" };
+            format!("{kind} {}", s.reference)
+        })
     }
 
     fn read_prefix<'a>(

@@ -211,6 +211,22 @@ pub trait BlobSource: Send + Sync {
         false
     }
 
+    /// How many places the source reads a blob from: a registry's pull sources, one for
+    /// anything else (the default). With
+    /// [`MAX_BAD_BODIES_PER_SOURCE`](crate::registry::MAX_BAD_BODIES_PER_SOURCE) it bounds the
+    /// restarts after bad bytes that [`rejected`](Self::rejected) may ask for.
+    fn places(&self) -> usize {
+        1
+    }
+
+    /// Names the place the last body of `digest` came from (`mirror registry/repository`), for
+    /// an error naming every place that served bad bytes; `None` (the default) for a source
+    /// with one place.
+    fn place(&self, digest: &Digest) -> Option<String> {
+        let _ = digest;
+        None
+    }
+
     /// The first `len` bytes of the blob `digest` (which has at least that many), unverified;
     /// [`blob_head`] asks for them. A body that ends before `len` bytes is an error.
     ///

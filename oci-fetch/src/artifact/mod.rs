@@ -56,7 +56,7 @@ pub use stream::{LayerReader, LayerStream, MAX_STREAM_ATTEMPTS};
 use crate::descriptor::Descriptor;
 use crate::download::{DownloadError, DownloadOptions, Downloaded, download};
 use crate::layout::{LayoutError, OciLayout};
-use crate::registry::{PullSourceError, RegistrySource, direct_sources};
+use crate::registry::{BadBytesRestarts, PullSourceError, RegistrySource, direct_sources};
 use crate::resolve::{LayoutSource, ManifestSource, ResolveError, Resolved, resolve};
 use crate::source::{BlobSource, SourceError};
 use crate::verify::VerifyError;
@@ -398,8 +398,9 @@ impl Artifact {
 
     /// The whole layer in memory, verified before it is returned. A layer whose descriptor
     /// says more than `limit` bytes is refused before any byte is read. Bytes that fail
-    /// verification strike the source that served them; the read starts over at the next
-    /// source (up to [`MAX_STREAM_ATTEMPTS`] times).
+    /// verification strike the source that served them; the read starts over, at once, while
+    /// another source may serve them (as `registry::BadBytesRestarts` allows: every pull
+    /// source gets its strikes, however many come before the one serving good bytes).
     ///
     /// # Errors
     ///
@@ -413,9 +414,9 @@ impl Artifact {
                 limit,
             });
         }
-        let mut tries = 0;
+        let blobs = self.source.blobs();
+        let mut restarts = BadBytesRestarts::new(blobs.places());
         loop {
-            tries += 1;
             let mut out = Vec::with_capacity(usize::try_from(layer.size).unwrap_or(0));
             let mut stream = self.stream(layer);
             let mut failed = None;
@@ -430,7 +431,11 @@ impl Artifact {
             }
             match failed {
                 None => return Ok(out),
-                Some((_, true)) if tries < MAX_STREAM_ATTEMPTS => continue,
+                Some((e, again)) if e.is_integrity() => {
+                    if !restarts.restart(blobs.place(&layer.digest), again) {
+                        return Err(e);
+                    }
+                }
                 Some((e, _)) => return Err(e),
             }
         }

@@ -19,9 +19,10 @@ use crate::source::{BlobSource, ByteStream};
 use crate::verify::Verifier;
 
 /// Most times one layer read opens its blob (the first open plus resumes after a transfer
-/// broke off; for [`Artifact::read_to_vec`](super::Artifact::read_to_vec), also whole reads
-/// started over at another source after bad bytes). Bounds the work a flaky or hostile source
-/// can cause.
+/// broke off). Bounds the work a flaky or hostile source can cause. A read started over at
+/// another source after bad bytes
+/// ([`Artifact::read_to_vec`](super::Artifact::read_to_vec)) is a new read, bounded by the
+/// sources instead (`BadBytesRestarts`).
 pub const MAX_STREAM_ATTEMPTS: usize = 5;
 
 /// Where a stream reads from: a borrowed source (a layer of an [`Artifact`](super::Artifact)), or

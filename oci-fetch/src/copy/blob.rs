@@ -14,14 +14,15 @@
 //! no second `HEAD`). The upload starts again from byte 0 in two cases. When the destination
 //! failed in a way its retry policy retries: `oci-client` does that, with its back-off. And when
 //! the bytes failed verification and the source has another place to read them from (the next
-//! registries.conf pull source, once one has served bad bytes
-//! [`MAX_BAD_BODIES_PER_SOURCE`] times), as
-//! [`Artifact::read_to_vec`](crate::artifact::Artifact::read_to_vec) starts over. Those
-//! restarts are bounded by the places, not by the retry policy's attempts: every pull source
-//! gets its strikes, so mirrors serving bad bytes still leave the primary its turn. They start
-//! at once (moving to another source is no transient failure to back off from), and
-//! [`max_restarts`] (places × [`MAX_BAD_BODIES_PER_SOURCE`]) stops a source that keeps saying
-//! another place is left.
+//! registries.conf pull source, once one has served bad bytes [`MAX_BAD_BODIES_PER_SOURCE`]
+//! times), as [`Artifact::read_to_vec`](crate::artifact::Artifact::read_to_vec) and the
+//! download engine start over, under the same rule ([`BadBytesRestarts`]): bounded by the
+//! places, not by the retry policy's attempts, every pull source getting its strikes (mirrors
+//! serving bad bytes still leave the primary its turn), at once (moving to another source is no
+//! transient failure to back off from), and at most places × [`MAX_BAD_BODIES_PER_SOURCE`]
+//! times.
+//!
+//! [`MAX_BAD_BODIES_PER_SOURCE`]: crate::registry::MAX_BAD_BODIES_PER_SOURCE
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -38,7 +39,7 @@ use super::walk::dst_error;
 use crate::artifact::{LayerError, LayerStream};
 use crate::descriptor::Descriptor;
 use crate::progress::{PROGRESS_MIN_BYTES, PROGRESS_MIN_INTERVAL, ProgressEvent, ProgressSink};
-use crate::registry::MAX_BAD_BODIES_PER_SOURCE;
+use crate::registry::BadBytesRestarts;
 use crate::source::BlobSource;
 
 /// Where a blob goes.
@@ -57,28 +58,19 @@ pub(super) struct Origin<F> {
     /// The copy's source.
     pub(super) blobs: Arc<dyn BlobSource>,
     /// How many places it can read a blob from: its registries.conf pull sources (one for a
-    /// layout). With [`MAX_BAD_BODIES_PER_SOURCE`] it bounds the uploads started again after
-    /// bad bytes.
+    /// layout). With [`MAX_BAD_BODIES_PER_SOURCE`](crate::registry::MAX_BAD_BODIES_PER_SOURCE)
+    /// it bounds the uploads started again after bad bytes.
     pub(super) places: usize,
     /// Names the place the source read the blob from last (a pull source), for the error when
     /// no place is left.
     pub(super) served_by: F,
 }
 
-/// Most times one blob's upload starts again after bad bytes: every place may serve
-/// [`MAX_BAD_BODIES_PER_SOURCE`] bad bodies before the source moves on, so a source that keeps
-/// saying another place is left when none is cannot loop forever.
-fn max_restarts(places: usize) -> u32 {
-    u32::try_from(places)
-        .unwrap_or(u32::MAX)
-        .max(1)
-        .saturating_mul(MAX_BAD_BODIES_PER_SOURCE)
-}
-
 /// Streams `desc` from `origin` into `to`, verified, resuming under `policy` (which reads the
 /// source: its attempt limit and back-off pace the resumes of one upload). After bad bytes the
-/// upload starts again at once while the source says another place may serve them (at most
-/// [`max_restarts`] times): a switch of pull source is no transient failure to back off from.
+/// upload starts again at once while the source says another place may serve them (as
+/// [`BadBytesRestarts`] allows): a switch of pull source is no transient failure to back off
+/// from.
 pub(super) async fn stream_to_registry(
     origin: Origin<impl Fn() -> Option<String>>,
     desc: &Descriptor,
@@ -87,9 +79,7 @@ pub(super) async fn stream_to_registry(
     to: Destination<'_>,
 ) -> Result<PushOutcome, CopyError> {
     let what = || format!("push blob {}", desc.digest);
-    let limit = max_restarts(origin.places);
-    let mut tried: Vec<String> = Vec::new();
-    let mut restarts = 0u32;
+    let mut restarts = BadBytesRestarts::new(origin.places);
     let mut mount_from = to.mount_from;
     loop {
         let open = || {
@@ -112,24 +102,18 @@ pub(super) async fn stream_to_registry(
             Err(Ok(failure)) => failure,
             Err(Err(e)) => return Err(dst_error(what(), to.reference)(e)),
         };
-        if let Some(place) = (origin.served_by)()
-            && !tried.contains(&place)
-        {
-            tried.push(place);
-        }
         // Bad bytes and another place to read them from: the upload starts again from byte 0.
-        if !failure.retry_possible || restarts >= limit {
+        if !restarts.restart((origin.served_by)(), failure.retry_possible) {
             return Err(CopyError::Blob {
                 digest: desc.digest.clone(),
-                sources: tried,
+                sources: restarts.tried().to_vec(),
                 source: Box::new(failure.error),
             });
         }
-        restarts += 1;
         if let Some(p) = progress {
             p.emit(ProgressEvent::Retrying {
                 digest: desc.digest.clone(),
-                attempt: restarts + 1,
+                attempt: restarts.made() + 1,
                 from: 0,
                 delay: Duration::ZERO,
             });

@@ -21,8 +21,14 @@ use super::*;
 pub(super) enum AttemptError {
     /// Try again (from the verifier position, or from 0 after a reset).
     Retry(DownloadError),
-    /// The bytes failed verification and the source asked to be opened again: from 0.
-    Restart(DownloadError),
+    /// The bytes failed verification; `again`: the source says opening it again from 0 may
+    /// give other bytes (its answer to [`BlobSource::rejected`]).
+    BadBytes {
+        /// What was wrong.
+        error: DownloadError,
+        /// Whether another place may serve the blob.
+        again: bool,
+    },
     /// Give up.
     Fatal(DownloadError),
 }
@@ -55,13 +61,12 @@ impl Ctx<'_> {
         }
     }
 
-    /// Bytes failed verification: a restart from 0 when the source says another try may give
-    /// other bytes, else the end.
+    /// Bytes failed verification: the source that served them is told (struck), and answers
+    /// whether another try may give other bytes.
     pub(super) fn rejected(&self, e: impl Into<DownloadError>) -> AttemptError {
-        if self.source.rejected(&self.desc.digest) {
-            AttemptError::Restart(e.into())
-        } else {
-            AttemptError::Fatal(e.into())
+        AttemptError::BadBytes {
+            error: e.into(),
+            again: self.source.rejected(&self.desc.digest),
         }
     }
 

@@ -106,6 +106,19 @@ pub enum DownloadError {
     /// Size or digest verification failed.
     #[error(transparent)]
     Verify(#[from] VerifyError),
+    /// Every place the source could read the blob from (a registry's pull sources, mirrors
+    /// first) served bytes that fail verification; `source` is the last failure.
+    #[error("{digest}: bytes failing verification from {}: {source}", sources.join(", "))]
+    Rejected {
+        /// The blob.
+        digest: Digest,
+        /// The places that served bad bytes, in order (`mirror registry/repository`,
+        /// `primary registry/repository`).
+        sources: Vec<String>,
+        /// The last verification failure.
+        #[source]
+        source: Box<DownloadError>,
+    },
     /// A local file operation failed.
     #[error("{op} {path}: {source}")]
     Io {
@@ -161,7 +174,9 @@ impl DownloadError {
     pub fn is_verification(&self) -> bool {
         matches!(
             self,
-            DownloadError::Verify(_) | DownloadError::ContentLength { .. }
+            DownloadError::Verify(_)
+                | DownloadError::ContentLength { .. }
+                | DownloadError::Rejected { .. }
         ) || matches!(self, DownloadError::Source { source, .. } if source.is_integrity())
     }
 }

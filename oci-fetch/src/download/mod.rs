@@ -12,6 +12,18 @@
 //! or a truncated body resumes from the bytes already written; a source that ignores the range
 //! restarts cleanly from byte 0.
 //!
+//! # Bad bytes
+//!
+//! Bytes that fail verification are reported to the source ([`BlobSource::rejected`]: a
+//! registry strikes the pull source that served them) and the download starts again from byte 0
+//! while the source says another try may give other bytes. Those restarts follow the rule
+//! shared with every other reader (`registry::BadBytesRestarts`): at once, spending none of
+//! [`DownloadOptions::max_attempts`] (which, with the back-off, paces only resumes of a
+//! transfer that broke off), at most places × `MAX_BAD_BODIES_PER_SOURCE` times
+//! ([`BlobSource::places`]). So three mirrors serving bad bytes still leave the primary its
+//! turn. When none is left the download fails with [`DownloadError::Rejected`], naming every
+//! source that served bad bytes, and the partial file is removed, `keep_partial` or not.
+//!
 //! # Partial files
 //!
 //! The bytes go to a partial file beside the destination (so the final rename never crosses
@@ -63,6 +75,7 @@ use oci_ref::media_type::Compression;
 use crate::decompress::{Decompress, DecompressLimits};
 use crate::descriptor::Descriptor;
 use crate::progress::{ProgressEvent, ProgressSink};
+use crate::registry::BadBytesRestarts;
 use crate::source::BlobSource;
 use crate::verify::{Verifier, VerifyError};
 
@@ -118,7 +131,8 @@ const REHASH_BUFFER: usize = 1024 * 1024;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct DownloadOptions {
-    /// Attempts per blob, the first included (at least 1).
+    /// Attempts per blob, the first included (at least 1). A restart after bad bytes at
+    /// another place of the source spends none (see the module docs).
     pub max_attempts: u32,
     /// Pause before the first retry.
     pub backoff_initial: Duration,
@@ -332,11 +346,16 @@ async fn start_inflater(
 /// Attempts until every byte is in and verified; returns the temporary file (synced when
 /// `sync`), the attempts used, and whether the decompressor was fed every byte from 0.
 ///
-/// A digest mismatch earns a clean restart from byte 0 when the bytes were pieced together from
-/// more than one body (a resumed range may be what went wrong) or when the source says another
-/// try may give other bytes (another mirror, a byte flipped once) — and always once when the
-/// first bytes came from a kept partial file, even past `max_attempts`: a partial file that
-/// was damaged on disk must not cost the download.
+/// Bytes failing verification strike the source that served them ([`BlobSource::rejected`])
+/// and earn a clean restart from byte 0 while the source says another try may give other bytes
+/// (another mirror, a byte flipped once), as [`BadBytesRestarts`] allows: at once, spending none
+/// of `max_attempts` (which, with the back-off, paces only resumes after a transfer broke off),
+/// so mirrors serving bad bytes leave the primary its turn. A digest mismatch also restarts
+/// from byte 0, as an attempt, when the bytes were pieced together from more than one body (a
+/// resumed range may be what went wrong) — and always once when the first bytes came from a
+/// kept partial file, even past `max_attempts`: a partial file that was damaged on disk must
+/// not cost the download (nor strike the source). When no restart is left the error names the
+/// places that served bad bytes ([`DownloadError::Rejected`]).
 async fn fetch_verified(
     ctx: &Ctx<'_>,
     sink: Sink,
@@ -345,6 +364,7 @@ async fn fetch_verified(
 ) -> Result<(std::fs::File, u32, bool), DownloadError> {
     let digest = &ctx.desc.digest;
     let mut budget = ctx.opts.max_attempts.max(1);
+    let mut restarts = BadBytesRestarts::new(ctx.source.places());
     let mut sink = Some(sink);
     let mut attempts = 0u32;
     let mut force_restart = false;
@@ -352,6 +372,8 @@ async fn fetch_verified(
     let mut kept_prefix = resumed_from > 0;
     loop {
         attempts += 1;
+        // The attempts that count against `max_attempts`: restarts after bad bytes do not.
+        let spent = attempts - restarts.made();
         let have = sink.as_ref().map_or(0, |s| s.verifier.position());
         let outcome = if have == ctx.desc.size && !force_restart {
             Ok(())
@@ -361,6 +383,7 @@ async fn fetch_verified(
             }
             ctx.attempt(&mut sink, force_restart, attempts).await
         };
+        // `None`: bad bytes, and another place to read them from: start again at once.
         let failure = match outcome {
             Ok(()) => {
                 let done = sink.take().ok_or_else(|| ctx.writer_lost())?;
@@ -368,39 +391,50 @@ async fn fetch_verified(
                 match finish_temp(done, sync).await {
                     Ok(file) => return Ok((file, attempts, streamed)),
                     Err(FinishError::Verify(e, back)) => {
-                        let again = matches!(e, VerifyError::DigestMismatch { .. })
-                            && (kept_prefix
-                                || (attempts < budget && (ctx.source.rejected(digest) || pieced)));
-                        if !again {
+                        if !matches!(e, VerifyError::DigestMismatch { .. }) {
                             return Err(e.into());
                         }
-                        if std::mem::take(&mut kept_prefix) {
-                            budget = budget.max(attempts + 1);
-                        }
                         sink = Some(*back);
-                        pieced = false;
                         force_restart = true;
-                        DownloadError::Verify(e)
+                        let was_pieced = std::mem::take(&mut pieced);
+                        if std::mem::take(&mut kept_prefix) {
+                            budget = budget.max(spent + 1);
+                            Some(DownloadError::Verify(e))
+                        } else {
+                            let place = ctx.source.place(digest);
+                            let again = ctx.source.rejected(digest);
+                            if restarts.restart(place, again) {
+                                None
+                            } else if was_pieced && spent < budget {
+                                Some(DownloadError::Verify(e))
+                            } else {
+                                return Err(rejected(digest, &restarts, e.into()));
+                            }
+                        }
                     }
                     Err(FinishError::Io(e)) => return Err(ctx.io(FileOp::Sync)(e)),
                     Err(FinishError::Lost) => return Err(ctx.writer_lost()),
                 }
             }
             Err(AttemptError::Fatal(e)) => return Err(e),
-            Err(AttemptError::Restart(e)) => {
+            Err(AttemptError::BadBytes { error, again }) => {
+                if !restarts.restart(ctx.source.place(digest), again) {
+                    return Err(rejected(digest, &restarts, error));
+                }
                 force_restart = true;
                 pieced = false;
-                e
+                None
             }
             Err(AttemptError::Retry(e)) => {
                 force_restart = matches!(e, DownloadError::UnexpectedOffset { .. });
-                e
+                Some(e)
             }
         };
-        if attempts >= budget {
-            return Err(failure);
-        }
-        let delay = backoff(ctx.opts, attempts);
+        let delay = match failure {
+            None => Duration::ZERO,
+            Some(failure) if spent >= budget => return Err(failure),
+            Some(_) => backoff(ctx.opts, spent),
+        };
         let from = match (force_restart, &sink) {
             (false, Some(s)) => s.verifier.position(),
             _ => 0,
@@ -411,6 +445,21 @@ async fn fetch_verified(
             from,
             delay,
         });
-        tokio::time::sleep(delay).await;
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+/// The error of bad bytes with no restart left: `error`, naming the places that served bad
+/// bytes when the source names them (a registry's pull sources).
+fn rejected(digest: &Digest, restarts: &BadBytesRestarts, error: DownloadError) -> DownloadError {
+    if restarts.tried().is_empty() {
+        return error;
+    }
+    DownloadError::Rejected {
+        digest: digest.clone(),
+        sources: restarts.tried().to_vec(),
+        source: Box::new(error),
     }
 }

@@ -29,7 +29,7 @@ pub(crate) const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 pub(crate) struct Setup {
     pub(crate) registry: Registry,
     pub(crate) client: Client,
-    ns: String,
+    pub(crate) ns: String,
 }
 
 impl Setup {
@@ -151,7 +151,7 @@ fn completed_uploads(proxy: &FaultProxy, digest: &Digest) -> usize {
 }
 
 /// The `Range` headers of the `GET`s of blob `digest` that reached `proxy` (`None`: whole).
-fn blob_gets(proxy: &FaultProxy, digest: &Digest) -> Vec<Option<String>> {
+pub(crate) fn blob_gets(proxy: &FaultProxy, digest: &Digest) -> Vec<Option<String>> {
     let gets = |r: &&Request| r.method == "GET" && r.path().ends_with(digest.as_str());
     proxy
         .log()
@@ -167,12 +167,7 @@ fn pull_sources(primary: &str, mirror: &str, ns: &str, reference: &Reference) ->
 }
 
 /// registries.conf sending `primary/ns` through each of `mirrors` (`HOST`, with `/ns`) in turn.
-fn pull_sources_via(
-    primary: &str,
-    mirrors: &[String],
-    ns: &str,
-    reference: &Reference,
-) -> CopyOptions {
+pub(crate) fn registries_conf(primary: &str, mirrors: &[String], ns: &str) -> RegistriesConf {
     let mut text = format!(
         "[[registry]]\nprefix = \"{primary}/{ns}\"\nlocation = \"{primary}/{ns}\"\ninsecure = true\n"
     );
@@ -181,7 +176,17 @@ fn pull_sources_via(
             "[[registry.mirror]]\nlocation = \"{mirror}/{ns}\"\ninsecure = true\n"
         ));
     }
-    let conf = RegistriesConf::parse_str(&text, "copy-test.conf").expect("registries.conf");
+    RegistriesConf::parse_str(&text, "test-registries.conf").expect("registries.conf")
+}
+
+/// Copy options reading through [`registries_conf`].
+fn pull_sources_via(
+    primary: &str,
+    mirrors: &[String],
+    ns: &str,
+    reference: &Reference,
+) -> CopyOptions {
+    let conf = registries_conf(primary, mirrors, ns);
     let mut opts = CopyOptions::default();
     opts.pull_sources = Some(conf.pull_sources(reference).expect("pull sources"));
     opts

@@ -4,7 +4,10 @@ use std::sync::{Arc, Mutex};
 
 use oci_fetch::download::{DownloadError, DownloadOptions, PARTIAL_SUFFIX, download, partial_path};
 use oci_fetch::progress::{ProgressEvent, ProgressSink};
+use oci_fetch::registry::MAX_BAD_BODIES_PER_SOURCE;
+use oci_fetch::source::{BlobBody, BlobSource, BoxFuture, SourceError};
 use oci_fetch::verify::VerifyError;
+use oci_ref::Digest;
 
 use crate::common::{Hostile, Open, assert_empty, descriptor, entries, fast_opts, payload, sha256};
 
@@ -111,15 +114,15 @@ async fn repeated_truncation_gives_up_after_max_attempts() {
     assert_eq!(src.opens(), 3);
 }
 
-#[tokio::test]
-async fn flipped_byte_is_rejected_and_nothing_is_left() {
-    let data = payload(LEN);
-    let mut bad = data.clone();
-    bad[LEN / 2] ^= 0x40;
-    let src = Hostile::lying(bad, sha256(&data));
-    let err = check(&src, &fast_opts(), &data)
-        .await
-        .expect_err("mismatch");
+/// A source serving `data` with one byte flipped, under `data`'s digest.
+fn flipped(data: &[u8]) -> Hostile {
+    let mut bad = data.to_vec();
+    bad[data.len() / 2] ^= 0x40;
+    Hostile::lying(bad, sha256(data))
+}
+
+/// `err` is a digest mismatch, and counts as a verification failure.
+fn assert_mismatch(err: &DownloadError) {
     assert!(
         matches!(
             err,
@@ -128,7 +131,53 @@ async fn flipped_byte_is_rejected_and_nothing_is_left() {
         "{err:?}"
     );
     assert!(err.is_verification());
+}
+
+#[tokio::test]
+async fn flipped_byte_is_rejected_and_nothing_is_left() {
+    let data = payload(LEN);
+    let src = flipped(&data);
+    let err = check(&src, &fast_opts(), &data)
+        .await
+        .expect_err("mismatch");
+    assert_mismatch(&err);
     assert_eq!(src.opens(), 1, "a single-body mismatch is not retried");
+}
+
+/// A source that always says another try may give other bytes after bad ones.
+struct Insistent(Hostile);
+
+impl BlobSource for Insistent {
+    fn open<'a>(
+        &'a self,
+        digest: &'a Digest,
+        offset: u64,
+    ) -> BoxFuture<'a, Result<BlobBody, SourceError>> {
+        self.0.open(digest, offset)
+    }
+
+    fn rejected(&self, _digest: &Digest) -> bool {
+        true
+    }
+}
+
+/// Restarts after bad bytes spend no attempt, so they have their own hard cap: a source with
+/// one place that keeps asking for another try gets [`MAX_BAD_BODIES_PER_SOURCE`] of them,
+/// however many attempts the options allow, and nothing is left.
+#[tokio::test]
+async fn bad_bytes_restarts_are_capped_by_the_places_of_the_source() {
+    let data = payload(LEN);
+    let src = Insistent(flipped(&data));
+    let mut opts = fast_opts();
+    opts.max_attempts = 50;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let desc = descriptor("application/octet-stream", &data);
+    let err = download(&src, &desc, &dir.path().join("blob"), &opts)
+        .await
+        .expect_err("never good bytes");
+    assert_mismatch(&err);
+    assert_eq!(src.0.opens(), 1 + MAX_BAD_BODIES_PER_SOURCE);
+    assert_empty(dir.path());
 }
 
 #[tokio::test]

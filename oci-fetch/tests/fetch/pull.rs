@@ -1,13 +1,26 @@
-//! Pulling an artifact's files by title, and refusing hostile titles.
+//! Pulling an artifact's files by title, and refusing hostile titles; through registries.conf
+//! mirrors serving bad bytes (fault proxies in front of the real registry), every source gets
+//! its strikes and nothing unverified is left.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use bytes::Bytes;
+use conformance::fault_proxy::{Fault, FaultProxy, Rule};
+use oci_fetch::artifact::{Artifact, ArtifactSource};
 use oci_fetch::descriptor::{ANNOTATION_TITLE, Descriptor};
+use oci_fetch::download::DownloadError;
+use oci_fetch::progress::{ProgressEvent, ProgressSink};
 use oci_fetch::pull::{
     PullError, PullOptions, TitleProblem, pull_files, safe_relative_path, untitled_name,
 };
+use oci_fetch::registry::MAX_BAD_BODIES_PER_SOURCE;
 use oci_fetch::source::MemorySource;
+use oci_ref::Digest;
+use oci_select::Policy;
 
 use crate::common::{assert_empty, descriptor, entries, payload, sha256};
+use crate::copy::{Setup, blob_gets, registries_conf};
 
 fn layer(src: &mut MemorySource, title: Option<&str>, data: &[u8]) -> Descriptor {
     src.insert(sha256(data), Bytes::copy_from_slice(data));
@@ -198,4 +211,166 @@ proptest::proptest! {
             proptest::prop_assert!(path.components().count() >= 1);
         }
     }
+}
+
+/// The artifact `src:v1` read through registries.conf: `mirrors` first, then `primary`.
+async fn through(s: &Setup, mirrors: &[&FaultProxy], primary: &FaultProxy) -> Artifact {
+    let hosts: Vec<String> = mirrors.iter().map(|m| m.host()).collect();
+    let conf = registries_conf(&primary.host(), &hosts, &s.ns);
+    let reference = s.reference(&primary.host(), "src:v1");
+    Artifact::from_registry(&s.client, &reference, Some(&conf), &Policy::new())
+        .await
+        .expect("the artifact resolves")
+}
+
+/// Pulls every layer of `artifact` into `dir`.
+async fn pull_all(
+    artifact: &Artifact,
+    dir: &std::path::Path,
+    opts: &PullOptions,
+) -> Result<Vec<oci_fetch::pull::PulledFile>, PullError> {
+    pull_files(artifact.source().blobs(), artifact.layers(), dir, opts).await
+}
+
+/// Makes `proxy` flip a byte of every `GET` of blob `layer`.
+fn serve_bad_bytes(proxy: &FaultProxy, layer: &Digest) {
+    let flip = Rule::new(format!("/blobs/{layer}"), Fault::FlipByte { offset: 1000 });
+    proxy.add(flip.method("GET"));
+}
+
+/// Whole-blob `GET`s of `layer` that reached `proxy` (not `resolve`'s range request for the
+/// first bytes).
+fn whole_gets(proxy: &FaultProxy, layer: &Digest) -> usize {
+    blob_gets(proxy, layer)
+        .iter()
+        .filter(|r| r.is_none())
+        .count()
+}
+
+/// Three mirrors serving bad bytes for the layer, then a good primary: with the default
+/// download options (fewer attempts than the mirrors' strikes) each mirror is left after its
+/// strikes, at once, and the primary serves the file; a read into memory does the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_mirrors_serving_bad_bytes_leave_the_primary_its_turn() {
+    let data = payload(150_000);
+    let (s, [m1, m2, m3, primary]) = Setup::start::<4>("pull-three-bad-mirrors", &[]).await;
+    let (_, layer) = s.push_source(&data).await;
+    for m in [&m1, &m2, &m3] {
+        serve_bad_bytes(m, &layer);
+    }
+    let artifact = through(&s, &[&m1, &m2, &m3], &primary).await;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&events);
+    let mut opts = PullOptions::default();
+    opts.download.progress = Some(ProgressSink::new(move |e| {
+        if let ProgressEvent::Retrying { from, delay, .. } = e {
+            seen.lock().expect("events").push((from, delay));
+        }
+    }));
+    let dir = tempfile::tempdir().expect("dir");
+    let pulled = pull_all(&artifact, dir.path(), &opts)
+        .await
+        .expect("the primary serves the layer");
+    let [file] = &pulled[..] else {
+        panic!("one file expected, got {pulled:?}");
+    };
+    assert_eq!(file.downloaded.digest, layer);
+    assert!(std::fs::read(&file.downloaded.path).expect("the file") == data);
+    assert_eq!(
+        entries(dir.path()),
+        [file.name.as_str()],
+        "no partial file left"
+    );
+    let strikes = MAX_BAD_BODIES_PER_SOURCE as usize;
+    for mirror in [&m1, &m2, &m3] {
+        assert_eq!(
+            whole_gets(mirror, &layer),
+            strikes,
+            "each mirror left after its strikes"
+        );
+    }
+    assert_eq!(
+        blob_gets(&primary, &layer),
+        [None],
+        "one GET at the primary"
+    );
+    let ArtifactSource::Registry(source) = artifact.source() else {
+        panic!("a registry source");
+    };
+    let served = source
+        .blob_served_by(&layer)
+        .expect("a source served the layer");
+    assert!(
+        !served.mirror,
+        "the primary served it, not {}",
+        served.reference
+    );
+    let restarts = 3 * MAX_BAD_BODIES_PER_SOURCE as usize;
+    assert_eq!(
+        *events.lock().expect("events"),
+        vec![(0, Duration::ZERO); restarts],
+        "one immediate restart from byte 0 per bad body"
+    );
+
+    // Into memory, through a fresh source (no strikes yet): the same walk.
+    let fresh = through(&s, &[&m1, &m2, &m3], &primary).await;
+    let desc = fresh.layers()[0].clone();
+    let bytes = fresh
+        .read_to_vec(&desc, 1 << 20)
+        .await
+        .expect("the primary serves the layer");
+    assert!(bytes == data, "the layer's bytes");
+    for mirror in [&m1, &m2, &m3] {
+        assert_eq!(whole_gets(mirror, &layer), 2 * strikes);
+    }
+    assert_eq!(
+        whole_gets(&primary, &layer),
+        2,
+        "the primary served both reads"
+    );
+}
+
+/// Three mirrors and the primary all serving bad bytes: the pull fails naming all four, in
+/// order, and leaves nothing in the output directory, not even a partial file (bad bytes are
+/// not worth resuming, `keep_partial` or not).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_sources_serving_bad_bytes_are_all_named_and_nothing_is_left() {
+    let data = payload(150_000);
+    let (s, [m1, m2, m3, primary]) = Setup::start::<4>("pull-four-bad", &[]).await;
+    let (_, layer) = s.push_source(&data).await;
+    let all = [&m1, &m2, &m3, &primary];
+    for p in all {
+        serve_bad_bytes(p, &layer);
+    }
+    let artifact = through(&s, &[&m1, &m2, &m3], &primary).await;
+    let mut opts = PullOptions::default();
+    opts.download.keep_partial = true;
+    let dir = tempfile::tempdir().expect("dir");
+    let e = pull_all(&artifact, dir.path(), &opts)
+        .await
+        .expect_err("no source serves good bytes");
+    let PullError::Download {
+        source: DownloadError::Rejected {
+            digest, sources, ..
+        },
+        ..
+    } = &e
+    else {
+        panic!("expected bad bytes from every source, got {e:?}");
+    };
+    assert_eq!(digest, &layer);
+    assert_eq!(sources.len(), 4, "{e}");
+    for ((source, p), kind) in sources
+        .iter()
+        .zip(all)
+        .zip(["mirror", "mirror", "mirror", "primary"])
+    {
+        assert!(source.starts_with(kind), "{source} is a {kind}");
+        assert!(source.contains(&p.host()), "{} in {source}", p.host());
+    }
+    assert!(e.to_string().contains("digest mismatch"), "{e}");
+    for p in all {
+        assert_eq!(whole_gets(p, &layer), MAX_BAD_BODIES_PER_SOURCE as usize);
+    }
+    assert_empty(dir.path());
 }
