@@ -309,7 +309,8 @@ impl FaultProxy {
     }
 
     /// The most requests the main listener was serving at once: from a request's head arriving
-    /// to the last byte of its answer (or the connection's end).
+    /// to just before the last byte of its answer is written (or the connection's end), so a
+    /// client's next request, sent once it has that byte, never overlaps it here.
     pub fn max_in_flight(&self) -> u64 {
         self.shared.max_in_flight.load(Ordering::SeqCst)
     }
@@ -411,6 +412,41 @@ fn pick_fault(shared: &Shared, method: &str, target: &str, authorized: bool) -> 
 /// One request of the main listener being served, counted in `in_flight` until dropped.
 struct InFlight<'a>(&'a Shared);
 
+/// An answer going out to a client, `left` bytes of it still to send. On the main listener the
+/// request stops counting in flight ([`InFlight`]) just before the answer's last byte is
+/// written, not when the connection task ends: a client that has the whole answer may send its
+/// next request at once (on the place of its request limit this one just gave back), and that
+/// request must not find this one still counted.
+struct Answer<'c, 's> {
+    client: &'c mut TcpStream,
+    left: usize,
+    in_flight: Option<InFlight<'s>>,
+}
+
+impl Answer<'_, '_> {
+    /// Sends `bytes`; when they end the answer, the count ends before the last one goes.
+    async fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.left = self.left.saturating_sub(bytes.len());
+        match bytes.split_last() {
+            Some((last, rest)) if self.left == 0 => {
+                self.client.write_all(rest).await?;
+                self.in_flight.take();
+                self.client.write_all(std::slice::from_ref(last)).await?;
+            }
+            _ => self.client.write_all(bytes).await?,
+        }
+        self.client.flush().await
+    }
+
+    /// Ends the answer: the count (if no byte ended it) and the sending side.
+    async fn finish(mut self) -> std::io::Result<()> {
+        self.in_flight.take();
+        self.client.flush().await?;
+        let _ = self.client.shutdown().await;
+        Ok(())
+    }
+}
+
 impl InFlight<'_> {
     fn enter(shared: &Shared) -> InFlight<'_> {
         let now = shared.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
@@ -426,17 +462,25 @@ impl Drop for InFlight<'_> {
 }
 
 async fn serve(stream: TcpStream, shared: &Shared, redirect: bool) -> anyhow::Result<()> {
+    // An answer's last byte is written on its own (see `Answer`): it must not wait for the
+    // acknowledgement of the bytes before it.
+    stream.set_nodelay(true)?;
     let mut client = BufReader::new(stream);
     let request = read_head(&mut client).await?;
-    let _in_flight = (!redirect).then(|| InFlight::enter(shared));
+    let in_flight = (!redirect).then(|| InFlight::enter(shared));
     let body = read_body(&mut client, &request, false).await?;
     let mut parts = request.start.split_whitespace();
     let method = parts.next().unwrap_or_default().to_owned();
     let target = parts.next().unwrap_or_default().to_owned();
     let fault = count_and_pick(shared, redirect, &request, &method, &target);
 
-    let client = client.get_mut();
-    if answer_alone(client, shared, fault.as_ref(), &target).await? {
+    let mut answer = Answer {
+        client: client.get_mut(),
+        left: 0,
+        in_flight,
+    };
+    if answer_alone(&mut answer, shared, fault.as_ref(), &target).await? {
+        answer.finish().await?;
         return Ok(());
     }
     let upstream_auth = if redirect {
@@ -459,12 +503,16 @@ async fn serve(stream: TcpStream, shared: &Shared, redirect: bool) -> anyhow::Re
     } else {
         response_body.len()
     };
-    client.write_all(&response_head(&response, length)).await?;
+    let head = response_head(&response, length);
     if head_request {
-        client.flush().await?;
+        answer.left = head.len();
+        answer.send(&head).await?;
+        answer.client.flush().await?;
         return Ok(());
     }
-    write_body(client, fault, &response_body).await
+    answer.left = head.len() + response_body.len();
+    answer.send(&head).await?;
+    write_body(answer, fault, &response_body).await
 }
 
 /// Counts the request (on the redirect target: whether it carried `Authorization`) and picks
@@ -493,7 +541,7 @@ fn count_and_pick(
 
 /// Answers the faults that need no upstream (429, a status, a redirect); whether it did.
 async fn answer_alone(
-    client: &mut TcpStream,
+    client: &mut Answer<'_, '_>,
     shared: &Shared,
     fault: Option<&Fault>,
     target: &str,
@@ -569,15 +617,14 @@ fn response_head(response: &Head, length: usize) -> Vec<u8> {
 
 /// Sends the body as the fault says: cut off, stalled, trickled, or whole.
 async fn write_body(
-    client: &mut TcpStream,
+    mut client: Answer<'_, '_>,
     fault: Option<Fault>,
     body: &[u8],
 ) -> anyhow::Result<()> {
     match fault {
         Some(Fault::CloseAfter { bytes }) => {
             let n = usize::try_from(bytes).unwrap_or(usize::MAX).min(body.len());
-            client.write_all(&body[..n]).await?;
-            client.flush().await?;
+            client.send(&body[..n]).await?;
             return Ok(());
         }
         Some(Fault::Stall {
@@ -587,30 +634,28 @@ async fn write_body(
             let n = usize::try_from(after_bytes)
                 .unwrap_or(usize::MAX)
                 .min(body.len());
-            client.write_all(&body[..n]).await?;
-            client.flush().await?;
+            client.send(&body[..n]).await?;
             tokio::time::sleep(duration).await;
-            client.write_all(&body[n..]).await?;
+            client.send(&body[n..]).await?;
         }
         Some(Fault::Trickle { bytes_per_sec }) => {
             let per_tick = usize::try_from(bytes_per_sec.max(1) / 20)
                 .unwrap_or(usize::MAX)
                 .max(1);
             for piece in body.chunks(per_tick) {
-                client.write_all(piece).await?;
-                client.flush().await?;
+                client.send(piece).await?;
                 tokio::time::sleep(TRICKLE_TICK).await;
             }
         }
-        _ => client.write_all(body).await?,
+        _ => client.send(body).await?,
     }
-    client.flush().await?;
-    let _ = client.shutdown().await;
+    client.finish().await?;
     Ok(())
 }
 
+/// Sends a whole answer of its own (not the upstream's).
 async fn write_simple(
-    client: &mut TcpStream,
+    client: &mut Answer<'_, '_>,
     status: &str,
     extra_headers: &str,
     body: &[u8],
@@ -620,14 +665,14 @@ async fn write_simple(
     } else {
         "Content-Type: application/json\r\n"
     };
-    let head = format!(
+    let mut answer = format!(
         "HTTP/1.1 {status}\r\n{extra_headers}{content_type}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
-    );
-    client.write_all(head.as_bytes()).await?;
-    client.write_all(body).await?;
-    client.flush().await?;
-    let _ = client.shutdown().await;
+    )
+    .into_bytes();
+    answer.extend_from_slice(body);
+    client.left = answer.len();
+    client.send(&answer).await?;
     Ok(())
 }
 

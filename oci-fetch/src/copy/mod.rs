@@ -86,6 +86,15 @@ use walk::{Dst, Src, Walker};
 /// Requests a copy makes at a time unless told otherwise (oras's `--concurrency` default).
 pub const DEFAULT_CONCURRENCY: usize = 3;
 
+/// Requests a mirror run ([`crate::mirror`]) makes at a time unless told otherwise: the
+/// `oci-fetch mirror` default. A mirror moves many repositories under one limit for the whole
+/// run ([`RequestLimit`]) where a copy moves one, so oras's 3, a good number for one copy,
+/// starves it: one measurement of 20 artifacts of 64 MiB on a loaded two-core machine took
+/// 8.8 s at 3, 6.3 s at 6 and 6.1 s at 9 requests at a time (before the limit was the run's,
+/// the default 3 allowed 3 repositories of 3 requests each). [`DEFAULT_CONCURRENCY`] stays
+/// `copy`'s.
+pub const DEFAULT_MIRROR_CONCURRENCY: usize = 8;
+
 /// Most requests at a time the CLI accepts (`--concurrency`): beyond this a local registry only
 /// queues them.
 pub const MAX_CONCURRENCY: u16 = 64;
@@ -564,7 +573,17 @@ pub async fn copy(
         },
     };
     let src = open_source(client, from, opts).await?;
-    let (root, bytes) = walk::resolve_root(&src, &target, opts.platform.as_ref()).await?;
+    // The root is fetched before the walk starts, and counts against the limit like every
+    // other request: the walk gets the same limit.
+    let mut opts = opts.clone();
+    let limit = opts
+        .limit
+        .get_or_insert_with(|| RequestLimit::new(opts.concurrency))
+        .clone();
+    let (root, bytes) = {
+        let _permit = limit.acquire().await;
+        walk::resolve_root(&src, &target, opts.platform.as_ref()).await?
+    };
     let dst_digest = match to {
         Location::Registry(r) => r.digest(),
         Location::Layout(a) => match &a.target {
@@ -589,7 +608,7 @@ pub async fn copy(
             .into_iter()
             .collect(),
     };
-    let copier = Copier::with_source(client, src, from, to, opts).await?;
+    let copier = Copier::with_source(client, src, from, to, &opts).await?;
     copier.walker.prefetched(&root, bytes);
     copier.copy_root(root, &tags).await
 }

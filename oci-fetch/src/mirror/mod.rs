@@ -13,7 +13,13 @@
 //! so a site can mirror from a local pull-through cache while naming the upstream repositories.
 //! Their pull sources are resolved once, before the run ([`SetPullSources::resolve`]): the
 //! caller needs them first, to let its client talk plain HTTP to the mirrors registries.conf
-//! marks insecure ([`SetPullSources::insecure_hosts`]).
+//! marks insecure ([`SetPullSources::insecure_hosts`]). A source they were not resolved for is
+//! resolved when the run starts, with the same registries.conf: none is read past it.
+//!
+//! Sources placed at one destination (a repository named twice, with other tags; two
+//! registries' repositories of one name under one registry prefix) are mirrored one after
+//! another: two copiers writing one layout's `index.json` at once could each lose the other's
+//! entry. Other sources run side by side.
 //!
 //! [`redirects`] gives the `registries.conf` entries that send consumers' pulls of the mirrored
 //! names to the mirror (written by [`oci_client::registries::redirects_toml`]).
@@ -55,9 +61,12 @@ impl Default for MirrorOrigin {
     }
 }
 
-/// The pull sources registries.conf gives each source repository of a set, resolved once.
+/// The pull sources registries.conf gives each source repository of a set, resolved once,
+/// and the registries.conf they came from (for a repository of another set).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SetPullSources {
+    /// The configuration resolved from.
+    conf: RegistriesConf,
     /// Per source repository (its name, once), in set order.
     by_repository: Vec<(String, Vec<PullSource>)>,
 }
@@ -76,15 +85,13 @@ impl SetPullSources {
             if by_repository.iter().any(|(n, _)| *n == name) {
                 continue;
             }
-            let sources =
-                conf.pull_sources(&source.repository)
-                    .map_err(|e| MirrorError::PullSources {
-                        repository: name.clone(),
-                        source: Box::new(e),
-                    })?;
+            let sources = pull_sources(conf, &source.repository)?;
             by_repository.push((name, sources));
         }
-        Ok(SetPullSources { by_repository })
+        Ok(SetPullSources {
+            conf: conf.clone(),
+            by_repository,
+        })
     }
 
     /// The hosts among all the pull sources that registries.conf marks insecure (plain HTTP
@@ -103,14 +110,28 @@ impl SetPullSources {
         hosts
     }
 
-    /// The pull sources of `repository`, if resolved.
-    fn of(&self, repository: &Reference) -> Option<&[PullSource]> {
+    /// The pull sources of `repository`: as resolved, or, for a repository of another set,
+    /// resolved now with the same registries.conf (a blocked one is refused all the same; its
+    /// insecure mirrors are not among [`SetPullSources::insecure_hosts`]).
+    fn of(&self, repository: &Reference) -> Result<Vec<PullSource>, MirrorError> {
         let name = repository.name();
-        self.by_repository
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, s)| s.as_slice())
+        match self.by_repository.iter().find(|(n, _)| *n == name) {
+            Some((_, sources)) => Ok(sources.clone()),
+            None => pull_sources(&self.conf, repository),
+        }
     }
+}
+
+/// The pull sources `conf` gives `repository`.
+fn pull_sources(
+    conf: &RegistriesConf,
+    repository: &Reference,
+) -> Result<Vec<PullSource>, MirrorError> {
+    conf.pull_sources(repository)
+        .map_err(|e| MirrorError::PullSources {
+            repository: repository.name(),
+            source: Box::new(e),
+        })
 }
 
 /// What one repository's mirroring did.
@@ -161,8 +182,8 @@ pub enum MirrorError {
     #[error(transparent)]
     Set(#[from] SetError),
     /// registries.conf gives a source no pull source (its registry is blocked, or a rewrite
-    /// fails): from [`SetPullSources::resolve`].
-    #[error("{repository}: {source}")]
+    /// fails): from [`SetPullSources::resolve`], or [`mirror`] for a source not resolved there.
+    #[error("resolving pull sources for {repository}: {source}")]
     PullSources {
         /// The source repository.
         repository: String,
@@ -193,10 +214,15 @@ fn layout_at(dir: PathBuf) -> Location {
 /// [`CopyOptions::concurrency`] is the number of requests at a time of the whole run: every
 /// repository's copier takes its requests from one [`RequestLimit`] ([`CopyOptions::limit`]
 /// when given, to share it beyond this run). Up to that many repositories are mirrored at a
-/// time; one waiting for a request's turn costs nothing.
+/// time; one waiting for a request's turn costs nothing. Sources placed at one destination
+/// are mirrored one after another, in set order (each still has its own report entry). The `oci-fetch mirror` default is
+/// [`DEFAULT_MIRROR_CONCURRENCY`](crate::copy::DEFAULT_MIRROR_CONCURRENCY), not
+/// [`CopyOptions::default`]'s.
 ///
 /// # Errors
 ///
+/// Before anything is copied: [`MirrorError::Set`] for a source that cannot be placed at the
+/// destination, [`MirrorError::PullSources`] for one registries.conf gives no pull source.
 /// [`MirrorError::Copy`] for the first repository that fails (the others in flight stop
 /// between requests; what was written is whole, and running again continues).
 pub async fn mirror(
@@ -213,56 +239,112 @@ pub async fn mirror(
         .get_or_insert_with(|| RequestLimit::new(opts.concurrency));
     let repositories_at_a_time = limit.requests();
     let opts = &opts;
-    // Unordered: a repository that finishes early makes room for the next one at once (in
+    let planned = set
+        .sources
+        .iter()
+        .map(|source| Planned::new(source, origin, destination))
+        .collect::<Result<Vec<_>, _>>()?;
+    let planned = &planned;
+    // Unordered: a destination that finishes early makes room for the next one at once (in
     // order, a slow first repository would hold back every later one).
     let mut done: Vec<(usize, MirroredRepository)> =
-        futures_util::stream::iter(set.sources.iter().enumerate())
-            .map(|(i, source)| async move {
-                let repository = mirror_one(client, source, origin, destination, opts).await?;
-                Ok::<_, MirrorError>((i, repository))
+        futures_util::stream::iter(by_destination(planned))
+            .map(|sources| async move {
+                let mut done = Vec::with_capacity(sources.len());
+                for i in sources {
+                    done.push((i, mirror_one(client, &planned[i], opts).await?));
+                }
+                Ok::<_, MirrorError>(done)
             })
             .buffer_unordered(repositories_at_a_time)
-            .try_collect()
+            .try_concat()
             .await?;
     done.sort_by_key(|(i, _)| *i);
     let repositories = done.into_iter().map(|(_, r)| r).collect();
     Ok(MirrorReport { repositories })
 }
 
+/// One source of a run, with both its ends.
+struct Planned<'a> {
+    source: &'a MirrorSource,
+    from: Location,
+    /// With [`MirrorOrigin::Registries`]: where the source is read.
+    pull_sources: Option<Vec<PullSource>>,
+    placed: Placed,
+}
+
+impl Planned<'_> {
+    fn new<'a>(
+        source: &'a MirrorSource,
+        origin: &MirrorOrigin,
+        destination: &MirrorDestination,
+    ) -> Result<Planned<'a>, MirrorError> {
+        let (from, pull_sources) = match origin {
+            MirrorOrigin::Registries(pulls) => (
+                Location::Registry(source.repository.clone()),
+                Some(pulls.of(&source.repository)?),
+            ),
+            MirrorOrigin::Layout(dir) => {
+                let from = match MirrorDestination::Layout(dir.clone()).place(&source.repository)? {
+                    Placed::Layout(d) => layout_at(d),
+                    Placed::Registry(r) => Location::Registry(r),
+                };
+                (from, None)
+            }
+        };
+        Ok(Planned {
+            source,
+            from,
+            pull_sources,
+            placed: destination.place(&source.repository)?,
+        })
+    }
+}
+
+/// The indexes of `planned` grouped by destination, each group in set order, the groups in
+/// the order of their first source: a group's sources run one after another.
+fn by_destination(planned: &[Planned<'_>]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, p) in planned.iter().enumerate() {
+        match groups.iter_mut().find(|g| {
+            g.first()
+                .is_some_and(|&first| planned[first].placed == p.placed)
+        }) {
+            Some(group) => group.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    groups
+}
+
 /// Mirrors one source repository.
 async fn mirror_one(
     client: &Client,
-    source: &MirrorSource,
-    origin: &MirrorOrigin,
-    destination: &MirrorDestination,
+    planned: &Planned<'_>,
     opts: &CopyOptions,
 ) -> Result<MirroredRepository, MirrorError> {
+    let Planned {
+        source,
+        from,
+        pull_sources,
+        placed,
+    } = planned;
     let name = source.repository.name();
     let failed = |e: CopyError| MirrorError::Copy {
         repository: name.clone(),
         source: e,
     };
     let mut copy_opts = opts.clone();
-    let from = match origin {
-        MirrorOrigin::Registries(pulls) => {
-            copy_opts.pull_sources = pulls.of(&source.repository).map(<[_]>::to_vec);
-            Location::Registry(source.repository.clone())
-        }
-        MirrorOrigin::Layout(dir) => {
-            match MirrorDestination::Layout(dir.clone()).place(&source.repository)? {
-                Placed::Layout(d) => layout_at(d),
-                Placed::Registry(r) => Location::Registry(r),
-            }
-        }
-    };
-    let placed = destination.place(&source.repository)?;
-    let to = match &placed {
+    if pull_sources.is_some() {
+        copy_opts.pull_sources.clone_from(pull_sources);
+    }
+    let to = match placed {
         Placed::Registry(r) => Location::Registry(r.clone()),
         Placed::Layout(d) => layout_at(d.clone()),
     };
     copy_opts.referrers = source.referrers;
     copy_opts.platform = source.platform.clone();
-    let copier = Copier::open(client, &from, &to, &copy_opts)
+    let copier = Copier::open(client, from, &to, &copy_opts)
         .await
         .map_err(failed)?;
     let mut roots = Vec::new();
@@ -293,7 +375,7 @@ async fn mirror_one(
     }
     Ok(MirroredRepository {
         source: source.repository.clone(),
-        destination: placed,
+        destination: placed.clone(),
         digest_only: matches!(source.selection, TagSelection::Digests(_)),
         roots,
         stats: copier.stats(),

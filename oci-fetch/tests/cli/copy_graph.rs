@@ -162,6 +162,12 @@ fn recursive_copy_brings_the_referrers_tree_to_another_registry() {
     let copied = json(&["copy", "-r", "--concurrency", "4", &src, &dst]);
     assert_eq!(copied["digest"], digest.as_str(), "{copied}");
     assert_eq!(tree(&format!("{dst}:v1")), want);
+    // One request at a time: the destination's referrers listings, the referrers pushed and
+    // recorded in one edit, and the tag (which gives its place back while it reads the root)
+    // never wait for a place their own copy holds.
+    let serial = format!("{}/graph/serial", second.host);
+    json(&["copy", "-r", "--concurrency", "1", &src, &serial]);
+    assert_eq!(tree(&format!("{serial}:v1")), want);
     let again = json(&["copy", "-r", &src, &dst]);
     assert_eq!(
         (&again["copied"], &again["tagged"]),

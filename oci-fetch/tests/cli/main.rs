@@ -19,16 +19,55 @@ mod registry;
 mod resolve;
 mod tty;
 
-use std::process::{Command, Output};
+use std::io::Read as _;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
-/// Runs the built `oci-fetch` binary with `args`.
+/// Longest a command of these tests may run: one that hangs (a copy waiting on itself for a
+/// place in its request limit) is killed and fails its test instead of stopping the suite.
+const COMMAND_PATIENCE: Duration = Duration::from_secs(300);
+
+/// Runs the built `oci-fetch` binary with `args`, killed after [`COMMAND_PATIENCE`].
 pub(crate) fn oci_fetch(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_oci-fetch"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_oci-fetch"))
         .args(args)
         .env_remove("DOCKER_CONFIG")
         .env_remove("REGISTRY_AUTH_FILE")
-        .output()
-        .expect("the oci-fetch binary runs")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the oci-fetch binary runs");
+    // Both pipes are drained while the command runs: a full pipe would stop it.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                pipe.read_to_end(&mut bytes)
+                    .expect("read the command's output");
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for oci-fetch") {
+            break status;
+        }
+        if start.elapsed() > COMMAND_PATIENCE {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("oci-fetch {args:?} still running after {COMMAND_PATIENCE:?}: killed (a hang)");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout reader"),
+        stderr: stderr.join().expect("stderr reader"),
+    }
 }
 
 /// Runs `oci-fetch` with `args` (a command with `--json`), asserts that it succeeds with one

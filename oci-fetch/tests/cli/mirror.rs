@@ -1,7 +1,8 @@
 //! `oci-fetch mirror SET`: a set to a registry (with referrers), a second run that copies
 //! nothing, the generated registries.conf used by `pull` with the primary stopped, and
 //! mirror-to-disk then disk-to-mirror, sources read through registries.conf (a blocked one
-//! refused); `--concurrency` as the request limit of the whole run, counted at a proxy; the
+//! refused); `--concurrency` as the request limit of the whole run, counted at a proxy, and at 1
+//! both to disk and to a registry, referrers included; one repository named several times; the
 //! `--json` reports are snapshots (see `json`). The artifacts are reproducible (fixed creation
 //! time), so are their digests and byte counts. Other bad input is in `bad_input`.
 
@@ -135,9 +136,21 @@ fn to_disk_and_back_to_another_registry() {
 
     let disk_arg = disk.to_str().expect("UTF-8");
     let to = format!("{}/restored", target.host);
+    // One request at a time again, to a registry: the destination's referrers listings, the
+    // referrers pushed and recorded in one edit, and the tag (which gives its place back
+    // while it reads the root) never wait for a place their own copy holds.
     let back = json(
         "mirror_from_disk",
-        &["mirror", &set, "--from-oci-layout", disk_arg, "--to", &to],
+        &[
+            "mirror",
+            &set,
+            "--from-oci-layout",
+            disk_arg,
+            "--to",
+            &to,
+            "--concurrency",
+            "1",
+        ],
         &redact,
     );
     assert_eq!(
@@ -181,15 +194,16 @@ fn sources_are_read_through_registries_conf() {
     );
     assert_eq!(listed_tags(&format!("{host}/site/team/app")), ["v1"]);
 
-    // A source registries.conf blocks is bad input, named.
+    // A source registries.conf blocks is bad input, named, and said to be blocked.
     let blocked = write(
         &dir.path().join("blocked.conf"),
         "[[registry]]\nprefix = \"upstream.invalid\"\nlocation = \"upstream.invalid\"\nblocked = true\n",
     );
-    check_usage_error(
+    let line = check_usage_error(
         &["mirror", &set, "--registries-conf", &blocked],
-        "upstream.invalid/team/app",
+        "resolving pull sources for upstream.invalid/team/app: ",
     );
+    assert!(line.contains("is blocked"), "{line}");
 }
 
 /// `--concurrency 2` is 2 requests at a time for the whole run, not 2 per repository: a proxy
@@ -249,6 +263,51 @@ fn concurrency_is_the_request_limit_of_the_whole_run() {
         2,
         "at most 2 requests at once over the whole run (and 2 reached: they did overlap)"
     );
+}
+
+/// A set naming one repository several times, each with another tag, to disk: the entries
+/// share one layout, so they run one after another, and every tag is in its `index.json`
+/// (side by side, each copy rewrote the index it had read, and tags were lost).
+#[test]
+fn one_repository_named_several_times_keeps_every_tag() {
+    let registry = TestRegistry::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tags = ["t1", "t2", "t3", "t4", "t5", "t6"];
+    let mut set = String::new();
+    for tag in tags {
+        let file = write(&dir.path().join(format!("{tag}.txt")), tag);
+        run(&["push", &format!("{}/apps/same:{tag}", registry.host), &file]);
+        set.push_str(&format!(
+            "[[source]]\nrepository = \"{}/apps/same\"\ntags = [\"{tag}\"]\n\n",
+            registry.host
+        ));
+    }
+    let set = write(&dir.path().join("set.toml"), &set);
+    let disk = dir.path().join("disk");
+    let report = run(&[
+        "mirror",
+        &set,
+        "--to-oci-layout",
+        disk.to_str().expect("UTF-8"),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_str(&report).expect("JSON");
+    assert_eq!(
+        report["repositories"].as_array().map(Vec::len),
+        Some(tags.len()),
+        "one report entry per source: {report}"
+    );
+    let layout = disk.join(&registry.host).join("apps/same");
+    let index = std::fs::read_to_string(layout.join("index.json")).expect("index.json");
+    let index: serde_json::Value = serde_json::from_str(&index).expect("index JSON");
+    let mut listed: Vec<&str> = index["manifests"]
+        .as_array()
+        .expect("manifests")
+        .iter()
+        .filter_map(|m| m["annotations"]["org.opencontainers.image.ref.name"].as_str())
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(listed, tags, "{index}");
 }
 
 #[test]

@@ -3,6 +3,7 @@
 //! short or flip a byte and log what reached them: a cut body resumes with a range request into
 //! the same upload; a mirror serving bad bytes is left for the next pull source; when every
 //! source serves bad bytes the copy fails naming them, and nothing reaches the destination.
+//! Copies sharing a request limit fetch their roots within it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,7 +13,7 @@ use conformance::fault_proxy::{Fault, FaultProxy, Rule};
 use conformance::{Registry, unique_repo};
 use oci_client::registries::RegistriesConf;
 use oci_client::{Client, Repository, RetryPolicy};
-use oci_fetch::copy::{CopyError, CopyOptions, Location, copy};
+use oci_fetch::copy::{CopyError, CopyOptions, Location, RequestLimit, copy};
 use oci_fetch::progress::{ProgressEvent, ProgressSink};
 use oci_fetch::registry::MAX_BAD_BODIES_PER_SOURCE;
 use oci_ref::{Digest, Reference, TagOrDigest};
@@ -743,4 +744,36 @@ async fn a_platform_copy_fetches_each_manifest_once() {
     assert_eq!(manifest_gets("multi"), 1, "the index, once");
     assert_eq!(manifest_gets(arm64.as_str()), 1, "the chosen entry, once");
     assert_eq!(manifest_gets(amd64.as_str()), 0, "the other entry, never");
+}
+
+/// Two copies given one shared limit of 1 request: the root each fetches before its walk
+/// starts counts against the limit like every other request, so the source (every answer to
+/// a manifest `GET` paused) never serves two at once, where the two roots used to overlap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copies_sharing_a_limit_fetch_their_roots_within_it() {
+    let (s, [src]) = Setup::start("copy-shared-limit", &[]).await;
+    let data = payload(64 * 1024);
+    let (manifest, _) = s.push_source(&data).await;
+    let pause = Fault::Stall {
+        after_bytes: 0,
+        duration: Duration::from_millis(200),
+    };
+    src.add(Rule::new("/manifests/", pause).method("GET"));
+    let mut opts = CopyOptions::default();
+    opts.limit = Some(RequestLimit::new(1));
+    let from = Location::Registry(s.reference(&src.host(), "src:v1"));
+    let to = |name: &str| Location::Registry(s.reference(s.registry.host(), name));
+    let (one, two) = (to("one:v1"), to("two:v1"));
+    let (one, two) = tokio::join!(
+        copy(&s.client, &from, &one, &opts),
+        copy(&s.client, &from, &two, &opts)
+    );
+    for copied in [one, two] {
+        assert_eq!(copied.expect("copied").root.digest, manifest);
+    }
+    assert_eq!(
+        src.max_in_flight(),
+        1,
+        "one request at a time at the source, the roots' included"
+    );
 }

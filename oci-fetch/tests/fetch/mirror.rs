@@ -1,10 +1,14 @@
 //! Mirror set files: what parses, what is refused (and the message says why), how tag
-//! patterns match and where each repository goes.
+//! patterns match and where each repository goes; a run refusing a source registries.conf
+//! blocks even when its pull sources were resolved for another set.
 
 use std::path::{Path, PathBuf};
 
+use oci_client::registries::RegistriesConf;
+use oci_fetch::copy::CopyOptions;
 use oci_fetch::mirror::{
-    MAX_SET_FILE_BYTES, MirrorDestination, MirrorSet, Placed, SetError, TagSelection,
+    MAX_SET_FILE_BYTES, MirrorDestination, MirrorError, MirrorOrigin, MirrorSet, Placed, SetError,
+    SetPullSources, TagSelection, mirror,
 };
 use oci_ref::{Reference, Tag};
 
@@ -163,4 +167,47 @@ fn each_repository_has_its_place() {
         MirrorDestination::Layout(PathBuf::from("/d")),
         Placed::Layout(PathBuf::from("/d/quay.io/org/app")),
     );
+}
+
+/// Pull sources resolved for one set, given to a run of another: the other set's source is
+/// resolved with the same registries.conf, so one it blocks is refused before anything is
+/// copied (it used to be read directly, past registries.conf).
+#[tokio::test]
+async fn a_source_not_resolved_beforehand_goes_through_the_same_registries_conf() {
+    let conf = RegistriesConf::parse_str(
+        "[[registry]]\nprefix = \"blocked.example\"\nlocation = \"blocked.example\"\nblocked = true\n",
+        "registries.conf",
+    )
+    .expect("valid registries.conf");
+    let resolved = parse("[[source]]\nrepository = \"open.example/app\"\ntags = [\"v1\"]\n")
+        .expect("valid set");
+    let pulls = SetPullSources::resolve(&conf, &resolved).expect("open.example is not blocked");
+    let other = parse("[[source]]\nrepository = \"blocked.example/app\"\ntags = [\"v1\"]\n")
+        .expect("valid set");
+    oci_client::install_crypto_provider();
+    let client = oci_client::Client::builder()
+        .keychain(oci_auth::Keychain::empty())
+        .build()
+        .expect("client");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let disk = dir.path().join("disk");
+    let err = mirror(
+        &client,
+        &other,
+        &MirrorOrigin::Registries(pulls),
+        &MirrorDestination::Layout(disk.clone()),
+        &CopyOptions::default(),
+    )
+    .await
+    .expect_err("blocked by registries.conf");
+    assert!(
+        matches!(&err, MirrorError::PullSources { repository, .. } if repository == "blocked.example/app"),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .starts_with("resolving pull sources for blocked.example/app: "),
+        "{err}"
+    );
+    assert!(!disk.exists(), "nothing written before the refusal");
 }

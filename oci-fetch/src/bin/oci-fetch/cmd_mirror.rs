@@ -4,10 +4,11 @@
 //! (`--registries-conf`), as `pull` and `copy` read them.
 
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::{Context as _, anyhow};
 use oci_client::registries::redirects_toml;
-use oci_fetch::copy::CopyStats;
+use oci_fetch::copy::{CopyStats, DEFAULT_MIRROR_CONCURRENCY};
 use oci_fetch::mirror::{
     MirrorDestination, MirrorOrigin, MirrorReport, MirrorSet, Placed, SetError, SetPullSources,
     mirror, redirects,
@@ -20,6 +21,7 @@ use crate::progress;
 
 /// Arguments of `oci-fetch mirror`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("concurrency", concurrency))]
 pub(crate) struct Args {
     /// The mirror set file (TOML: `[destination]` and `[[source]]` entries; see the README).
     set: PathBuf,
@@ -47,6 +49,21 @@ pub(crate) struct Args {
     /// Print the report as one JSON line.
     #[arg(long)]
     json: bool,
+}
+
+/// `--concurrency` as `mirror` has it: the run's limit, with a default of its own
+/// ([`DEFAULT_MIRROR_CONCURRENCY`], `copy`'s is oras's 3).
+fn concurrency(arg: clap::Arg) -> clap::Arg {
+    static DEFAULT: OnceLock<String> = OnceLock::new();
+    let default = DEFAULT.get_or_init(|| DEFAULT_MIRROR_CONCURRENCY.to_string());
+    arg.default_value(default.as_str())
+        .help("Requests at a time for the whole run, shared by its repositories")
+        .long_help(format!(
+            "Requests at a time for the whole run, shared by its repositories (not that many per \
+             repository). The default, {DEFAULT_MIRROR_CONCURRENCY}, is higher than oras's 3 \
+             (`copy`'s default): a mirror moves many repositories under this one limit, where \
+             a copy moves one, and 3 at a time leave a run markedly slower"
+        ))
 }
 
 fn usage(e: impl Into<anyhow::Error>) -> Failure {

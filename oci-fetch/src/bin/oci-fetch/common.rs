@@ -197,7 +197,8 @@ impl From<DistributionSpec> for oci_client::ReferrersSource {
 /// Flags of the commands that copy graphs (`copy`, `mirror`).
 #[derive(Debug, Clone, clap::Args)]
 pub(crate) struct TransferArgs {
-    /// Requests at a time (for `mirror`: of the whole run, shared by its repositories).
+    // `mirror` gives this flag a default and a help text of its own (`cmd_mirror::concurrency`).
+    /// Requests at a time.
     #[arg(long, default_value_t = oci_fetch::copy::DEFAULT_CONCURRENCY as u16, value_parser = clap::value_parser!(u16).range(1..=i64::from(oci_fetch::copy::MAX_CONCURRENCY)))]
     concurrency: u16,
     /// How referrers are written at a destination registry (default: what it supports).
