@@ -195,7 +195,9 @@ pub struct CopyOptions {
     pub referrers: bool,
     /// How referrers are written at a destination registry: fixed to the API or the tag
     /// schema, or (`None`) the fallback index only where the registry does not confirm the
-    /// subject.
+    /// subject. Fixed to the API, a destination without one fails the copy
+    /// ([`CopyError::Destination`]) when a subject has referrers to copy, after the graph was
+    /// pushed and before any tag moves.
     pub referrers_source: Option<ReferrersSource>,
     /// Copy only the entry of a root index for this platform (the entry becomes the root).
     pub platform: Option<Platform>,

@@ -117,7 +117,7 @@ impl Walker {
         };
         let copied = referrers
             .iter()
-            .map(|r| self.referrer(r, how(r), referrer_depth));
+            .map(|r| self.referrer(subject, r, how(r), referrer_depth));
         let (copied, mut failed) = split(join_all(copied).await);
         // Each is recorded under the subject it names (a source may list a manifest under
         // another subject than its own).
@@ -164,7 +164,7 @@ impl Walker {
         Ok(Some((repo, reference, listing)))
     }
 
-    /// Copies referrer `desc`, shown by the destination registry's listing of its subject as
+    /// Copies referrer `desc`, shown by the destination registry's listing of `subject` as
     /// `listed`, once per digest (under its cell, which counts it once): a present one is
     /// counted and left for the next round; a missing one is pushed, after its content.
     /// Returns what its subject's fallback index must still record: an unlisted referrer this
@@ -172,6 +172,7 @@ impl Walker {
     /// node of the graph or a referrer of another subject.
     async fn referrer(
         &self,
+        subject: &Digest,
         desc: &Descriptor,
         listed: Listed,
         referrer_depth: usize,
@@ -196,8 +197,10 @@ impl Walker {
         };
         self.cell(&desc.digest).get_or_try_init(visit).await?;
         if listed != Listed::No {
-            // Listed: its entry is there, also when it had to be pushed again.
-            return Ok(None);
+            // Listed: its entry is there, also when it had to be pushed again — unless the
+            // manifest names another subject (a source may list it under one that is not its
+            // own): then its own subject's index must still record it.
+            return Ok(pushed.filter(|p| p.subject.as_ref() != Some(subject)));
         }
         if !ran && !lock(&self.pushed).contains(&desc.digest) {
             return self.push_again(desc).await;
