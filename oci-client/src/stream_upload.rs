@@ -18,7 +18,10 @@
 //! [`Repository::mount_or_push_blob_streamed`] asks for a cross-repository mount first
 //! ([§ Mounting a blob from another repository](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#mounting-a-blob-from-another-repository));
 //! a registry that declines answers `202` with an upload session, and the streamed `PUT` goes
-//! into that session: no second `HEAD`, no second `POST`.
+//! into that session: no second `HEAD`, no second `POST`. A registry that then refuses the
+//! `PUT` there (a session it did not mean for uploads: `404` `BLOB_UPLOAD_UNKNOWN`, `400`)
+//! gets one more attempt in a fresh session, where the upload would have gone without the
+//! mount request, before the refusal is the answer.
 //!
 //! [`Repository::push_blob_while_hashing`] is for a caller who has not hashed the content yet:
 //! the body goes out in one streamed `PATCH` (a single chunk covering the whole blob,
@@ -82,9 +85,11 @@ impl Repository {
 
     /// Mounts blob `digest` from repository `from` (same registry), or, when the registry
     /// declines the mount, uploads `size` bytes as [`push_blob_streamed`](Self::push_blob_streamed)
-    /// does, the first attempt in the upload session the declining `202` opened; skips everything
-    /// when the registry already has the blob. One `HEAD`, one `POST`, then (declined) the
-    /// streamed `PUT`: `open` is called only when bytes are to be sent.
+    /// does, the first attempt in the upload session the declining `202` opened (refused there,
+    /// as a registry may refuse a session it did not mean for uploads, it is made once more in
+    /// a fresh session); skips everything when the registry already has the blob. One `HEAD`,
+    /// one `POST`, then (declined) the streamed `PUT`: `open` is called only when bytes are to
+    /// be sent.
     ///
     /// # Errors
     ///
@@ -116,7 +121,9 @@ impl Repository {
 
     /// Streamed uploads of `digest` until one stores it or fails in a way the client's retry
     /// policy does not retry: the first in `session` when the caller has one open (a declined
-    /// mount's; cancelled if the body cannot be opened), each other in a fresh session.
+    /// mount's; cancelled if the body cannot be opened), each other in a fresh session. When
+    /// the registry refuses the upload into that given session ([`session_refused`]), one
+    /// more attempt follows at once in a fresh session, whatever the retry policy.
     async fn upload_streamed<F, Fut, S>(
         &self,
         target: &Target,
@@ -150,6 +157,7 @@ impl Repository {
                 }
             };
             let given = given.as_mut().and_then(OpenSession::close);
+            let in_given = given.is_some();
             let result = self.put_streamed(target, digest, size, given, body).await;
             let error = match result {
                 Ok(()) => return Ok(()),
@@ -157,6 +165,11 @@ impl Repository {
             };
             let delay = if error.is_retryable() {
                 policy.delay(attempt, waited, None)
+            } else if in_given && session_refused(&error) {
+                // Not a failure that passes, so no back-off and outside the policy: the
+                // upload goes where it would have gone had the mount not opened a session.
+                tracing::debug!(%error, "the declined mount's session refused the upload");
+                Some(Duration::ZERO)
             } else {
                 None
             };
@@ -483,6 +496,15 @@ impl Repository {
 /// does not take). The upload then starts again the monolithic way, which every registry takes.
 fn patch_refused(e: &Error) -> bool {
     matches!(e.status(), Some(s) if (400..500).contains(&s) && ![401, 403, 404].contains(&s))
+}
+
+/// Whether the registry refused a streamed `PUT` into the session a declined mount opened in a
+/// way a fresh session may not meet: an error status (a `404` `BLOB_UPLOAD_UNKNOWN` for a
+/// session it did not mean to be written to, a `400`, a `405`) other than the authorization
+/// answers and `DIGEST_INVALID`, which a fresh session would get for the same credentials and
+/// bytes. A failure of the caller's stream is no refusal.
+fn session_refused(e: &Error) -> bool {
+    e.status().is_some() && !e.is_unauthorized() && !e.is_digest_mismatch()
 }
 
 /// How the `PATCH` of [`Repository::push_blob_while_hashing`] ended.

@@ -151,6 +151,19 @@ impl fmt::Display for Attempts {
     }
 }
 
+/// `earlier` as the end of a [`PullSourceError::Stopped`] message: ` (tried before: …)`, or
+/// nothing when no source was.
+struct TriedBefore<'a>(&'a Attempts);
+
+impl fmt::Display for TriedBefore<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.0.is_empty() {
+            return Ok(());
+        }
+        write!(f, " (tried before: {})", self.0)
+    }
+}
+
 /// Why a fetch through a reference's pull sources failed (named apart from
 /// [`oci_client::RegistryError`], a registry's own error body).
 #[derive(Debug, thiserror::Error)]
@@ -165,7 +178,7 @@ pub enum PullSourceError {
     },
     /// A source failed in a way that does not fall through (authentication, protocol, server
     /// error); later sources were not tried.
-    #[error("{what} from {reference}: {source}")]
+    #[error("{what} from {reference}: {source}{}", TriedBefore(earlier))]
     Stopped {
         /// What was asked for.
         what: String,
@@ -174,6 +187,9 @@ pub enum PullSourceError {
         /// The failure.
         #[source]
         source: Box<oci_client::Error>,
+        /// The sources asked before it, in order, each with its failure (one that fell
+        /// through); empty when it was the first asked.
+        earlier: Attempts,
     },
     /// Every source failed with a failure that falls through (not found, unreachable, wrong
     /// content).
@@ -405,6 +421,7 @@ impl RegistrySource {
                 what: "authorization".to_owned(),
                 reference: endpoint.source.reference.name(),
                 source: Box::new(e),
+                earlier: Attempts(Vec::new()),
             })
     }
 
@@ -602,6 +619,7 @@ impl RegistrySource {
                         what: what.to_owned(),
                         reference: endpoint.source.reference.name(),
                         source: Box::new(e),
+                        earlier: Attempts(attempts),
                     });
                 }
             }

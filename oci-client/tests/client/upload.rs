@@ -407,6 +407,58 @@ async fn a_declined_mounts_session_failing_is_followed_by_a_fresh_one() {
     check_script("declined_mount_then_fresh_session", &s);
 }
 
+/// A registry whose declined mount opens a session that then refuses the streamed `PUT` with
+/// `refusal`; a plain session's `PUT` gets `plain`. Returns the server and what
+/// `mount_or_push_blob_streamed` gave.
+async fn refused_in_the_mounts_session(
+    refusal: fn() -> Reply,
+    plain: fn() -> Reply,
+) -> (Server, Result<PushOutcome, Error>) {
+    const DATA: &[u8] = b"refused where the mount left it";
+    let s = Server::start(move |req| match req.method.as_str() {
+        "HEAD" => Reply::new(404),
+        "POST" if req.target.contains("mount=") => {
+            Reply::new(202).header("Location", "/v2/app/blobs/uploads/mounting")
+        }
+        "POST" => Reply::new(202).header("Location", "/v2/app/blobs/uploads/plain"),
+        "PUT" if req.path().ends_with("/mounting") => refusal(),
+        "PUT" => plain(),
+        _ => Reply::new(204),
+    });
+    let result = s
+        .repo("app")
+        .mount_or_push_blob_streamed(&sha256(DATA), "src", DATA.len() as u64, || chunks_of(DATA))
+        .await;
+    (s, result)
+}
+
+#[tokio::test]
+async fn a_declined_mounts_session_refusing_the_put_is_followed_by_one_fresh_session() {
+    let unknown = || Reply::new(404).body(r#"{"errors":[{"code":"BLOB_UPLOAD_UNKNOWN"}]}"#);
+    let (s, result) = refused_in_the_mounts_session(unknown, || Reply::new(201)).await;
+    assert_eq!(
+        result.expect("the fresh session takes it"),
+        PushOutcome::Uploaded
+    );
+    // The refused session is cancelled; the upload goes where it would have gone without the
+    // mount request, at once (a refusal is no failure to back off from).
+    check_script("declined_mount_refused_then_fresh_session", &s);
+
+    // Refused in the fresh session too: that refusal is the answer, after one fresh attempt.
+    let (s, result) = refused_in_the_mounts_session(|| Reply::new(400), || Reply::new(400)).await;
+    let e = result.expect_err("refused everywhere");
+    assert_eq!(e.status(), Some(400), "{e:?}");
+    check_script("declined_mount_refused_twice", &s);
+
+    // A digest the registry refuses is refused in any session: no second upload of the bytes.
+    let invalid = || Reply::new(400).body(r#"{"errors":[{"code":"DIGEST_INVALID"}]}"#);
+    let (s, result) = refused_in_the_mounts_session(invalid, || Reply::new(201)).await;
+    let e = result.expect_err("the digest is refused");
+    assert!(e.is_digest_mismatch(), "{e:?}");
+    let puts = s.requests().iter().filter(|r| r.method == "PUT").count();
+    assert_eq!(puts, 1, "not sent again");
+}
+
 #[tokio::test]
 async fn a_stream_failing_mid_body_ends_the_upload_with_its_own_error() {
     const DATA: &[u8] = b"a body that breaks off";

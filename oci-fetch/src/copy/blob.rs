@@ -78,7 +78,7 @@ pub(super) async fn stream_to_registry(
     progress: Option<&ProgressSink>,
     to: Destination<'_>,
 ) -> Result<PushOutcome, CopyError> {
-    let what = || format!("push blob {}", desc.digest);
+    let what = |verb: &str| format!("{verb} blob {}", desc.digest);
     let mut restarts = BadBytesRestarts::new(origin.places);
     let mut mount_from = to.mount_from;
     loop {
@@ -100,7 +100,7 @@ pub(super) async fn stream_to_registry(
         let failure = match pushed.map_err(source_failure) {
             Ok(outcome) => return Ok(outcome),
             Err(Ok(failure)) => failure,
-            Err(Err(e)) => return Err(dst_error(what(), to.reference)(e)),
+            Err(Err(e)) => return Err(dst_error(what(step(&e)), to.reference)(e)),
         };
         // Bad bytes and another place to read them from: the upload starts again from byte 0.
         if !restarts.restart((origin.served_by)(), failure.retry_possible) {
@@ -127,6 +127,23 @@ fn source_failure(e: oci_client::Error) -> Result<Failed, oci_client::Error> {
     match e {
         oci_client::Error::Source(e) => e.downcast::<Failed>().map_err(oci_client::Error::Source),
         other => Err(other),
+    }
+}
+
+/// The step of the upload that failed with `e`, as the verb its error names: `HEAD` (does the
+/// destination have the blob?), `mount` (the cross-repository mount request, told by its
+/// `mount` query parameter), else `push` (a session opened, the bytes sent).
+fn step(e: &oci_client::Error) -> &'static str {
+    let (method, url) = match e {
+        oci_client::Error::Registry { method, url, .. }
+        | oci_client::Error::Transport { method, url, .. } => (*method, url),
+        _ => return "push",
+    };
+    let mount = || url::Url::parse(url).is_ok_and(|u| u.query_pairs().any(|(k, _)| k == "mount"));
+    match method {
+        "HEAD" => "HEAD",
+        "POST" if mount() => "mount",
+        _ => "push",
     }
 }
 

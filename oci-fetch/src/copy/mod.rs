@@ -356,7 +356,8 @@ pub enum CopyError {
     /// A request to the destination registry failed.
     #[error("{what} at {reference}: {source}")]
     Destination {
-        /// What was being done: `push blob <digest>`, `push manifest <digest>`…
+        /// What was being done: `HEAD blob <digest>`, `mount blob <digest>`, `push blob
+        /// <digest>`, `push manifest <digest>`…
         what: String,
         /// The destination repository.
         reference: String,

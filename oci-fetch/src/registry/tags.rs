@@ -10,7 +10,9 @@
 //! credentials) is the answer. When the pull sources have no primary (registries.conf blocks
 //! it, leaving only mirrors), the mirrors answer and the blocked registry is never asked. A
 //! listing that came from a mirror says so ([`TagListing::mirror`]), for the caller to tell
-//! its user.
+//! its user; an error after the primary could not be reached names that failure first,
+//! whether every mirror failed too ([`PullSourceError::Exhausted`]) or one stopped the walk
+//! ([`PullSourceError::Stopped`], among the attempts before it).
 
 use std::fmt;
 use std::sync::Arc;
@@ -27,8 +29,10 @@ use super::{Attempts, PullSourceError, RegistrySource, SourceAttempt, classify};
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TagListing<T = String> {
-    /// The tags, in the order the source listed them (the distribution-spec asks for lexical
-    /// order; registries do not all keep it).
+    /// The tags. From [`RegistrySource::tags`], as the source listed them, in its order (the
+    /// distribution-spec asks for lexical order; registries do not all keep it), duplicates
+    /// and all. From [`Copier::source_tags`](crate::copy::Copier::source_tags), the valid tags
+    /// among them, sorted, each once.
     pub tags: Vec<T>,
     /// `None` when the primary location listed them (or, for a layout, the layout); otherwise
     /// the mirror that did. Its list can be partial: worth a warning.
@@ -97,7 +101,8 @@ impl RegistrySource {
     ///
     /// [`PullSourceError::Stopped`] when the primary answered with a failure (not found,
     /// refused credentials, a server error), or a mirror asked after it failed in a way that
-    /// does not fall through; [`PullSourceError::Exhausted`] when neither the primary nor any
+    /// does not fall through (then with the primary's failure to connect first among its
+    /// `earlier` attempts); [`PullSourceError::Exhausted`] when neither the primary nor any
     /// mirror could list them (the primary's failure first); [`PullSourceError::NoSources`]
     /// without sources.
     pub async fn tags(&self) -> Result<TagListing, PullSourceError> {
@@ -122,6 +127,7 @@ impl RegistrySource {
                     what: what.to_owned(),
                     reference: primary.source.reference.name(),
                     source: Box::new(e),
+                    earlier: Attempts(Vec::new()),
                 });
             }
         };
@@ -132,9 +138,24 @@ impl RegistrySource {
                 &endpoints[i].source,
                 Some(Arc::new(failure)),
             )),
+            // The primary's failure comes first in every error, as it was asked first.
             Err(PullSourceError::Exhausted { what, mut attempts }) => {
                 attempts.0.insert(0, failure);
                 Err(PullSourceError::Exhausted { what, attempts })
+            }
+            Err(PullSourceError::Stopped {
+                what,
+                reference,
+                source,
+                mut earlier,
+            }) => {
+                earlier.0.insert(0, failure);
+                Err(PullSourceError::Stopped {
+                    what,
+                    reference,
+                    source,
+                    earlier,
+                })
             }
             Err(PullSourceError::NoSources { what }) => Err(PullSourceError::Exhausted {
                 what,

@@ -247,7 +247,7 @@ fn the_source_is_read_through_registries_conf() {
 }
 
 /// Nothing listens here: a primary location that cannot be reached.
-const UNREACHABLE: &str = "127.0.0.1:1";
+pub(crate) const UNREACHABLE: &str = "127.0.0.1:1";
 
 /// A primary registry whose `listed/app` has `v1`, `v2` and `v3`, and a second registry, its
 /// registries.conf mirror, that has `v1` only (a pull-through cache that cached one tag).

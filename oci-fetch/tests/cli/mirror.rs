@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use conformance::fault_proxy::{Fault, FaultProxy, Rule};
 
-use crate::copy_graph::{PartialMirror, artifact_with_referrers};
+use crate::copy_graph::{PartialMirror, UNREACHABLE, artifact_with_referrers};
 use crate::publish::CREATED;
 use crate::{TestRegistry, check_usage_error, listed_tags, oci_fetch, ok};
 
@@ -340,7 +340,7 @@ fn all_tags_are_the_primary_s_and_a_mirror_s_only_when_the_primary_cannot_be_rea
         "the primary's list, not the mirror's"
     );
 
-    let upstream = "127.0.0.1:1/listed/app";
+    let upstream = &format!("{UNREACHABLE}/listed/app");
     let set = set_for("unreachable.toml", upstream, "fallback");
     let stderr = mirror(&set, &fx.unreachable_conf);
     assert_eq!(

@@ -214,6 +214,31 @@ impl BlobSource for Hostile {
     }
 }
 
+/// A source reading `reference` through a registries.conf whose `primary` location has one
+/// mirror, `mirror` (hosts), over plain HTTP, without retries.
+pub(crate) fn through_mirror(
+    primary: &str,
+    mirror: &str,
+    reference: &oci_ref::Reference,
+) -> oci_fetch::registry::RegistrySource {
+    let conf = format!(
+        "[[registry]]\nprefix = \"{primary}\"\nlocation = \"{primary}\"\n\n\
+         [[registry.mirror]]\nlocation = \"{mirror}\"\n"
+    );
+    let conf = oci_client::registries::RegistriesConf::parse_str(&conf, "registries.conf")
+        .expect("registries.conf");
+    let sources = conf.pull_sources(reference).expect("pull sources");
+    assert_eq!(sources.len(), 2, "{sources:?}");
+    let client = oci_client::Client::builder()
+        .plain_http(primary)
+        .plain_http(mirror)
+        .keychain(oci_auth::Keychain::empty())
+        .retry_policy(oci_client::RetryPolicy::none())
+        .build()
+        .expect("client");
+    oci_fetch::registry::RegistrySource::new(&client, reference, sources).expect("source")
+}
+
 /// What the tests ask of a scriptable registry (`oci_testkit::server::Server` on loopback).
 pub(crate) trait RegistryExt {
     /// A reference on this registry.

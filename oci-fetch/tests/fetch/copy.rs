@@ -21,6 +21,7 @@ use oci_testkit::http::Request;
 
 use crate::common::{payload, sha256};
 
+mod blob;
 mod referrers;
 
 pub(crate) const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
@@ -135,6 +136,32 @@ pub(crate) fn manifest_of(data: &[u8]) -> Vec<u8> {
                     "size": data.len()}],
     }))
     .expect("manifest JSON")
+}
+
+/// The scriptable registry's answer to `req` when it is a read of the copy's source: `src:v1`
+/// is `manifest`, and `blobs` are its blobs. `None` for any other request.
+pub(crate) fn serve_source(
+    req: &Request,
+    manifest: &[u8],
+    blobs: &[(Digest, Vec<u8>)],
+) -> Option<oci_testkit::server::Reply> {
+    use oci_testkit::server::Reply;
+    if req.method != "GET" {
+        return None;
+    }
+    let path = req.path();
+    if path == "/v2/src/manifests/v1" {
+        return Some(
+            Reply::new(200)
+                .header("Content-Type", MANIFEST)
+                .header("Docker-Content-Digest", sha256(manifest).as_str())
+                .body(manifest.to_vec()),
+        );
+    }
+    let (_, bytes) = blobs
+        .iter()
+        .find(|(d, _)| path == format!("/v2/src/blobs/{d}"))?;
+    Some(Reply::new(200).body(bytes.clone()))
 }
 
 /// Blob uploads that completed through `proxy` (a `PUT …?digest=` that reached it whole).
@@ -618,27 +645,18 @@ async fn a_declined_mount_takes_the_bytes_in_its_own_session() {
     let data = payload(100_000);
     let (config, layer) = (sha256(EMPTY_CONFIG), sha256(&data));
     let manifest = manifest_of(&data);
-    let manifest_digest = sha256(&manifest);
     let blobs = [
         (config.clone(), EMPTY_CONFIG.to_vec()),
         (layer.clone(), data.clone()),
     ];
     let sessions = AtomicUsize::new(0);
-    let (manifest_body, digest_header) = (manifest.clone(), manifest_digest.to_string());
+    let manifest_body = manifest.clone();
     let registry = Server::start(move |req| {
+        if let Some(reply) = serve_source(req, &manifest_body, &blobs) {
+            return reply;
+        }
         let (method, path) = (req.method.as_str(), req.path());
         match method {
-            "GET" if path == "/v2/src/manifests/v1" => Reply::new(200)
-                .header("Content-Type", MANIFEST)
-                .header("Docker-Content-Digest", &digest_header)
-                .body(manifest_body.clone()),
-            "GET" => match blobs
-                .iter()
-                .find(|(d, _)| path == format!("/v2/src/blobs/{d}"))
-            {
-                Some((_, bytes)) => Reply::new(200).body(bytes.clone()),
-                None => Reply::new(404),
-            },
             "POST" if path == "/v2/dst/blobs/uploads/" => {
                 let n = sessions.fetch_add(1, Ordering::SeqCst);
                 Reply::new(202).header("Location", &format!("/v2/dst/blobs/uploads/s{n}"))

@@ -11,6 +11,7 @@ mod many;
 mod mirror;
 mod partial;
 mod pull;
+mod registry;
 mod resolve;
 mod security;
 mod source;

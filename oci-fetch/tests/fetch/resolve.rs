@@ -10,7 +10,7 @@ use oci_ref::TagOrDigest;
 use oci_ref::media_type::{Compression, GZIP_MAGIC, OCI_MANIFEST, OCTET_STREAM, ZSTD_MAGIC};
 use oci_testkit::server::{Reply, Request, Server as Registry};
 
-use crate::common::{RegistryExt, sha256};
+use crate::common::{RegistryExt, sha256, through_mirror};
 
 /// The layer's digest: the registries here serve made-up bytes, and `resolve` verifies none.
 fn layer_digest() -> oci_ref::Digest {
@@ -178,24 +178,8 @@ async fn the_first_bytes_fall_through_the_pull_sources_like_any_fetch() {
         Some("bytes=0-3") => first_bytes(&ZSTD_MAGIC, GIB),
         _ => Reply::new(400),
     });
-    let conf = format!(
-        "[[registry]]\nprefix = \"{p}\"\nlocation = \"{p}\"\n\n[[registry.mirror]]\nlocation = \"{m}\"\n",
-        p = primary.registry(),
-        m = mirror.registry(),
-    );
-    let conf = oci_client::registries::RegistriesConf::parse_str(&conf, "registries.conf")
-        .expect("registries.conf");
     let reference = primary.reference("app:v1");
-    let sources = conf.pull_sources(&reference).expect("pull sources");
-    assert_eq!(sources.len(), 2, "{sources:?}");
-    let client = oci_client::Client::builder()
-        .plain_http(&primary.registry())
-        .plain_http(&mirror.registry())
-        .keychain(Keychain::empty())
-        .retry_policy(oci_client::RetryPolicy::none())
-        .build()
-        .expect("client");
-    let source = RegistrySource::new(&client, &reference, sources).expect("source");
+    let source = through_mirror(&primary.registry(), &mirror.registry(), &reference);
     let resolved = resolve_at(&primary, &source).await.expect("resolves");
     assert_eq!(resolved.compression, Some(Compression::Zstd));
     assert_eq!(blob_ranges(&mirror), vec![Some("bytes=0-3".to_owned())]);

@@ -3,15 +3,13 @@
 //! `cargo xtask dist-docs --out DIR` writes them all into a directory.
 //!
 //! `generate` contacts no registry, so the credential flags (`-u/--username`, the token flags,
-//! …) have nothing to apply to: they are refused as bad input naming the flag, not ignored
-//! (`main` reads no standard input or prompt for them first).
+//! …) have nothing to apply to: `main` refuses them as bad input naming the flag, before it
+//! reads any standard input or prompts for them, as for `ref` and `logout`.
 
-use anyhow::anyhow;
 use clap::CommandFactory as _;
 
 use crate::Failure;
 use crate::common::GlobalArgs;
-use crate::credentials::SHARED;
 
 /// What to generate.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -39,11 +37,6 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args, global: &GlobalArgs) -> Result<(), Failure> {
-    if let Some(flag) = global.credentials.given(&SHARED).first() {
-        return Err(Failure::Usage(anyhow!(
-            "--{flag} does not apply to generate: it contacts no registry"
-        )));
-    }
     // No credentials are needed, but a file named with `--registry-config` is still checked:
     // a missing or broken one is bad input, never silently ignored (as with `ref`).
     global.check_registry_config()?;

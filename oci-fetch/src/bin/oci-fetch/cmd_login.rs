@@ -10,7 +10,9 @@
 //! before storing them, like `docker login`: a broken file is named even when the registry
 //! cannot be reached. The user name comes from `-u`, the password from `--password-stdin` or
 //! `-p`; on a terminal, whichever is missing is asked for (the password without echo), and
-//! without a terminal a missing one is bad input naming the flag.
+//! without a terminal a missing one is bad input naming the flag. `logout` needs no secret and
+//! contacts no registry (as `docker logout` and `oras logout`, which take no credential flags):
+//! a credential flag given to it is refused as bad input, before any standard input is read.
 //!
 //! Exit codes: a malformed registry name or user name and any problem with the credentials file
 //! (unreadable, broken, unwritable) are bad input (2); a registry that cannot be reached or

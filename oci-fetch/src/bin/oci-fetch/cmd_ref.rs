@@ -6,8 +6,10 @@
 //! With `--registries-conf FILE`, a `sources` list follows: each pull source in the order it is
 //! tried, `{"reference": "mirror.example/ns/repo:tag", "mirror": true, "insecure": false}`.
 //!
-//! `ref` contacts nothing and uses no credentials, but a `--registry-config`/`--auth-file` given
-//! explicitly is loaded all the same: a missing or broken file is reported (exit 2).
+//! `ref` contacts nothing and uses no credentials: a credential flag is refused as bad input
+//! naming it (`main` does so before reading any standard input), not read and ignored. A
+//! `--registry-config`/`--auth-file` given explicitly is loaded all the same: a missing or
+//! broken file is reported (exit 2).
 
 use oci_client::registries::PullSource;
 use serde::Serialize;

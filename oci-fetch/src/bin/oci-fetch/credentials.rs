@@ -8,6 +8,9 @@
 //! docker reads a user name or password from the environment (only where their files are:
 //! `DOCKER_CONFIG`, `REGISTRY_AUTH_FILE`, which the files' lookup already honours).
 //!
+//! The commands that contact no registry (`ref`, `logout`, `generate`) refuse the flags
+//! ([`CredentialArgs::refuse_for`]) rather than read a secret they would ignore.
+//!
 //! Secrets read here never reach output: the [`Credential`] redacts them in `Debug`, and the
 //! origin text given to the keychain names flags, not values.
 
@@ -140,6 +143,18 @@ impl CredentialArgs {
     /// Whether any credential flag was given.
     pub(crate) fn any(&self) -> bool {
         !self.given(&SHARED).is_empty()
+    }
+
+    /// Refuses every credential flag for `command`, which contacts no registry (`ref`,
+    /// `logout`, `generate`): bad input naming the first flag given, before any standard input
+    /// is read or a secret is warned about, rather than a secret read and ignored.
+    pub(crate) fn refuse_for(&self, command: &str) -> Result<(), Failure> {
+        match self.given(&SHARED).first() {
+            Some(flag) => Err(Failure::Usage(anyhow!(
+                "--{flag} does not apply to {command}: it contacts no registry"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// The credential flags given, by name (without `--`), in the order `--help` lists them.

@@ -132,15 +132,26 @@ fn main() -> ExitCode {
     {
         return report(failure);
     }
-    // `login` reads its own credentials (it may prompt for the user name too); `generate`
-    // refuses them (it contacts no registry) before reading any. The warning about secrets on
-    // the command line comes once they were accepted.
+    // `login` reads its own credentials (it may prompt for the user name too); `ref`, `logout`
+    // and `generate` contact no registry (`logout` erases where the credentials are stored, as
+    // `docker logout`, which has no credential flags) and refuse them before reading any. The
+    // warning about secrets on the command line comes once they were accepted.
     if let Command::Copy(args) = &cli.command
         && let Err(failure) = cmd_copy::preflight(args, &cli.global)
     {
         return report(failure);
     }
-    if !matches!(cli.command, Command::Login(_) | Command::Generate(_)) {
+    let no_registry = match cli.command {
+        Command::Ref(_) => Some("ref"),
+        Command::Logout(_) => Some("logout"),
+        Command::Generate(_) => Some("generate"),
+        _ => None,
+    };
+    if let Some(command) = no_registry {
+        if let Err(failure) = cli.global.credentials.refuse_for(command) {
+            return report(failure);
+        }
+    } else if !matches!(cli.command, Command::Login(_)) {
         match cli.global.credentials.resolve() {
             Ok(c) => cli.global.flag_credential = c,
             Err(failure) => return report(failure),
