@@ -19,9 +19,12 @@
 //! ([§ Mounting a blob from another repository](https://github.com/opencontainers/distribution-spec/blob/v1.1.1/spec.md#mounting-a-blob-from-another-repository));
 //! a registry that declines answers `202` with an upload session, and the streamed `PUT` goes
 //! into that session: no second `HEAD`, no second `POST`. A registry that then refuses the
-//! `PUT` there (a session it did not mean for uploads: `404` `BLOB_UPLOAD_UNKNOWN`, `400`)
-//! gets one more attempt in a fresh session, where the upload would have gone without the
-//! mount request, before the refusal is the answer.
+//! `PUT` there the way it refuses a session it did not mean for uploads (`404` with
+//! `BLOB_UPLOAD_UNKNOWN` or no code, `400` `BLOB_UPLOAD_INVALID`, `405`) gets one more attempt
+//! in a fresh session, where the upload would have gone without the mount request, before the
+//! refusal is the answer. Any other refusal (`413`, `SIZE_INVALID`, `NAME_UNKNOWN`,
+//! `DIGEST_INVALID`, ...) is the answer at once: a fresh session would meet it too, after the
+//! whole body had been sent again.
 //!
 //! [`Repository::push_blob_while_hashing`] is for a caller who has not hashed the content yet:
 //! the body goes out in one streamed `PATCH` (a single chunk covering the whole blob,
@@ -42,7 +45,7 @@ use oci_ref::Digest;
 use reqwest::header::{self, HeaderValue};
 use reqwest::{Method, Response, StatusCode, Url};
 
-use crate::error::{Error, Protocol};
+use crate::error::{Error, ErrorCode, Protocol};
 use crate::repository::{Access, Repository};
 use crate::session::OpenSession;
 use crate::transport::Target;
@@ -85,9 +88,11 @@ impl Repository {
 
     /// Mounts blob `digest` from repository `from` (same registry), or, when the registry
     /// declines the mount, uploads `size` bytes as [`push_blob_streamed`](Self::push_blob_streamed)
-    /// does, the first attempt in the upload session the declining `202` opened (refused there,
-    /// as a registry may refuse a session it did not mean for uploads, it is made once more in
-    /// a fresh session); skips everything when the registry already has the blob. One `HEAD`,
+    /// does, the first attempt in the upload session the declining `202` opened (refused there
+    /// the way a registry refuses a session it did not mean for uploads, `404`, `400`
+    /// `BLOB_UPLOAD_INVALID` or `405`, it is made once more in a fresh session; any other
+    /// refusal is returned without sending the body again); skips everything when the registry
+    /// already has the blob. One `HEAD`,
     /// one `POST`, then (declined) the streamed `PUT`: `open` is called only when bytes are to
     /// be sent.
     ///
@@ -498,13 +503,22 @@ fn patch_refused(e: &Error) -> bool {
     matches!(e.status(), Some(s) if (400..500).contains(&s) && ![401, 403, 404].contains(&s))
 }
 
-/// Whether the registry refused a streamed `PUT` into the session a declined mount opened in a
-/// way a fresh session may not meet: an error status (a `404` `BLOB_UPLOAD_UNKNOWN` for a
-/// session it did not mean to be written to, a `400`, a `405`) other than the authorization
-/// answers and `DIGEST_INVALID`, which a fresh session would get for the same credentials and
-/// bytes. A failure of the caller's stream is no refusal.
+/// Whether the registry refused a streamed `PUT` into the session a declined mount opened the
+/// way it answers for a session it did not mean to be written to: `404` with
+/// `BLOB_UPLOAD_UNKNOWN` or no code, `400` with `BLOB_UPLOAD_INVALID`, `405`. Only these are
+/// worth a fresh session, which sends the whole body again (a copy reads the blob from its
+/// source again). Any other refusal (`413`, `SIZE_INVALID`, `NAME_UNKNOWN`, `DIGEST_INVALID`,
+/// the authorization answers, a `5xx` the retry policy gave up on) is about the blob, the
+/// repository or the credentials, and a fresh session would meet it too. A failure of the
+/// caller's stream is no refusal.
 fn session_refused(e: &Error) -> bool {
-    e.status().is_some() && !e.is_unauthorized() && !e.is_digest_mismatch()
+    let only = |code: ErrorCode| e.codes().all(|c| *c == code);
+    match e.status() {
+        Some(404) => only(ErrorCode::BlobUploadUnknown),
+        Some(400) => e.codes().next().is_some() && only(ErrorCode::BlobUploadInvalid),
+        Some(405) => true,
+        _ => false,
+    }
 }
 
 /// How the `PATCH` of [`Repository::push_blob_while_hashing`] ended.

@@ -444,19 +444,44 @@ async fn a_declined_mounts_session_refusing_the_put_is_followed_by_one_fresh_ses
     // mount request, at once (a refusal is no failure to back off from).
     check_script("declined_mount_refused_then_fresh_session", &s);
 
+    // A 405 and a 404 without a code are such refusals as well.
+    for refusal in [(|| Reply::new(405)) as fn() -> Reply, || Reply::new(404)] {
+        let (s, result) = refused_in_the_mounts_session(refusal, || Reply::new(201)).await;
+        assert_eq!(result.expect("fresh session"), PushOutcome::Uploaded);
+        assert_eq!(puts(&s), 2, "sent once more, in the fresh session");
+    }
+
     // Refused in the fresh session too: that refusal is the answer, after one fresh attempt.
-    let (s, result) = refused_in_the_mounts_session(|| Reply::new(400), || Reply::new(400)).await;
+    let invalid = || Reply::new(400).body(r#"{"errors":[{"code":"BLOB_UPLOAD_INVALID"}]}"#);
+    let (s, result) = refused_in_the_mounts_session(invalid, invalid).await;
     let e = result.expect_err("refused everywhere");
     assert_eq!(e.status(), Some(400), "{e:?}");
     check_script("declined_mount_refused_twice", &s);
 
-    // A digest the registry refuses is refused in any session: no second upload of the bytes.
-    let invalid = || Reply::new(400).body(r#"{"errors":[{"code":"DIGEST_INVALID"}]}"#);
-    let (s, result) = refused_in_the_mounts_session(invalid, || Reply::new(201)).await;
-    let e = result.expect_err("the digest is refused");
-    assert!(e.is_digest_mismatch(), "{e:?}");
-    let puts = s.requests().iter().filter(|r| r.method == "PUT").count();
-    assert_eq!(puts, 1, "not sent again");
+    // A refusal of the blob, the repository or the credentials is met in any session: it is
+    // the answer, without a second upload of the bytes.
+    let digest_invalid = || Reply::new(400).body(r#"{"errors":[{"code":"DIGEST_INVALID"}]}"#);
+    let size_invalid = || Reply::new(400).body(r#"{"errors":[{"code":"SIZE_INVALID"}]}"#);
+    let name_unknown = || Reply::new(404).body(r#"{"errors":[{"code":"NAME_UNKNOWN"}]}"#);
+    let refusals: [(fn() -> Reply, u16); 6] = [
+        (digest_invalid, 400),
+        (size_invalid, 400),
+        (|| Reply::new(400), 400),
+        (|| Reply::new(413), 413),
+        (name_unknown, 404),
+        (|| Reply::new(403), 403),
+    ];
+    for (refusal, status) in refusals {
+        let (s, result) = refused_in_the_mounts_session(refusal, || Reply::new(201)).await;
+        let e = result.expect_err("refused");
+        assert_eq!(e.status(), Some(status), "{e:?}");
+        assert_eq!(puts(&s), 1, "{status} {e:?}: not sent again");
+    }
+}
+
+/// How many `PUT`s the server received.
+fn puts(s: &Server) -> usize {
+    s.requests().iter().filter(|r| r.method == "PUT").count()
 }
 
 #[tokio::test]
