@@ -223,6 +223,17 @@ impl Default for CopyOptions {
     }
 }
 
+impl CopyOptions {
+    /// The limit these options' requests count against: [`CopyOptions::limit`], first set to
+    /// one of its own ([`CopyOptions::concurrency`] requests) when `None`, so that whatever is
+    /// made with these options from now on shares it.
+    pub(crate) fn request_limit(&mut self) -> RequestLimit {
+        self.limit
+            .get_or_insert_with(|| RequestLimit::new(self.concurrency))
+            .clone()
+    }
+}
+
 /// What a copy did. Counters of several copies add up (`+=`, [`Iterator::sum`]). Serialises
 /// (the CLI's `--json` counters, `docs/json.md`) as
 /// `{"copied": n, "skipped": n, "mounted": n, "bytes": n, "tagged": n}`.
@@ -576,17 +587,12 @@ pub async fn copy(
         },
     };
     let src = open_source(client, from, opts).await?;
-    // The root is fetched before the walk starts, and counts against the limit like every
-    // other request: the walk gets the same limit.
+    // The root is fetched before the walk starts (a destination layout is created only once
+    // it resolved), and counts against the limit like every other request: the walk gets the
+    // same limit.
     let mut opts = opts.clone();
-    let limit = opts
-        .limit
-        .get_or_insert_with(|| RequestLimit::new(opts.concurrency))
-        .clone();
-    let (root, bytes) = {
-        let _permit = limit.acquire().await;
-        walk::resolve_root(&src, &target, opts.platform.as_ref()).await?
-    };
+    let limit = opts.request_limit();
+    let (root, bytes) = walk::resolve_root(&src, &target, opts.platform.as_ref(), &limit).await?;
     let dst_digest = match to {
         Location::Registry(r) => r.digest(),
         Location::Layout(a) => match &a.target {

@@ -194,12 +194,15 @@ fn platform_entry(
 }
 
 /// The root's descriptor for `target` in `src`, narrowed to `platform` when it is an index,
-/// with its bytes (none when narrowed: the entry is fetched by the walk).
+/// with its bytes (none when narrowed: the entry is fetched by the walk). Its one request
+/// counts against `limit`.
 pub(super) async fn resolve_root(
     src: &Src,
     target: &TagOrDigest,
     platform: Option<&Platform>,
+    limit: &RequestLimit,
 ) -> Result<(Descriptor, Option<Bytes>), CopyError> {
+    let _permit = limit.acquire().await;
     let (mut desc, bytes) = match src {
         Src::Registry(source) => {
             let m = source.fetch_manifest(target).await?;
@@ -236,10 +239,8 @@ impl Walker {
         opts: CopyOptions,
         resume: RetryPolicy,
     ) -> Walker {
-        let limit = opts
-            .limit
-            .clone()
-            .unwrap_or_else(|| RequestLimit::new(opts.concurrency));
+        let mut opts = opts;
+        let limit = opts.request_limit();
         let mut manifest_download = opts.download.clone();
         manifest_download.progress = None;
         Walker {
@@ -298,10 +299,8 @@ impl Walker {
     /// The root's descriptor for `target` (narrowed to [`CopyOptions::platform`]); its bytes
     /// are kept for the walk.
     pub(super) async fn root(&self, target: &TagOrDigest) -> Result<Descriptor, CopyError> {
-        let (desc, bytes) = {
-            let _permit = self.permit().await;
-            resolve_root(&self.src, target, self.opts.platform.as_ref()).await?
-        };
+        let platform = self.opts.platform.as_ref();
+        let (desc, bytes) = resolve_root(&self.src, target, platform, &self.limit).await?;
         self.prefetched(&desc, bytes);
         Ok(desc)
     }
