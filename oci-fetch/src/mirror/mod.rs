@@ -4,10 +4,10 @@
 //!
 //! Each repository is one [`Copier`] (the one graph walker, [`crate::copy`]): concurrent,
 //! content-addressed, referrers included unless the set says otherwise. The copiers of a run
-//! share one [`RequestLimit`]: [`CopyOptions::concurrency`] is the number of requests of the
-//! whole run, as oras users read `--concurrency`, not that number per repository (64
-//! repositories of 64 requests each would be 4096 connections). A second run of the
-//! same set finds every manifest at the destination and transfers nothing
+//! share one [`RequestLimit`](crate::copy::RequestLimit): [`CopyOptions::concurrency`] is the
+//! number of requests of the whole run, as oras users read `--concurrency`, not that number
+//! per repository (64 repositories of 64 requests each would be 4096 connections). A second
+//! run of the same set finds every manifest at the destination and transfers nothing
 //! ([`MirrorReport::is_noop`]); an interrupted run, run again, copies only what is missing.
 //! Sources are read through registries.conf ([`MirrorOrigin::Registries`]) as `pull` reads them,
 //! so a site can mirror from a local pull-through cache while naming the upstream repositories.
@@ -19,20 +19,27 @@
 //! Sources placed at one destination (a repository named twice, with other tags; two
 //! registries' repositories of one name under one registry prefix) are mirrored one after
 //! another: two copiers writing one layout's `index.json` at once could each lose the other's
-//! entry. Other sources run side by side.
+//! entry. A registry destination is grouped too: where it has no referrers API, each copy
+//! edits the fallback referrers indexes (`<alg>-<hex>` tags) read-modify-write as well. The
+//! client serialises the edits of one subject ([`oci_client::FallbackEdit`]), but without a
+//! conditional request, so that holds within one client only; and one copier at a time per
+//! destination also keeps two walks from sending the blobs and manifests their sources share
+//! twice. Other sources run side by side.
 //!
 //! [`redirects`] gives the `registries.conf` entries that send consumers' pulls of the mirrored
 //! names to the mirror (written by [`oci_client::registries::redirects_toml`]).
 
 mod set;
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::path::PathBuf;
 
 use oci_client::Client;
 use oci_client::registries::{PullSource, Redirect, RegistriesConf};
 use oci_ref::{Reference, TagOrDigest};
 
-use crate::copy::{Copied, Copier, CopyError, CopyOptions, CopyStats, Location, RequestLimit};
+use crate::copy::{Copied, Copier, CopyError, CopyOptions, CopyStats, Location};
 use crate::layout::LayoutAddress;
 use crate::registry::{MirrorListing, insecure_hosts};
 
@@ -47,8 +54,9 @@ pub enum MirrorOrigin {
     /// From their registries, each through the pull sources a `registries.conf` gives it
     /// (mirrors in order, then the primary; prefix rewrites; blocked registries refused), as a
     /// pull reads it: a disconnected site mirrors from its local pull-through cache by naming
-    /// the upstream repositories. A source without pull sources here (the default has none)
-    /// is read from its own registry.
+    /// the upstream repositories. A source these were not resolved for (the default resolved
+    /// none) is resolved when the run starts, through the same registries.conf; with the
+    /// default, an empty registries.conf, that is its own registry.
     Registries(SetPullSources),
     /// From layouts a mirror-to-disk run wrote under this directory
     /// ([`MirrorDestination::Layout`]'s naming).
@@ -212,10 +220,12 @@ fn layout_at(dir: PathBuf) -> Location {
 /// ([`CopyOptions::pull_sources`] is replaced). The report keeps the set's order.
 ///
 /// [`CopyOptions::concurrency`] is the number of requests at a time of the whole run: every
-/// repository's copier takes its requests from one [`RequestLimit`] ([`CopyOptions::limit`]
-/// when given, to share it beyond this run). Up to that many repositories are mirrored at a
-/// time; one waiting for a request's turn costs nothing. Sources placed at one destination
-/// are mirrored one after another, in set order (each still has its own report entry). The `oci-fetch mirror` default is
+/// repository's copier takes its requests from one [`RequestLimit`](crate::copy::RequestLimit)
+/// ([`CopyOptions::limit`] when given, to share it beyond this run). Up to that many
+/// repositories are mirrored at a time; one waiting for a request's turn costs nothing.
+/// Sources placed at one destination, a layout or a registry repository, are mirrored one
+/// after another, in set order (each still has its own report entry; why in the module
+/// docs). The `oci-fetch mirror` default is
 /// [`DEFAULT_MIRROR_CONCURRENCY`](crate::copy::DEFAULT_MIRROR_CONCURRENCY), not
 /// [`CopyOptions::default`]'s.
 ///
@@ -234,10 +244,7 @@ pub async fn mirror(
 ) -> Result<MirrorReport, MirrorError> {
     use futures_util::{StreamExt as _, TryStreamExt as _};
     let mut opts = opts.clone();
-    let limit = opts
-        .limit
-        .get_or_insert_with(|| RequestLimit::new(opts.concurrency));
-    let repositories_at_a_time = limit.requests();
+    let repositories_at_a_time = opts.request_limit().requests();
     let opts = &opts;
     let planned = set
         .sources
@@ -248,7 +255,7 @@ pub async fn mirror(
     // Unordered: a destination that finishes early makes room for the next one at once (in
     // order, a slow first repository would hold back every later one).
     let mut done: Vec<(usize, MirroredRepository)> =
-        futures_util::stream::iter(by_destination(planned))
+        futures_util::stream::iter(by_destination(planned.iter().map(|p| &p.placed)))
             .map(|sources| async move {
                 let mut done = Vec::with_capacity(sources.len());
                 for i in sources {
@@ -301,17 +308,20 @@ impl Planned<'_> {
     }
 }
 
-/// The indexes of `planned` grouped by destination, each group in set order, the groups in
-/// the order of their first source: a group's sources run one after another.
-fn by_destination(planned: &[Planned<'_>]) -> Vec<Vec<usize>> {
+/// The indexes of the sources placed at `placed` (in set order) grouped by destination, each
+/// group in set order, the groups in the order of their first source: a group's sources run
+/// one after another (why, for a layout and for a registry repository, in the module docs).
+/// One map lookup per source: a set of thousands of sources groups in linear time.
+fn by_destination<'a>(placed: impl IntoIterator<Item = &'a Placed>) -> Vec<Vec<usize>> {
     let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (i, p) in planned.iter().enumerate() {
-        match groups.iter_mut().find(|g| {
-            g.first()
-                .is_some_and(|&first| planned[first].placed == p.placed)
-        }) {
-            Some(group) => group.push(i),
-            None => groups.push(vec![i]),
+    let mut group_of: HashMap<&Placed, usize> = HashMap::new();
+    for (i, p) in placed.into_iter().enumerate() {
+        match group_of.entry(p) {
+            Entry::Occupied(group) => groups[*group.get()].push(i),
+            Entry::Vacant(slot) => {
+                slot.insert(groups.len());
+                groups.push(vec![i]);
+            }
         }
     }
     groups
@@ -403,4 +413,34 @@ pub fn redirects(report: &MirrorReport, insecure: bool) -> Vec<Redirect> {
         out.push(redirect);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_at_one_destination_are_one_group_in_set_order() {
+        let registry = |name: &str| {
+            let r = Reference::parse(&format!("mirror.example/{name}")).expect("valid reference");
+            Placed::Registry(r)
+        };
+        let layout = |dir: &str| Placed::Layout(PathBuf::from(dir));
+        let placed = [
+            registry("a"),
+            layout("disk/a"),
+            registry("b"),
+            registry("a"),
+            layout("disk/a"),
+            layout("disk/b"),
+            registry("a"),
+        ];
+        // Groups in the order of their first source, each in set order; a registry repository
+        // and a layout of the same name are different destinations.
+        assert_eq!(
+            by_destination(&placed),
+            [vec![0, 3, 6], vec![1, 4], vec![2], vec![5]]
+        );
+        assert!(by_destination(&[]).is_empty());
+    }
 }

@@ -176,7 +176,7 @@ impl MirrorDestination {
 }
 
 /// Where one repository is mirrored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Placed {
     /// A registry repository.
