@@ -66,7 +66,7 @@ use crate::source::{BlobBody, BlobSource, BoxFuture, SourceError, SourceErrorKin
 mod restarts;
 mod tags;
 
-pub(crate) use restarts::BadBytesRestarts;
+pub(crate) use restarts::{BadBytesRestarts, sources_tried};
 pub use tags::{MirrorListing, TagListing};
 
 /// Largest config blob read into memory to learn a single manifest's platform (1 MiB). Image

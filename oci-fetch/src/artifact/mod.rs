@@ -56,7 +56,9 @@ pub use stream::{LayerReader, LayerStream, MAX_STREAM_ATTEMPTS};
 use crate::descriptor::Descriptor;
 use crate::download::{DownloadError, DownloadOptions, Downloaded, download};
 use crate::layout::{LayoutError, OciLayout};
-use crate::registry::{BadBytesRestarts, PullSourceError, RegistrySource, direct_sources};
+use crate::registry::{
+    BadBytesRestarts, PullSourceError, RegistrySource, direct_sources, sources_tried,
+};
 use crate::resolve::{LayoutSource, ManifestSource, ResolveError, Resolved, resolve};
 use crate::source::{BlobSource, SourceError};
 use crate::verify::VerifyError;
@@ -213,14 +215,28 @@ pub enum LayerError {
         source: SourceError,
     },
     /// The bytes failed verification (wrong digest, too long, too short): everything handed
-    /// out for this layer must be discarded.
-    #[error("blob {digest} failed verification: {source}")]
+    /// out for this layer must be discarded. (`source` names the blob.)
+    #[error("blob failed verification: {source}")]
     Verify {
         /// The blob.
         digest: Digest,
         /// What was wrong.
         #[source]
         source: VerifyError,
+    },
+    /// Every place the source could read the blob from (a registry's pull sources, mirrors
+    /// first) served bytes failing verification to [`Artifact::read_to_vec`], which started
+    /// over at the next one each time; `source` is the last failure, followed by the places.
+    #[error("{source}{}", sources_tried(sources))]
+    Rejected {
+        /// The blob.
+        digest: Digest,
+        /// The places that served bad bytes, in order (`mirror registry/repository`,
+        /// `primary registry/repository`).
+        sources: Vec<String>,
+        /// The last verification failure.
+        #[source]
+        source: Box<LayerError>,
     },
     /// A source answered a resumed read at an offset that was neither the one asked for nor 0.
     #[error("blob {digest}: asked to resume at {requested}, the source started at {applied}")]
@@ -256,8 +272,10 @@ pub enum LayerError {
 impl LayerError {
     /// Whether the bytes failed verification.
     pub fn is_integrity(&self) -> bool {
-        matches!(self, LayerError::Verify { .. })
-            || matches!(self, LayerError::Source { source, .. } if source.is_integrity())
+        matches!(
+            self,
+            LayerError::Verify { .. } | LayerError::Rejected { .. }
+        ) || matches!(self, LayerError::Source { source, .. } if source.is_integrity())
     }
 }
 
@@ -404,7 +422,8 @@ impl Artifact {
     ///
     /// # Errors
     ///
-    /// [`LayerError::TooLarge`], and any error of [`Artifact::stream`].
+    /// [`LayerError::TooLarge`]; [`LayerError::Rejected`] naming the places when every one the
+    /// source named served bad bytes; and any error of [`Artifact::stream`].
     pub async fn read_to_vec(&self, layer: &Descriptor, limit: u64) -> Result<Vec<u8>, LayerError> {
         use futures_util::StreamExt as _;
         if layer.size > limit {
@@ -433,7 +452,11 @@ impl Artifact {
                 None => return Ok(out),
                 Some((e, again)) if e.is_integrity() => {
                     if !restarts.restart(blobs.place(&layer.digest), again) {
-                        return Err(e);
+                        return Err(restarts.naming(e, |sources, e| LayerError::Rejected {
+                            digest: layer.digest.clone(),
+                            sources,
+                            source: Box::new(e),
+                        }));
                     }
                 }
                 Some((e, _)) => return Err(e),

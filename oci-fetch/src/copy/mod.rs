@@ -79,7 +79,7 @@ use crate::download::DownloadOptions;
 use crate::layout::{LayoutAddress, LayoutError, OciLayout};
 #[cfg(doc)]
 use crate::layout::{MAX_INDEX_DEPTH, MAX_MANIFEST_SIZE};
-use crate::registry::{PullSourceError, RegistrySource, TagListing};
+use crate::registry::{PullSourceError, RegistrySource, TagListing, sources_tried};
 
 use walk::{Dst, Src, Walker};
 
@@ -353,7 +353,7 @@ pub enum CopyError {
     /// A blob could not be read whole and verified from the source: it stayed unreachable
     /// after the resumes it was worth, or its bytes failed verification at every place the
     /// source could read it from. Nothing of it was stored at the destination.
-    #[error("{source}{}", tried(sources))]
+    #[error("{source}{}", sources_tried(sources))]
     Blob {
         /// The blob.
         digest: Digest,
@@ -376,15 +376,6 @@ pub enum CopyError {
         #[source]
         source: Box<oci_client::Error>,
     },
-}
-
-/// ` (sources tried: A, B)` for the places a blob was read from, nothing when there were none.
-fn tried(sources: &[String]) -> String {
-    if sources.is_empty() {
-        String::new()
-    } else {
-        format!(" (sources tried: {})", sources.join(", "))
-    }
 }
 
 impl CopyError {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use oci_ref::Digest;
 
 use crate::decompress::DecompressError;
+use crate::registry::sources_tried;
 use crate::source::SourceError;
 use crate::verify::VerifyError;
 
@@ -107,8 +108,9 @@ pub enum DownloadError {
     #[error(transparent)]
     Verify(#[from] VerifyError),
     /// Every place the source could read the blob from (a registry's pull sources, mirrors
-    /// first) served bytes that fail verification; `source` is the last failure.
-    #[error("{digest}: bytes failing verification from {}: {source}", sources.join(", "))]
+    /// first) served bytes that fail verification; `source` is the last failure. The message
+    /// is `source`'s (which names the blob) followed by the places.
+    #[error("{source}{}", sources_tried(sources))]
     Rejected {
         /// The blob.
         digest: Digest,

@@ -22,7 +22,13 @@
 //! transfer that broke off), at most places × `MAX_BAD_BODIES_PER_SOURCE` times
 //! ([`BlobSource::places`]). So three mirrors serving bad bytes still leave the primary its
 //! turn. When none is left the download fails with [`DownloadError::Rejected`], naming every
-//! source that served bad bytes, and the partial file is removed, `keep_partial` or not.
+//! source that served bad bytes.
+//!
+//! Bad bytes are never kept: the partial file is emptied as soon as they are found, before the
+//! source is opened again, and from then on a failure or cancellation removes it, with
+//! `keep_partial` or without. Waiting for the next body to empty it would leave a whole file of
+//! bad bytes to resume from when that body never comes (the source answers `503` until the
+//! attempts run out, refuses access, or the user presses Ctrl-C).
 //!
 //! # Partial files
 //!
@@ -51,19 +57,20 @@
 //!    directory is `fsync`'d, all before success is reported: a reported download survives a
 //!    power cut.
 //! 5. **On failure or cancellation** the partial file is removed, unless `keep_partial` is set:
-//!    then it stays for the next download of the same blob to the same place (bytes that failed
-//!    verification are removed all the same). After SIGKILL or a power cut it stays whatever the
-//!    option; the next download to that destination resumes it (with `keep_partial`) or takes it
-//!    over and starts afresh (without), and sweeps the rest. Nothing is left that the next run
-//!    does not resume or remove.
+//!    then it stays for the next download of the same blob to the same place — unless bytes
+//!    failed verification during this download (see [Bad bytes](#bad-bytes)): then it is
+//!    removed all the same. After SIGKILL or a power cut it stays whatever the option; the next
+//!    download to that destination resumes it (with `keep_partial`) or takes it over and starts
+//!    afresh (without), and sweeps the rest. Nothing is left that the next run does not resume
+//!    or remove.
 //!
 //! # Cancel safety
 //!
 //! Dropping a [`download`] future removes the partial file (a guard's `Drop`, while still
-//! holding its lock) unless `keep_partial` is set, and never leaves anything at the
-//! destination: the rename is the last step and is not split across an `.await`. The writer
-//! thread notices the closed queue and exits on its own. A future dropped while waiting for
-//! another download's lock leaves nothing.
+//! holding its lock) unless `keep_partial` is set and no bytes failed verification, and never
+//! leaves anything at the destination: the rename is the last step and is not split across an
+//! `.await`. The writer thread notices the closed queue and exits on its own. A future dropped
+//! while waiting for another download's lock leaves nothing.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -142,7 +149,8 @@ pub struct DownloadOptions {
     pub stall_timeout: Duration,
     /// Keep the partial file on failure or cancellation and resume from it next time (default
     /// off: a failed download removes it, and a partial file a killed run left is started
-    /// over). See the module docs for the lifecycle.
+    /// over). A download that met bytes failing verification keeps nothing, whatever this says.
+    /// See the module docs for the lifecycle.
     pub keep_partial: bool,
     /// Whether to decompress.
     pub decompress: Decompress,
@@ -205,8 +213,9 @@ pub struct Downloaded {
 /// the verified bytes start with their magic ([`Compression::detect`]; the digest is always checked on the compressed
 /// bytes), synced to disk with its directory. On
 /// failure nothing is at `dest` (an existing file there is left untouched) and the partial file
-/// is removed unless [`DownloadOptions::keep_partial`] is set. A download of the same blob to
-/// the same destination that is already running (in this or another process) is waited for.
+/// is removed unless [`DownloadOptions::keep_partial`] is set and no bytes failed verification.
+/// A download of the same blob to the same destination that is already running (in this or
+/// another process) is waited for.
 /// See the module docs for partial files and cancel safety.
 ///
 /// # Errors
@@ -291,7 +300,7 @@ async fn download_into(
         _ => None,
     };
     let (file, attempts, streamed) =
-        fetch_verified(ctx, sink, resumed_from, compression.is_none()).await?;
+        fetch_verified(ctx, guard, sink, resumed_from, compression.is_none()).await?;
     ctx.emit(ProgressEvent::Verified {
         digest: digest.clone(),
     });
@@ -354,10 +363,12 @@ async fn start_inflater(
 /// from byte 0, as an attempt, when the bytes were pieced together from more than one body (a
 /// resumed range may be what went wrong) — and always once when the first bytes came from a
 /// kept partial file, even past `max_attempts`: a partial file that was damaged on disk must
-/// not cost the download (nor strike the source). When no restart is left the error names the
-/// places that served bad bytes ([`DownloadError::Rejected`]).
+/// not cost the download (nor strike the source). In every case the bad bytes leave the
+/// partial file at once (`drop_bad_bytes`). When no restart is left the error names the places
+/// that served bad bytes ([`DownloadError::Rejected`]).
 async fn fetch_verified(
     ctx: &Ctx<'_>,
+    guard: &mut TempGuard,
     sink: Sink,
     resumed_from: u64,
     sync: bool,
@@ -395,6 +406,7 @@ async fn fetch_verified(
                             return Err(e.into());
                         }
                         sink = Some(*back);
+                        drop_bad_bytes(ctx, guard, &mut sink).await?;
                         force_restart = true;
                         let was_pieced = std::mem::take(&mut pieced);
                         if std::mem::take(&mut kept_prefix) {
@@ -418,6 +430,7 @@ async fn fetch_verified(
             }
             Err(AttemptError::Fatal(e)) => return Err(e),
             Err(AttemptError::BadBytes { error, again }) => {
+                drop_bad_bytes(ctx, guard, &mut sink).await?;
                 if !restarts.restart(ctx.source.place(digest), again) {
                     return Err(rejected(digest, &restarts, error));
                 }
@@ -451,15 +464,35 @@ async fn fetch_verified(
     }
 }
 
+/// Bytes failed verification: empties the partial file at once, before the source is asked
+/// again, and has `guard` remove it if the download then fails or is cancelled, `keep_partial`
+/// or not. The bad bytes never wait in the partial file for a next body that may not come (the
+/// source answers `503` until the attempts run out, refuses access, or the user presses
+/// Ctrl-C), nor are they taken for a complete blob when the next open fails.
+async fn drop_bad_bytes(
+    ctx: &Ctx<'_>,
+    guard: &mut TempGuard,
+    sink: &mut Option<Sink>,
+) -> Result<(), DownloadError> {
+    // Armed first: a future dropped while the file is emptied still removes it.
+    guard.arm();
+    let mut owned = sink.take().ok_or_else(|| ctx.writer_lost())?;
+    let joined = tokio::task::spawn_blocking(move || {
+        let reset = owned.reset();
+        (owned, reset)
+    })
+    .await;
+    let (owned, reset) = joined.map_err(|_| ctx.writer_lost())?;
+    *sink = Some(owned);
+    reset.map_err(ctx.io(FileOp::Write))
+}
+
 /// The error of bad bytes with no restart left: `error`, naming the places that served bad
 /// bytes when the source names them (a registry's pull sources).
 fn rejected(digest: &Digest, restarts: &BadBytesRestarts, error: DownloadError) -> DownloadError {
-    if restarts.tried().is_empty() {
-        return error;
-    }
-    DownloadError::Rejected {
+    restarts.naming(error, |sources, error| DownloadError::Rejected {
         digest: digest.clone(),
-        sources: restarts.tried().to_vec(),
+        sources,
         source: Box::new(error),
-    }
+    })
 }

@@ -77,6 +77,12 @@ impl TempGuard {
         self.armed = false;
     }
 
+    /// The file's content is not worth resuming from (bytes in it failed verification): remove
+    /// it on failure or cancellation, `keep_partial` or not.
+    pub(super) fn arm(&mut self) {
+        self.armed = true;
+    }
+
     /// Removes the file now, kept or not (its content is not worth resuming from).
     pub(super) fn discard(&mut self) {
         let _ = std::fs::remove_file(&self.path);
@@ -113,6 +119,15 @@ impl Sink {
             streamed: false,
         }
     }
+
+    /// Starts over from byte 0: the verifier, the file (emptied), and the decompressor, which
+    /// has seen bytes that are being thrown away (its work is void).
+    pub(super) fn reset(&mut self) -> io::Result<()> {
+        self.verifier.reset();
+        self.feed = None;
+        self.streamed = false;
+        self.file.truncate()
+    }
 }
 
 pub(super) enum WriteFailure {
@@ -128,14 +143,8 @@ pub(super) fn writer_loop(
     reset: bool,
     mut rx: mpsc::UnboundedReceiver<Queued>,
 ) -> (Sink, Result<(), WriteFailure>) {
-    if reset {
-        sink.verifier.reset();
-        // The decompressor has seen bytes that are being thrown away: its work is void.
-        sink.feed = None;
-        sink.streamed = false;
-        if let Err(e) = sink.file.truncate() {
-            return (sink, Err(WriteFailure::Io(e)));
-        }
+    if reset && let Err(e) = sink.reset() {
+        return (sink, Err(WriteFailure::Io(e)));
     }
     while let Some((chunk, _permit)) = rx.blocking_recv() {
         if let Err(e) = sink.verifier.update(&chunk) {

@@ -65,4 +65,24 @@ impl BadBytesRestarts {
     pub(crate) fn tried(&self) -> &[String] {
         &self.tried
     }
+
+    /// The error when no restart is left: `error` itself when no place was named (a source
+    /// without places, such as a layout), else what `name` makes of the places and `error`.
+    pub(crate) fn naming<E>(&self, error: E, name: impl FnOnce(Vec<String>, E) -> E) -> E {
+        if self.tried.is_empty() {
+            error
+        } else {
+            name(self.tried.clone(), error)
+        }
+    }
+}
+
+/// ` (sources tried: A, B)` for the places a blob was read from, nothing when there were none:
+/// how every error naming them (a download's, `read_to_vec`'s, a copy's) ends.
+pub(crate) fn sources_tried(sources: &[String]) -> String {
+    if sources.is_empty() {
+        String::new()
+    } else {
+        format!(" (sources tried: {})", sources.join(", "))
+    }
 }

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use conformance::fault_proxy::{Fault, FaultProxy, Rule};
-use oci_fetch::artifact::{Artifact, ArtifactSource};
+use conformance::fault_proxy::{Fault, FaultProxy, Rule, RuleId};
+use oci_fetch::artifact::{Artifact, ArtifactSource, LayerError};
 use oci_fetch::descriptor::{ANNOTATION_TITLE, Descriptor};
 use oci_fetch::download::DownloadError;
 use oci_fetch::progress::{ProgressEvent, ProgressSink};
@@ -350,7 +350,7 @@ async fn four_sources_serving_bad_bytes_are_all_named_and_nothing_is_left() {
         .await
         .expect_err("no source serves good bytes");
     let PullError::Download {
-        source: DownloadError::Rejected {
+        source: rejected @ DownloadError::Rejected {
             digest, sources, ..
         },
         ..
@@ -359,7 +359,40 @@ async fn four_sources_serving_bad_bytes_are_all_named_and_nothing_is_left() {
         panic!("expected bad bytes from every source, got {e:?}");
     };
     assert_eq!(digest, &layer);
-    assert_eq!(sources.len(), 4, "{e}");
+    check_named(sources, &all, &rejected.to_string(), &layer);
+    for p in all {
+        assert_eq!(whole_gets(p, &layer), MAX_BAD_BODIES_PER_SOURCE as usize);
+    }
+    assert_empty(dir.path());
+
+    // Into memory, through a fresh source (no strikes yet): the error names the four too.
+    let fresh = through(&s, &[&m1, &m2, &m3], &primary).await;
+    let desc = fresh.layers()[0].clone();
+    let e = fresh
+        .read_to_vec(&desc, 1 << 20)
+        .await
+        .expect_err("no source serves good bytes");
+    let LayerError::Rejected {
+        digest, sources, ..
+    } = &e
+    else {
+        panic!("expected bad bytes from every source, got {e:?}");
+    };
+    assert_eq!(digest, &layer);
+    assert!(e.is_integrity(), "{e}");
+    check_named(sources, &all, &e.to_string(), &layer);
+    for p in all {
+        assert_eq!(
+            whole_gets(p, &layer),
+            2 * MAX_BAD_BODIES_PER_SOURCE as usize
+        );
+    }
+}
+
+/// `sources` names each of `all` (three mirrors, then the primary) in order, and `message`
+/// says what was wrong, names the blob once, then the sources.
+fn check_named(sources: &[String], all: &[&FaultProxy; 4], message: &str, layer: &Digest) {
+    assert_eq!(sources.len(), 4, "{message}");
     for ((source, p), kind) in sources
         .iter()
         .zip(all)
@@ -367,10 +400,101 @@ async fn four_sources_serving_bad_bytes_are_all_named_and_nothing_is_left() {
     {
         assert!(source.starts_with(kind), "{source} is a {kind}");
         assert!(source.contains(&p.host()), "{} in {source}", p.host());
+        assert!(message.contains(source.as_str()), "{source} in {message}");
     }
-    assert!(e.to_string().contains("digest mismatch"), "{e}");
-    for p in all {
-        assert_eq!(whole_gets(p, &layer), MAX_BAD_BODIES_PER_SOURCE as usize);
+    assert!(message.contains("digest mismatch"), "{message}");
+    assert_eq!(
+        message.matches(layer.as_str()).count(),
+        1,
+        "the blob named once: {message}"
+    );
+}
+
+/// A bad body (the source has strikes left, so the download starts again at once), then the
+/// source answers `status` to every `GET` of the layer: the pull fails with the source's error,
+/// not a verification error (the source earned one strike, not two), and nothing is left in the
+/// output directory although `keep_partial` is on: the bad bytes were dropped as soon as they
+/// were found, not once a next body arrived (none does).
+async fn check_bad_bytes_then_status(status: u16) {
+    let (_s, primary, artifact, [flipped, refused]) =
+        bad_body_then(&format!("pull-bad-then-{status}"), Fault::Status { status }).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let e = pull_all(&artifact, dir.path(), &keeping_partial())
+        .await
+        .expect_err("the source never serves good bytes");
+    let PullError::Download {
+        source: source @ DownloadError::Source { .. },
+        ..
+    } = &e
+    else {
+        panic!("{status}: expected the source's failure, got {e:?}");
+    };
+    assert!(!source.is_verification(), "{e}");
+    assert_eq!(primary.hits(flipped), 1, "one bad body");
+    assert!(primary.hits(refused) >= 1, "then {status}");
+    assert_empty(dir.path());
+}
+
+/// The artifact `src:v1` at one source (a fault proxy) whose first `GET` of the layer has a
+/// byte flipped and every later one meets `then`; the ids of both rules.
+async fn bad_body_then(name: &str, then: Fault) -> (Setup, FaultProxy, Artifact, [RuleId; 2]) {
+    let data = payload(150_000);
+    let (s, [primary]) = Setup::start::<1>(name, &[]).await;
+    let (_, layer) = s.push_source(&data).await;
+    // Resolved before the rules: its range request for the first bytes meets none.
+    let artifact = through(&s, &[], &primary).await;
+    let blob = format!("/blobs/{layer}");
+    let flip = Rule::new(&blob, Fault::FlipByte { offset: 1000 }).times(1);
+    let flipped = primary.add(flip.method("GET"));
+    let then = primary.add(Rule::new(&blob, then).method("GET"));
+    (s, primary, artifact, [flipped, then])
+}
+
+/// Pull options resuming from partial files (the CLI's default), with quick retries.
+fn keeping_partial() -> PullOptions {
+    let mut opts = PullOptions::default();
+    opts.download.keep_partial = true;
+    opts.download.max_attempts = 3;
+    opts.download.backoff_initial = Duration::from_millis(1);
+    opts.download.backoff_max = Duration::from_millis(5);
+    opts
+}
+
+/// Server errors until the attempts run out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bytes_then_server_errors_leave_no_partial_file() {
+    check_bad_bytes_then_status(503).await;
+}
+
+/// Access refused: the download stops at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bytes_then_refused_access_leave_no_partial_file() {
+    check_bad_bytes_then_status(403).await;
+}
+
+/// A bad body, then the pull is cancelled (a Ctrl-C) while the source keeps the next body
+/// waiting: the dropped pull leaves no partial file although `keep_partial` is on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bytes_then_cancellation_leave_no_partial_file() {
+    let stall = Fault::Stall {
+        after_bytes: 0,
+        duration: Duration::from_secs(30),
+    };
+    let (_s, primary, artifact, [flipped, stalled]) =
+        bad_body_then("pull-bad-then-cancel", stall).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let opts = keeping_partial();
+    let mut pull = Box::pin(pull_all(&artifact, dir.path(), &opts));
+    let next_body_waits = async {
+        while primary.hits(stalled) == 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::select! {
+        ended = &mut pull => panic!("the pull ended before the cancellation: {ended:?}"),
+        () = next_body_waits => {}
     }
+    drop(pull);
+    assert_eq!(primary.hits(flipped), 1, "one bad body");
     assert_empty(dir.path());
 }
