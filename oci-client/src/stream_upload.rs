@@ -89,8 +89,9 @@ impl Repository {
     /// Mounts blob `digest` from repository `from` (same registry), or, when the registry
     /// declines the mount, uploads `size` bytes as [`push_blob_streamed`](Self::push_blob_streamed)
     /// does, the first attempt in the upload session the declining `202` opened (refused there
-    /// the way a registry refuses a session it did not mean for uploads, `404`, `400`
-    /// `BLOB_UPLOAD_INVALID` or `405`, it is made once more in a fresh session; any other
+    /// the way a registry refuses a session it did not mean for uploads, `404`
+    /// `BLOB_UPLOAD_UNKNOWN` or without a code, `400` `BLOB_UPLOAD_INVALID` or `405`, it is
+    /// made once more in a fresh session; any other
     /// refusal is returned without sending the body again); skips everything when the registry
     /// already has the blob. One `HEAD`,
     /// one `POST`, then (declined) the streamed `PUT`: `open` is called only when bytes are to
