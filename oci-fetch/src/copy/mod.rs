@@ -240,9 +240,12 @@ impl CopyOptions {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct CopyStats {
-    /// Blobs and manifests transferred.
+    /// Blobs and manifests transferred. Each digest counts once, as copied or as skipped: a
+    /// manifest found at the destination registry, then pushed again because its subject's
+    /// referrers listing did not list it (so that it gets listed), counts as copied.
     pub copied: usize,
-    /// Blobs and manifests already at the destination, so not transferred.
+    /// Blobs and manifests already at the destination, so not transferred (a manifest pushed
+    /// again to get listed as a referrer is not among them).
     pub skipped: usize,
     /// Blobs mounted from the source repository (same registry).
     pub mounted: usize,

@@ -12,7 +12,9 @@
 //! for, concurrently), and one edit of the subject's fallback index replaces one per referrer.
 //!
 //! Each digest is counted once in [`CopyStats`] (copied or skipped), also when it is a node of
-//! the graph and a referrer, or a referrer listed under several subjects.
+//! the graph and a referrer, or a referrer listed under several subjects. A node found at the
+//! destination registry (skipped) that its subject's listing turns out not to list is pushed
+//! again to get listed: it moves from skipped to copied, since it was transferred.
 
 mod referrers;
 
@@ -287,6 +289,16 @@ impl Walker {
         }
     }
 
+    /// Counts a manifest of `size` bytes, counted as skipped when the walk found it at the
+    /// destination, as copied after all: [`Walker::push_again`] transferred it (to get it
+    /// listed).
+    fn recount_as_copied(&self, size: u64) {
+        let mut stats = lock(&self.stats);
+        stats.skipped = stats.skipped.saturating_sub(1);
+        stats.copied += 1;
+        stats.bytes += size;
+    }
+
     /// A place in the request limit for one request. The limit may be shared with the other
     /// copies of a mirror run, so no caller awaits a second permit while it holds one (or
     /// while it holds a lock another permit holder waits for): with every place held by such
@@ -466,14 +478,16 @@ impl Walker {
     }
 
     /// Pushes manifest `desc` by digest to the destination registry's repository (with the
-    /// reference errors name), its fallback index entry written as `fallback` says.
+    /// reference errors name), its fallback index entry written as `fallback` says. Returns
+    /// also whether this walk had not pushed it before (two subjects listing one referrer can
+    /// push it at once: only the first to finish says so).
     async fn push_to(
         &self,
         (repo, reference): (&Repository, &Reference),
         desc: &Descriptor,
         bytes: Bytes,
         fallback: FallbackEdit,
-    ) -> Result<PushedManifest, CopyError> {
+    ) -> Result<(PushedManifest, bool), CopyError> {
         let target = TagOrDigest::Digest(desc.digest.clone());
         let pushed = repo
             .push_manifest_with(&target, bytes, &desc.media_type, fallback)
@@ -482,8 +496,8 @@ impl Walker {
                 format!("push manifest {}", desc.digest),
                 reference,
             ))?;
-        lock(&self.pushed).insert(desc.digest.clone());
-        Ok(pushed)
+        let first = lock(&self.pushed).insert(desc.digest.clone());
+        Ok((pushed, first))
     }
 
     /// Copies manifest `desc` (body `bytes`; unless `present` at the destination) after its
@@ -548,7 +562,7 @@ impl Walker {
                     FallbackEdit::Now
                 };
                 let pushed = self.push_to((repo, reference), desc, bytes, fallback);
-                let pushed = pushed.await?;
+                let (pushed, _) = pushed.await?;
                 self.count(true, desc.size);
                 Ok((role == Role::Unlisted).then_some(pushed))
             }

@@ -210,7 +210,9 @@ impl Walker {
 
     /// Pushes again manifest `desc`, found at the destination registry earlier in this walk
     /// (its content is there), deferring its fallback index entry to the caller. Nothing for a
-    /// layout or a blob.
+    /// layout or a blob. The walk counted it as skipped; transferred now, it counts as copied
+    /// instead (once, however many subjects list it), so a run whose only change is getting
+    /// it listed is not reported as a no-op ([`crate::copy::CopyStats::is_noop`]).
     async fn push_again(&self, desc: &Descriptor) -> Result<Option<PushedManifest>, CopyError> {
         let Dst::Registry { repo, reference } = &self.dst else {
             return Ok(None);
@@ -221,6 +223,10 @@ impl Walker {
         let bytes = self.src_manifest(desc).await?;
         let _permit = self.permit().await;
         let pushed = self.push_to((repo, reference), desc, bytes, FallbackEdit::Deferred);
-        Ok(Some(pushed.await?))
+        let (pushed, first) = pushed.await?;
+        if first {
+            self.recount_as_copied(desc.size);
+        }
+        Ok(Some(pushed))
     }
 }

@@ -379,7 +379,8 @@ async fn a_referrer_listed_but_missing_at_the_destination_is_pushed_again() {
 }
 
 /// A referrer that is also a node of the graph (an index holding an artifact and its
-/// signature), present at the destination but not listed there, gets listed by `copy -r`; a
+/// signature), present at the destination but not listed there, gets listed by `copy -r`,
+/// which pushes it again and counts it as copied, not skipped (that run is not a no-op); a
 /// run after that counts each digest once, though the graph and the listing both reach it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_referrer_in_the_graph_gets_listed_and_is_counted_once() {
@@ -417,11 +418,27 @@ async fn a_referrer_in_the_graph_gets_listed_and_is_counted_once() {
         .expect("fallback index emptied");
     assert_eq!(listed_at_destination(&s, m).await, BTreeSet::new());
 
-    copy_to(&s, host, host, "dst:v1", &with_referrers()).await;
+    // The index and the artifact present; the referrer pushed again (its only change, with
+    // the fallback index edit that lists it): copied, not skipped, and not a no-op.
+    let relisted = copy_to(&s, host, host, "dst:v1", &with_referrers()).await;
     assert_eq!(listed_at_destination(&s, m).await, all(&artifact), "listed");
+    let counts = |c: &Copied| (c.stats.copied, c.stats.skipped, c.stats.bytes);
+    assert_eq!(
+        counts(&relisted),
+        (1, 2, u64::try_from(r_body.len()).expect("size")),
+        "pushed again"
+    );
+    assert!(
+        !relisted.stats.is_noop(),
+        "a run that pushed and listed did something"
+    );
 
     // The index, the artifact and its referrer, each present and counted once (before, the
     // referrer counted once in the graph and once more as listed).
     let copied = copy_to(&s, host, host, "dst:v1", &with_referrers()).await;
-    assert_eq!((copied.stats.copied, copied.stats.skipped), (0, 3));
+    assert_eq!(counts(&copied), (0, 3, 0));
+    assert!(
+        copied.stats.is_noop(),
+        "the next run finds everything listed"
+    );
 }
