@@ -21,16 +21,22 @@ use super::*;
 pub(super) enum AttemptError {
     /// Try again (from the verifier position, or from 0 after a reset).
     Retry(DownloadError),
-    /// The bytes failed verification; `again`: the source says opening it again from 0 may
-    /// give other bytes (its answer to [`BlobSource::rejected`]).
-    BadBytes {
-        /// What was wrong.
-        error: DownloadError,
-        /// Whether another place may serve the blob.
-        again: bool,
-    },
+    /// The bytes failed verification.
+    BadBytes(BadBody),
     /// Give up.
     Fatal(DownloadError),
+}
+
+/// A body whose bytes failed verification.
+pub(super) struct BadBody {
+    /// What was wrong.
+    pub(super) error: DownloadError,
+    /// Whether another try from byte 0 may give other bytes (the source's answer to
+    /// [`BlobSource::rejected`]: another place may serve the blob).
+    pub(super) again: bool,
+    /// Whether bytes of the body reached the partial file (false when it was rejected at open,
+    /// by its announced length: the file holds only what it held, nothing to drop).
+    pub(super) written: bool,
 }
 
 pub(super) struct Ctx<'a> {
@@ -61,13 +67,15 @@ impl Ctx<'_> {
         }
     }
 
-    /// Bytes failed verification: the source that served them is told (struck), and answers
-    /// whether another try may give other bytes.
-    pub(super) fn rejected(&self, e: impl Into<DownloadError>) -> AttemptError {
-        AttemptError::BadBytes {
+    /// A body failed verification: the source that served it is told (struck), and answers
+    /// whether another try may give other bytes. `written`: whether bytes of that body reached
+    /// the partial file.
+    pub(super) fn rejected(&self, e: impl Into<DownloadError>, written: bool) -> AttemptError {
+        AttemptError::BadBytes(BadBody {
             error: e.into(),
             again: self.source.rejected(&self.desc.digest),
-        }
+            written,
+        })
     }
 
     fn stalled(&self, attempts: u32) -> DownloadError {
@@ -120,7 +128,7 @@ impl Ctx<'_> {
         };
         *sink = Some(returned);
         match written {
-            Err(WriteFailure::Verify(e)) => return Err(self.rejected(e)),
+            Err(WriteFailure::Verify(e)) => return Err(self.rejected(e, true)),
             Err(WriteFailure::Io(e)) => return Err(AttemptError::Fatal(self.io(FileOp::Write)(e))),
             Ok(()) => {}
         }
@@ -182,7 +190,8 @@ impl Ctx<'_> {
                 announced,
                 expected: size,
             };
-            return Err(self.rejected(e));
+            // Rejected before the writer starts: none of its bytes reach the file.
+            return Err(self.rejected(e, false));
         }
         Ok((body, reset))
     }
@@ -217,11 +226,12 @@ impl Ctx<'_> {
             };
             let len = chunk.len() as u64;
             if pos.saturating_add(len) > size {
-                break Err(self.rejected(VerifyError::TooLong {
+                let too_long = VerifyError::TooLong {
                     digest: digest.clone(),
                     expected: size,
                     at_least: pos.saturating_add(len),
-                }));
+                };
+                break Err(self.rejected(too_long, true));
             }
             pos += len;
             let want = u32::try_from(chunk.len().clamp(1, WRITE_QUEUE_BYTES)).unwrap_or(u32::MAX);

@@ -30,6 +30,13 @@
 //! bad bytes to resume from when that body never comes (the source answers `503` until the
 //! attempts run out, refuses access, or the user presses Ctrl-C).
 //!
+//! A body rejected at open, by the length it announces (`Content-Length` disagreeing with the
+//! descriptor's size), wrote nothing: the partial file is neither emptied nor marked for
+//! removal then. The download still starts again from byte 0, and the file is emptied only
+//! once that next body opens; if none does (the primary answers `503` until the attempts run
+//! out), a kept prefix stays as it was for the next run to resume — a mirror lying about a
+//! length does not cost a 2 GB prefix.
+//!
 //! # Partial files
 //!
 //! The bytes go to a partial file beside the destination (so the final rename never crosses
@@ -58,11 +65,12 @@
 //!    power cut.
 //! 5. **On failure or cancellation** the partial file is removed, unless `keep_partial` is set:
 //!    then it stays for the next download of the same blob to the same place — unless bytes
-//!    failed verification during this download (see [Bad bytes](#bad-bytes)): then it is
-//!    removed all the same. After SIGKILL or a power cut it stays whatever the option; the next
-//!    download to that destination resumes it (with `keep_partial`) or takes it over and starts
-//!    afresh (without), and sweeps the rest. Nothing is left that the next run does not resume
-//!    or remove.
+//!    written to it failed verification during this download, or the download ends with a
+//!    verification error (see [Bad bytes](#bad-bytes)): then it is removed all the same. After
+//!    SIGKILL or a power cut it stays whatever the option; the next download to that
+//!    destination resumes it (with `keep_partial`) or takes it over and starts afresh
+//!    (without), and sweeps the rest. Nothing is left that the next run does not resume or
+//!    remove.
 //!
 //! # Cancel safety
 //!
@@ -363,9 +371,10 @@ async fn start_inflater(
 /// from byte 0, as an attempt, when the bytes were pieced together from more than one body (a
 /// resumed range may be what went wrong) — and always once when the first bytes came from a
 /// kept partial file, even past `max_attempts`: a partial file that was damaged on disk must
-/// not cost the download (nor strike the source). In every case the bad bytes leave the
-/// partial file at once (`drop_bad_bytes`). When no restart is left the error names the places
-/// that served bad bytes ([`DownloadError::Rejected`]).
+/// not cost the download (nor strike the source). In every case bad bytes that reached the
+/// partial file leave it at once (`drop_bad_bytes`); a body rejected at open by its length
+/// wrote nothing, and the file is left as it was. When no restart is left the error names the
+/// places that served bad bytes ([`DownloadError::Rejected`]).
 async fn fetch_verified(
     ctx: &Ctx<'_>,
     guard: &mut TempGuard,
@@ -429,10 +438,12 @@ async fn fetch_verified(
                 }
             }
             Err(AttemptError::Fatal(e)) => return Err(e),
-            Err(AttemptError::BadBytes { error, again }) => {
-                drop_bad_bytes(ctx, guard, &mut sink).await?;
-                if !restarts.restart(ctx.source.place(digest), again) {
-                    return Err(rejected(digest, &restarts, error));
+            Err(AttemptError::BadBytes(bad)) => {
+                if bad.written {
+                    drop_bad_bytes(ctx, guard, &mut sink).await?;
+                }
+                if !restarts.restart(ctx.source.place(digest), bad.again) {
+                    return Err(rejected(digest, &restarts, bad.error));
                 }
                 force_restart = true;
                 pieced = false;

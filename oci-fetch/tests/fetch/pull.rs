@@ -1,6 +1,7 @@
 //! Pulling an artifact's files by title, and refusing hostile titles; through registries.conf
 //! mirrors serving bad bytes (fault proxies in front of the real registry), every source gets
-//! its strikes and nothing unverified is left.
+//! its strikes and nothing unverified is left, while a kept prefix outlives a body refused at
+//! open for its length.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -8,19 +9,22 @@ use std::time::Duration;
 use bytes::Bytes;
 use conformance::fault_proxy::{Fault, FaultProxy, Rule, RuleId};
 use oci_fetch::artifact::{Artifact, ArtifactSource, LayerError};
+use oci_fetch::decompress::Decompress;
 use oci_fetch::descriptor::{ANNOTATION_TITLE, Descriptor};
-use oci_fetch::download::DownloadError;
+use oci_fetch::download::{DownloadError, partial_path};
 use oci_fetch::progress::{ProgressEvent, ProgressSink};
 use oci_fetch::pull::{
     PullError, PullOptions, TitleProblem, pull_files, safe_relative_path, untitled_name,
 };
 use oci_fetch::registry::MAX_BAD_BODIES_PER_SOURCE;
 use oci_fetch::source::MemorySource;
-use oci_ref::Digest;
+use oci_ref::media_type::Compression;
+use oci_ref::{Digest, TagOrDigest};
 use oci_select::Policy;
 
 use crate::common::{assert_empty, descriptor, entries, payload, sha256};
-use crate::copy::{Setup, blob_gets, registries_conf};
+use crate::copy::{MANIFEST, Setup, blob_gets, manifest_of, registries_conf};
+use crate::decompress::zstd;
 
 fn layer(src: &mut MemorySource, title: Option<&str>, data: &[u8]) -> Descriptor {
     src.insert(sha256(data), Bytes::copy_from_slice(data));
@@ -416,8 +420,9 @@ fn check_named(sources: &[String], all: &[&FaultProxy; 4], message: &str, layer:
 /// output directory although `keep_partial` is on: the bad bytes were dropped as soon as they
 /// were found, not once a next body arrived (none does).
 async fn check_bad_bytes_then_status(status: u16) {
+    let name = format!("pull-bad-then-{status}");
     let (_s, primary, artifact, [flipped, refused]) =
-        bad_body_then(&format!("pull-bad-then-{status}"), Fault::Status { status }).await;
+        bad_body_then(&name, &payload(150_000), Fault::Status { status }, None).await;
     let dir = tempfile::tempdir().expect("dir");
     let e = pull_all(&artifact, dir.path(), &keeping_partial())
         .await
@@ -435,18 +440,48 @@ async fn check_bad_bytes_then_status(status: u16) {
     assert_empty(dir.path());
 }
 
-/// The artifact `src:v1` at one source (a fault proxy) whose first `GET` of the layer has a
-/// byte flipped and every later one meets `then`; the ids of both rules.
-async fn bad_body_then(name: &str, then: Fault) -> (Setup, FaultProxy, Artifact, [RuleId; 2]) {
-    let data = payload(150_000);
+/// The artifact `src:v1` with the one layer `layer`, as [`Setup::push_source`] pushes it, its
+/// manifest then pushed again with `media_type` as the layer's media type.
+async fn push_layer(s: &Setup, layer: &[u8], media_type: &str) -> Digest {
+    let (_, digest) = s.push_source(layer).await;
+    let manifest = String::from_utf8(manifest_of(layer)).expect("a JSON manifest");
+    let manifest = manifest.replace("application/octet-stream", media_type);
+    s.repo("src:v1")
+        .push_manifest(
+            &TagOrDigest::tag("v1").expect("tag"),
+            manifest.into_bytes().into(),
+            MANIFEST,
+        )
+        .await
+        .expect("manifest pushed");
+    digest
+}
+
+/// The artifact `src:v1` with the one layer `layer` at one source (a fault proxy) whose first
+/// `GET` of the layer has a byte flipped and the next `times` (every later one with `None`)
+/// meet `then`; the ids of both rules. A layer that is zstd-compressed has the zstd media type.
+async fn bad_body_then(
+    name: &str,
+    layer: &[u8],
+    then: Fault,
+    times: Option<u64>,
+) -> (Setup, FaultProxy, Artifact, [RuleId; 2]) {
     let (s, [primary]) = Setup::start::<1>(name, &[]).await;
-    let (_, layer) = s.push_source(&data).await;
+    let media_type = match Compression::from_magic(layer) {
+        Some(Compression::Zstd) => "application/vnd.oci.image.layer.v1.tar+zstd",
+        _ => "application/octet-stream",
+    };
+    let layer = push_layer(&s, layer, media_type).await;
     // Resolved before the rules: its range request for the first bytes meets none.
     let artifact = through(&s, &[], &primary).await;
     let blob = format!("/blobs/{layer}");
     let flip = Rule::new(&blob, Fault::FlipByte { offset: 1000 }).times(1);
     let flipped = primary.add(flip.method("GET"));
-    let then = primary.add(Rule::new(&blob, then).method("GET"));
+    let then = Rule::new(&blob, then).method("GET");
+    let then = primary.add(match times {
+        Some(n) => then.times(n),
+        None => then,
+    });
     (s, primary, artifact, [flipped, then])
 }
 
@@ -481,7 +516,7 @@ async fn bad_bytes_then_cancellation_leave_no_partial_file() {
         duration: Duration::from_secs(30),
     };
     let (_s, primary, artifact, [flipped, stalled]) =
-        bad_body_then("pull-bad-then-cancel", stall).await;
+        bad_body_then("pull-bad-then-cancel", &payload(150_000), stall, None).await;
     let dir = tempfile::tempdir().expect("dir");
     let opts = keeping_partial();
     let mut pull = Box::pin(pull_all(&artifact, dir.path(), &opts));
@@ -497,4 +532,119 @@ async fn bad_bytes_then_cancellation_leave_no_partial_file() {
     drop(pull);
     assert_eq!(primary.hits(flipped), 1, "one bad body");
     assert_empty(dir.path());
+}
+
+/// A bad body, then one `503`, then a good body: the pull succeeds with the verified bytes
+/// (`expected`: the layer as written, decompressed when `decompress` is on) and nothing else is
+/// left in the output directory. With decompression on the layer is zstd: the decompressor fed
+/// during the first body is dropped with the bad bytes, and the verified file is decompressed
+/// afterwards.
+async fn check_bad_bytes_then_one_server_error(
+    name: &str,
+    layer: &[u8],
+    expected: &[u8],
+    decompress: bool,
+) {
+    let unavailable = Fault::Status { status: 503 };
+    let (_s, primary, artifact, [flipped, refused]) =
+        bad_body_then(name, layer, unavailable, Some(1)).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let mut opts = keeping_partial();
+    if decompress {
+        opts.download.decompress = Decompress::Auto;
+    }
+    let pulled = pull_all(&artifact, dir.path(), &opts)
+        .await
+        .expect("the third body is good");
+    let [file] = &pulled[..] else {
+        panic!("one file expected, got {pulled:?}");
+    };
+    assert_eq!(file.downloaded.digest, sha256(layer));
+    let decompressed = file.downloaded.decompressed;
+    assert_eq!(decompressed, decompress.then_some(Compression::Zstd));
+    assert!(std::fs::read(&file.downloaded.path).expect("the file") == expected);
+    assert_eq!(primary.hits(flipped), 1, "one bad body");
+    assert_eq!(primary.hits(refused), 1, "then one 503");
+    assert_eq!(
+        entries(dir.path()),
+        [file.name.as_str()],
+        "nothing else left"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bytes_then_a_server_error_then_good_bytes() {
+    let data = payload(150_000);
+    check_bad_bytes_then_one_server_error("pull-bad-503-good", &data, &data, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_bytes_then_a_server_error_then_good_bytes_decompressed() {
+    let data = payload(400_000);
+    let layer = zstd(&data);
+    assert!(layer.len() > 2000, "the flipped byte is inside the layer");
+    check_bad_bytes_then_one_server_error("pull-bad-503-good-zstd", &layer, &data, true).await;
+}
+
+/// A kept partial prefix, a mirror announcing a wrong length for the rest, then the primary
+/// answering `503` until the attempts run out: the pull fails with the primary's error, and the
+/// prefix is still there, byte for byte (the mirror's body was rejected at open, before any of
+/// its bytes reached the file, so there were no bad bytes to drop). A next run resumes from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_length_at_open_keeps_the_partial_prefix() {
+    let data = payload(150_000);
+    let (s, [mirror, primary]) = Setup::start::<2>("pull-wrong-length-prefix", &[]).await;
+    let (_, layer) = s.push_source(&data).await;
+    let artifact = through(&s, &[&mirror], &primary).await;
+    let blob = format!("/blobs/{layer}");
+    let longer = Fault::Append {
+        bytes: b"more".to_vec(),
+    };
+    let longer = mirror.add(Rule::new(&blob, longer).method("GET"));
+    let unavailable = Fault::Status { status: 503 };
+    let refused = primary.add(Rule::new(&blob, unavailable).method("GET"));
+    let dir = tempfile::tempdir().expect("dir");
+    let dest = dir.path().join(untitled_name(&artifact.layers()[0]));
+    let partial = partial_path(&dest, &layer);
+    let prefix = &data[..60_000];
+    std::fs::write(&partial, prefix).expect("the kept prefix");
+
+    let e = pull_all(&artifact, dir.path(), &keeping_partial())
+        .await
+        .expect_err("the primary never serves the layer");
+    let PullError::Download {
+        source: source @ DownloadError::Source { .. },
+        ..
+    } = &e
+    else {
+        panic!("expected the primary's failure, got {e:?}");
+    };
+    assert!(!source.is_verification(), "{e}");
+    assert!(
+        mirror.hits(longer) >= 1,
+        "the mirror announced a wrong length"
+    );
+    assert!(primary.hits(refused) >= 1, "then the primary answered 503");
+    assert!(
+        std::fs::read(&partial).expect("the partial file is still there") == prefix,
+        "the prefix is kept as it was"
+    );
+
+    // The next run, with both sources well again, resumes from the prefix.
+    mirror.remove(longer);
+    primary.remove(refused);
+    let again = through(&s, &[&mirror], &primary).await;
+    let pulled = pull_all(&again, dir.path(), &keeping_partial())
+        .await
+        .expect("the next run completes");
+    let [file] = &pulled[..] else {
+        panic!("one file expected, got {pulled:?}");
+    };
+    assert_eq!(file.downloaded.resumed_from, prefix.len() as u64);
+    assert!(std::fs::read(&file.downloaded.path).expect("the file") == data);
+    assert_eq!(
+        entries(dir.path()),
+        [file.name.as_str()],
+        "no partial file left"
+    );
 }
