@@ -32,10 +32,12 @@
 //!
 //! A body rejected at open, by the length it announces (`Content-Length` disagreeing with the
 //! descriptor's size), wrote nothing: the partial file is neither emptied nor marked for
-//! removal then. The download still starts again from byte 0, and the file is emptied only
-//! once that next body opens; if none does (the primary answers `503` until the attempts run
-//! out), a kept prefix stays as it was for the next run to resume — a mirror lying about a
-//! length does not cost a 2 GB prefix.
+//! removal then. The next try asks for the blob from byte 0, and the file is emptied once that
+//! body opens. If it does not open (the next source answers `503`), the tries after it resume
+//! from the prefix as after any transient failure, and the final digest check decides: a
+//! prefix that does not verify is dropped as bad bytes and the download starts again from byte
+//! 0. If the attempts run out first, a kept prefix stays as it was for the next run to resume —
+//! a mirror lying about a length does not cost a 2 GB prefix.
 //!
 //! # Partial files
 //!
