@@ -77,13 +77,7 @@ impl Repository {
         Fut: Future<Output = std::io::Result<S>>,
         S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
     {
-        if self.head_blob(digest).await?.is_some() {
-            return Ok(PushOutcome::AlreadyExists);
-        }
-        let target = self.target(Access::Push)?;
-        self.upload_streamed(&target, digest, size, None, open)
-            .await?;
-        Ok(PushOutcome::Uploaded)
+        self.stream_blob(digest, None, size, open).await
     }
 
     /// Mounts blob `digest` from repository `from` (same registry), or, when the registry
@@ -113,14 +107,37 @@ impl Repository {
         Fut: Future<Output = std::io::Result<S>>,
         S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
     {
+        self.stream_blob(digest, Some(from), size, open).await
+    }
+
+    /// The two above: one `HEAD`, with `from` a mount request whose declining session takes
+    /// the first attempt, then the streamed upload.
+    async fn stream_blob<F, Fut, S>(
+        &self,
+        digest: &Digest,
+        from: Option<&str>,
+        size: u64,
+        open: F,
+    ) -> Result<PushOutcome, Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = std::io::Result<S>>,
+        S: Stream<Item = std::io::Result<Bytes>> + Send + 'static,
+    {
         if self.head_blob(digest).await?.is_some() {
             return Ok(PushOutcome::AlreadyExists);
         }
-        let target = self.mount_target(from)?;
-        let Some(session) = self.try_mount(&target, digest, from).await? else {
-            return Ok(PushOutcome::Mounted);
+        let (target, session) = match from {
+            None => (self.target(Access::Push)?, None),
+            Some(from) => {
+                let target = self.mount_target(from)?;
+                let Some(session) = self.try_mount(&target, digest, from).await? else {
+                    return Ok(PushOutcome::Mounted);
+                };
+                (target, Some(session))
+            }
         };
-        self.upload_streamed(&target, digest, size, Some(session), open)
+        self.upload_streamed(&target, digest, size, session, open)
             .await?;
         Ok(PushOutcome::Uploaded)
     }

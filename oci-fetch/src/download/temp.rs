@@ -13,8 +13,9 @@ use crate::verify::{Verifier, VerifyError};
 use super::direct::FileWriter;
 
 /// Writes `bytes` to `path` atomically: a new temporary file beside it (never one already there,
-/// never through a symlink), written, synced, then renamed over `path`. Readers see the old
-/// file or the whole new one; on failure the temporary file is removed.
+/// never through a symlink), written, synced, then renamed over `path`, and the directory
+/// synced so the rename survives a crash. Readers see the old file or the whole new one; on
+/// failure the temporary file is removed.
 ///
 /// # Errors
 ///
@@ -35,7 +36,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
             .open(&temp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
-        std::fs::rename(&temp, path)
+        std::fs::rename(&temp, path)?;
+        // The rename itself lasts only once the directory is synced.
+        match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => sync_dir(dir),
+            _ => sync_dir(Path::new(".")),
+        }
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);

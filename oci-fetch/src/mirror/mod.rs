@@ -31,8 +31,8 @@
 
 mod set;
 
-use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::collections::{BTreeMap, BTreeSet, HashMap, btree_map};
 use std::path::PathBuf;
 
 use oci_client::Client;
@@ -75,8 +75,8 @@ impl Default for MirrorOrigin {
 pub struct SetPullSources {
     /// The configuration resolved from.
     conf: RegistriesConf,
-    /// Per source repository (its name, once), in set order.
-    by_repository: Vec<(String, Vec<PullSource>)>,
+    /// Per source repository, by name.
+    by_repository: BTreeMap<String, Vec<PullSource>>,
 }
 
 impl SetPullSources {
@@ -87,14 +87,11 @@ impl SetPullSources {
     /// [`MirrorError::PullSources`] for the first source `conf` gives none (its registry is
     /// blocked, or a rewrite fails).
     pub fn resolve(conf: &RegistriesConf, set: &MirrorSet) -> Result<SetPullSources, MirrorError> {
-        let mut by_repository: Vec<(String, Vec<PullSource>)> = Vec::new();
+        let mut by_repository = BTreeMap::new();
         for source in &set.sources {
-            let name = source.repository.name();
-            if by_repository.iter().any(|(n, _)| *n == name) {
-                continue;
+            if let btree_map::Entry::Vacant(entry) = by_repository.entry(source.repository.name()) {
+                entry.insert(pull_sources(conf, &source.repository)?);
             }
-            let sources = pull_sources(conf, &source.repository)?;
-            by_repository.push((name, sources));
         }
         Ok(SetPullSources {
             conf: conf.clone(),
@@ -103,19 +100,14 @@ impl SetPullSources {
     }
 
     /// The hosts among all the pull sources that registries.conf marks insecure (plain HTTP
-    /// and unverified TLS allowed), each once.
+    /// and unverified TLS allowed), each once, sorted.
     pub fn insecure_hosts(&self) -> Vec<String> {
-        let mut hosts: Vec<String> = Vec::new();
-        for host in self
+        let hosts: BTreeSet<String> = self
             .by_repository
-            .iter()
-            .flat_map(|(_, s)| insecure_hosts(s))
-        {
-            if !hosts.contains(&host) {
-                hosts.push(host);
-            }
-        }
-        hosts
+            .values()
+            .flat_map(|s| insecure_hosts(s))
+            .collect();
+        hosts.into_iter().collect()
     }
 
     /// The pull sources of `repository`: as resolved, or, for a repository of another set,
@@ -123,8 +115,8 @@ impl SetPullSources {
     /// insecure mirrors are not among [`SetPullSources::insecure_hosts`]).
     fn of(&self, repository: &Reference) -> Result<Vec<PullSource>, MirrorError> {
         let name = repository.name();
-        match self.by_repository.iter().find(|(n, _)| *n == name) {
-            Some((_, sources)) => Ok(sources.clone()),
+        match self.by_repository.get(&name) {
+            Some(sources) => Ok(sources.clone()),
             None => pull_sources(&self.conf, repository),
         }
     }

@@ -67,11 +67,12 @@ impl Bench {
         let fresh = "P=run$(date +%s%N)";
         // Without referrers: the same work as skopeo and oras-py (like for like).
         let no_referrers = self.work.join("mirror-set-no-referrers.toml");
-        std::fs::write(
-            &no_referrers,
-            std::fs::read_to_string(&set_path)?
-                .replace("tags = [\"v1\"]\n", "tags = [\"v1\"]\nreferrers = false\n"),
-        )?;
+        let without = std::fs::read_to_string(&set_path)?
+            .replace("tags = [\"v1\"]\n", "tags = [\"v1\"]\nreferrers = false\n");
+        if without.matches("referrers = false").count() != ARTIFACTS {
+            bail!("the mirror set no longer has one `tags = [\"v1\"]` line per artifact");
+        }
+        std::fs::write(&no_referrers, without)?;
         let ours_with = |set: &Path, to: &str, mode: &str| {
             let script = format!(
                 "{fresh}; exec '{cli}' mirror '{}' --to {}/{to} --plain-http",
